@@ -1,0 +1,26 @@
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+from tests.tiny import save_tiny_bert, write_tiny_csv  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_base_dir(tmp_path_factory):
+    """A tiny BERT encoder with no classification head, and its tokenizer."""
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-base"))
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tmp_path_factory):
+    """A tiny BERT with a 3-label (negative / neutral / positive) head, and its tokenizer."""
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-clf"), with_head=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_csv(tmp_path_factory):
+    return write_tiny_csv(tmp_path_factory.mktemp("data") / "tiny.csv")

@@ -1,0 +1,102 @@
+import pytest
+
+from tests.tiny import tiny_tokenizer
+from workbench.core.data import load_task_data, summarize_data
+from workbench.core.errors import DataSourceError
+from workbench.core.recipe import DataConfig
+
+
+def tiny_config(path, **overrides) -> DataConfig:
+    return DataConfig(source=str(path), train_size=60, dev_size=24, test_size=24, **overrides)
+
+
+def test_same_seed_same_split_other_seed_other_split(tiny_csv):
+    first, again = load_task_data(tiny_config(tiny_csv)), load_task_data(tiny_config(tiny_csv))
+    other = load_task_data(tiny_config(tiny_csv, seed=43))
+    assert first.content_hash == again.content_hash
+    assert list(first.splits["test"]["text"]) == list(again.splits["test"]["text"])
+    assert other.content_hash != first.content_hash
+    assert set(other.splits["test"]["text"]) != set(first.splits["test"]["text"])
+
+
+def test_split_is_stratified_disjoint_and_sized(tiny_csv):
+    data = load_task_data(tiny_config(tiny_csv))
+    assert data.sizes == {"train": 60, "dev": 24, "test": 24}
+    assert data.manifest()["class_counts"]["dev"] == {"negative": 8, "neutral": 8, "positive": 8}
+    texts = [set(data.splits[n]["text"]) for n in ("train", "dev", "test")]
+    assert not (texts[0] & texts[1] or texts[0] & texts[2] or texts[1] & texts[2])
+
+
+def test_cleaning_drops_empty_and_duplicate_texts_and_replaces_bad_bytes(tmp_path):
+    path = tmp_path / "messy.csv"
+    rows = [b"sentiment,text"] + [f"positive,good {i}".encode() for i in range(10)]
+    rows += [f"negative,bad {i}".encode() for i in range(5)] + [f"neutral,car {i}".encode() for i in range(5)]
+    rows += [b"negative,bad \xff\xfe day", b"negative,good 3", b"neutral,   "]
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    data = load_task_data(DataConfig(source=str(path), train_size=0.5, dev_size=0.2, test_size=0.2))
+    report = data.cleaning
+    assert (report.rows_read, report.empty_dropped, report.duplicates_dropped) == (23, 1, 1)
+    assert report.bytes_replaced_rows == 1 and report.rows_kept == 21
+
+
+def test_split_larger_than_data_is_refused(tiny_csv):
+    with pytest.raises(DataSourceError, match=r"tiny.csv: the split asks for 1,024 rows"):
+        load_task_data(DataConfig(source=str(tiny_csv), train_size=1000, dev_size=12, test_size=12))
+
+
+def test_missing_column_names_the_file_and_the_columns(tiny_csv):
+    with pytest.raises(DataSourceError, match=r"tiny.csv: no column 'review' \(columns: sentiment, text\)"):
+        load_task_data(tiny_config(tiny_csv, text_column="review"))
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(DataSourceError, match=r"empty.csv: the file is empty"):
+        load_task_data(tiny_config(tmp_path / "empty.csv"))
+
+
+def test_binary_garbage(tmp_path):
+    import random
+
+    (tmp_path / "garbage.csv").write_bytes(random.Random(0).randbytes(4096))
+    with pytest.raises(DataSourceError, match=r"garbage.csv: holds binary data, not CSV text"):
+        load_task_data(tiny_config(tmp_path / "garbage.csv"))
+
+
+def test_garbage_parquet_is_one_line(tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet at all" * 10)
+    with pytest.raises(DataSourceError, match=r"bad.parquet: cannot be read as parquet"):
+        load_task_data(tiny_config(tmp_path / "bad.parquet"))
+
+
+def test_unknown_label_and_missing_file(tiny_csv, tmp_path):
+    with pytest.raises(DataSourceError, match="labels positive are not in data.label_names"):
+        load_task_data(tiny_config(tiny_csv, label_names=["negative", "neutral"]))
+    with pytest.raises(DataSourceError, match="no such data file"):
+        load_task_data(tiny_config(tmp_path / "absent.csv"))
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".jsonl", ".json", ".parquet"])
+def test_other_formats_read_the_same_rows(tiny_csv, tmp_path, suffix):
+    import pandas as pd
+
+    frame = pd.read_csv(tiny_csv)
+    path = tmp_path / f"tiny{suffix}"
+    {".tsv": lambda: frame.to_csv(path, sep="\t", index=False),
+     ".jsonl": lambda: frame.to_json(path, orient="records", lines=True),
+     ".json": lambda: frame.to_json(path, orient="records", lines=True),
+     ".parquet": lambda: frame.to_parquet(path)}[suffix]()
+    assert load_task_data(tiny_config(path)).content_hash == load_task_data(tiny_config(tiny_csv)).content_hash
+
+
+def test_summary_counts_classes_and_token_lengths(tiny_csv, tmp_path):
+    summary = summarize_data(str(tiny_csv), "text", "sentiment", tiny_tokenizer(tmp_path / "tok"))
+    assert summary.class_counts == {"negative": 40, "neutral": 40, "positive": 40}
+    assert 0 < summary.length_percentiles["p50"] <= summary.length_percentiles["max"]
+
+
+@pytest.mark.integration
+def test_bundled_tweets_have_three_classes():
+    data = load_task_data(DataConfig(train_size=300, dev_size=100, test_size=100))
+    assert data.label_names == ["negative", "neutral", "positive"]
+    assert data.cleaning.rows_read > 38_000 and data.cleaning.duplicates_dropped > 0

@@ -1,0 +1,93 @@
+"""Headless entry points: inspect models and data, check and run recipes, launch the window."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.recipe import BUNDLED_TEACHER, DataConfig, Recipe
+
+
+def _info(args: argparse.Namespace) -> None:
+    from workbench.core.models import summarize_model
+
+    print("\n".join(summarize_model(args.model).lines()))
+
+
+def _data(args: argparse.Namespace) -> None:
+    from workbench.core.data import summarize_data
+    from workbench.core.models import load_tokenizer, resolve_model_source
+
+    tokenizer = load_tokenizer(resolve_model_source(args.tokenizer))
+    summary = summarize_data(args.source, args.text_column, args.label_column, tokenizer)
+    print("\n".join(summary.lines()))
+
+
+def _check(args: argparse.Namespace) -> None:
+    recipe = Recipe.load(args.recipe)
+    print(f"{args.recipe}: valid recipe '{recipe.name}'")
+    if args.show:
+        print(recipe.to_yaml(), end="")
+
+
+def _gui(args: argparse.Namespace) -> None:
+    from workbench.gui.app import main as gui_main
+
+    sys.exit(gui_main([args.recipe] if args.recipe else []))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], None], help_text: str):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    info = command("info", _info, "summarise a model: bundled name, local folder or hub id")
+    info.add_argument("model", help=f"e.g. {BUNDLED_TEACHER}, ./my-model, bert-base-uncased")
+
+    defaults = DataConfig()
+    data = command("data", _data, "summarise a labelled data source: classes, counts, token lengths")
+    data.add_argument("source", help=f"e.g. {defaults.source}, tweets.csv, reviews.jsonl")
+    data.add_argument("--text-column", default=defaults.text_column)
+    data.add_argument("--label-column", default=defaults.label_column)
+    data.add_argument("--tokenizer", default=BUNDLED_TEACHER, help="model whose tokenizer counts tokens")
+
+    check = command("check", _check, "validate a recipe file")
+    check.add_argument("recipe")
+    check.add_argument("--show", action="store_true", help="print the recipe with every default filled in")
+
+    gui = command("gui", _gui, "open the workbench window")
+    gui.add_argument("recipe", nargs="?")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        args.handler(args)
+    except WorkbenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _quiet_libraries() -> None:
+    """Library progress bars and info logs drown the workbench's own output."""
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

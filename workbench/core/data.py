@@ -1,0 +1,266 @@
+"""Data sources: the bundled tweet corpus, local CSV / TSV / JSON / JSONL / parquet files, hub datasets.
+
+Every source is read through `datasets`, cleaned the same way (undecodable bytes replaced, empty and
+exact-duplicate texts dropped, with counts), and split deterministically and stratified by label into
+train / dev / test. The split's sizes and a content hash travel with every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from workbench.core.errors import DataSourceError
+from workbench.core.recipe import BUNDLED_TWEETS, DataConfig
+from workbench.core.resources import bundled_tweets_csv
+
+TEXT, LABEL = "text", "label"
+SPLITS = ("train", "dev", "test")
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+BUNDLED_DATA = {BUNDLED_TWEETS: bundled_tweets_csv}
+REPLACEMENT_CHAR = "\ufffd"
+
+
+@dataclass
+class CleaningReport:
+    rows_read: int
+    bytes_replaced_rows: int
+    empty_dropped: int
+    duplicates_dropped: int
+    rows_kept: int
+
+    def line(self) -> str:
+        return (
+            f"{self.rows_read:,} rows read; {self.bytes_replaced_rows:,} with undecodable bytes replaced; "
+            f"{self.empty_dropped:,} empty and {self.duplicates_dropped:,} duplicate texts dropped; "
+            f"{self.rows_kept:,} kept"
+        )
+
+
+@dataclass
+class TaskData:
+    """Cleaned, labelled, split data: `splits` maps train / dev / test to datasets with text and label."""
+
+    splits: dict
+    label_names: list[str]
+    cleaning: CleaningReport
+    content_hash: str
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {name: len(self.splits[name]) for name in SPLITS}
+
+    def manifest(self) -> dict:
+        return {
+            "label_names": self.label_names,
+            "sizes": self.sizes,
+            "class_counts": {n: class_counts(self.splits[n], self.label_names) for n in SPLITS},
+            "content_hash": self.content_hash,
+            "cleaning": asdict(self.cleaning),
+        }
+
+
+def read_source(source: str, text_column: str, label_column: str | None):
+    """Read a source into a `datasets.Dataset` with a `text` column (and `label` when asked for)."""
+    dataset, origin = _read_raw(source)
+    wanted = {TEXT: text_column} | ({LABEL: label_column} if label_column else {})
+    missing = [name for name in wanted.values() if name not in dataset.column_names]
+    if missing:
+        raise DataSourceError(
+            f"{origin}: no column {', '.join(repr(m) for m in missing)} "
+            f"(columns: {', '.join(dataset.column_names) or 'none'}); set data.text_column / data.label_column"
+        )
+    dataset = dataset.select_columns(list(wanted.values()))
+    return dataset.rename_columns({v: k for k, v in wanted.items() if k != v}), origin
+
+
+def _read_raw(source: str):
+    from datasets import Dataset, DatasetDict, concatenate_datasets, disable_progress_bars, load_dataset
+
+    disable_progress_bars()  # the workbench reports its own progress
+
+    path = BUNDLED_DATA[source]() if source in BUNDLED_DATA else Path(source).expanduser()
+    if source.startswith("bundled:") and source not in BUNDLED_DATA:
+        raise DataSourceError(f"{source}: unknown bundled data set; bundled: {', '.join(BUNDLED_DATA)}")
+    if path.exists():
+        builder, options = _builder_for(path)
+        try:
+            loaded = load_dataset(builder, data_files=str(path), split="train", **options)
+        except Exception as error:  # datasets wraps parser errors in several types
+            raise DataSourceError(f"{path}: cannot be read as {builder} ({_first_line(error)})") from None
+        return loaded, f"{source} ({path})" if source in BUNDLED_DATA else str(path)
+    if source.startswith((".", "/", "~")) or Path(source).suffix.lower() in FORMATS:
+        raise DataSourceError(f"{source}: no such data file")
+    try:
+        loaded = load_dataset(source)
+    except Exception as error:
+        raise DataSourceError(
+            f"{source}: not a local file, and loading it as a hub dataset failed ({_first_line(error)}); "
+            "offline, give a local CSV / TSV / JSON / JSONL / parquet file"
+        ) from None
+    if isinstance(loaded, DatasetDict):
+        loaded = concatenate_datasets([loaded[name] for name in loaded])
+    assert isinstance(loaded, Dataset)
+    return loaded, source
+
+
+def _builder_for(path: Path) -> tuple[str, dict]:
+    if path.is_dir():
+        raise DataSourceError(f"{path}: is a folder; give one CSV / TSV / JSON / JSONL / parquet file")
+    builder = FORMATS.get(path.suffix.lower())
+    if builder is None:
+        raise DataSourceError(f"{path}: unknown data format '{path.suffix}'; use one of {', '.join(FORMATS)}")
+    if path.stat().st_size == 0:
+        raise DataSourceError(f"{path}: the file is empty")
+    if builder == "parquet":
+        return builder, {}
+    if _looks_binary(path):
+        raise DataSourceError(f"{path}: holds binary data, not {path.suffix.lstrip('.').upper()} text")
+    options = {"encoding": "utf-8", "encoding_errors": "replace"}
+    if path.suffix.lower() == ".tsv":
+        options["delimiter"] = "\t"
+    return builder, options
+
+
+def _looks_binary(path: Path, probe: int = 8192) -> bool:
+    head = path.open("rb").read(probe)
+    if b"\x00" in head:
+        return True
+    text = head.decode("utf-8", errors="replace")
+    return text.count(REPLACEMENT_CHAR) > 0.1 * max(len(text), 1)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+def clean(dataset, with_labels: bool = True):
+    """Strip texts, drop empty ones and exact duplicates (first kept); count what changed."""
+    rows_read = len(dataset)
+    texts = ["" if t is None else str(t).strip() for t in dataset[TEXT]]
+    labels = dataset[LABEL] if with_labels else [None] * rows_read
+    seen: set[str] = set()
+    keep: list[int] = []
+    empty = duplicates = 0
+    for index, (text, label) in enumerate(zip(texts, labels, strict=True)):
+        if not text or (with_labels and (label is None or str(label).strip() == "")):
+            empty += 1
+        elif text in seen:
+            duplicates += 1
+        else:
+            seen.add(text)
+            keep.append(index)
+    kept_texts = [texts[i] for i in keep]
+    report = CleaningReport(
+        rows_read=rows_read,
+        bytes_replaced_rows=sum(REPLACEMENT_CHAR in t for t in kept_texts),
+        empty_dropped=empty,
+        duplicates_dropped=duplicates,
+        rows_kept=len(keep),
+    )
+    cleaned = dataset.select(keep).remove_columns([TEXT]).add_column(TEXT, kept_texts)
+    return cleaned, report
+
+
+def load_task_data(config: DataConfig) -> TaskData:
+    from datasets import ClassLabel
+
+    raw, origin = read_source(config.source, config.text_column, config.label_column)
+    cleaned, report = clean(raw)
+    if len(cleaned) == 0:
+        raise DataSourceError(f"{origin}: has no rows with both a text and a label")
+    cleaned = cleaned.map(lambda row: {LABEL: str(row[LABEL]).strip()})
+    label_names = _label_names(cleaned, config, origin)
+    labelled = cleaned.cast_column(LABEL, ClassLabel(names=label_names))
+    splits = stratified_split(labelled, config, origin)
+    return TaskData(splits, label_names, report, content_hash(splits))
+
+
+def _label_names(dataset, config: DataConfig, origin: str) -> list[str]:
+    present = sorted(set(dataset[LABEL]))
+    names = config.label_names or present
+    unknown = sorted(set(present) - set(names))
+    if unknown:
+        raise DataSourceError(
+            f"{origin}: labels {', '.join(unknown)} are not in data.label_names ({', '.join(names)})"
+        )
+    if len(names) < 2:
+        raise DataSourceError(f"{origin}: needs at least two classes in '{config.label_column}', found {names}")
+    return list(names)
+
+
+def split_counts(config: DataConfig, available: int, origin: str) -> dict[str, int]:
+    sizes = {"train": config.train_size, "dev": config.dev_size, "test": config.test_size}
+    counts = {name: int(size) if size >= 1 else round(size * available) for name, size in sizes.items()}
+    if sum(counts.values()) > available:
+        raise DataSourceError(
+            f"{origin}: the split asks for {sum(counts.values()):,} rows ({counts}) but only {available:,} "
+            "remain after cleaning; lower data.train_size / dev_size / test_size"
+        )
+    small = [name for name, count in counts.items() if count < 1]
+    if small:
+        raise DataSourceError(f"{origin}: the {', '.join(small)} split would be empty; raise its size")
+    return counts
+
+
+def stratified_split(dataset, config: DataConfig, origin: str) -> dict:
+    counts = split_counts(config, len(dataset), origin)
+    try:
+        rest_test = dataset.train_test_split(
+            test_size=counts["test"], train_size=counts["train"] + counts["dev"],
+            stratify_by_column=LABEL, seed=config.seed,
+        )
+        train_dev = rest_test["train"].train_test_split(
+            test_size=counts["dev"], train_size=counts["train"], stratify_by_column=LABEL, seed=config.seed,
+        )
+    except ValueError as error:
+        raise DataSourceError(f"{origin}: cannot split by label: {_first_line(error)}") from None
+    return {"train": train_dev["train"], "dev": train_dev["test"], "test": rest_test["test"]}
+
+
+def content_hash(splits: dict) -> str:
+    digest = hashlib.sha256()
+    for name in SPLITS:
+        for text, label in zip(splits[name][TEXT], splits[name][LABEL], strict=True):
+            digest.update(json.dumps([name, text, label], ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def class_counts(dataset, label_names: list[str]) -> dict[str, int]:
+    counts = dict.fromkeys(label_names, 0)
+    for label in dataset[LABEL]:
+        counts[label_names[label] if isinstance(label, int) else str(label)] += 1
+    return counts
+
+
+@dataclass
+class DataSummary:
+    source: str
+    cleaning: CleaningReport
+    class_counts: dict[str, int]
+    length_percentiles: dict[str, int]
+
+    def lines(self) -> list[str]:
+        total = sum(self.class_counts.values())
+        lines = [f"data           {self.source}", f"cleaning       {self.cleaning.line()}", "classes"]
+        width = max(len(name) for name in self.class_counts)
+        for name, count in self.class_counts.items():
+            lines.append(f"  {name:<{width}}  {count:>8,}  {100 * count / total:5.1f}%")
+        percentiles = "  ".join(f"{k} {v}" for k, v in self.length_percentiles.items())
+        lines.append(f"tokens/text    {percentiles}")
+        return lines
+
+
+def summarize_data(source: str, text_column: str, label_column: str, tokenizer) -> DataSummary:
+    import numpy as np
+
+    raw, origin = read_source(source, text_column, label_column)
+    cleaned, report = clean(raw)
+    labels = [str(label).strip() for label in cleaned[LABEL]]
+    counts = {name: labels.count(name) for name in sorted(set(labels))}
+    lengths = np.array([len(ids) for ids in tokenizer(list(cleaned[TEXT]), truncation=False)["input_ids"]] or [0])
+    percentiles = {f"p{q}": int(np.percentile(lengths, q)) for q in (50, 90, 95, 99)}
+    percentiles["max"] = int(lengths.max())
+    return DataSummary(origin, report, counts, percentiles)

@@ -1,0 +1,255 @@
+"""The recipe: one validated description of a compression job, saved and loaded as YAML.
+
+The window edits a recipe and the command line reads one; both run the same object. Unknown keys and
+bad values fail at load time with the dotted field path and the allowed values.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from workbench.core.errors import RecipeError
+
+BUNDLED_TEACHER = "bundled:all-MiniLM-L6-v2"
+BUNDLED_TWEETS = "bundled:tweets"
+
+# A split size is a count of rows (>= 1) or a fraction of the cleaned data (0 < x < 1).
+SplitSize = Annotated[float, Field(gt=0)]
+LearningRate = Annotated[float, Field(gt=0, lt=1)]
+
+
+class Section(BaseModel):
+    """Base of every recipe section: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    source: str = BUNDLED_TWEETS
+    text_column: str = "text"
+    label_column: str = "sentiment"
+    label_names: list[str] | None = None
+    train_size: SplitSize = 0.8
+    dev_size: SplitSize = 0.1
+    test_size: SplitSize = 0.1
+    seed: int = 42
+    max_length: int = Field(default=64, ge=8, le=512)
+
+    @model_validator(mode="after")
+    def _fractions_leave_room(self) -> DataConfig:
+        fractions = [s for s in (self.train_size, self.dev_size, self.test_size) if s < 1]
+        if sum(fractions) > 1 + 1e-9:
+            raise ValueError("train_size + dev_size + test_size given as fractions add up to more than 1")
+        for size in (self.train_size, self.dev_size, self.test_size):
+            if size >= 1 and size != int(size):
+                raise ValueError(f"split size {size} is neither a fraction below 1 nor a whole row count")
+        return self
+
+
+class TeacherConfig(Section):
+    source: str = BUNDLED_TEACHER
+
+
+StudentPreset = Literal["tinybert-4l-312d", "tinybert-6l-768d", "drop-layers", "custom"]
+StudentInit = Literal["random", "teacher", "pretrained"]
+
+
+class StudentConfig(Section):
+    preset: StudentPreset = "drop-layers"
+    layers: int | None = Field(default=None, ge=1, le=48)
+    hidden_size: int | None = Field(default=None, ge=8, le=4096)
+    heads: int | None = Field(default=None, ge=1, le=64)
+    ffn_size: int | None = Field(default=None, ge=8, le=16384)
+    init: StudentInit = "teacher"
+    teacher_layers: list[Annotated[int, Field(ge=1)]] | None = None
+    pretrained: str | None = None
+
+    @model_validator(mode="after")
+    def _shape_is_complete(self) -> StudentConfig:
+        if self.preset == "custom":
+            missing = [f for f in ("layers", "hidden_size", "heads", "ffn_size") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"preset 'custom' needs {', '.join(missing)}")
+            if self.hidden_size % self.heads:
+                raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of heads {self.heads}")
+        if self.init == "pretrained" and not self.pretrained:
+            raise ValueError("init 'pretrained' needs 'pretrained': the folder of a saved student")
+        if self.teacher_layers is not None and len(set(self.teacher_layers)) != len(self.teacher_layers):
+            raise ValueError("teacher_layers lists a layer twice")
+        return self
+
+
+class MappingConfig(Section):
+    mode: Literal["uniform", "last", "custom"] = "uniform"
+    # Custom mode: the teacher layer each student layer learns from, in student order; 0 = embeddings.
+    layers: list[Annotated[int, Field(ge=0)]] | None = None
+    hidden: bool = True
+    attention: bool = True
+
+    @model_validator(mode="after")
+    def _custom_has_layers(self) -> MappingConfig:
+        if self.mode == "custom" and not self.layers:
+            raise ValueError("mode 'custom' needs 'layers': one teacher layer per student layer")
+        return self
+
+
+class StageConfig(Section):
+    epochs: float = Field(default=1.0, ge=0, le=1000)
+    lr: LearningRate = 5e-5
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    max_steps: int | None = Field(default=None, ge=1)
+
+
+class LossWeights(Section):
+    embedding: float = Field(default=1.0, ge=0)
+    hidden: float = Field(default=1.0, ge=0)
+    attention: float = Field(default=1.0, ge=0)
+    prediction: float = Field(default=1.0, ge=0)
+    hard_label: float = Field(default=0.0, ge=0)
+
+
+class AugmentationConfig(Section):
+    enabled: bool = False
+    copies: int = Field(default=20, ge=1, le=100, description="N_a: augmented copies per example")
+    replace_prob: float = Field(default=0.4, ge=0, le=1, description="p_t: chance to replace a word")
+    candidates: int = Field(default=15, ge=1, le=100, description="K: candidate replacements per word")
+
+
+class GeneralDistillationConfig(Section):
+    enabled: bool = False
+    source: str | None = None
+    text_column: str = "text"
+    epochs: float = Field(default=1.0, ge=0)
+    lr: LearningRate = 1e-4
+    max_rows: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _enabled_has_source(self) -> GeneralDistillationConfig:
+        if self.enabled and not self.source:
+            raise ValueError("general distillation needs 'source': a text file or a dataset with a text column")
+        return self
+
+
+class DistillationConfig(Section):
+    teacher_finetune: StageConfig = StageConfig(epochs=2.0, lr=5e-5)
+    general: GeneralDistillationConfig = GeneralDistillationConfig()
+    intermediate: StageConfig = StageConfig(epochs=3.0, lr=5e-5)
+    prediction: StageConfig = StageConfig(epochs=3.0, lr=3e-5)
+    weights: LossWeights = LossWeights()
+    temperature: float = Field(default=1.0, gt=0, le=100)
+    augmentation: AugmentationConfig = AugmentationConfig()
+    teacher_cache_mb: int = Field(default=512, ge=0, description="memory budget for cached teacher outputs")
+
+
+class PruningConfig(Section):
+    enabled: bool = False
+    importance: Literal["gradient", "magnitude"] = "gradient"
+    heads_ratio: float = Field(default=0.0, ge=0, lt=1)
+    ffn_ratio: float = Field(default=0.0, ge=0, lt=1)
+    vocabulary: bool = False
+    vocabulary_margin: int = Field(default=0, ge=0)
+    recovery_epochs: float = Field(default=1.0, ge=0)
+
+
+class QuantizationConfig(Section):
+    enabled: bool = True
+    mode: Literal["dynamic", "static"] = "dynamic"
+    fusion: bool = True
+    per_channel: bool = False
+    calibration_batches: int = Field(default=8, ge=1)
+    max_logit_delta: float = Field(default=0.5, gt=0)
+    min_agreement: float = Field(default=0.98, ge=0, le=1)
+
+
+class TrainingConfig(Section):
+    batch_size: int = Field(default=32, ge=1, le=4096)
+    eval_batch_size: int = Field(default=64, ge=1, le=4096)
+    seed: int = 42
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    checkpoint_every: int = Field(default=200, ge=1, description="steps between checkpoints")
+    log_every: int = Field(default=10, ge=1, description="steps between logged loss values")
+    threads: int | None = Field(default=None, ge=1, le=256)
+
+
+class Recipe(Section):
+    name: str = "untitled"
+    description: str = ""
+    data: DataConfig = DataConfig()
+    teacher: TeacherConfig = TeacherConfig()
+    student: StudentConfig = StudentConfig()
+    mapping: MappingConfig = MappingConfig()
+    distillation: DistillationConfig = DistillationConfig()
+    pruning: PruningConfig = PruningConfig()
+    quantization: QuantizationConfig = QuantizationConfig()
+    training: TrainingConfig = TrainingConfig()
+    output_dir: str = "runs"
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_yaml(), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def from_dict(cls, data: Any, origin: str = "recipe") -> Recipe:
+        if not isinstance(data, dict):
+            raise RecipeError(f"{origin}: a recipe is a mapping of sections (data, teacher, ...), got {data!r:.60}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise RecipeError(describe_validation_error(error, origin)) from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recipe:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RecipeError(f"{path}: no such recipe file") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise RecipeError(f"{path}: cannot read the recipe ({error})") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise RecipeError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+        return cls.from_dict(data if data is not None else {}, origin=str(path))
+
+
+def describe_validation_error(error: ValidationError, origin: str) -> str:
+    """One line per problem: the dotted field path, what is wrong and what is allowed."""
+    lines = [f"{origin}: {error.error_count()} problem(s) in the recipe"]
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            allowed = _allowed_keys(item["loc"][:-1])
+            guess = difflib.get_close_matches(str(item["loc"][-1]), allowed, n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            lines.append(f"  {path}: unknown key{hint}; allowed keys: {', '.join(allowed)}")
+        else:
+            where = path or "recipe"
+            lines.append(f"  {where}: {item['msg']} (got {item.get('input')!r:.60})")
+    return "\n".join(lines)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = Recipe
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

@@ -1,0 +1,1 @@
+"""The PySide6 window: edits recipes, runs the core, renders its events."""
