@@ -74,3 +74,19 @@ def write_tiny_csv(path: Path, rows: int = 120, seed: int = 0) -> Path:
             rng.shuffle(words)
             writer.writerow([label, " ".join(words) + f" {i}"])
     return path
+
+
+def tiny_recipe(teacher: Path, data: Path, runs: Path, **training):
+    """The smoke preset pointed at tiny fixtures: every stage runs, in seconds."""
+    from workbench.core.recipe import Recipe
+    from workbench.core.resources import preset_path
+
+    recipe = Recipe.load(preset_path("smoke"))
+    recipe.teacher.source = str(teacher)
+    recipe.data.source = str(data)
+    recipe.data.train_size, recipe.data.dev_size, recipe.data.test_size = 60, 24, 24
+    recipe.student.teacher_layers = [2]
+    recipe.output_dir = str(runs)
+    for key, value in training.items():
+        setattr(recipe.training, key, value)
+    return recipe

@@ -33,6 +33,30 @@ def _check(args: argparse.Namespace) -> None:
         print(recipe.to_yaml(), end="")
 
 
+def _run(args: argparse.Namespace) -> None:
+    import json
+    import signal
+
+    from workbench.core.events import Failed, Finished, JobControl
+    from workbench.core.job import run_job
+    from workbench.core.progress import follow
+
+    if not args.recipe and not args.resume:
+        raise WorkbenchError("give a recipe file to run, or --resume RUN_DIR")
+    recipe = Recipe.load(args.recipe) if args.recipe else None
+    control = JobControl()
+    # Ctrl-C asks the loop to stop at the next step, checkpoint and say how to resume.
+    signal.signal(signal.SIGINT, lambda *_: control.cancel())
+    last = follow(run_job(recipe, control, resume_dir=args.resume))
+    if isinstance(last, Failed):
+        raise WorkbenchError(last.message)
+    if isinstance(last, Finished):
+        if last.status == "cancelled":
+            print(f"cancelled; continue with: workbench run --resume {last.run_dir}")
+        else:
+            print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
+
+
 def _gui(args: argparse.Namespace) -> None:
     from workbench.gui.app import main as gui_main
 
@@ -61,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check", _check, "validate a recipe file")
     check.add_argument("recipe")
     check.add_argument("--show", action="store_true", help="print the recipe with every default filled in")
+
+    run = command("run", _run, "run a recipe headless (also under `accelerate launch` or `torchrun`)")
+    run.add_argument("recipe", nargs="?")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
 
     gui = command("gui", _gui, "open the workbench window")
     gui.add_argument("recipe", nargs="?")

@@ -1,0 +1,132 @@
+import json
+
+import pytest
+import torch
+
+from tests.tiny import tiny_recipe
+from workbench.core.events import CheckpointSaved, Failed, Finished, JobControl, StageStarted, Step
+from workbench.core.job import run_job
+from workbench.core.run_folder import RunFolder
+
+
+@pytest.fixture
+def recipe(tiny_base_dir, tiny_csv, tmp_path):
+    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs")
+
+
+def run_to_end(recipe, control=None, resume_dir=None):
+    events = list(run_job(recipe, control, resume_dir))
+    assert isinstance(events[-1], Finished | Failed), events[-1]
+    return events
+
+
+def test_smoke_job_writes_a_complete_run_folder(recipe):
+    from transformers import AutoModelForSequenceClassification
+
+    events = run_to_end(recipe)
+    finished = events[-1]
+    assert isinstance(finished, Finished) and finished.status == "finished"
+    stages = [e.stage for e in events if isinstance(e, StageStarted)]
+    assert stages == ["teacher_finetune", "intermediate", "prediction"]
+    run = RunFolder.open(finished.run_dir)
+    assert run.recipe() == recipe
+    assert run.status()["status"] == "finished"
+    manifest = json.loads((run.path / "data.json").read_text())
+    assert manifest["sizes"] == {"train": 60, "dev": 24, "test": 24} and len(manifest["content_hash"]) == 64
+    evaluation = json.loads((run.path / "evaluation.json").read_text())
+    assert {"accuracy", "macro_f1", "per_class", "confusion_matrix"} <= set(evaluation["student"])
+    assert 0 <= evaluation["teacher_student_agreement"] <= 1
+    student = AutoModelForSequenceClassification.from_pretrained(run.path / "student")
+    assert student.config.num_hidden_layers == 1 and student.config.id2label[2] == "positive"
+    assert (run.path / "teacher" / "config.json").is_file()
+    assert any((run.path / "tensorboard").iterdir())
+    logged_steps = [m for m in run.metrics() if m["event"] == "Step" and m["stage"] == "intermediate"]
+    assert len(logged_steps) == 4 and {"embedding", "hidden", "attention", "total"} <= set(logged_steps[0]["losses"])
+
+
+def test_each_loss_component_is_logged_on_its_own(recipe):
+    recipe.distillation.weights.hard_label = 0.5
+    events = run_to_end(recipe)
+    prediction = [e for e in events if isinstance(e, Step) and e.stage == "prediction"]
+    assert set(prediction[0].losses) == {"prediction", "hard_label", "total"}
+    assert prediction[0].losses["total"] == pytest.approx(
+        prediction[0].losses["prediction"] + prediction[0].losses["hard_label"], rel=1e-5)
+
+
+def final_student_weights(run_dir):
+    from safetensors.torch import load_file
+
+    return load_file(str(run_dir / "student" / "model.safetensors"))
+
+
+def test_cancel_then_resume_matches_an_uninterrupted_run_exactly(recipe, tmp_path):
+    uninterrupted = run_to_end(recipe)[-1]
+
+    control = JobControl()
+    cancelled = None
+    for event in run_job(recipe, control):
+        if isinstance(event, CheckpointSaved) and event.stage == "intermediate" and event.step == 2:
+            control.cancel()
+        cancelled = event
+    assert isinstance(cancelled, Finished) and cancelled.status == "cancelled"
+    run = RunFolder.open(cancelled.run_dir)
+    assert run.status()["status"] == "cancelled"
+    assert torch.load(run.checkpoint_path, weights_only=False)["stage"] == "intermediate"
+
+    resumed_events = run_to_end(None, resume_dir=cancelled.run_dir)
+    started = [e for e in resumed_events if isinstance(e, StageStarted)]
+    assert (started[0].stage, started[0].resumed_at_step) == ("intermediate", 2)
+    resumed = resumed_events[-1]
+    assert resumed.summary == uninterrupted.summary
+    expected, got = final_student_weights(RunFolder.open(uninterrupted.run_dir).path), final_student_weights(run.path)
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[name], got[name]) for name in expected)
+
+
+def test_nan_loss_names_step_and_component_and_keeps_last_checkpoint(recipe, monkeypatch):
+    def nan_loss(student_logits, teacher_logits, temperature):
+        return student_logits.sum() * float("nan")
+
+    monkeypatch.setattr("workbench.core.distillation.soft_cross_entropy", nan_loss)
+    events = run_to_end(recipe)
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert "stage prediction, step 1: the prediction loss is nan" in failed.message
+    run = RunFolder.open(failed.run_dir)
+    assert run.status()["status"] == "failed"
+    checkpoint = torch.load(run.checkpoint_path, weights_only=False)
+    assert checkpoint["stage"] == "intermediate"
+    assert all(torch.isfinite(t).all() for t in checkpoint["student"].values() if t.is_floating_point())
+
+
+def test_full_disk_fails_with_a_message_and_a_way_out(recipe, monkeypatch):
+    import errno
+
+    real_save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):
+        if "last.pt" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr("workbench.core.training_loop.torch.save", full_disk)
+    failed = run_to_end(recipe)[-1]
+    assert isinstance(failed, Failed)
+    assert "the disk is full" in failed.message and "--resume" in failed.message
+
+
+def test_head_count_mismatch_refuses_attention_loss(recipe):
+    from workbench.core.recipe import StudentConfig
+
+    recipe.student = StudentConfig(preset="custom", init="random", layers=1, hidden_size=16, heads=2, ffn_size=32)
+    failed = run_to_end(recipe)[-1]
+    assert isinstance(failed, Failed)
+    assert "attention loss needs equal head counts" in failed.message and "mapping.attention: false" in failed.message
+    recipe.mapping.attention = False
+    assert isinstance(run_to_end(recipe)[-1], Finished)
+
+
+def test_teacher_with_a_matching_head_is_not_fine_tuned(tiny_classifier_dir, tiny_csv, tmp_path):
+    recipe = tiny_recipe(tiny_classifier_dir, tiny_csv, tmp_path / "runs")
+    events = run_to_end(recipe)
+    assert [e.stage for e in events if isinstance(e, StageStarted)] == ["intermediate", "prediction"]

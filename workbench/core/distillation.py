@@ -1,0 +1,124 @@
+"""The loss functions of each TinyBERT stage, as functions from a batch to weighted loss components.
+
+Intermediate distillation captures attention scores only for the mapped layers (hooks on the query and
+key projections), so both models keep their fast attention kernel and no attention maps are built for
+layers nobody maps. The teacher runs under no_grad: it never needs gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from workbench.core.attention_scores import AttentionScoreCapture
+from workbench.core.families import family_of
+from workbench.core.losses import (
+    AttentionLossError,
+    Projections,
+    attention_mse,
+    hard_label_cross_entropy,
+    hidden_mse,
+    soft_cross_entropy,
+)
+from workbench.core.mapping import LayerMapping
+from workbench.core.recipe import LossWeights
+
+Batch = dict[str, torch.Tensor]
+# (the trainable module as prepared for the device, possibly DDP-wrapped; a batch) -> weighted loss components
+LossFunction = Callable[[nn.Module, Batch], dict[str, torch.Tensor]]
+
+
+class StudentWithProjections(nn.Module):
+    """The trainable part of distillation: the student and the learned maps W_e, W_h into teacher width."""
+
+    def __init__(self, student: nn.Module, teacher_width: int) -> None:
+        super().__init__()
+        self.student = student
+        self.projections = Projections(family_of(student.config).hidden_size(student.config), teacher_width)
+
+    def forward(self, **batch: torch.Tensor):
+        """The student's outputs plus every hidden state mapped into teacher width (index 0: embeddings).
+
+        The projections run inside forward so that a DDP-wrapped module sees (and syncs) their gradients.
+        """
+        outputs = self.student(**batch, output_hidden_states=True)
+        hidden = outputs.hidden_states
+        outputs.projected = [self.projections.embedding(hidden[0])] + [self.projections.hidden(h) for h in hidden[1:]]
+        return outputs
+
+
+def model_inputs(batch: Batch) -> Batch:
+    return {k: v for k, v in batch.items() if k != "labels"}
+
+
+def check_attention_compatible(teacher_config, student_config, weights: LossWeights, attention_on: bool) -> None:
+    teacher_heads = family_of(teacher_config).num_heads(teacher_config)
+    student_heads = family_of(student_config).num_heads(student_config)
+    if attention_on and weights.attention > 0 and teacher_heads != student_heads:
+        raise AttentionLossError(
+            f"attention loss needs equal head counts, but the teacher has {teacher_heads} heads and the student "
+            f"{student_heads}; set mapping.attention: false (hidden states only) or give the student "
+            f"{teacher_heads} heads"
+        )
+
+
+def finetune_losses() -> LossFunction:
+    def losses(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        return {"hard_label": hard_label_cross_entropy(model(**model_inputs(batch)).logits, batch["labels"])}
+
+    return losses
+
+
+def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, mapping: LayerMapping,
+                        weights: LossWeights, hidden_on: bool, attention_on: bool) -> LossFunction:
+    """Embedding + hidden + attention losses; the capture hooks sit on the unwrapped student's layers."""
+    attention_pairs = [(m, n) for m, n in mapping.pairs if n > 0] if attention_on and weights.attention > 0 else []
+    teacher_capture = AttentionScoreCapture(teacher, family_of(teacher.config),
+                                            sorted({n - 1 for _, n in attention_pairs}))
+    student_capture = AttentionScoreCapture(student.student, family_of(student.student.config),
+                                            sorted({m - 1 for m, _ in attention_pairs}))
+
+    def losses(trainable: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        inputs, mask = model_inputs(batch), batch["attention_mask"]
+        with teacher_capture, torch.no_grad():
+            teacher_hidden = teacher(**inputs, output_hidden_states=True).hidden_states
+            teacher_scores = dict(teacher_capture.scores)
+        teacher_capture.clear()
+        with student_capture:
+            student_hidden = trainable(**inputs).projected
+            student_scores = dict(student_capture.scores)
+        student_capture.clear()
+        components: dict[str, torch.Tensor] = {}
+        if weights.embedding > 0:
+            components["embedding"] = weights.embedding * hidden_mse(
+                student_hidden[0], teacher_hidden[0], mask)
+        if hidden_on and weights.hidden > 0:
+            components["hidden"] = weights.hidden * sum(
+                hidden_mse(student_hidden[m], teacher_hidden[n], mask)
+                for m, n in mapping.pairs)
+        if attention_pairs:
+            components["attention"] = weights.attention * sum(
+                attention_mse(student_scores[m - 1], teacher_scores[n - 1], mask)
+                for m, n in attention_pairs)
+        return components
+
+    return losses
+
+
+def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: float) -> LossFunction:
+    def losses(trainable: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        inputs = model_inputs(batch)
+        with torch.no_grad():
+            teacher_logits = teacher(**inputs).logits
+        student_logits = trainable(**inputs).logits
+        components = {}
+        if weights.prediction > 0:
+            components["prediction"] = weights.prediction * soft_cross_entropy(
+                student_logits, teacher_logits, temperature)
+        if weights.hard_label > 0:
+            components["hard_label"] = weights.hard_label * hard_label_cross_entropy(student_logits, batch["labels"])
+        return components
+
+    return losses

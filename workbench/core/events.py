@@ -1,0 +1,116 @@
+"""What a job reports while it runs. The CLI turns events into a progress bar, the window into signals.
+
+The job is a generator of these events; `JobControl` carries the pause and cancel requests that the
+loop honours between steps (the shape of transformers' Trainer callbacks and napari's generator workers).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Event:
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, **asdict(self)}
+
+
+@dataclass
+class StageStarted(Event):
+    stage: str
+    total_steps: int
+    epochs: float
+    resumed_at_step: int = 0
+
+
+@dataclass
+class Step(Event):
+    stage: str
+    step: int
+    total_steps: int
+    epoch: float
+    losses: dict[str, float]
+    lr: float
+    examples_per_s: float
+
+
+@dataclass
+class Evaluation(Event):
+    stage: str
+    step: int
+    epoch: float
+    split: str
+    metrics: dict[str, Any]
+
+
+@dataclass
+class CheckpointSaved(Event):
+    stage: str
+    step: int
+    path: str
+
+
+@dataclass
+class ArtifactWritten(Event):
+    name: str
+    path: str
+
+
+@dataclass
+class StageFinished(Event):
+    stage: str
+    seconds: float
+    examples_per_s: float
+
+
+@dataclass
+class Finished(Event):
+    run_dir: str
+    status: str  # "finished" | "cancelled"
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Failed(Event):
+    run_dir: str
+    message: str
+
+
+class JobCancelled(Exception):
+    """Raised inside the loop when a cancel request is honoured (after a checkpoint is written)."""
+
+
+class JobControl:
+    """Pause / resume / cancel requests, safe to set from another thread."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._cancelled = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._running.set()  # a paused job must wake up to stop
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()

@@ -1,0 +1,288 @@
+"""A whole job from a recipe: data, teacher fine-tuning when needed, the TinyBERT distillation stages,
+test evaluation and the Hugging Face folders, as a generator of events. Resumable from the run folder.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from workbench.core.batches import eval_loader, tokenize, train_loader
+from workbench.core.data import TaskData, load_task_data
+from workbench.core.distillation import (
+    StudentWithProjections,
+    check_attention_compatible,
+    finetune_losses,
+    intermediate_losses,
+    model_inputs,
+    prediction_losses,
+)
+from workbench.core.errors import WorkbenchError
+from workbench.core.evaluation import agreement, classification_metrics
+from workbench.core.events import ArtifactWritten, Event, Failed, Finished, JobCancelled, JobControl, StageFinished
+from workbench.core.families import family_of
+from workbench.core.mapping import layer_mapping
+from workbench.core.models import head_labels, load_tokenizer, resolve_model_source
+from workbench.core.recipe import Recipe, StageConfig
+from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.student import build_student
+from workbench.core.training_loop import Stage, StageRunner
+
+FINETUNE, INTERMEDIATE, PREDICTION = "teacher_finetune", "intermediate", "prediction"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def make_accelerator(recipe: Recipe):
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    training = recipe.training
+    if training.threads:
+        torch.set_num_threads(training.threads)
+    precision = {"fp32": "no", "fp16": "fp16", "bf16": "bf16"}[training.precision]
+    # Each stage trains part of the model (no classifier in stage 1, no projections in stage 2).
+    unused = DistributedDataParallelKwargs(find_unused_parameters=True)
+    return Accelerator(cpu=training.device == "cpu", mixed_precision=precision, kwargs_handlers=[unused])
+
+
+def _shared_run_folder(accelerator, recipe: Recipe, resume_dir: str | Path | None
+                       ) -> tuple[RunFolder | None, Path]:
+    """Rank 0 creates (or reopens) the run folder; every rank learns its path, only rank 0 writes."""
+    from accelerate.utils import broadcast_object_list
+
+    path = [None]
+    if accelerator.is_main_process:
+        path[0] = str(RunFolder.open(resume_dir).path if resume_dir else RunFolder.create(recipe).path)
+    if accelerator.num_processes > 1:
+        broadcast_object_list(path)
+    return (RunFolder(Path(path[0])) if accelerator.is_main_process else None), Path(path[0])
+
+
+class Job:
+    """Holds the models of one job while its stages run; `events()` drives it."""
+
+    def __init__(self, recipe: Recipe, control: JobControl | None = None, resume_dir: str | Path | None = None):
+        self.recipe = RunFolder.open(resume_dir).recipe() if resume_dir else recipe
+        self.control = control or JobControl()
+        self.resume_dir = resume_dir
+        self.completed: list[str] = []
+        self.student: StudentWithProjections | None = None
+        self.run: RunFolder | None = None
+        self.run_path: Path | None = None
+
+    def events(self) -> Iterator[Event]:
+        """Run the job, yielding its events; failures end in a `Failed` event, not an exception."""
+        try:
+            yield from self._run()
+        except JobCancelled:
+            self._set_status("cancelled", "cancelled by the user; resume with `workbench run --resume RUN_DIR`")
+            yield Finished(str(self.run_path), "cancelled")
+        except WorkbenchError as error:
+            self._set_status("failed", str(error))
+            yield Failed(str(self.run_path or ""), str(error))
+        finally:
+            if self.run:
+                self.run.close()
+
+    def _set_status(self, status: str, message: str) -> None:
+        if self.run:
+            self.run.set_status(status, message)
+
+    def _log(self, event: Event) -> Event:
+        if self.run:
+            self.run.log({"time": time.time(), **event.to_dict()})
+        return event
+
+    def _run(self) -> Iterator[Event]:
+        recipe = self.recipe
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        _quiet_transformers()
+        seed_everything(recipe.training.seed)
+        accelerator = make_accelerator(recipe)
+        self.accelerator = accelerator
+        self.run, self.run_path = _shared_run_folder(accelerator, recipe, self.resume_dir)
+        if self.run and self.resume_dir:
+            self.run.set_status("running", "resumed")
+        resume = self._load_checkpoint()
+        self.completed = list(resume["completed"]) if resume else []
+
+        data = load_task_data(recipe.data)
+        self._check_same_data(data)
+        teacher_source = resolve_model_source(recipe.teacher.source)
+        tokenizer = load_tokenizer(teacher_source)
+        splits = {name: tokenize(split, tokenizer, recipe.data.max_length) for name, split in data.splits.items()}
+        loaders = {
+            "train": train_loader(splits["train"], tokenizer, recipe.training.batch_size, recipe.training.seed),
+            "dev": eval_loader(splits["dev"], tokenizer, recipe.training.eval_batch_size),
+            "test": eval_loader(splits["test"], tokenizer, recipe.training.eval_batch_size),
+        }
+        runner = StageRunner(accelerator, self.run, self.run_path, self.control, recipe.training,
+                             self._checkpoint_payload)
+
+        teacher = self._teacher(teacher_source.folder, data.label_names)
+        if FINETUNE not in self.completed:
+            stage = Stage(FINETUNE, teacher, finetune_losses(), loaders["train"],
+                          recipe.distillation.teacher_finetune, self._evaluator(teacher, loaders["dev"], data),
+                          keep_best=True)
+            yield from self._stage(runner, stage, resume)
+            resume = None
+            if self.run:
+                teacher.save_pretrained(self.run.path / "teacher")
+                tokenizer.save_pretrained(self.run.path / "teacher")
+                yield self._log(ArtifactWritten("teacher", str(self.run.path / "teacher")))
+        teacher.eval()
+        teacher.requires_grad_(False)
+
+        student_model = build_student(recipe.student, teacher, data.label_names)
+        self.student = StudentWithProjections(student_model, family_of(teacher.config).hidden_size(teacher.config))
+        if resume and "student" in resume:
+            self.student.load_state_dict(resume["student"])
+        mapping = layer_mapping(recipe.mapping.mode, family_of(student_model.config).num_layers(student_model.config),
+                                family_of(teacher.config).num_layers(teacher.config), recipe.mapping.layers)
+        distillation = recipe.distillation
+        check_attention_compatible(teacher.config, student_model.config, distillation.weights,
+                                   recipe.mapping.attention)
+        student_eval = self._evaluator(self.student.student, loaders["dev"], data)
+        stages = [
+            Stage(INTERMEDIATE, self.student,
+                  intermediate_losses(teacher, self.student, mapping, distillation.weights,
+                                      recipe.mapping.hidden, recipe.mapping.attention),
+                  loaders["train"], distillation.intermediate, student_eval),
+            Stage(PREDICTION, self.student,
+                  prediction_losses(teacher, distillation.weights, distillation.temperature),
+                  loaders["train"], distillation.prediction, student_eval, keep_best=True),
+        ]
+        for stage in stages:
+            if stage.name in self.completed or not _has_work(stage.config):
+                continue
+            yield from self._stage(runner, stage, resume)
+            resume = None
+        yield from self._finish(teacher, tokenizer, loaders["test"], data)
+
+    def _stage(self, runner: StageRunner, stage: Stage, resume: dict[str, Any] | None) -> Iterator[Event]:
+        if not _has_work(stage.config):
+            self.completed.append(stage.name)
+            return
+        stage_resume = resume if resume and resume["stage"] == stage.name else None
+        for event in runner.run_stage(stage, stage_resume):
+            if isinstance(event, StageFinished):
+                self.completed.append(stage.name)
+            yield self._log(event)
+
+    def _finish(self, teacher, tokenizer, test_loader, data: TaskData) -> Iterator[Event]:
+        student = self.student.student
+        teacher_predictions = predict(teacher, test_loader, self.accelerator)
+        student_predictions = predict(student, test_loader, self.accelerator)
+        labels = np.array(data.splits["test"]["label"])
+        evaluation = {
+            "split": "test",
+            "teacher": classification_metrics(labels, teacher_predictions, data.label_names),
+            "student": classification_metrics(labels, student_predictions, data.label_names),
+            "teacher_student_agreement": agreement(teacher_predictions, student_predictions),
+        }
+        summary = {
+            "teacher_accuracy": evaluation["teacher"]["accuracy"],
+            "student_accuracy": evaluation["student"]["accuracy"],
+            "teacher_macro_f1": evaluation["teacher"]["macro_f1"],
+            "student_macro_f1": evaluation["student"]["macro_f1"],
+            "agreement": evaluation["teacher_student_agreement"],
+        }
+        if self.run:
+            write_json(self.run.path / "evaluation.json", evaluation)
+            student.save_pretrained(self.run.path / "student")
+            tokenizer.save_pretrained(self.run.path / "student")
+            yield self._log(ArtifactWritten("student", str(self.run.path / "student")))
+            self.run.set_status("finished", "", summary=summary)
+        yield self._log(Finished(str(self.run_path), "finished", summary))
+
+    def _teacher(self, folder: Path, label_names: list[str]):
+        """The task teacher: fine-tuned in this run, or the source itself when its head fits the labels."""
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        if FINETUNE in self.completed and self.run_path and (self.run_path / "teacher").is_dir():
+            folder = self.run_path / "teacher"
+        config = AutoConfig.from_pretrained(folder)
+        if head_labels(config) == label_names and FINETUNE not in self.completed:
+            self.completed.append(FINETUNE)  # the teacher already solves this task
+        labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
+                  "label2id": {name: i for i, name in enumerate(label_names)}}
+        seed_everything(self.recipe.training.seed)  # the new head's initialisation is part of the recipe
+        return AutoModelForSequenceClassification.from_pretrained(
+            folder, attn_implementation="sdpa", ignore_mismatched_sizes=True, **labels)
+
+    def _evaluator(self, model, loader, data: TaskData):
+        labels = np.array(data.splits["dev"]["label"])
+
+        def evaluate() -> dict[str, Any]:
+            metrics = classification_metrics(labels, predict(model, loader, self.accelerator), data.label_names)
+            return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
+
+        return evaluate
+
+    def _checkpoint_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"completed": list(self.completed)}
+        if self.student is not None:
+            payload["student"] = self.student.state_dict()
+        return payload
+
+    def _load_checkpoint(self) -> dict[str, Any] | None:
+        if not self.resume_dir:
+            return None
+        path = RunFolder(Path(self.resume_dir)).checkpoint_path
+        if not path.is_file():
+            raise WorkbenchError(f"{self.resume_dir}: has no checkpoint to resume from; start the recipe anew")
+        return torch.load(path, weights_only=False, map_location="cpu")
+
+    def _check_same_data(self, data: TaskData) -> None:
+        if not self.run:
+            return
+        manifest_path = self.run.path / "data.json"
+        if self.resume_dir and manifest_path.is_file():
+            import json
+
+            recorded = json.loads(manifest_path.read_text())["content_hash"]
+            if recorded != data.content_hash:
+                raise WorkbenchError(
+                    f"{self.resume_dir}: the data changed since the run started (content hash differs); "
+                    "resuming would mix two data sets, so start the recipe anew"
+                )
+        write_json(manifest_path, data.manifest())
+
+
+def _quiet_transformers() -> None:
+    """Load reports about the new classifier head are expected here; the job reports its own progress."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def _has_work(config: StageConfig) -> bool:
+    return config.epochs > 0 or bool(config.max_steps)
+
+
+def predict(model, loader, accelerator) -> np.ndarray:
+    model.eval()
+    device = accelerator.device
+    predictions = []
+    with torch.inference_mode():
+        for batch in loader:
+            batch = {k: v.to(device) for k, v in model_inputs(batch).items()}
+            predictions.append(model(**batch).logits.argmax(-1).cpu())
+    return torch.cat(predictions).numpy()
+
+
+def run_job(recipe: Recipe, control: JobControl | None = None, resume_dir: str | Path | None = None
+            ) -> Iterator[Event]:
+    return Job(recipe, control, resume_dir).events()

@@ -1,0 +1,66 @@
+"""Layer mapping n = g(m): the teacher layer each student layer learns from (TinyBERT, section 3.1).
+
+Student layers are numbered 1..M and teacher layers 0..N, where 0 is the embedding layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.core.errors import WorkbenchError
+
+MODES = ("uniform", "last", "custom")
+
+
+class MappingError(WorkbenchError):
+    """A layer mapping that cannot be built from the recipe's mapping section."""
+
+
+@dataclass
+class LayerMapping:
+    pairs: list[tuple[int, int]]  # (student layer m in 1..M, teacher layer n in 0..N)
+    note: str | None = None
+
+
+def layer_mapping(mode: str, student_layers: int, teacher_layers: int, custom: list[int] | None = None) -> LayerMapping:
+    """Map student layers 1..M onto teacher layers; `custom` (one teacher layer per student layer) is read
+    only in mode 'custom'."""
+    m_total, n_total = student_layers, teacher_layers
+    if m_total < 1 or n_total < 1:
+        raise MappingError(f"cannot map {m_total} student layers onto {n_total} teacher layers: both need >= 1")
+    if mode == "custom":
+        return LayerMapping(list(enumerate(_checked_custom(custom, m_total, n_total), start=1)))
+    if mode not in MODES:
+        raise MappingError(f"mapping mode '{mode}' is unknown; use one of: {', '.join(MODES)}")
+    if m_total > n_total:
+        raise MappingError(
+            f"the student has {m_total} layers but the teacher only {n_total}: mode '{mode}' needs a student "
+            "with at most as many layers; use mode 'custom' or a smaller student"
+        )
+    if mode == "last":
+        return LayerMapping([(m, n_total - m_total + m) for m in range(1, m_total + 1)])
+    # round(m * N / M) with halves rounded up, in integers. Since N / M >= 1 the result is strictly
+    # increasing and g(M) = N exactly, so nothing needs fixing up afterwards.
+    pairs = [(m, (2 * m * n_total + m_total) // (2 * m_total)) for m in range(1, m_total + 1)]
+    note = None
+    if n_total % m_total:
+        chosen = ", ".join(str(n) for _, n in pairs)
+        note = (
+            f"{n_total} teacher layers onto {m_total} student layers is not a whole multiple: "
+            f"uniform mapping rounds to {chosen}"
+        )
+    return LayerMapping(pairs, note)
+
+
+def _checked_custom(custom: list[int] | None, m_total: int, n_total: int) -> list[int]:
+    allowed = f"0..{n_total} (0 = embeddings)"
+    if not custom or len(custom) != m_total:
+        given = len(custom) if custom else 0
+        raise MappingError(
+            f"custom mapping lists {given} teacher layers for a student with {m_total} layers; "
+            f"give exactly one teacher layer in {allowed} per student layer"
+        )
+    for m, n in enumerate(custom, start=1):
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= n_total:
+            raise MappingError(f"custom mapping entry {m} (student layer {m}) is {n!r}; teacher layers run {allowed}")
+    return list(custom)

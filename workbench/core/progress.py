@@ -1,0 +1,52 @@
+"""The command line's view of a running job: one progress bar per stage with loss, speed and ETA."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from workbench.core.events import (
+    ArtifactWritten,
+    Evaluation,
+    Event,
+    Failed,
+    Finished,
+    StageFinished,
+    StageStarted,
+    Step,
+)
+
+
+def follow(events: Iterable[Event], stream=sys.stderr) -> Event | None:
+    """Print a job's events as progress bars and lines; return the last event (Finished or Failed)."""
+    from tqdm import tqdm
+
+    bar = None
+    last = None
+    for event in events:
+        last = event
+        if isinstance(event, StageStarted):
+            bar = tqdm(total=event.total_steps, initial=event.resumed_at_step, desc=event.stage, unit="step",
+                       file=stream, dynamic_ncols=True)
+        elif isinstance(event, Step) and bar is not None:
+            bar.update(event.step - bar.n)
+            bar.set_postfix(loss=f"{event.losses['total']:.4f}", ex_s=f"{event.examples_per_s:.0f}")
+        elif isinstance(event, Evaluation):
+            _write(bar, stream, f"{event.stage} epoch {event.epoch:.2f}: dev accuracy {event.metrics['accuracy']:.4f}, "
+                                f"macro-F1 {event.metrics['macro_f1']:.4f}")
+        elif isinstance(event, StageFinished) and bar is not None:
+            bar.close()
+            bar = None
+            print(f"{event.stage}: {event.seconds:.0f} s, {event.examples_per_s:.1f} examples/s", file=stream)
+        elif isinstance(event, ArtifactWritten):
+            _write(bar, stream, f"wrote {event.name}: {event.path}")
+        elif isinstance(event, Finished | Failed) and bar is not None:
+            bar.close()
+    return last
+
+
+def _write(bar, stream, line: str) -> None:
+    if bar is not None:
+        bar.write(line, file=stream)
+    else:
+        print(line, file=stream)

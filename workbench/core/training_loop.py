@@ -1,0 +1,198 @@
+"""One training stage, whatever it trains: teacher fine-tuning, general, intermediate or prediction
+distillation. The stage supplies its trainable module and a function from a batch to named loss
+components; this loop does the rest: schedule, logging, evaluation, best-model keeping, checkpoints,
+pause / cancel, NaN detection and resuming at the exact batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.core.batches import EpochOrder
+from workbench.core.errors import WorkbenchError
+from workbench.core.events import (
+    CheckpointSaved,
+    Evaluation,
+    Event,
+    JobCancelled,
+    JobControl,
+    StageFinished,
+    StageStarted,
+    Step,
+)
+from workbench.core.recipe import StageConfig, TrainingConfig
+from workbench.core.run_folder import RunFolder, atomic_write
+
+
+class NonFiniteLossError(WorkbenchError):
+    pass
+
+
+@dataclass
+class Stage:
+    name: str
+    module: nn.Module
+    losses: Callable[[nn.Module, dict[str, torch.Tensor]], dict[str, torch.Tensor]]  # weighted components
+    loader: torch.utils.data.DataLoader
+    config: StageConfig
+    evaluate: Callable[[], dict[str, Any]] | None = None
+    keep_best: bool = False  # keep the weights of the best dev accuracy, not the last
+
+
+@dataclass
+class StageState:
+    """Where a stage is; saved in every checkpoint and restored on resume."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0
+    best_accuracy: float = -1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def rng_state() -> dict[str, Any]:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+class StageRunner:
+    def __init__(self, accelerator, run: RunFolder | None, folder: Path, control: JobControl,
+                 training: TrainingConfig, checkpoint_payload: Callable[[], dict[str, Any]]) -> None:
+        self.accelerator = accelerator
+        self.run = run  # None on ranks other than 0: they compute but write nothing
+        self.folder = folder  # the run folder's path, known to every rank (they all read the best weights)
+        self.control = control
+        self.training = training
+        self.checkpoint_payload = checkpoint_payload  # what the job adds: finished stages, student weights
+
+    def best_path(self, stage: Stage) -> Path:
+        return self.folder / "checkpoints" / f"best-{stage.name}.pt"
+
+    def run_stage(self, stage: Stage, resume: dict[str, Any] | None = None) -> Iterator[Event]:
+        accelerator = self.accelerator
+        module = stage.module
+        optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=stage.config.lr)
+        order: EpochOrder = stage.loader.sampler
+        prepared_module, optimizer, loader = accelerator.prepare(module, optimizer, stage.loader)
+        steps_per_epoch = len(loader)
+        total = stage.config.max_steps or max(1, math.ceil(stage.config.epochs * steps_per_epoch))
+        scheduler = _linear_schedule(optimizer, total, stage.config.warmup_ratio)
+        state, saved_rng = StageState(), None
+        if resume:
+            state = StageState(**resume["state"])
+            accelerator.unwrap_model(prepared_module).load_state_dict(resume["module"])
+            optimizer.load_state_dict(resume["optimizer"])
+            scheduler.load_state_dict(resume["scheduler"])
+            saved_rng = resume["rng"]
+        yield StageStarted(stage.name, total, stage.config.epochs, resumed_at_step=state.step)
+        started, examples_done = time.perf_counter(), 0
+        window_start, window_examples = started, 0
+        prepared_module.train()
+        while state.step < total:
+            order.epoch = state.epoch
+            batches = iter(accelerator.skip_first_batches(loader, state.batch) if state.batch else loader)
+            first = next(batches)
+            if saved_rng:
+                # Only now: a DataLoader draws its base seed from the global RNG when it yields its first batch,
+                # which the interrupted run did before the checkpoint was written.
+                restore_rng(saved_rng)
+                saved_rng = None
+            for batch in itertools.chain([first], batches):
+                self.control.wait_while_paused()
+                if self.control.cancelled:
+                    yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)
+                    raise JobCancelled(stage.name)
+                losses = stage.losses(prepared_module, batch)
+                total_loss = sum(losses.values())
+                _check_finite(stage.name, state.step + 1, losses)
+                accelerator.backward(total_loss)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                state.step += 1
+                state.batch += 1
+                size = len(batch["input_ids"]) * accelerator.num_processes
+                examples_done += size
+                window_examples += size
+                if state.step % self.training.log_every == 0 or state.step == total:
+                    now = time.perf_counter()
+                    values = {name: float(value.detach()) for name, value in losses.items()}
+                    values["total"] = float(total_loss.detach())
+                    yield Step(stage.name, state.step, total, state.epoch + state.batch / steps_per_epoch, values,
+                               scheduler.get_last_lr()[0], window_examples / max(now - window_start, 1e-9))
+                    window_start, window_examples = now, 0
+                epoch_done = state.batch == steps_per_epoch
+                if epoch_done or state.step == total:
+                    yield from self._evaluate(stage, prepared_module, state, steps_per_epoch)
+                    prepared_module.train()
+                if epoch_done:
+                    state.epoch, state.batch = state.epoch + 1, 0
+                if state.step == total or epoch_done or state.step % self.training.checkpoint_every == 0:
+                    yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)
+                if state.step == total or epoch_done:
+                    break
+        if stage.keep_best:
+            accelerator.wait_for_everyone()
+            best = self.best_path(stage)
+            if best.is_file():
+                accelerator.unwrap_model(prepared_module).load_state_dict(torch.load(best, weights_only=True))
+        elapsed = time.perf_counter() - started
+        yield StageFinished(stage.name, elapsed, examples_done / max(elapsed, 1e-9))
+
+    def _evaluate(self, stage: Stage, module, state: StageState, steps_per_epoch: int) -> Iterator[Event]:
+        if stage.evaluate is None:
+            return
+        module.eval()
+        metrics = stage.evaluate()
+        yield Evaluation(stage.name, state.step, state.epoch + state.batch / steps_per_epoch, "dev", metrics)
+        if stage.keep_best and metrics["accuracy"] > state.best_accuracy:
+            state.best_accuracy = metrics["accuracy"]
+            if self.run:
+                weights = self.accelerator.unwrap_model(module).state_dict()
+                atomic_write(self.best_path(stage), lambda tmp: torch.save(weights, tmp))
+
+    def _checkpoint(self, stage: Stage, module, optimizer, scheduler, state: StageState) -> Iterator[Event]:
+        if self.run is None:
+            return
+        payload = {
+            "stage": stage.name,
+            "state": vars(state).copy(),
+            "module": self.accelerator.unwrap_model(module).state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": rng_state(),
+            **self.checkpoint_payload(),
+        }
+        path = atomic_write(self.run.checkpoint_path, lambda tmp: torch.save(payload, tmp))
+        yield CheckpointSaved(stage.name, state.step, str(path))
+
+
+def _check_finite(stage: str, step: int, losses: dict[str, torch.Tensor]) -> None:
+    for name, value in losses.items():
+        if not torch.isfinite(value).all():
+            raise NonFiniteLossError(
+                f"stage {stage}, step {step}: the {name} loss is {float(value)}; lower the learning rate or "
+                "check the data; the last good checkpoint is kept and loadable"
+            )
+
+
+def _linear_schedule(optimizer, total: int, warmup_ratio: float):
+    from transformers import get_linear_schedule_with_warmup
+
+    return get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total), total)
