@@ -130,3 +130,29 @@ def test_teacher_with_a_matching_head_is_not_fine_tuned(tiny_classifier_dir, tin
     recipe = tiny_recipe(tiny_classifier_dir, tiny_csv, tmp_path / "runs")
     events = run_to_end(recipe)
     assert [e.stage for e in events if isinstance(e, StageStarted)] == ["intermediate", "prediction"]
+
+
+def test_augmented_copies_feed_both_distillation_stages_and_are_cached(recipe):
+    recipe.distillation.augmentation.enabled = True
+    recipe.distillation.augmentation.copies = 2
+    recipe.distillation.augmentation.replace_prob = 0.5
+    events = run_to_end(recipe)
+    assert isinstance(events[-1], Finished)
+    run = RunFolder.open(events[-1].run_dir)
+    cached_rows = len((run.path / "augmented.jsonl").read_text().splitlines()) - 1  # first line: the key
+    assert 60 < cached_rows <= 180
+    steps = {e.stage: e.total_steps for e in events if isinstance(e, StageStarted)}
+    assert steps["teacher_finetune"] == 4  # fine-tuning keeps the original 60 texts
+    assert steps["intermediate"] == steps["prediction"] == -(-cached_rows // 16)
+
+
+def test_general_distillation_runs_first_on_unlabelled_text(recipe, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(f"the car was good on day {i}" for i in range(40)) + "\n\n", encoding="utf-8")
+    recipe.distillation.general.source = str(corpus)
+    recipe.distillation.general.enabled = True
+    events = run_to_end(recipe)
+    started = [(e.stage, e.total_steps) for e in events if isinstance(e, StageStarted)]
+    assert started == [("general", 3), ("teacher_finetune", 4), ("intermediate", 4), ("prediction", 4)]
+    general_steps = [e for e in events if isinstance(e, Step) and e.stage == "general"]
+    assert {"embedding", "hidden", "attention"} <= set(general_steps[0].losses)

@@ -47,7 +47,12 @@ def _run(args: argparse.Namespace) -> None:
     control = JobControl()
     # Ctrl-C asks the loop to stop at the next step, checkpoint and say how to resume.
     signal.signal(signal.SIGINT, lambda *_: control.cancel())
-    last = follow(run_job(recipe, control, resume_dir=args.resume))
+    events = run_job(recipe, control, resume_dir=args.resume)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun / accelerate launch only rank 0 reports
+        for _ in events:
+            pass
+        return
+    last = follow(events)
     if isinstance(last, Failed):
         raise WorkbenchError(last.message)
     if isinstance(last, Finished):

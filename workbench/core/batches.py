@@ -9,12 +9,13 @@ from workbench.core.data import LABEL, TEXT
 
 
 def tokenize(dataset, tokenizer, max_length: int):
-    """Token ids per example, unpadded: the collator pads each batch to its own longest text."""
-    def encode(rows):
-        return tokenizer(rows[TEXT], truncation=True, max_length=max_length)
+    """Token ids per example, unpadded (the collator pads each batch to its own longest text), with the
+    example's index as `idx` so that per-example teacher outputs can be cached."""
+    def encode(rows, indices):
+        return {**tokenizer(rows[TEXT], truncation=True, max_length=max_length), "idx": indices}
 
     columns = [c for c in dataset.column_names if c != LABEL]
-    encoded = dataset.map(encode, batched=True, remove_columns=columns)
+    encoded = dataset.map(encode, batched=True, with_indices=True, remove_columns=columns)
     return encoded.rename_column(LABEL, "labels") if LABEL in encoded.column_names else encoded
 
 

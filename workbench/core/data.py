@@ -18,7 +18,7 @@ from workbench.core.resources import bundled_tweets_csv
 
 TEXT, LABEL = "text", "label"
 SPLITS = ("train", "dev", "test")
-FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 BUNDLED_DATA = {BUNDLED_TWEETS: bundled_tweets_csv}
 REPLACEMENT_CHAR = "\ufffd"
 
@@ -138,6 +138,8 @@ def _first_line(error: Exception) -> str:
 
 def clean(dataset, with_labels: bool = True):
     """Strip texts, drop empty ones and exact duplicates (first kept); count what changed."""
+    from datasets import Dataset
+
     rows_read = len(dataset)
     texts = ["" if t is None else str(t).strip() for t in dataset[TEXT]]
     labels = dataset[LABEL] if with_labels else [None] * rows_read
@@ -160,8 +162,8 @@ def clean(dataset, with_labels: bool = True):
         duplicates_dropped=duplicates,
         rows_kept=len(keep),
     )
-    cleaned = dataset.select(keep).remove_columns([TEXT]).add_column(TEXT, kept_texts)
-    return cleaned, report
+    columns = {TEXT: kept_texts} | ({LABEL: [labels[i] for i in keep]} if with_labels else {})
+    return Dataset.from_dict(columns), report
 
 
 def load_task_data(config: DataConfig) -> TaskData:

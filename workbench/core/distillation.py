@@ -24,6 +24,7 @@ from workbench.core.losses import (
 )
 from workbench.core.mapping import LayerMapping
 from workbench.core.recipe import LossWeights
+from workbench.core.teacher_cache import TeacherCache
 
 Batch = dict[str, torch.Tensor]
 # (the trainable module as prepared for the device, possibly DDP-wrapped; a batch) -> weighted loss components
@@ -38,19 +39,20 @@ class StudentWithProjections(nn.Module):
         self.student = student
         self.projections = Projections(family_of(student.config).hidden_size(student.config), teacher_width)
 
-    def forward(self, **batch: torch.Tensor):
-        """The student's outputs plus every hidden state mapped into teacher width (index 0: embeddings).
+    def forward(self, **batch: torch.Tensor) -> dict[str, torch.Tensor | list[torch.Tensor]]:
+        """Logits plus every hidden state mapped into teacher width (index 0: embeddings), as a plain dict.
 
-        The projections run inside forward so that a DDP-wrapped module sees (and syncs) their gradients.
+        The projections run inside forward so that a DDP-wrapped module sees (and syncs) their gradients;
+        a plain dict because DDP rebuilds model-output classes without extra fields.
         """
         outputs = self.student(**batch, output_hidden_states=True)
         hidden = outputs.hidden_states
-        outputs.projected = [self.projections.embedding(hidden[0])] + [self.projections.hidden(h) for h in hidden[1:]]
-        return outputs
+        projected = [self.projections.embedding(hidden[0])] + [self.projections.hidden(h) for h in hidden[1:]]
+        return {"logits": outputs.logits, "projected": projected}
 
 
 def model_inputs(batch: Batch) -> Batch:
-    return {k: v for k, v in batch.items() if k != "labels"}
+    return {k: v for k, v in batch.items() if k not in ("labels", "idx")}
 
 
 def check_attention_compatible(teacher_config, student_config, weights: LossWeights, attention_on: bool) -> None:
@@ -72,53 +74,70 @@ def finetune_losses() -> LossFunction:
 
 
 def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, mapping: LayerMapping,
-                        weights: LossWeights, hidden_on: bool, attention_on: bool) -> LossFunction:
+                        weights: LossWeights, hidden_on: bool, attention_on: bool,
+                        cache: TeacherCache | None = None) -> LossFunction:
     """Embedding + hidden + attention losses; the capture hooks sit on the unwrapped student's layers."""
+    hidden_pairs = mapping.pairs if hidden_on and weights.hidden > 0 else []
     attention_pairs = [(m, n) for m, n in mapping.pairs if n > 0] if attention_on and weights.attention > 0 else []
+    teacher_hidden = sorted({0} | {n for _, n in hidden_pairs})
     teacher_capture = AttentionScoreCapture(teacher, family_of(teacher.config),
                                             sorted({n - 1 for _, n in attention_pairs}))
     student_capture = AttentionScoreCapture(student.student, family_of(student.student.config),
                                             sorted({m - 1 for m, _ in attention_pairs}))
 
+    def teacher_targets(inputs: Batch) -> Batch:
+        with teacher_capture, torch.no_grad():
+            hidden = teacher(**inputs, output_hidden_states=True).hidden_states
+            targets = {f"hidden{n}": hidden[n] for n in teacher_hidden}
+            targets |= {f"scores{n}": teacher_capture.scores[n - 1] for _, n in attention_pairs}
+        teacher_capture.clear()
+        return targets
+
     def losses(trainable: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         inputs, mask = model_inputs(batch), batch["attention_mask"]
-        with teacher_capture, torch.no_grad():
-            teacher_hidden = teacher(**inputs, output_hidden_states=True).hidden_states
-            teacher_scores = dict(teacher_capture.scores)
-        teacher_capture.clear()
+        targets = _targets(cache, batch, lambda: teacher_targets(inputs))
         with student_capture:
-            student_hidden = trainable(**inputs).projected
+            student_hidden = trainable(**inputs)["projected"]
             student_scores = dict(student_capture.scores)
         student_capture.clear()
         components: dict[str, torch.Tensor] = {}
         if weights.embedding > 0:
-            components["embedding"] = weights.embedding * hidden_mse(
-                student_hidden[0], teacher_hidden[0], mask)
-        if hidden_on and weights.hidden > 0:
+            components["embedding"] = weights.embedding * hidden_mse(student_hidden[0], targets["hidden0"], mask)
+        if hidden_pairs:
             components["hidden"] = weights.hidden * sum(
-                hidden_mse(student_hidden[m], teacher_hidden[n], mask)
-                for m, n in mapping.pairs)
+                hidden_mse(student_hidden[m], targets[f"hidden{n}"], mask) for m, n in hidden_pairs)
         if attention_pairs:
             components["attention"] = weights.attention * sum(
-                attention_mse(student_scores[m - 1], teacher_scores[n - 1], mask)
-                for m, n in attention_pairs)
+                attention_mse(student_scores[m - 1], targets[f"scores{n}"], mask) for m, n in attention_pairs)
         return components
 
     return losses
 
 
-def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: float) -> LossFunction:
+def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: float,
+                      cache: TeacherCache | None = None) -> LossFunction:
+    def teacher_logits(inputs: Batch) -> Batch:
+        with torch.no_grad():
+            return {"logits": teacher(**inputs).logits}
+
     def losses(trainable: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         inputs = model_inputs(batch)
-        with torch.no_grad():
-            teacher_logits = teacher(**inputs).logits
-        student_logits = trainable(**inputs).logits
+        targets = _targets(cache, batch, lambda: teacher_logits(inputs))
+        student_logits = trainable(**inputs)["logits"]
         components = {}
         if weights.prediction > 0:
             components["prediction"] = weights.prediction * soft_cross_entropy(
-                student_logits, teacher_logits, temperature)
+                student_logits, targets["logits"], temperature)
         if weights.hard_label > 0:
             components["hard_label"] = weights.hard_label * hard_label_cross_entropy(student_logits, batch["labels"])
         return components
 
     return losses
+
+
+def _targets(cache: TeacherCache | None, batch: Batch, compute: Callable[[], Batch]) -> Batch:
+    if cache is None:
+        return compute()
+    mask = batch["attention_mask"]
+    targets = cache.targets(batch["idx"], mask.sum(1), mask.shape[1], compute)
+    return {name: value.to(mask.device) for name, value in targets.items()}

@@ -33,9 +33,10 @@ from workbench.core.models import head_labels, load_tokenizer, resolve_model_sou
 from workbench.core.recipe import Recipe, StageConfig
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.student import build_student
+from workbench.core.teacher_cache import TeacherCache
 from workbench.core.training_loop import Stage, StageRunner
 
-FINETUNE, INTERMEDIATE, PREDICTION = "teacher_finetune", "intermediate", "prediction"
+GENERAL, FINETUNE, INTERMEDIATE, PREDICTION = "general", "teacher_finetune", "intermediate", "prediction"
 
 
 def seed_everything(seed: int) -> None:
@@ -78,6 +79,7 @@ class Job:
         self.resume_dir = resume_dir
         self.completed: list[str] = []
         self.student: StudentWithProjections | None = None
+        self.mapping = None
         self.run: RunFolder | None = None
         self.run_path: Path | None = None
 
@@ -121,56 +123,111 @@ class Job:
         self._check_same_data(data)
         teacher_source = resolve_model_source(recipe.teacher.source)
         tokenizer = load_tokenizer(teacher_source)
-        splits = {name: tokenize(split, tokenizer, recipe.data.max_length) for name, split in data.splits.items()}
-        loaders = {
-            "train": train_loader(splits["train"], tokenizer, recipe.training.batch_size, recipe.training.seed),
-            "dev": eval_loader(splits["dev"], tokenizer, recipe.training.eval_batch_size),
-            "test": eval_loader(splits["test"], tokenizer, recipe.training.eval_batch_size),
-        }
+        loaders = self._loaders(data, tokenizer, teacher_source.folder)
         runner = StageRunner(accelerator, self.run, self.run_path, self.control, recipe.training,
                              self._checkpoint_payload)
-
+        distillation = recipe.distillation
         teacher = self._teacher(teacher_source.folder, data.label_names)
-        if FINETUNE not in self.completed:
-            stage = Stage(FINETUNE, teacher, finetune_losses(), loaders["train"],
-                          recipe.distillation.teacher_finetune, self._evaluator(teacher, loaders["dev"], data),
-                          keep_best=True)
-            yield from self._stage(runner, stage, resume)
-            resume = None
-            if self.run:
-                teacher.save_pretrained(self.run.path / "teacher")
-                tokenizer.save_pretrained(self.run.path / "teacher")
-                yield self._log(ArtifactWritten("teacher", str(self.run.path / "teacher")))
+        if distillation.general.enabled:
+            # General distillation learns from the base teacher, so it runs before the teacher is fine-tuned.
+            self._build_student(teacher, data, resume)
+            general_loader = self._general_loader(tokenizer)
+            yield from self._stage(runner, Stage(
+                GENERAL, self.student, self._intermediate_losses(teacher, cache=False), general_loader,
+                StageConfig(epochs=distillation.general.epochs, lr=distillation.general.lr)), resume)
+        yield from self._stage(runner, Stage(
+            FINETUNE, teacher, finetune_losses(), loaders["train"], distillation.teacher_finetune,
+            self._evaluator(teacher, loaders["dev"], data), keep_best=True), resume)
+        if FINETUNE in self.completed and self.run and not (self.run.path / "teacher").is_dir():
+            teacher.save_pretrained(self.run.path / "teacher")
+            tokenizer.save_pretrained(self.run.path / "teacher")
+            yield self._log(ArtifactWritten("teacher", str(self.run.path / "teacher")))
         teacher.eval()
         teacher.requires_grad_(False)
 
+        if self.student is None:
+            self._build_student(teacher, data, resume)
+        student_eval = self._evaluator(self.student.student, loaders["dev"], data)
+        yield from self._stage(runner, Stage(
+            INTERMEDIATE, self.student, self._intermediate_losses(teacher, cache=True), loaders["distill"],
+            distillation.intermediate, student_eval), resume)
+        yield from self._stage(runner, Stage(
+            PREDICTION, self.student,
+            prediction_losses(teacher, distillation.weights, distillation.temperature, self._cache()),
+            loaders["distill"], distillation.prediction, student_eval, keep_best=True), resume)
+        yield from self._finish(teacher, tokenizer, loaders["test"], data)
+
+    def _loaders(self, data: TaskData, tokenizer, teacher_folder: Path) -> dict[str, Any]:
+        recipe = self.recipe
+        batch, seed, max_length = recipe.training.batch_size, recipe.training.seed, recipe.data.max_length
+        splits = {name: tokenize(split, tokenizer, max_length) for name, split in data.splits.items()}
+        loaders = {
+            "train": train_loader(splits["train"], tokenizer, batch, seed),
+            "dev": eval_loader(splits["dev"], tokenizer, recipe.training.eval_batch_size),
+            "test": eval_loader(splits["test"], tokenizer, recipe.training.eval_batch_size),
+        }
+        loaders["distill"] = loaders["train"]
+        if recipe.distillation.augmentation.enabled:
+            augmented = tokenize(self._augmented(data, tokenizer, teacher_folder), tokenizer, max_length)
+            loaders["distill"] = train_loader(augmented, tokenizer, batch, seed)
+        return loaders
+
+    def _augmented(self, data: TaskData, tokenizer, teacher_folder: Path):
+        """The training split with TinyBERT's word-replaced copies, cached in the run folder."""
+        from datasets import Dataset
+
+        from workbench.core.augment import augment, cached_augmentation, make_augmenter
+
+        config, seed = self.recipe.distillation.augmentation, self.recipe.training.seed
+        train = data.splits["train"]
+        key = {"data": data.content_hash, "teacher": self.recipe.teacher.source, "config": config.model_dump(),
+               "seed": seed}
+
+        def compute() -> tuple[list[str], list[int]]:
+            augmenter = make_augmenter(teacher_folder, tokenizer)
+            return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
+
+        with self.accelerator.main_process_first():  # rank 0 computes, the others read its cache
+            texts, labels = cached_augmentation(self.run_path / "augmented.jsonl", key, compute)
+        return Dataset.from_dict({"text": texts, "label": labels})
+
+    def _general_loader(self, tokenizer):
+        """Unlabelled text for general distillation: a text file (one text a line) or a dataset column."""
+        from workbench.core.data import clean, read_source
+
+        config = self.recipe.distillation.general
+        raw, _ = read_source(config.source, config.text_column, None)
+        texts, _ = clean(raw, with_labels=False)
+        if config.max_rows:
+            texts = texts.select(range(min(config.max_rows, len(texts))))
+        dataset = tokenize(texts, tokenizer, self.recipe.data.max_length)
+        return train_loader(dataset, tokenizer, self.recipe.training.batch_size, self.recipe.training.seed)
+
+    def _build_student(self, teacher, data: TaskData, resume: dict[str, Any] | None) -> None:
+        recipe = self.recipe
         student_model = build_student(recipe.student, teacher, data.label_names)
         self.student = StudentWithProjections(student_model, family_of(teacher.config).hidden_size(teacher.config))
         if resume and "student" in resume:
             self.student.load_state_dict(resume["student"])
-        mapping = layer_mapping(recipe.mapping.mode, family_of(student_model.config).num_layers(student_model.config),
-                                family_of(teacher.config).num_layers(teacher.config), recipe.mapping.layers)
-        distillation = recipe.distillation
-        check_attention_compatible(teacher.config, student_model.config, distillation.weights,
+        check_attention_compatible(teacher.config, student_model.config, recipe.distillation.weights,
                                    recipe.mapping.attention)
-        student_eval = self._evaluator(self.student.student, loaders["dev"], data)
-        stages = [
-            Stage(INTERMEDIATE, self.student,
-                  intermediate_losses(teacher, self.student, mapping, distillation.weights,
-                                      recipe.mapping.hidden, recipe.mapping.attention),
-                  loaders["train"], distillation.intermediate, student_eval),
-            Stage(PREDICTION, self.student,
-                  prediction_losses(teacher, distillation.weights, distillation.temperature),
-                  loaders["train"], distillation.prediction, student_eval, keep_best=True),
-        ]
-        for stage in stages:
-            if stage.name in self.completed or not _has_work(stage.config):
-                continue
-            yield from self._stage(runner, stage, resume)
-            resume = None
-        yield from self._finish(teacher, tokenizer, loaders["test"], data)
+        self.mapping = layer_mapping(recipe.mapping.mode,
+                                     family_of(student_model.config).num_layers(student_model.config),
+                                     family_of(teacher.config).num_layers(teacher.config), recipe.mapping.layers)
+
+    def _intermediate_losses(self, teacher, cache: bool):
+        recipe = self.recipe
+        return intermediate_losses(teacher, self.student, self.mapping, recipe.distillation.weights,
+                                   recipe.mapping.hidden, recipe.mapping.attention,
+                                   self._cache() if cache else None)
+
+    def _cache(self) -> TeacherCache | None:
+        budget = self.recipe.distillation.teacher_cache_mb * 2**20
+        return TeacherCache(budget) if budget else None
 
     def _stage(self, runner: StageRunner, stage: Stage, resume: dict[str, Any] | None) -> Iterator[Event]:
+        if stage.name in self.completed:
+            return
         if not _has_work(stage.config):
             self.completed.append(stage.name)
             return

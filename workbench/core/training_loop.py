@@ -187,7 +187,7 @@ def _check_finite(stage: str, step: int, losses: dict[str, torch.Tensor]) -> Non
     for name, value in losses.items():
         if not torch.isfinite(value).all():
             raise NonFiniteLossError(
-                f"stage {stage}, step {step}: the {name} loss is {float(value)}; lower the learning rate or "
+                f"stage {stage}, step {step}: the {name} loss is {float(value.detach())}; lower the learning rate or "
                 "check the data; the last good checkpoint is kept and loadable"
             )
 
