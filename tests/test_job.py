@@ -156,3 +156,22 @@ def test_general_distillation_runs_first_on_unlabelled_text(recipe, tmp_path):
     assert started == [("general", 3), ("teacher_finetune", 4), ("intermediate", 4), ("prediction", 4)]
     general_steps = [e for e in events if isinstance(e, Step) and e.stage == "general"]
     assert {"embedding", "hidden", "attention"} <= set(general_steps[0].losses)
+
+
+def test_pause_holds_the_loop_between_steps_until_resumed(recipe):
+    import threading
+    import time
+
+    control = JobControl()
+    control.pause()
+    events = []
+    worker = threading.Thread(target=lambda: events.extend(run_job(recipe, control)))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not any(isinstance(e, StageStarted) for e in list(events)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert not any(isinstance(e, Step) for e in list(events)), "a paused job took a step"
+    control.resume()
+    worker.join(timeout=120)
+    assert isinstance(events[-1], Finished) and events[-1].status == "finished"
