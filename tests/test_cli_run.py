@@ -66,13 +66,22 @@ def test_sigkill_mid_stage_then_resume_matches_uninterrupted(tiny_base_dir, tiny
     assert {k: v for k, v in got.items() if k != "run_dir"} == {k: v for k, v in expected.items() if k != "run_dir"}
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_two_processes_on_cpu_with_torchrun(tiny_base_dir, tiny_csv, tmp_path):
     """The same recipe under torchrun with two gloo processes: rank 0 alone writes and reports."""
     runs = tmp_path / "runs"
     path = tiny_recipe(tiny_base_dir, tiny_csv, runs).save(tmp_path / "recipe.yaml")
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                str(free_port())]
     done = subprocess.run([*torchrun, "-m", "workbench.cli", "run", str(path)], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout)
     assert [p.name for p in runs.iterdir()] == [os.path.basename(summary["run_dir"])]

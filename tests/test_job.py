@@ -175,3 +175,42 @@ def test_pause_holds_the_loop_between_steps_until_resumed(recipe):
     control.resume()
     worker.join(timeout=120)
     assert isinstance(events[-1], Finished) and events[-1].status == "finished"
+
+
+def prunable(recipe):
+    recipe.pruning.enabled = True
+    recipe.pruning.heads_ratio = 0.5
+    recipe.pruning.ffn_ratio = 0.5
+    recipe.pruning.vocabulary = True
+    return recipe
+
+
+def test_pruning_then_recovery_then_vocabulary_pruning(recipe):
+    from workbench.core.pruning import attention_heads, load_pruned
+
+    events = run_to_end(prunable(recipe))
+    finished = events[-1]
+    assert isinstance(finished, Finished), finished
+    assert [e.stage for e in events if isinstance(e, StageStarted)][-1] == "recovery"
+    run = RunFolder.open(finished.run_dir)
+    report = json.loads((run.path / "pruning.json").read_text())
+    assert (report["heads_before"], report["heads_after"], report["ffn_before"], report["ffn_after"]) == (4, 2, 64, 32)
+    student = load_pruned(run.path / "student")
+    assert attention_heads(student.config) == 2 and student.config.intermediate_size == 32
+    assert student.config.vocab_size < 129
+    evaluation = json.loads((run.path / "evaluation.json").read_text())
+    assert {"student_full_vocabulary", "student", "teacher"} <= set(evaluation)
+
+
+def test_resume_inside_the_recovery_stage(recipe):
+    recipe = prunable(recipe)
+    uninterrupted = run_to_end(recipe)[-1]
+    control = JobControl()
+    for event in run_job(recipe, control):
+        if isinstance(event, CheckpointSaved) and event.stage == "recovery" and event.step == 2:
+            control.cancel()
+        cancelled = event
+    assert cancelled.status == "cancelled"
+    resumed = run_to_end(None, resume_dir=cancelled.run_dir)
+    assert [e.stage for e in resumed if isinstance(e, StageStarted)] == ["recovery"]
+    assert resumed[-1].summary == uninterrupted.summary

@@ -14,6 +14,10 @@ from torch import nn
 from workbench.core.errors import ModelSourceError
 
 
+# Config key under which head pruning records the heads a layer really has (see core/pruning.py).
+PRUNING_CONFIG_KEY = "workbench_pruning"
+
+
 @dataclass(frozen=True)
 class EncoderFamily:
     name: str
@@ -47,7 +51,10 @@ class EncoderFamily:
         return int(getattr(config, self.hidden_field))
 
     def num_heads(self, config) -> int:
-        return int(getattr(config, self.heads_field))
+        """Heads per layer the model really has: head pruning records a smaller count beside the config's
+        own, which it keeps because the config's count also fixes the width of one head."""
+        pruned = getattr(config, PRUNING_CONFIG_KEY, None) or {}
+        return int(pruned.get("attention_heads", getattr(config, self.heads_field)))
 
 
 BERT = EncoderFamily("BERT", ("bert",))

@@ -4,6 +4,7 @@ test evaluation and the Hugging Face folders, as a generator of events. Resumabl
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import time
@@ -30,13 +31,17 @@ from workbench.core.events import ArtifactWritten, Event, Failed, Finished, JobC
 from workbench.core.families import family_of
 from workbench.core.mapping import layer_mapping
 from workbench.core.models import head_labels, load_tokenizer, resolve_model_source
+from workbench.core.pruning import load_pruned, prune
 from workbench.core.recipe import Recipe, StageConfig
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.student import build_student
 from workbench.core.teacher_cache import TeacherCache
 from workbench.core.training_loop import Stage, StageRunner
+from workbench.core.vocab_pruning import prune_vocabulary, select_vocabulary
 
 GENERAL, FINETUNE, INTERMEDIATE, PREDICTION = "general", "teacher_finetune", "intermediate", "prediction"
+PRUNING, RECOVERY = "pruning", "recovery"
+PRUNING_BATCHES = 16  # training batches that rank heads and neurons by gradient importance
 
 
 def seed_everything(seed: int) -> None:
@@ -116,7 +121,7 @@ class Job:
         self.run, self.run_path = _shared_run_folder(accelerator, recipe, self.resume_dir)
         if self.run and self.resume_dir:
             self.run.set_status("running", "resumed")
-        resume = self._load_checkpoint()
+        resume = self.resume_state = self._load_checkpoint()
         self.completed = list(resume["completed"]) if resume else []
 
         data = load_task_data(recipe.data)
@@ -155,7 +160,8 @@ class Job:
             PREDICTION, self.student,
             prediction_losses(teacher, distillation.weights, distillation.temperature, self._cache()),
             loaders["distill"], distillation.prediction, student_eval, keep_best=True), resume)
-        yield from self._finish(teacher, tokenizer, loaders["test"], data)
+        yield from self._pruning(runner, teacher, loaders, student_eval)
+        yield from self._finish(teacher, tokenizer, loaders, data)
 
     def _loaders(self, data: TaskData, tokenizer, teacher_folder: Path) -> dict[str, Any]:
         recipe = self.recipe
@@ -205,12 +211,15 @@ class Job:
 
     def _build_student(self, teacher, data: TaskData, resume: dict[str, Any] | None) -> None:
         recipe = self.recipe
-        student_model = build_student(recipe.student, teacher, data.label_names)
+        if PRUNING in self.completed:  # resuming the recovery stage: the checkpoint holds pruned shapes
+            student_model = load_pruned(self._pruned_folder, attn_implementation="sdpa")
+        else:
+            student_model = build_student(recipe.student, teacher, data.label_names)
+            check_attention_compatible(teacher.config, student_model.config, recipe.distillation.weights,
+                                       recipe.mapping.attention)
         self.student = StudentWithProjections(student_model, family_of(teacher.config).hidden_size(teacher.config))
         if resume and "student" in resume:
             self.student.load_state_dict(resume["student"])
-        check_attention_compatible(teacher.config, student_model.config, recipe.distillation.weights,
-                                   recipe.mapping.attention)
         self.mapping = layer_mapping(recipe.mapping.mode,
                                      family_of(student_model.config).num_layers(student_model.config),
                                      family_of(teacher.config).num_layers(teacher.config), recipe.mapping.layers)
@@ -237,17 +246,53 @@ class Job:
                 self.completed.append(stage.name)
             yield self._log(event)
 
-    def _finish(self, teacher, tokenizer, test_loader, data: TaskData) -> Iterator[Event]:
-        student = self.student.student
-        teacher_predictions = predict(teacher, test_loader, self.accelerator)
-        student_predictions = predict(student, test_loader, self.accelerator)
+    def _pruning(self, runner: StageRunner, teacher, loaders: dict[str, Any], student_eval) -> Iterator[Event]:
+        """Remove the least important heads and FFN neurons, then recover by prediction-layer distillation."""
+        config, distillation = self.recipe.pruning, self.recipe.distillation
+        if not (config.enabled and (config.heads_ratio or config.ffn_ratio)):
+            return
+        if PRUNING not in self.completed:
+            batches = itertools.islice(loaders["train"], PRUNING_BATCHES)
+            _, report = prune(self.student.student, config.heads_ratio, config.ffn_ratio, config.importance, batches)
+            self.completed.append(PRUNING)
+            if self.run:
+                write_json(self.run.path / "pruning.json", report.to_dict())
+                self.student.student.save_pretrained(self._pruned_folder)
+                yield self._log(ArtifactWritten("pruning report", str(self.run.path / "pruning.json")))
+        recovery = StageConfig(epochs=config.recovery_epochs, lr=distillation.prediction.lr)
+        yield from self._stage(runner, Stage(
+            RECOVERY, self.student,
+            prediction_losses(teacher, distillation.weights, distillation.temperature, self._cache()),
+            loaders["distill"], recovery, student_eval, keep_best=True), self.resume_state)
+
+    @property
+    def _pruned_folder(self) -> Path:
+        return self.run_path / "checkpoints" / "pruned-student"
+
+    def _finish(self, teacher, tokenizer, loaders: dict[str, Any], data: TaskData) -> Iterator[Event]:
+        """Score teacher and student on the test split and write the student (vocabulary-pruned if asked)."""
+        if not self.run:  # other ranks are done; rank 0 scores and writes
+            yield Finished(str(self.run_path), "finished")
+            return
+        student, folder = self.student.student, self.run.path / "student"
         labels = np.array(data.splits["test"]["label"])
-        evaluation = {
-            "split": "test",
-            "teacher": classification_metrics(labels, teacher_predictions, data.label_names),
-            "student": classification_metrics(labels, student_predictions, data.label_names),
-            "teacher_student_agreement": agreement(teacher_predictions, student_predictions),
-        }
+        teacher_predictions = predict(teacher, loaders["test"], self.accelerator)
+        student_predictions = predict(student, loaders["test"], self.accelerator)
+        evaluation = {"split": "test",
+                      "teacher": classification_metrics(labels, teacher_predictions, data.label_names)}
+        if self.recipe.pruning.enabled and self.recipe.pruning.vocabulary:
+            evaluation["student_full_vocabulary"] = classification_metrics(labels, student_predictions,
+                                                                           data.label_names)
+            student_tokenizer = self._prune_vocabulary(student, tokenizer, data, folder)
+            test = tokenize(data.splits["test"], student_tokenizer, self.recipe.data.max_length)
+            student_predictions = predict(student, eval_loader(test, student_tokenizer,
+                                                               self.recipe.training.eval_batch_size),
+                                          self.accelerator)
+        else:
+            student.save_pretrained(folder)
+            tokenizer.save_pretrained(folder)
+        evaluation["student"] = classification_metrics(labels, student_predictions, data.label_names)
+        evaluation["teacher_student_agreement"] = agreement(teacher_predictions, student_predictions)
         summary = {
             "teacher_accuracy": evaluation["teacher"]["accuracy"],
             "student_accuracy": evaluation["student"]["accuracy"],
@@ -255,13 +300,18 @@ class Job:
             "student_macro_f1": evaluation["student"]["macro_f1"],
             "agreement": evaluation["teacher_student_agreement"],
         }
-        if self.run:
-            write_json(self.run.path / "evaluation.json", evaluation)
-            student.save_pretrained(self.run.path / "student")
-            tokenizer.save_pretrained(self.run.path / "student")
-            yield self._log(ArtifactWritten("student", str(self.run.path / "student")))
-            self.run.set_status("finished", "", summary=summary)
+        write_json(self.run.path / "evaluation.json", evaluation)
+        yield self._log(ArtifactWritten("student", str(folder)))
+        self.run.set_status("finished", "", summary=summary)
         yield self._log(Finished(str(self.run_path), "finished", summary))
+
+    def _prune_vocabulary(self, student, tokenizer, data: TaskData, folder: Path):
+        """Keep the embedding rows of tokens the training and dev texts use; test texts stay unseen so that
+        the accuracy effect is measured honestly."""
+        texts = [*data.splits["train"]["text"], *data.splits["dev"]["text"]]
+        selection = select_vocabulary(student, tokenizer, texts, self.recipe.pruning.vocabulary_margin)
+        write_json(self.run.path / "vocabulary.json", selection.to_dict())
+        return prune_vocabulary(student, tokenizer, selection, folder)
 
     def _teacher(self, folder: Path, label_names: list[str]):
         """The task teacher: fine-tuned in this run, or the source itself when its head fits the labels."""
