@@ -89,8 +89,10 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="+", default=["drop-layers", "tinybert-4l-312d"])
     parser.add_argument("--general-rows", type=int, default=3000)
     parser.add_argument("--out", type=Path, default=Path("runs/ablations/results.jsonl"))
+    parser.add_argument("--threads", type=int, help="torch threads (1 leaves a core to other work)")
     args = parser.parse_args()
     base = Recipe.load(args.reference_run / "recipe.yaml")
+    base.training.threads = args.threads
     base.teacher.source = str(args.reference_run / "teacher")
     base.output_dir = str(args.out.parent)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -103,12 +105,13 @@ def main() -> None:
         "full + augmentation": with_augmentation,
         "full + general distillation": with_general(corpus),
     }
-    rows = []
+    rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.is_file() else []
+    done = {(row["shape"], row["variant"]) for row in rows}  # a restarted script goes on where it stopped
     for shape in args.shapes:
         for name, change in variants.items():
             recipe = shaped(base, shape)
-            if name == "full, random init" and recipe.student.init == "random":
-                continue  # this shape starts random in every variant
+            if (shape, name) in done or (name == "full, random init" and recipe.student.init == "random"):
+                continue  # done before, or this shape starts random in every variant
             recipe.name = f"ablation-{shape}-{name.replace(' ', '-').replace(',', '').replace('+', 'plus')}"
             change(recipe)
             row = {"shape": shape, "variant": name, **run_variant(recipe)}

@@ -59,13 +59,16 @@ def final_student_weights(run_dir):
     return load_file(str(run_dir / "student" / "model.safetensors"))
 
 
-def test_cancel_then_resume_matches_an_uninterrupted_run_exactly(recipe, tmp_path):
+@pytest.mark.parametrize("epochs, cancel_at", [(1, 2), (2, 6)], ids=["first-epoch", "cached-teacher-epoch"])
+def test_cancel_then_resume_matches_an_uninterrupted_run_exactly(recipe, epochs, cancel_at):
+    # In the second epoch the teacher's targets come from the cache; the resumed run must refill it exactly.
+    recipe.distillation.intermediate.epochs = recipe.distillation.prediction.epochs = epochs
     uninterrupted = run_to_end(recipe)[-1]
 
     control = JobControl()
     cancelled = None
     for event in run_job(recipe, control):
-        if isinstance(event, CheckpointSaved) and event.stage == "intermediate" and event.step == 2:
+        if isinstance(event, CheckpointSaved) and event.stage == "intermediate" and event.step == cancel_at:
             control.cancel()
         cancelled = event
     assert isinstance(cancelled, Finished) and cancelled.status == "cancelled"
@@ -75,7 +78,7 @@ def test_cancel_then_resume_matches_an_uninterrupted_run_exactly(recipe, tmp_pat
 
     resumed_events = run_to_end(None, resume_dir=cancelled.run_dir)
     started = [e for e in resumed_events if isinstance(e, StageStarted)]
-    assert (started[0].stage, started[0].resumed_at_step) == ("intermediate", 2)
+    assert (started[0].stage, started[0].resumed_at_step) == ("intermediate", cancel_at)
     resumed = resumed_events[-1]
     assert resumed.summary == uninterrupted.summary
     expected, got = final_student_weights(RunFolder.open(uninterrupted.run_dir).path), final_student_weights(run.path)

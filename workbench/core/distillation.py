@@ -73,9 +73,37 @@ def finetune_losses() -> LossFunction:
     return losses
 
 
+class TeacherStudentLoss:
+    """A distillation loss whose teacher targets may come from a `TeacherCache`.
+
+    `replay(batch)` only fills the cache: a resumed job replays the batches the interrupted one had seen,
+    in the same composition, so that the cache holds bit-identical targets and the result is the same.
+    """
+
+    def __init__(self, teacher_targets: Callable[[Batch], Batch],
+                 compare: Callable[[nn.Module, Batch, Batch], dict[str, torch.Tensor]],
+                 cache: TeacherCache | None) -> None:
+        self._teacher_targets, self._compare, self.cache = teacher_targets, compare, cache
+
+    def __call__(self, trainable: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        return self._compare(trainable, batch, self._targets(batch))
+
+    def replay(self, batch: Batch) -> None:
+        if self.cache is not None:
+            self._targets(batch)
+
+    def _targets(self, batch: Batch) -> Batch:
+        compute = lambda: self._teacher_targets(model_inputs(batch))  # noqa: E731
+        if self.cache is None:
+            return compute()
+        mask = batch["attention_mask"]
+        targets = self.cache.targets(batch["idx"], mask.sum(1), mask.shape[1], compute)
+        return {name: value.to(mask.device) for name, value in targets.items()}
+
+
 def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, mapping: LayerMapping,
                         weights: LossWeights, hidden_on: bool, attention_on: bool,
-                        cache: TeacherCache | None = None) -> LossFunction:
+                        cache: TeacherCache | None = None) -> TeacherStudentLoss:
     """Embedding + hidden + attention losses; the capture hooks sit on the unwrapped student's layers."""
     hidden_pairs = mapping.pairs if hidden_on and weights.hidden > 0 else []
     attention_pairs = [(m, n) for m, n in mapping.pairs if n > 0] if attention_on and weights.attention > 0 else []
@@ -93,9 +121,8 @@ def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, map
         teacher_capture.clear()
         return targets
 
-    def losses(trainable: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+    def compare(trainable: nn.Module, batch: Batch, targets: Batch) -> dict[str, torch.Tensor]:
         inputs, mask = model_inputs(batch), batch["attention_mask"]
-        targets = _targets(cache, batch, lambda: teacher_targets(inputs))
         with student_capture:
             student_hidden = trainable(**inputs)["projected"]
             student_scores = dict(student_capture.scores)
@@ -111,19 +138,17 @@ def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, map
                 attention_mse(student_scores[m - 1], targets[f"scores{n}"], mask) for m, n in attention_pairs)
         return components
 
-    return losses
+    return TeacherStudentLoss(teacher_targets, compare, cache)
 
 
 def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: float,
-                      cache: TeacherCache | None = None) -> LossFunction:
+                      cache: TeacherCache | None = None) -> TeacherStudentLoss:
     def teacher_logits(inputs: Batch) -> Batch:
         with torch.no_grad():
             return {"logits": teacher(**inputs).logits}
 
-    def losses(trainable: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
-        inputs = model_inputs(batch)
-        targets = _targets(cache, batch, lambda: teacher_logits(inputs))
-        student_logits = trainable(**inputs)["logits"]
+    def compare(trainable: nn.Module, batch: Batch, targets: Batch) -> dict[str, torch.Tensor]:
+        student_logits = trainable(**model_inputs(batch))["logits"]
         components = {}
         if weights.prediction > 0:
             components["prediction"] = weights.prediction * soft_cross_entropy(
@@ -132,12 +157,4 @@ def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: flo
             components["hard_label"] = weights.hard_label * hard_label_cross_entropy(student_logits, batch["labels"])
         return components
 
-    return losses
-
-
-def _targets(cache: TeacherCache | None, batch: Batch, compute: Callable[[], Batch]) -> Batch:
-    if cache is None:
-        return compute()
-    mask = batch["attention_mask"]
-    targets = cache.targets(batch["idx"], mask.sum(1), mask.shape[1], compute)
-    return {name: value.to(mask.device) for name, value in targets.items()}
+    return TeacherStudentLoss(teacher_logits, compare, cache)

@@ -13,7 +13,6 @@ from torch import nn
 
 from workbench.core.errors import ModelSourceError
 
-
 # Config key under which head pruning records the heads a layer really has (see core/pruning.py).
 PRUNING_CONFIG_KEY = "workbench_pruning"
 

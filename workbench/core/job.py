@@ -98,6 +98,9 @@ class Job:
         except WorkbenchError as error:
             self._set_status("failed", str(error))
             yield Failed(str(self.run_path or ""), str(error))
+        except Exception as error:  # a bug, not the user's input: record it, keep the traceback
+            self._set_status("failed", f"internal error {type(error).__name__}: {error}")
+            raise
         finally:
             if self.run:
                 self.run.close()

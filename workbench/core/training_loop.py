@@ -100,6 +100,8 @@ class StageRunner:
             optimizer.load_state_dict(resume["optimizer"])
             scheduler.load_state_dict(resume["scheduler"])
             saved_rng = resume["rng"]
+        if resume:
+            _replay_seen_batches(stage, loader, order, state, steps_per_epoch)
         yield StageStarted(stage.name, total, stage.config.epochs, resumed_at_step=state.step)
         started, examples_done = time.perf_counter(), 0
         window_start, window_examples = started, 0
@@ -181,6 +183,18 @@ class StageRunner:
         }
         path = atomic_write(self.run.checkpoint_path, lambda tmp: torch.save(payload, tmp))
         yield CheckpointSaved(stage.name, state.step, str(path))
+
+
+def _replay_seen_batches(stage: Stage, loader, order: EpochOrder, state: StageState, steps_per_epoch: int) -> None:
+    """Refill a teacher-output cache as the interrupted run had filled it: the first epoch's batches, in the
+    first epoch's order, up to where that run got. Runs before the RNG is restored, so it changes nothing."""
+    replay = getattr(stage.losses, "replay", None)
+    if replay is None:
+        return
+    order.epoch = 0
+    seen = steps_per_epoch if state.epoch > 0 else state.batch
+    for batch in itertools.islice(loader, seen):
+        replay(batch)
 
 
 def _check_finite(stage: str, step: int, losses: dict[str, torch.Tensor]) -> None:
