@@ -62,6 +62,12 @@ def _run(args: argparse.Namespace) -> None:
             print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
 
 
+def _report(args: argparse.Namespace) -> None:
+    from workbench.core.report import write_report
+
+    print(write_report(args.run_dir))
+
+
 def _gui(args: argparse.Namespace) -> None:
     from workbench.gui.app import main as gui_main
 
@@ -94,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", _run, "run a recipe headless (also under `accelerate launch` or `torchrun`)")
     run.add_argument("recipe", nargs="?")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+
+    report = command("report", _report, "write RUN_DIR/report/index.html: headline, charts, parity flags, recipe")
+    report.add_argument("run_dir")
 
     gui = command("gui", _gui, "open the workbench window")
     gui.add_argument("recipe", nargs="?")

@@ -1,0 +1,36 @@
+"""The benchmark measures every model interleaved and writes every field to RUN/bench.json."""
+
+from __future__ import annotations
+
+import json
+
+from tests.tiny_run import make_tiny_run
+from workbench.core.benchmark import benchmark_run, time_interleaved
+
+MODELS = {"teacher-torch-fp32", "teacher-onnx-fp32", "student-torch-fp32", "student-onnx-fused-fp32",
+          "student-onnx-int8"}
+
+
+def test_bench_json_has_every_model_and_field(tiny_csv, tmp_path):
+    run = make_tiny_run(tmp_path / "run", tiny_csv)  # no ONNX yet: the benchmark exports first
+    benchmark_run(run, threads=1, batches=(1, 2), seq_lens=(8, 16), repeats=2, warmup=1)
+    bench = json.loads((run / "bench.json").read_text())
+    assert bench["threads"] == 1 and bench["threads_detail"]["ort.session.intra_op.allow_spinning"] == "0"
+    assert "VmHWM" in bench["memory_method"]
+    assert set(bench["models"]) == MODELS
+    for name, model in bench["models"].items():
+        assert model["size_bytes"] > 0 and model["peak_memory_bytes"] is not None, name
+        assert set(model["test"]) == {"accuracy", "macro_f1", "examples"} and model["test"]["examples"] == 24
+        shapes = {(entry["batch"], entry["seq_len"]) for entry in model["latency"]}
+        assert shapes == {(1, 8), (1, 16), (2, 8), (2, 16)}, name
+        for entry in model["latency"]:
+            assert 0 < entry["median_ms"] <= entry["p95_ms"] and entry["throughput_per_s"] > 0
+            assert entry["runs"] == 2
+
+
+def test_rounds_are_interleaved_and_rotate():
+    order: list[str] = []
+    calls = {name: (lambda name=name: order.append(name)) for name in "abc"}
+    seconds = time_interleaved(calls, repeats=3, warmup=0)
+    assert order == list("abcbcacab")
+    assert all(len(times) == 3 for times in seconds.values())

@@ -1,0 +1,111 @@
+"""The run report: one HTML page that opens, names only PNG files beside it, and says what a stakeholder needs."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.tiny import tiny_recipe
+from workbench.core.events import Finished
+from workbench.core.job import run_job
+from workbench.core.report import write_report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class Page(HTMLParser):
+    """The page's images, its whole text, and the text inside elements of class 'flag' (the red flags)."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+        self.text: list[str] = []
+        self.flags: list[str] = []
+        self._open: list[bool] = []  # per open element: is it (inside) a flag
+        self.feed(source)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {k: v or "" for k, v in attrs}
+        if tag == "img":
+            self.images.append(attributes)
+        elif tag not in ("br", "meta"):
+            self._open.append("flag" in attributes.get("class", "").split() or any(self._open))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in ("img", "br", "meta") and self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._open and self._open[-1]:
+            self.flags.append(data)
+
+    @property
+    def all_text(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_base_dir, tiny_csv, tmp_path_factory) -> Path:
+    """A finished tiny run with FFN and vocabulary pruning (so every section has something to show)."""
+    recipe = tiny_recipe(tiny_base_dir, tiny_csv, tmp_path_factory.mktemp("runs"))
+    recipe.pruning.enabled, recipe.pruning.ffn_ratio, recipe.pruning.vocabulary = True, 0.5, True
+    finished = list(run_job(recipe))[-1]
+    assert isinstance(finished, Finished) and finished.status == "finished", finished
+    return Path(finished.run_dir)
+
+
+def open_report(run_dir: Path) -> tuple[Path, Page]:
+    path = write_report(run_dir)
+    assert path == run_dir / "report" / "index.html" and path.is_file()
+    page = Page(path.read_text(encoding="utf-8"))
+    for image in page.images:
+        src = image["src"]
+        assert "/" not in src and ":" not in src, f"{src}: images are named relative to the page's own folder"
+        assert (path.parent / src).read_bytes().startswith(PNG_SIGNATURE), src
+        assert image.get("alt", "").strip(), f"{src} has no alt text"
+    return path, page
+
+
+def sources(page: Page) -> list[str]:
+    return [image["src"] for image in page.images]
+
+
+def test_report_of_an_unbenchmarked_run_shows_every_chart_and_says_speed_is_unmeasured(run_dir):
+    _, page = open_report(run_dir)
+    text = page.all_text
+    assert "smaller, speed not measured yet," in text and "of the teacher's accuracy" in text
+    assert "Not benchmarked yet" in text and "Not checked yet" in text
+    assert {"confusion-matrices.png", "dev-accuracy.png", "layer-mapping.png"} <= set(sources(page))
+    assert {"loss-teacher-finetune.png", "loss-intermediate.png", "loss-prediction.png",
+            "loss-recovery.png"} <= set(sources(page))
+    confusion = next(i for i in page.images if i["src"] == "confusion-matrices.png")
+    assert "negative, neutral, positive" in confusion["alt"] and "student, full vocabulary" in confusion["alt"]
+    assert "FFN neurons per layer" in text and "tokens in the vocabulary" in text
+    assert "name: smoke" in text  # the recipe as YAML
+
+
+def test_benchmarked_report_has_the_pareto_chart_and_flags_an_artifact_that_failed_parity(run_dir):
+    from workbench.core.benchmark import benchmark_run
+    from workbench.core.parity import check_run
+
+    benchmark_run(run_dir, threads=1, batches=(1,), seq_lens=(8,), repeats=2, warmup=1)
+    check_run(run_dir)
+    _, page = open_report(run_dir)
+    assert "faster" in page.all_text and "student-onnx-int8 against teacher-torch-fp32" in page.all_text
+    assert "pareto.png" in sources(page) and not page.flags
+
+    parity_path = run_dir / "onnx" / "parity.json"
+    parity = json.loads(parity_path.read_text())
+    int8 = next(r for r in parity["results"] if r["artifact"] == "student-int8.onnx")
+    int8["ok"], parity["all_ok"] = False, False
+    parity_path.write_text(json.dumps(parity))
+    _, page = open_report(run_dir)
+    flags = " ".join(page.flags)
+    assert "not shipped" in flags.lower() and "student-int8.onnx" in flags
+    # The headline now speaks for the best student that passed, not for the flagged one.
+    assert "student-onnx-fused-fp32 against teacher-torch-fp32" in page.all_text

@@ -1,0 +1,212 @@
+"""Benchmark of a run's models: latency (median, p95) and throughput per batch size and sequence length,
+peak memory, file size, test accuracy and macro-F1, written to RUN/bench.json.
+
+Timings on shared machines drift by tens of percent, so the models are timed interleaved: every round runs
+each model once on the same shape (starting with a different model each round) and the medians are taken
+over rounds. PyTorch and ONNX Runtime get the same fixed thread count, and ONNX Runtime's workers do not
+spin between runs, so that no model steals cores from the next.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import inspect
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.core.evaluation import classification_metrics
+from workbench.core.export import ONNX_DIR, SESSION_DISABLED_OPTIMIZERS, export_run, onnx_feeds, ort_session
+from workbench.core.models import folder_size_bytes
+from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
+
+Runner = Callable[[Batch], np.ndarray]
+MEMORY_METHOD = ("peak RSS delta: the process's resident-set high-water mark (VmHWM, reset through "
+                 "/proc/self/clear_refs) after loading the model and running the largest shape once, minus "
+                 "the resident set just before loading")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    kind: str  # "torch" | "onnx" | "onnx-ort-defaults" (ONNX Runtime's own load-time optimizers, for baselines)
+    path: Path  # a Hugging Face folder (torch) or an .onnx file
+    tokenizer: Path  # the folder whose tokenizer turns text into this model's ids
+
+    @property
+    def size_bytes(self) -> int:
+        return folder_size_bytes(self.path) if self.kind == "torch" else self.path.stat().st_size
+
+
+def default_variants(run_dir: str | Path) -> list[Variant]:
+    """Teacher and student in PyTorch fp32 and every ONNX artifact the run has, exporting them first when
+    the run has none yet."""
+    run = Path(run_dir)
+    onnx = run / ONNX_DIR
+    if not (onnx / "student-fp32.onnx").is_file() or not (onnx / "teacher-fp32.onnx").is_file():
+        export_run(run)
+    candidates = [
+        Variant("teacher-torch-fp32", "torch", run / "teacher", run / "teacher"),
+        Variant("teacher-onnx-fp32", "onnx", onnx / "teacher-fp32.onnx", run / "teacher"),
+        Variant("student-torch-fp32", "torch", run / "student", run / "student"),
+        Variant("student-onnx-fused-fp32", "onnx", onnx / "student-fused.onnx", run / "student"),
+        Variant("student-onnx-int8", "onnx", onnx / "student-int8.onnx", run / "student"),
+    ]
+    return [v for v in candidates if v.path.exists()]
+
+
+def load_runner(variant: Variant, threads: int) -> Runner:
+    """A function from a batch to logits; torch runs under inference mode with its default sdpa attention."""
+    if variant.kind.startswith("onnx"):
+        session = ort_session(variant.path, threads, ort_default_optimizers=variant.kind == "onnx-ort-defaults")
+        inputs = [i.name for i in session.get_inputs()]
+        return lambda batch: session.run(["logits"], onnx_feeds(inputs, batch))[0]
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(variant.path).eval()
+    accepted = set(inspect.signature(model.forward).parameters)
+
+    def run(batch: Batch) -> np.ndarray:
+        with torch.inference_mode():
+            return model(**{k: torch.from_numpy(v) for k, v in batch.items() if k in accepted}).logits.numpy()
+
+    return run
+
+
+def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches: Sequence[int] = (1, 32),
+            seq_lens: Sequence[int] = (64, 128), repeats: int = 20, warmup: int = 3) -> dict[str, Any]:
+    """Everything bench.json holds except the run folder; `test` is the split that accuracy is taken on."""
+    import onnxruntime
+    import torch
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        tokenizers = {v.tokenizer: load_tokenizer_from(v.tokenizer) for v in variants}
+        largest = _timing_inputs(test.texts, tokenizers, max(batches), max(seq_lens))
+        runners, models = {}, {}
+        for variant in variants:
+            runners[variant.name], peak = _load_measuring_memory(variant, threads, largest[variant.tokenizer])
+            models[variant.name] = {"kind": variant.kind, "path": str(variant.path), "size_bytes": variant.size_bytes,
+                                    "peak_memory_bytes": peak, "latency": []}
+        for variant in variants:
+            models[variant.name]["test"] = _test_metrics(runners[variant.name], tokenizers[variant.tokenizer], test)
+        for batch in batches:
+            for seq_len in seq_lens:
+                inputs = _timing_inputs(test.texts, tokenizers, batch, seq_len)
+                calls = {v.name: _bind(runners[v.name], inputs[v.tokenizer]) for v in variants}
+                for name, seconds in time_interleaved(calls, repeats, warmup).items():
+                    models[name]["latency"].append(_latency_entry(batch, seq_len, seconds))
+    finally:
+        torch.set_num_threads(previous_threads)
+    return {
+        "threads": threads,
+        "threads_detail": {"torch.set_num_threads": threads, "ort.intra_op_num_threads": threads,
+                           "ort.inter_op_num_threads": 1, "ort.session.intra_op.allow_spinning": "0",
+                           "ort.disabled_optimizers": SESSION_DISABLED_OPTIMIZERS},
+        "protocol": f"interleaved rounds, {warmup} warm-up runs per model and shape, {repeats} timed rounds; "
+                    "inputs are test-split texts padded or truncated to exactly the sequence length",
+        "memory_method": MEMORY_METHOD if all(m["peak_memory_bytes"] is not None for m in models.values())
+        else "unavailable on this platform (no /proc/self/clear_refs)",
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+                    "torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
+        "test_split": {"examples": len(test.texts)},
+        "models": models,
+    }
+
+
+def benchmark_run(run_dir: str | Path, threads: int = 2, batches: Sequence[int] = (1, 32),
+                  seq_lens: Sequence[int] = (64, 128), repeats: int = 20, warmup: int = 3) -> dict[str, Any]:
+    """Benchmark the run's default variants and write RUN/bench.json."""
+    run = RunFolder.open(run_dir)
+    result = {"run_dir": str(run.path),
+              **measure(default_variants(run.path), load_split(run.path, "test"), threads, batches, seq_lens,
+                        repeats, warmup)}
+    write_json(run.path / "bench.json", result)
+    return result
+
+
+def time_interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, list[float]]:
+    """Seconds per call for each named call; round r starts at the r-th call so that no model always
+    follows the same neighbour."""
+    names = list(calls)
+    for name in names:
+        for _ in range(warmup):
+            calls[name]()
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            start = time.perf_counter()
+            calls[name]()
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def _test_metrics(runner: Runner, tokenizer, test: Split) -> dict[str, Any]:
+    encoded = encode_batches(test.texts, tokenizer, test.max_length, 64)
+    predictions = np.concatenate([runner(batch).argmax(-1) for batch in encoded])
+    metrics = classification_metrics(test.labels, predictions, test.label_names)
+    return {k: metrics[k] for k in ("accuracy", "macro_f1", "examples")}
+
+
+def _latency_entry(batch: int, seq_len: int, seconds: list[float]) -> dict[str, Any]:
+    median = statistics.median(seconds)
+    return {"batch": batch, "seq_len": seq_len, "median_ms": median * 1e3,
+            "p95_ms": float(np.percentile(seconds, 95)) * 1e3, "throughput_per_s": batch / median,
+            "runs": len(seconds)}
+
+
+def _bind(runner: Runner, batch: Batch) -> Callable[[], object]:
+    return lambda: runner(batch)
+
+
+def _timing_inputs(texts: list[str], tokenizers: dict[Path, Any], batch: int, seq_len: int) -> dict[Path, Batch]:
+    """One batch per tokenizer: `batch` test texts (repeated when the split is smaller), exactly seq_len ids."""
+    rows = [texts[i % len(texts)] for i in range(batch)]
+    return {folder: encode_batches(rows, tokenizer, seq_len, batch, pad_to=seq_len)[0]
+            for folder, tokenizer in tokenizers.items()}
+
+
+def _load_measuring_memory(variant: Variant, threads: int, batch: Batch) -> tuple[Runner, int | None]:
+    _release_free_memory()
+    tracking = _peak_tracking()
+    before = _status_kb("VmRSS") if tracking else 0
+    runner = load_runner(variant, threads)
+    runner(batch)
+    return runner, (_status_kb("VmHWM") - before) * 1024 if tracking else None
+
+
+def _release_free_memory() -> None:
+    """Collect garbage and hand freed heap back to the OS, so a model's growth is not hidden in memory an
+    earlier model freed."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _peak_tracking() -> bool:
+    """Reset the kernel's peak-RSS mark to the current RSS; False where /proc does not offer that."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)

@@ -1,0 +1,255 @@
+"""ONNX artifacts of a run: fp32 export, ONNX Runtime transformer fusion, dynamic and static int8.
+
+    RUN/onnx/teacher-fp32.onnx   the fine-tuned teacher, plain export
+    RUN/onnx/student-fp32.onnx   the student, plain export
+    RUN/onnx/student-fused.onnx  attention / layer norm / GELU fused (when quantization.fusion)
+    RUN/onnx/student-int8.onnx   dynamic int8 of the fused model (plain one without fusion); static int8 of
+                                 the plain one
+    RUN/onnx/export.json         opset, exporter, fused operator counts, file sizes
+
+Exports use the TorchScript exporter with the eager attention implementation: measured with torch 2.13 on
+BERT, only that combination gives a graph in which ONNX Runtime's optimizer fuses attention (the dynamo
+exporter and sdpa exports leave attention as loose MatMul / Softmax nodes).
+
+Fusion leaves two biased kernels out, measured on onnxruntime 1.32 (AVX2 CPU): SkipLayerNormalization ran 2.3
+to 4.4 times slower than Add + LayerNormalization, and BiasGelu 1.3 to 1.6 times slower than Gelu (whose bias
+the int8 MatMul before it absorbs). With them the fused int8 student was slower than an unfused one.
+Sessions from `ort_session` keep ONNX Runtime from re-fusing skip + layer norm at load time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.recipe import QuantizationConfig
+from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
+
+ONNX_DIR = "onnx"
+DEFAULT_OPSET = 17
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
+    "teacher-fp32.onnx": "teacher",
+    "student-fp32.onnx": "student",
+    "student-fused.onnx": "student",
+    "student-int8.onnx": "student",
+}
+
+
+class ExportError(WorkbenchError):
+    """A model that cannot be exported, fused or quantized."""
+
+
+@dataclass
+class FusionReport:
+    path: str
+    fused: dict[str, int]  # fused operator type -> node count, only those present
+    layers: int
+
+    @property
+    def attention_fused(self) -> bool:
+        return self.fused.get("Attention", 0) + self.fused.get("MultiHeadAttention", 0) >= self.layers
+
+
+def export_onnx(model_folder: str | Path, out_path: str | Path, opset: int = DEFAULT_OPSET) -> Path:
+    """fp32 ONNX of a sequence classifier: inputs the model takes of INPUT_NAMES, output `logits`, dynamic
+    batch and sequence axes."""
+    import inspect
+
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    out_path = Path(out_path)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(model_folder, attn_implementation="eager")
+    except (OSError, ValueError) as error:
+        raise ExportError(f"{model_folder}: cannot load the model to export ({str(error).splitlines()[0]})") from None
+    model.eval()
+    accepted = inspect.signature(model.forward).parameters
+    names = [name for name in INPUT_NAMES if name in accepted]
+    # Padding in the trace inputs keeps the masking code on its general path, not an all-ones shortcut.
+    ids = torch.randint(0, model.config.vocab_size, (2, 8))
+    dummy = {"input_ids": ids, "attention_mask": torch.tensor([[1] * 8, [1] * 5 + [0] * 3]),
+             "token_type_ids": torch.zeros_like(ids)}
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # The legacy exporter is deprecated and the tracer warns on shape checks that hold for every
+        # right-padded batch; the parity check proves the result on real inputs instead.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, tuple(dummy[name] for name in names), str(out_path), input_names=names,
+                          output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False)
+    return out_path
+
+
+def fuse(onnx_in: str | Path, onnx_out: str | Path, config) -> FusionReport:
+    """Run ONNX Runtime's BERT optimizer; `config` is the model's transformers config (heads, width)."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # slow kernels, see above
+    options.enable_bias_gelu = False
+    with _quiet_logs():
+        optimized = optimize_model(str(onnx_in), model_type="bert", num_heads=config.num_attention_heads,
+                                   hidden_size=config.hidden_size, optimization_options=options)
+        counts = optimized.get_fused_operator_statistics()
+    optimized.save_model_to_file(str(onnx_out))
+    return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, config.num_hidden_layers)
+
+
+def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel: bool = False) -> Path:
+    """Dynamic int8: weights quantized ahead of time, activations at run time."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet_logs():
+        quantize_dynamic(str(onnx_in), str(onnx_out), per_channel=per_channel, weight_type=QuantType.QInt8,
+                         extra_options=_FUSED_GRAPH_OPTIONS)
+    return Path(onnx_out)
+
+
+class _CalibrationBatches:
+    """ONNX Runtime's CalibrationDataReader protocol (`get_next` until None) over prepared feeds."""
+
+    def __init__(self, feeds: Iterable[Batch]) -> None:
+        self._feeds = iter(feeds)
+
+    def get_next(self) -> Batch | None:
+        return next(self._feeds, None)
+
+
+def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_batches: Iterable[Batch],
+                         per_channel: bool = False) -> Path:
+    """Static int8 (QDQ): activation ranges calibrated on the given batches (the dev split)."""
+    from onnxruntime import InferenceSession
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    inputs = [i.name for i in InferenceSession(str(onnx_in), providers=["CPUExecutionProvider"]).get_inputs()]
+    feeds = [onnx_feeds(inputs, batch) for batch in calibration_batches]
+    if not feeds:
+        raise ExportError(f"{onnx_in}: static int8 needs calibration batches and got none")
+    with _quiet_logs():
+        # uint8 activations with int8 weights and 7-bit weight range: ONNX Runtime's advice for x86 CPUs,
+        # which saturate 8-bit products without VNNI. Only the weight-bearing MatMul and Gather: quantizing
+        # the classifier's Gemm stops on a missing calibrated range for the pooler output on fused graphs.
+        quantize_static(str(onnx_in), str(onnx_out), _CalibrationBatches(feeds), quant_format=QuantFormat.QDQ,
+                        per_channel=per_channel, reduce_range=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"],
+                        calibrate_method=CalibrationMethod.MinMax, extra_options=_FUSED_GRAPH_OPTIONS)
+    return Path(onnx_out)
+
+
+# Shape inference cannot type the outputs of fused contrib ops (Attention, SkipLayerNormalization); without
+# a default the quantizer stops on them.
+_FUSED_GRAPH_OPTIONS = {"DefaultTensorType": 1}  # onnx.TensorProto.FLOAT
+
+
+SESSION_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]  # the slow kernel the module docstring describes
+
+
+def ort_session(path: str | Path, threads: int, ort_default_optimizers: bool = False):
+    """A CPU session with a fixed thread count whose workers sleep between runs (spinning workers of one
+    live session slow every other session, and PyTorch, in the process several-fold), and without the
+    SkipLayerNormalization fusion unless `ort_default_optimizers` (for baselines)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                    disabled_optimizers=[] if ort_default_optimizers else SESSION_DISABLED_OPTIMIZERS)
+    except Exception as error:  # onnxruntime raises its own Fail / InvalidGraph types
+        raise ExportError(f"{path}: ONNX Runtime cannot load it ({str(error).splitlines()[0][:200]})") from None
+
+
+def onnx_feeds(input_names: list[str], batch: Batch) -> Batch:
+    """The batch arrays a session takes; token types default to zeros for tokenizers that give none."""
+    return {name: batch[name] if name in batch else np.zeros_like(batch["input_ids"]) for name in input_names}
+
+
+@dataclass
+class ExportSummary:
+    artifacts: dict[str, str]  # artifact file name -> path
+    opset: int
+    exporter: str
+    fusion: FusionReport | None
+    quantization: str
+    sizes: dict[str, int]
+
+
+def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, teacher: bool = True,
+               opset: int = DEFAULT_OPSET) -> ExportSummary:
+    """Write the run's ONNX artifacts (recipe's quantization settings unless `config` is given) and
+    RUN/onnx/export.json."""
+    from transformers import AutoConfig
+
+    run = RunFolder.open(run_dir)
+    config = config or run.recipe().quantization
+    folder = run.path / ONNX_DIR
+    for name in {"student"} | ({"teacher"} if teacher else set()):
+        if not (run.path / name).is_dir():
+            raise ExportError(f"{run.path}: has no {name} model folder yet; finish the run before exporting")
+    for name, source in ARTIFACTS.items():  # no stale artifact of other settings may pass for a new one
+        if source == "student" or teacher:
+            (folder / name).unlink(missing_ok=True)
+    paths = {"student-fp32.onnx": export_onnx(run.path / "student", folder / "student-fp32.onnx", opset)}
+    if teacher:
+        paths["teacher-fp32.onnx"] = export_onnx(run.path / "teacher", folder / "teacher-fp32.onnx", opset)
+    fusion = None
+    if config.fusion:
+        fusion = fuse(paths["student-fp32.onnx"], folder / "student-fused.onnx",
+                      AutoConfig.from_pretrained(run.path / "student"))
+        paths["student-fused.onnx"] = Path(fusion.path)
+    if config.enabled:
+        int8 = folder / "student-int8.onnx"
+        if config.mode == "static":
+            # Static QDQ cannot quantize fused Attention and EmbedLayerNormalization: from the fused graph the
+            # quantized student measured 3.3 times larger and 1.6 times slower than from the plain export.
+            paths["student-int8.onnx"] = quantize_static_int8(
+                paths["student-fp32.onnx"], int8, calibration_batches(run.path, config.calibration_batches),
+                config.per_channel)
+        else:
+            base = paths.get("student-fused.onnx", paths["student-fp32.onnx"])
+            paths["student-int8.onnx"] = quantize_dynamic_int8(base, int8, config.per_channel)
+    summary = ExportSummary(
+        artifacts={name: str(path) for name, path in paths.items()}, opset=opset,
+        exporter="torch.onnx TorchScript (dynamo=False), eager attention", fusion=fusion,
+        quantization=f"{config.mode} int8{' per-channel' if config.per_channel else ''}" if config.enabled else "off",
+        sizes={name: path.stat().st_size for name, path in paths.items()})
+    write_json(folder / "export.json", asdict(summary))
+    return summary
+
+
+def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32) -> list[Batch]:
+    """The first `count` dev-split batches, tokenized by the student's tokenizer."""
+    split = load_split(run_dir, "dev")
+    tokenizer = load_tokenizer_from(Path(run_dir) / "student")
+    return encode_batches(split.texts[:count * batch_size], tokenizer, split.max_length, batch_size)
+
+
+@contextlib.contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """The optimizer and quantizer log advice and progress at warning level through the root logger, and
+    their helper sessions warn about initializers they drop; none of it is for the user."""
+    import onnxruntime
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    onnxruntime.set_default_logger_severity(3)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+        onnxruntime.set_default_logger_severity(2)  # ONNX Runtime's default: warnings

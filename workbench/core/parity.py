@@ -1,0 +1,92 @@
+"""Parity of exported models: an ONNX artifact against the PyTorch model it came from, on real dev-split
+batches. Label agreement and max |Δlogit| are held to the recipe's tolerance; an artifact that misses it is
+flagged (`ok` False, a message naming both numbers), so that it is reported instead of silently shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.export import ARTIFACTS, ONNX_DIR, onnx_feeds, ort_session
+from workbench.core.recipe import QuantizationConfig
+from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
+
+
+@dataclass
+class ParityResult:
+    artifact: str
+    reference: str
+    examples: int
+    agreement: float
+    max_logit_delta: float
+    min_agreement: float
+    max_logit_delta_allowed: float
+    ok: bool
+    message: str
+
+
+def check_parity(onnx_path: str | Path, model_folder: str | Path, batches: list[Batch],
+                 config: QuantizationConfig, threads: int = 2) -> ParityResult:
+    """Run both models on the same batches and compare labels and logits."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_folder).eval()
+    session = ort_session(onnx_path, threads)
+    inputs = [i.name for i in session.get_inputs()]
+    expected, actual = [], []
+    with torch.inference_mode():
+        for batch in batches:
+            tensors = {name: torch.from_numpy(batch[name]) for name in inputs if name in batch}
+            expected.append(model(**tensors).logits.float().numpy())
+            actual.append(session.run(["logits"], onnx_feeds(inputs, batch))[0])
+    expected_logits, actual_logits = np.concatenate(expected), np.concatenate(actual)
+    return compare(Path(onnx_path).name, str(model_folder), expected_logits, actual_logits, config)
+
+
+def compare(artifact: str, reference: str, expected: np.ndarray, actual: np.ndarray,
+            config: QuantizationConfig) -> ParityResult:
+    if expected.shape != actual.shape:
+        delta = float("inf")
+        agreement = 0.0
+    else:
+        difference = np.abs(actual.astype(np.float64) - expected)
+        # NaN or inf logits must fail the check, and NaN compares False against any tolerance.
+        delta = float(difference.max()) if np.isfinite(difference).all() else float("inf")
+        agreement = float((actual.argmax(-1) == expected.argmax(-1)).mean()) if len(expected) else 0.0
+    problems = []
+    if agreement < config.min_agreement:
+        problems.append(f"label agreement {agreement:.4f} < {config.min_agreement}")
+    if delta > config.max_logit_delta:
+        problems.append(f"max |Δlogit| {delta:.4g} > {config.max_logit_delta}")
+    ok = not problems
+    message = (f"{artifact}: matches PyTorch on {len(expected)} dev examples "
+               f"(agreement {agreement:.4f}, max |Δlogit| {delta:.3g})" if ok else
+               f"{artifact}: DISAGREES with PyTorch on {len(expected)} dev examples: {'; '.join(problems)}"
+               " — flagged, do not ship it")
+    return ParityResult(artifact, reference, len(expected), agreement, delta, config.min_agreement,
+                        config.max_logit_delta, ok, message)
+
+
+def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2) -> list[ParityResult]:
+    """Check every ONNX artifact in RUN/onnx against its PyTorch model on the whole dev split; write
+    RUN/onnx/parity.json."""
+    run = RunFolder.open(run_dir)
+    config = run.recipe().quantization
+    split = load_split(run.path, "dev")
+    results, batches = [], {}
+    for artifact, source in ARTIFACTS.items():
+        path = run.path / ONNX_DIR / artifact
+        if not path.is_file():
+            continue
+        if source not in batches:  # each model reads the text through its own tokenizer
+            tokenizer = load_tokenizer_from(run.path / source)
+            batches[source] = encode_batches(split.texts, tokenizer, split.max_length, batch_size)
+        results.append(check_parity(path, run.path / source, batches[source], config, threads))
+    write_json(run.path / ONNX_DIR / "parity.json",
+               {"split": "dev", "all_ok": all(r.ok for r in results), "results": [asdict(r) for r in results]})
+    return results

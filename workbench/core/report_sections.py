@@ -1,0 +1,121 @@
+"""HTML pieces of the run report for the deployment side: the benchmark, pruning and vocabulary, parity.
+
+Every value that comes from a file is escaped; cells are built here so that report.py stays the page's outline.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from workbench.core.report_charts import pareto_chart, size_text
+from workbench.core.report_headline import pareto_points, shipped
+
+NOT_SHIPPED = "not shipped: parity failed"
+
+
+def section(title: str, inner: str) -> str:
+    return f"<section><h2>{html.escape(title)}</h2>{inner}</section>"
+
+
+def figure(src: Path, alt: str, caption: str = "") -> str:
+    caption_html = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{html.escape(src.name)}" alt="{html.escape(alt)}">{caption_html}</figure>'
+
+
+def table(header: list[str], rows: list[list[str]], failed: list[bool] | None = None) -> str:
+    """Header cells are plain text; row cells are HTML that the caller has escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    marks = ['<tr class="failed">' if failed and failed[i] else "<tr>" for i in range(len(rows))]
+    body = "".join(mark + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+                   for mark, row in zip(marks, rows, strict=True))
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def benchmark_section(bench: dict[str, Any] | None, shape: tuple[int, int] | None, failed_artifacts: set[str],
+                      out: Path) -> str:
+    if not bench:
+        return section("Accuracy, speed and size", '<p class="muted">Not benchmarked yet: '
+                       "<code>workbench bench RUN_DIR</code> measures every model side by side.</p>")
+    models = bench["models"]
+    inner = ""
+    points = pareto_points(bench, shape, failed_artifacts) if shape else []
+    if points:
+        title = f"batch {shape[0]}, sequence {shape[1]}, {bench.get('threads', '?')} threads"
+        src = pareto_chart(points, title, out / "pareto.png")
+        described = "; ".join(f"{p.name}: {p.accuracy:.1%} at {p.latency_ms:.2f} ms, {size_text(p.size_bytes)}"
+                              for p in points)
+        inner += figure(src, f"Pareto chart of test accuracy against median latency ({title}), bubble area "
+                             f"proportional to size on disk. {described}.",
+                        "Up and to the left is better; the bubble's area is the model's size on disk.")
+    shapes = sorted({(e["batch"], e["seq_len"]) for m in models.values() for e in m.get("latency", [])})
+    header = ["model", "size", "peak memory", "test accuracy", "macro-F1",
+              *(f"batch {b}, seq {s}: median / p95 ms" for b, s in shapes)]
+    rows, failed = [], []
+    for name, model in models.items():
+        latency = {(e["batch"], e["seq_len"]): e for e in model.get("latency", [])}
+        test = model.get("test", {})
+        is_shipped = shipped(model, failed_artifacts)
+        rows.append([
+            html.escape(name) + ("" if is_shipped else f'<br><span class="flag">{NOT_SHIPPED}</span>'),
+            size_text(model["size_bytes"]), _size_or_dash(model.get("peak_memory_bytes")),
+            f"{test['accuracy']:.1%}" if test else "–", f"{test['macro_f1']:.3f}" if test else "–",
+            *(f"{latency[s]['median_ms']:.2f} / {latency[s]['p95_ms']:.2f}" if s in latency else "–"
+              for s in shapes)])
+        failed.append(not is_shipped)
+    machine = bench.get("machine", {})
+    notes = (f"Threads: {bench.get('threads', '?')} for PyTorch and ONNX Runtime alike. "
+             f"{bench.get('protocol', '')}. Memory: {bench.get('memory_method', '')}. "
+             f"torch {machine.get('torch', '?')}, onnxruntime {machine.get('onnxruntime', '?')}, "
+             f"{machine.get('platform', '')}.")
+    return section("Accuracy, speed and size",
+                   inner + table(header, rows, failed) + f'<p class="muted">{html.escape(notes)}</p>')
+
+
+def compression_section(pruning: dict[str, Any] | None, vocabulary: dict[str, Any] | None,
+                        evaluation: dict[str, Any] | None) -> str:
+    inner = ""
+    if pruning:
+        before, after = pruning["parameters_before"], pruning["parameters_after"]
+        layers = len(pruning["removed_heads"])
+        inner += "<h3>Structured pruning</h3>" + table(["", "before", "after"], [
+            ["attention heads per layer", str(pruning["heads_before"]), str(pruning["heads_after"])],
+            ["FFN neurons per layer", str(pruning["ffn_before"]), str(pruning["ffn_after"])],
+            ["parameters", f"{before:,}", f"{after:,} ({after / before:.0%})"],
+        ]) + (f'<p>Importance: {html.escape(pruning["importance"])}; the same number removed from every layer '
+              f"({layers} {'layer' if layers == 1 else 'layers'}), then a recovery stage of distillation.</p>")
+    if vocabulary:
+        rows = [["tokens in the vocabulary", f"{vocabulary['vocab_before']:,}",
+                 f"{vocabulary['vocab_after']:,} ({vocabulary['vocab_after'] / vocabulary['vocab_before']:.0%})"],
+                ["embedding parameters saved", "", f"{vocabulary['parameters_saved']:,} "
+                 f"({size_text(vocabulary['fp32_bytes_saved'])} in fp32)"]]
+        if evaluation and "student_full_vocabulary" in evaluation:
+            full, pruned = evaluation["student_full_vocabulary"]["accuracy"], evaluation["student"]["accuracy"]
+            rows.append(["student test accuracy", f"{full:.1%}", f"{pruned:.1%} ({(pruned - full) * 100:+.1f} points)"])
+        inner += "<h3>Vocabulary pruning</h3>" + table(["", "before", "after"], rows) + (
+            "<p>Only the tokens of the training and dev texts are kept (plus special tokens and the margin); "
+            "test texts were unseen, so the accuracy change is an honest measure.</p>")
+    return section("Pruning", inner) if inner else ""
+
+
+def parity_section(parity: dict[str, Any] | None) -> str:
+    if not parity:
+        return section("Parity of exported models",
+                       '<p class="muted">Not checked yet: no ONNX artifacts have been checked against PyTorch.</p>')
+    results = parity.get("results", [])
+    rows = [[html.escape(r["artifact"]), str(r["examples"]),
+             f"{r['agreement']:.2%} (≥ {r['min_agreement']:.0%})",
+             f"{r['max_logit_delta']:.3g} (≤ {r['max_logit_delta_allowed']:g})",
+             "ok, shipped" if r["ok"] else f'<span class="flag">{NOT_SHIPPED}</span>'] for r in results]
+    summary = ("Every artifact answers like its PyTorch model." if parity.get("all_ok")
+               else '<span class="flag">Some artifacts disagree with PyTorch and are not shipped.</span>')
+    split = html.escape(parity.get("split", "dev"))
+    return section("Parity of exported models", f"<p>{summary} Checked on the {split} "
+                   "split: label agreement and the largest logit difference, each against the recipe's tolerance."
+                   "</p>" + table(["artifact", "examples", "label agreement", "max |Δlogit|", "verdict"], rows,
+                                  [not r["ok"] for r in results]))
+
+
+def _size_or_dash(size: int | None) -> str:
+    return size_text(size) if size is not None else "–"

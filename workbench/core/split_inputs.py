@@ -1,0 +1,54 @@
+"""Real inputs for checking and timing models: a run's data split, tokenized by a model folder's own tokenizer
+into numpy batches that feed ONNX Runtime directly and PyTorch through `torch.from_numpy`.
+
+Each model gets its own tokenizer because a vocabulary-pruned student maps text to different ids than its
+teacher. Batches are right-padded: the fused ONNX attention reads the padding mask as per-row lengths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.data import LABEL, TEXT, load_task_data
+from workbench.core.run_folder import RunFolder
+
+Batch = dict[str, np.ndarray]
+
+
+@dataclass
+class Split:
+    texts: list[str]
+    labels: np.ndarray
+    label_names: list[str]
+    max_length: int
+
+
+def load_split(run_dir: str | Path, split: str) -> Split:
+    """The run's split exactly as the job saw it (same recipe, same seed, same cleaning)."""
+    recipe = RunFolder.open(run_dir).recipe()
+    data = load_task_data(recipe.data)
+    rows = data.splits[split]
+    return Split(list(rows[TEXT]), np.asarray(rows[LABEL], dtype=np.int64), data.label_names,
+                 recipe.data.max_length)
+
+
+def load_tokenizer_from(folder: str | Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder)
+
+
+def encode_batches(texts: list[str], tokenizer, max_length: int, batch_size: int,
+                   pad_to: int | None = None) -> list[Batch]:
+    """Tokenized batches; each padded to its longest text, or every row to exactly `pad_to` tokens."""
+    padding = {"padding": "max_length", "max_length": pad_to} if pad_to else {"padding": True,
+                                                                             "max_length": max_length}
+    tokenizer.padding_side = "right"
+    batches = []
+    for start in range(0, len(texts), batch_size):
+        encoded = tokenizer(texts[start:start + batch_size], truncation=True, return_tensors="np", **padding)
+        batches.append({name: np.asarray(value, dtype=np.int64) for name, value in encoded.items()})
+    return batches
