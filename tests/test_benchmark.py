@@ -34,3 +34,13 @@ def test_rounds_are_interleaved_and_rotate():
     seconds = time_interleaved(calls, repeats=3, warmup=0)
     assert order == list("abcbcacab")
     assert all(len(times) == 3 for times in seconds.values())
+
+
+def test_bench_command_prints_every_model(tiny_csv, tmp_path, capsys):
+    from workbench.cli import main
+
+    run = make_tiny_run(tmp_path / "run", tiny_csv)
+    assert main(["bench", str(run), "--threads", "1", "--batches", "1", "--seq-lens", "16", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "median ms" in out
+    assert all(f"{name} " in out for name in MODELS)

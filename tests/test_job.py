@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tests.tiny import tiny_recipe
-from workbench.core.events import CheckpointSaved, Failed, Finished, JobControl, StageStarted, Step
+from workbench.core.events import ArtifactWritten, CheckpointSaved, Failed, Finished, JobControl, StageStarted, Step
 from workbench.core.job import run_job
 from workbench.core.run_folder import RunFolder
 
@@ -217,3 +217,15 @@ def test_resume_inside_the_recovery_stage(recipe):
     resumed = run_to_end(None, resume_dir=cancelled.run_dir)
     assert [e.stage for e in resumed if isinstance(e, StageStarted)] == ["recovery"]
     assert resumed[-1].summary == uninterrupted.summary
+
+
+def test_quantization_stage_exports_and_checks_parity(recipe):
+    recipe.quantization.enabled = True
+    events = run_to_end(recipe)
+    finished = events[-1]
+    assert isinstance(finished, Finished) and "parity_ok" in finished.summary
+    run = RunFolder.open(finished.run_dir)
+    written = {e.name for e in events if isinstance(e, ArtifactWritten)}
+    assert {"student-fp32.onnx", "student-int8.onnx", "teacher-fp32.onnx"} <= written
+    parity = json.loads((run.path / "onnx" / "parity.json").read_text())
+    assert parity["all_ok"] == finished.summary["parity_ok"]

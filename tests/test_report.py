@@ -54,6 +54,7 @@ def run_dir(tiny_base_dir, tiny_csv, tmp_path_factory) -> Path:
     """A finished tiny run with FFN and vocabulary pruning (so every section has something to show)."""
     recipe = tiny_recipe(tiny_base_dir, tiny_csv, tmp_path_factory.mktemp("runs"))
     recipe.pruning.enabled, recipe.pruning.ffn_ratio, recipe.pruning.vocabulary = True, 0.5, True
+    recipe.quantization.enabled = True
     finished = list(run_job(recipe))[-1]
     assert isinstance(finished, Finished) and finished.status == "finished", finished
     return Path(finished.run_dir)
@@ -79,7 +80,8 @@ def test_report_of_an_unbenchmarked_run_shows_every_chart_and_says_speed_is_unme
     _, page = open_report(run_dir)
     text = page.all_text
     assert "smaller, speed not measured yet," in text and "of the teacher's accuracy" in text
-    assert "Not benchmarked yet" in text and "Not checked yet" in text
+    assert "Not benchmarked yet" in text and "Not checked yet" not in text  # the job checked parity itself
+    assert "student-int8.onnx" in text
     assert {"confusion-matrices.png", "dev-accuracy.png", "layer-mapping.png"} <= set(sources(page))
     assert {"loss-teacher-finetune.png", "loss-intermediate.png", "loss-prediction.png",
             "loss-recovery.png"} <= set(sources(page))

@@ -87,6 +87,7 @@ def tiny_recipe(teacher: Path, data: Path, runs: Path, **training):
     recipe.data.train_size, recipe.data.dev_size, recipe.data.test_size = 60, 24, 24
     recipe.student.teacher_layers = [2]
     recipe.output_dir = str(runs)
+    recipe.quantization.enabled = False  # export has its own tests; the job tests that want it turn it on
     for key, value in training.items():
         setattr(recipe.training, key, value)
     return recipe

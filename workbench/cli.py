@@ -62,6 +62,27 @@ def _run(args: argparse.Namespace) -> None:
             print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
 
 
+def _export(args: argparse.Namespace) -> None:
+    from workbench.core.export import export_run
+    from workbench.core.parity import check_run
+
+    for name, path in export_run(args.run_dir, teacher=not args.no_teacher).artifacts.items():
+        print(f"wrote {name}: {path}")
+    results = check_run(args.run_dir, threads=args.threads)
+    for result in results:
+        print(result.message)
+    if not all(result.ok for result in results):
+        raise WorkbenchError(f"{args.run_dir}: an artifact failed its parity check (see onnx/parity.json)")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from workbench.core.benchmark import benchmark_run, format_table
+
+    result = benchmark_run(args.run_dir, threads=args.threads, batches=args.batches, seq_lens=args.seq_lens,
+                           repeats=args.repeats)
+    print(format_table(result))
+
+
 def _report(args: argparse.Namespace) -> None:
     from workbench.core.report import write_report
 
@@ -100,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", _run, "run a recipe headless (also under `accelerate launch` or `torchrun`)")
     run.add_argument("recipe", nargs="?")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+
+    export = command("export", _export, "write ONNX fp32 / fused / int8 artifacts of a run and check their parity")
+    export.add_argument("run_dir")
+    export.add_argument("--no-teacher", action="store_true", help="export the student only")
+    export.add_argument("--threads", type=int, default=2)
+
+    bench = command("bench", _bench, "measure latency, throughput, memory, size and accuracy of a run's models")
+    bench.add_argument("run_dir")
+    bench.add_argument("--threads", type=int, default=2, help="torch and ONNX Runtime threads (fixed)")
+    bench.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    bench.add_argument("--seq-lens", type=int, nargs="+", default=[64, 128])
+    bench.add_argument("--repeats", type=int, default=20)
 
     report = command("report", _report, "write RUN_DIR/report/index.html: headline, charts, parity flags, recipe")
     report.add_argument("run_dir")

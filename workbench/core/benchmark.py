@@ -26,6 +26,7 @@ import numpy as np
 from workbench.core.evaluation import classification_metrics
 from workbench.core.export import ONNX_DIR, SESSION_DISABLED_OPTIMIZERS, export_run, onnx_feeds, ort_session
 from workbench.core.models import folder_size_bytes
+from workbench.core.pruning import load_pruned
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
@@ -71,9 +72,8 @@ def load_runner(variant: Variant, threads: int) -> Runner:
         inputs = [i.name for i in session.get_inputs()]
         return lambda batch: session.run(["logits"], onnx_feeds(inputs, batch))[0]
     import torch
-    from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(variant.path).eval()
+    model = load_pruned(variant.path).eval()
     accepted = set(inspect.signature(model.forward).parameters)
 
     def run(batch: Batch) -> np.ndarray:
@@ -210,3 +210,19 @@ def _status_kb(field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise KeyError(field)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """bench.json as a plain-text table: one row per model and shape, with size, memory and accuracy."""
+    lines = [f"{result['threads']} threads; {result['protocol']}",
+             f"{'model':<24} {'batch':>5} {'seq':>4} {'median ms':>10} {'p95 ms':>8} {'ex/s':>8} "
+             f"{'size MiB':>9} {'peak MiB':>9} {'accuracy':>9} {'macro-F1':>9}"]
+    for name, model in result["models"].items():
+        peak = model["peak_memory_bytes"]
+        for entry in model["latency"]:
+            lines.append(
+                f"{name:<24} {entry['batch']:>5} {entry['seq_len']:>4} {entry['median_ms']:>10.2f} "
+                f"{entry['p95_ms']:>8.2f} {entry['throughput_per_s']:>8.1f} {model['size_bytes'] / 2**20:>9.1f} "
+                f"{'-' if peak is None else f'{peak / 2**20:.0f}':>9} {model['test']['accuracy']:>9.4f} "
+                f"{model['test']['macro_f1']:>9.4f}")
+    return "\n".join(lines)

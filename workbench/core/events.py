@@ -63,6 +63,14 @@ class ArtifactWritten(Event):
 
 
 @dataclass
+class Notice(Event):
+    """Something the user must see that does not stop the job, e.g. an artifact that failed its parity check."""
+
+    message: str
+    level: str = "warning"
+
+
+@dataclass
 class StageFinished(Event):
     stage: str
     seconds: float

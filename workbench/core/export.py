@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.pruning import attention_head_size, attention_heads, load_pruned
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
@@ -65,11 +66,10 @@ def export_onnx(model_folder: str | Path, out_path: str | Path, opset: int = DEF
     import inspect
 
     import torch
-    from transformers import AutoModelForSequenceClassification
 
     out_path = Path(out_path)
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(model_folder, attn_implementation="eager")
+        model = load_pruned(model_folder, attn_implementation="eager")
     except (OSError, ValueError) as error:
         raise ExportError(f"{model_folder}: cannot load the model to export ({str(error).splitlines()[0]})") from None
     model.eval()
@@ -99,8 +99,10 @@ def fuse(onnx_in: str | Path, onnx_out: str | Path, config) -> FusionReport:
     options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # slow kernels, see above
     options.enable_bias_gelu = False
     with _quiet_logs():
-        optimized = optimize_model(str(onnx_in), model_type="bert", num_heads=config.num_attention_heads,
-                                   hidden_size=config.hidden_size, optimization_options=options)
+        # A head-pruned model has fewer heads of the original width: the fused Attention must be told so.
+        heads = attention_heads(config)
+        optimized = optimize_model(str(onnx_in), model_type="bert", num_heads=heads,
+                                   hidden_size=heads * attention_head_size(config), optimization_options=options)
         counts = optimized.get_fused_operator_statistics()
     optimized.save_model_to_file(str(onnx_out))
     return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, config.num_hidden_layers)

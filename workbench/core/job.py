@@ -27,7 +27,16 @@ from workbench.core.distillation import (
 )
 from workbench.core.errors import WorkbenchError
 from workbench.core.evaluation import agreement, classification_metrics
-from workbench.core.events import ArtifactWritten, Event, Failed, Finished, JobCancelled, JobControl, StageFinished
+from workbench.core.events import (
+    ArtifactWritten,
+    Event,
+    Failed,
+    Finished,
+    JobCancelled,
+    JobControl,
+    Notice,
+    StageFinished,
+)
 from workbench.core.families import family_of
 from workbench.core.mapping import layer_mapping
 from workbench.core.models import head_labels, load_tokenizer, resolve_model_source
@@ -305,8 +314,25 @@ class Job:
         }
         write_json(self.run.path / "evaluation.json", evaluation)
         yield self._log(ArtifactWritten("student", str(folder)))
+        if self.recipe.quantization.enabled:
+            summary["parity_ok"] = yield from self._export()
         self.run.set_status("finished", "", summary=summary)
         yield self._log(Finished(str(self.run_path), "finished", summary))
+
+    def _export(self) -> Iterator[Event]:
+        """ONNX fp32, fused and int8 artifacts, each checked against its PyTorch model on the dev split; an
+        artifact that disagrees is flagged (here, in parity.json and in the report), never silently shipped."""
+        from workbench.core.export import export_run
+        from workbench.core.parity import check_run
+
+        exported = export_run(self.run.path, self.recipe.quantization)
+        for name, path in exported.artifacts.items():
+            yield self._log(ArtifactWritten(name, str(path)))
+        results = check_run(self.run.path, threads=self.recipe.training.threads or 2)
+        for result in results:
+            if not result.ok:
+                yield self._log(Notice(result.message))
+        return all(result.ok for result in results)
 
     def _prune_vocabulary(self, student, tokenizer, data: TaskData, folder: Path):
         """Keep the embedding rows of tokens the training and dev texts use; test texts stay unseen so that

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.export import ARTIFACTS, ONNX_DIR, onnx_feeds, ort_session
+from workbench.core.pruning import load_pruned
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
@@ -33,9 +34,8 @@ def check_parity(onnx_path: str | Path, model_folder: str | Path, batches: list[
                  config: QuantizationConfig, threads: int = 2) -> ParityResult:
     """Run both models on the same batches and compare labels and logits."""
     import torch
-    from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(model_folder).eval()
+    model = load_pruned(model_folder).eval()
     session = ort_session(onnx_path, threads)
     inputs = [i.name for i in session.get_inputs()]
     expected, actual = [], []

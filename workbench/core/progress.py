@@ -11,6 +11,7 @@ from workbench.core.events import (
     Event,
     Failed,
     Finished,
+    Notice,
     StageFinished,
     StageStarted,
     Step,
@@ -40,6 +41,8 @@ def follow(events: Iterable[Event], stream=sys.stderr) -> Event | None:
             print(f"{event.stage}: {event.seconds:.0f} s, {event.examples_per_s:.1f} examples/s", file=stream)
         elif isinstance(event, ArtifactWritten):
             _write(bar, stream, f"wrote {event.name}: {event.path}")
+        elif isinstance(event, Notice):
+            _write(bar, stream, f"{event.level}: {event.message}")
         elif isinstance(event, Finished | Failed) and bar is not None:
             bar.close()
     return last
