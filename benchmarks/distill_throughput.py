@@ -21,6 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForSequenceClassification
+from transformers.utils import logging as transformers_logging
 
 from workbench.core.batches import tokenize, train_loader
 from workbench.core.data import load_task_data
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    transformers_logging.set_verbosity_error()  # the new classifier head's load report is expected
     recipe = Recipe.load(args.recipe)
     recipe.data.train_size, recipe.data.dev_size, recipe.data.test_size = args.examples, 32, 32
     data = load_task_data(recipe.data)
