@@ -22,25 +22,41 @@ def tokenize(dataset, tokenizer, max_length: int):
 class EpochOrder(Sampler[int]):
     """A shuffled order that depends only on (seed, epoch), so a resumed job sees the same batches.
 
+    With `lengths`, texts of similar length are batched together (within shuffled windows of
+    `GROUP_WINDOW` batches, batch order shuffled again): batches are padded to their own longest text, so
+    this pads far less than random batches do, for the same examples in every epoch.
+
     The training loop sets `epoch` itself. There is deliberately no `set_epoch` method: Accelerate calls
     that with its own per-loader iteration count, which restarts at 0 for a resumed or re-prepared loader.
     """
 
-    def __init__(self, size: int, seed: int) -> None:
+    GROUP_WINDOW = 50
+
+    def __init__(self, size: int, seed: int, lengths: list[int] | None = None, batch_size: int = 1) -> None:
         self.size, self.seed, self.epoch = size, seed, 0
+        self.lengths, self.batch_size = lengths, batch_size
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.size, generator=generator).tolist())
+        order = torch.randperm(self.size, generator=generator).tolist()
+        if self.lengths is None:
+            return iter(order)
+        window = self.GROUP_WINDOW * self.batch_size
+        grouped = [sorted(order[i:i + window], key=self.lengths.__getitem__, reverse=True)
+                   for i in range(0, self.size, window)]
+        batches = [chunk[i:i + self.batch_size] for chunk in grouped for i in range(0, len(chunk), self.batch_size)]
+        shuffled = torch.randperm(len(batches), generator=generator).tolist()
+        return iter([index for b in shuffled for index in batches[b]])
 
     def __len__(self) -> int:
         return self.size
 
 
-def train_loader(dataset, tokenizer, batch_size: int, seed: int) -> DataLoader:
+def train_loader(dataset, tokenizer, batch_size: int, seed: int, group_by_length: bool = True) -> DataLoader:
     from transformers import DataCollatorWithPadding
 
-    return DataLoader(dataset, batch_size=batch_size, sampler=EpochOrder(len(dataset), seed),
+    lengths = [len(ids) for ids in dataset["input_ids"]] if group_by_length else None
+    return DataLoader(dataset, batch_size=batch_size, sampler=EpochOrder(len(dataset), seed, lengths, batch_size),
                       collate_fn=DataCollatorWithPadding(tokenizer))
 
 

@@ -178,16 +178,17 @@ class Job:
     def _loaders(self, data: TaskData, tokenizer, teacher_folder: Path) -> dict[str, Any]:
         recipe = self.recipe
         batch, seed, max_length = recipe.training.batch_size, recipe.training.seed, recipe.data.max_length
+        grouped = recipe.training.group_by_length
         splits = {name: tokenize(split, tokenizer, max_length) for name, split in data.splits.items()}
         loaders = {
-            "train": train_loader(splits["train"], tokenizer, batch, seed),
+            "train": train_loader(splits["train"], tokenizer, batch, seed, grouped),
             "dev": eval_loader(splits["dev"], tokenizer, recipe.training.eval_batch_size),
             "test": eval_loader(splits["test"], tokenizer, recipe.training.eval_batch_size),
         }
         loaders["distill"] = loaders["train"]
         if recipe.distillation.augmentation.enabled:
             augmented = tokenize(self._augmented(data, tokenizer, teacher_folder), tokenizer, max_length)
-            loaders["distill"] = train_loader(augmented, tokenizer, batch, seed)
+            loaders["distill"] = train_loader(augmented, tokenizer, batch, seed, grouped)
         return loaders
 
     def _augmented(self, data: TaskData, tokenizer, teacher_folder: Path):
@@ -219,7 +220,8 @@ class Job:
         if config.max_rows:
             texts = texts.select(range(min(config.max_rows, len(texts))))
         dataset = tokenize(texts, tokenizer, self.recipe.data.max_length)
-        return train_loader(dataset, tokenizer, self.recipe.training.batch_size, self.recipe.training.seed)
+        training = self.recipe.training
+        return train_loader(dataset, tokenizer, training.batch_size, training.seed, training.group_by_length)
 
     def _build_student(self, teacher, data: TaskData, resume: dict[str, Any] | None) -> None:
         recipe = self.recipe

@@ -175,6 +175,7 @@ class TrainingConfig(Section):
     checkpoint_every: int = Field(default=200, ge=1, description="steps between checkpoints")
     log_every: int = Field(default=10, ge=1, description="steps between logged loss values")
     threads: int | None = Field(default=None, ge=1, le=256)
+    group_by_length: bool = Field(default=True, description="batch texts of similar length: less padding")
 
 
 class Recipe(Section):
