@@ -1,11 +1,18 @@
-"""Start the window: `workbench-gui [RECIPE]` (defaults to the quick-demo preset)."""
+"""Start the window: `workbench-gui [RECIPE]` (defaults to the quick-demo preset).
+
+Only Qt, pyqtgraph and the recipe are imported before the window is shown; torch and transformers load in
+the background afterwards. WORKBENCH_REPORT_PAINT=1 prints "first-paint" when the window first paints
+(=exit also quits then), which benchmarks/gui_launch.py uses to time launch-to-first-paint.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import QEvent, QObject, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workbench.core.errors import WorkbenchError
@@ -14,7 +21,33 @@ from workbench.core.resources import preset_path
 from workbench.gui.main_window import MainWindow
 
 
+class _FirstPaint(QObject):
+    """Reports the first paint of the window on stdout, once."""
+
+    def __init__(self, quit_after: bool) -> None:
+        super().__init__()
+        self.quit_after = quit_after
+        self.done = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if not self.done and event.type() == QEvent.Type.Paint:
+            self.done = True
+            print("first-paint", flush=True)
+            if self.quit_after:
+                QTimer.singleShot(0, QApplication.quit)
+        return False
+
+
+def _quiet_libraries() -> None:
+    """Library progress bars and info logs belong to no panel; the window reports progress itself."""
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_libraries()
     args = list(sys.argv[1:] if argv is None else argv)
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in args if a.startswith("-")]])
     app.setApplicationName("TinyBERT Workbench")
@@ -26,8 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         QMessageBox.critical(None, "Recipe not loaded", str(error))
         return 2
     window = MainWindow(recipe, path)
+    report = os.environ.get("WORKBENCH_REPORT_PAINT")
+    if report:
+        probe = _FirstPaint(quit_after=report == "exit")
+        window.installEventFilter(probe)
+        window._first_paint_probe = probe  # kept alive with the window
     window.show()
-    return app.exec()
+    status = app.exec()
+    # Background work (model summaries, previews) must end before the interpreter does, or it fails midway.
+    QThreadPool.globalInstance().waitForDone()
+    return status
 
 
 if __name__ == "__main__":

@@ -1,55 +1,266 @@
-"""The main window: holds the current recipe and shows it; the panels hang off it."""
+"""The main window: a navigation list of panels in job order around one RecipeEditor, the File / Run / View
+menus, and a status bar with the device and the current run. Panels talk to each other only through the
+editor (the recipe) and the signals wired here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QPlainTextEdit
+from PySide6.QtCore import QByteArray, QSettings, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
-from workbench.core.errors import RecipeError
+from workbench.core.errors import RecipeError, WorkbenchError
 from workbench.core.recipe import Recipe
+from workbench.core.resources import presets_dir
+from workbench.core.run_folder import RunFolder
+from workbench.gui.background import Latest
+from workbench.gui.device import describe_device
+from workbench.gui.panels.compression import CompressionPanel
+from workbench.gui.panels.mapping import MappingPanel
+from workbench.gui.panels.models import ModelsPanel
+from workbench.gui.panels.presentation import PresentationDialog
+from workbench.gui.panels.runs import RunsPanel
+from workbench.gui.panels.training import TrainingPanel
+from workbench.gui.panels.tryit import TryItPanel
+from workbench.gui.recipe_editor import RecipeEditor
+
+RECENT_KEY, GEOMETRY_KEY, MAX_RECENT = "recent_recipes", "window/geometry", 8
+PANELS = ("Models", "Layer mapping", "Compression", "Training", "Try it", "Runs")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, recipe: Recipe, recipe_path: Path | None = None) -> None:
+    def __init__(self, recipe: Recipe, recipe_path: Path | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
-        self.recipe = recipe
+        self.settings = settings or QSettings()
         self.recipe_path = recipe_path
-        self._recipe_view = QPlainTextEdit(readOnly=True)
-        self._recipe_view.setFont(QFont("monospace"))
-        self.setCentralWidget(self._recipe_view)
-        self._build_menu()
-        self.resize(1280, 800)
+        self.editor = RecipeEditor(recipe)
+        self._saved_recipe = recipe
+        self._went_live = False
+        self._close_when_cancelled = False
+        self._device = Latest(self)
+
+        self.models = ModelsPanel(self.editor)
+        self.mapping = MappingPanel(self.editor)
+        self.compression = CompressionPanel(self.editor)
+        self.training = TrainingPanel(self.editor)
+        self.tryit = TryItPanel(self.open_presentation)
+        self.runs = RunsPanel(recipe.output_dir)
+        self.panels: dict[str, QWidget] = dict(zip(PANELS, (self.models, self.mapping, self.compression,
+                                                            self.training, self.tryit, self.runs), strict=True))
+        self.nav = QListWidget()
+        self.stack = QStackedWidget()
+        for index, (name, panel) in enumerate(self.panels.items(), start=1):
+            self.nav.addItem(f"{index}  {name}")
+            self.stack.addWidget(panel)
+        self.nav.setFixedWidth(170)
+        self.nav.setStyleSheet("QListWidget { font-size: 14px; } QListWidget::item { padding: 9px 6px; }")
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(4, 4, 4, 4)
+        row.addWidget(self.nav)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.problems_label = QLabel()
+        self.run_label = QLabel("no run")
+        self.device_label = QLabel("device: …")
+        for label in (self.problems_label, self.run_label, self.device_label):
+            self.statusBar().addPermanentWidget(label)
+        self._build_menus()
+        self._wire()
+        self.runs.refresh()
+        self.nav.setCurrentRow(0)
+        if not self.restoreGeometry(QByteArray(self.settings.value(GEOMETRY_KEY, QByteArray()))):
+            self.resize(1280, 800)
         self._show_recipe()
 
-    def _build_menu(self) -> None:
+    # -- menus -----------------------------------------------------------------------------------------------
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
-        for text, shortcut, slot in (
-            ("&Open recipe…", QKeySequence.StandardKey.Open, self.open_recipe),
-            ("&Save recipe as…", QKeySequence.StandardKey.SaveAs, self.save_recipe_as),
-            ("&Quit", QKeySequence.StandardKey.Quit, self.close),
-        ):
-            action = QAction(text, self, shortcut=shortcut)
-            action.triggered.connect(slot)
-            menu.addAction(action)
+        self._action(menu, "&New recipe", self.new_recipe, QKeySequence.StandardKey.New)
+        self._action(menu, "&Open recipe…", self.open_recipe, QKeySequence.StandardKey.Open)
+        presets = menu.addMenu("Open &preset")
+        for path in sorted(presets_dir().glob("*.yaml")):
+            self._action(presets, path.stem, lambda _=False, p=path: self.load_recipe(p))
+        self.recent_menu = menu.addMenu("&Recent recipes")
+        self._action(menu, "&Save recipe", self.save_recipe, QKeySequence.StandardKey.Save)
+        self._action(menu, "Save recipe &as…", self.save_recipe_as, QKeySequence.StandardKey.SaveAs)
+        menu.addSeparator()
+        self._action(menu, "Open run &folder…", self.open_run_folder, QKeySequence("Ctrl+Shift+O"))
+        menu.addSeparator()
+        self._action(menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        run = self.menuBar().addMenu("&Run")
+        self._action(run, "&Start", self._start_from_menu, QKeySequence("Ctrl+R"))
+        self._action(run, "&Pause", self.training.pause, QKeySequence("Ctrl+P"))
+        self._action(run, "&Resume", self.training.resume, QKeySequence("Ctrl+Shift+R"))
+        self._action(run, "&Cancel", self.training.cancel, QKeySequence("Ctrl+."))
+        view = self.menuBar().addMenu("&View")
+        for index, name in enumerate(PANELS):
+            self._action(view, name, lambda _=False, i=index: self.nav.setCurrentRow(i),
+                         QKeySequence(f"Ctrl+{index + 1}"))
+        view.addSeparator()
+        self._action(view, "Presentation view", lambda: self.open_presentation(self.tryit.figures()),
+                     QKeySequence("F11"))
+        self._fill_recent()
+
+    def _start_from_menu(self) -> None:
+        self.show_panel("Training")
+        self.training.start()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for name in self.recent_recipes():
+            self._action(self.recent_menu, name, lambda _=False, n=name: self.load_recipe(Path(n)))
+        self.recent_menu.setEnabled(bool(self.recent_recipes()))
+
+    def recent_recipes(self) -> list[str]:
+        value = self.settings.value(RECENT_KEY, [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, path: Path) -> None:
+        name = str(Path(path).resolve())
+        recent = [name] + [p for p in self.recent_recipes() if p != name]
+        self.settings.setValue(RECENT_KEY, recent[:MAX_RECENT])
+        self._fill_recent()
+
+    # -- wiring ----------------------------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        self.editor.recipe_changed.connect(lambda recipe: self._show_recipe())
+        self.editor.recipe_changed.connect(lambda recipe: self.runs.set_output_dir(recipe.output_dir))
+        self.editor.problems_changed.connect(self._show_problems)
+        self.models.described.connect(self.mapping.set_models)
+        self.training.run_changed.connect(self._show_run)
+        self.training.running_changed.connect(self._running_changed)
+        self.training.job_finished.connect(self._job_finished)
+        self.runs.runs_listed.connect(lambda rows: self.tryit.set_runs([r.path for r in rows if r.has_student]))
+        self.runs.show_requested.connect(self._show_run_in_training)
+        self.runs.resume_requested.connect(self._resume)
+        self.runs.recipe_requested.connect(lambda run: self.load_recipe(RunFolder(Path(run)).recipe_path))
+        self.runs.try_requested.connect(self._try_run)
+
+    def show_panel(self, name: str) -> None:
+        self.nav.setCurrentRow(PANELS.index(name))
+
+    def _show_problems(self, problems: dict[str, str]) -> None:
+        if problems:
+            self.problems_label.setText(f"<span style='color:#c62828'>⚠ recipe has {len(problems)} problem(s)</span>")
+            self.problems_label.setToolTip("\n".join(f"{p or 'recipe'}: {m}" for p, m in problems.items()))
+        else:
+            self.problems_label.setText("")
+        self._show_recipe()
+
+    def _show_run(self, run_dir: str) -> None:
+        self.run_label.setText(f"run: {Path(run_dir).name}")
+        self.run_label.setToolTip(run_dir)
+        if self.training.running:
+            self.runs.active_run = run_dir
+            self.runs.request_refresh()
+
+    def _running_changed(self, running: bool) -> None:
+        self.tryit.training_active = running
+        if not running:
+            self.runs.active_run = None
+        elif not self.training.run_dir:
+            self.run_label.setText(f"run: {self.editor.recipe.name} (starting)")
+
+    def _job_finished(self, last) -> None:
+        self.runs.refresh()
+        run_dir = getattr(last, "run_dir", "")
+        if run_dir:
+            self.runs.select_run(run_dir)
+            if (Path(run_dir) / "student").is_dir():
+                self.tryit.set_runs([r.path for r in self.runs.rows if r.has_student], select=run_dir)
+
+    def _show_run_in_training(self, run_dir: str) -> None:
+        if self.training.running:
+            QMessageBox.information(self, "A run is in progress", "The Training panel shows the running job.")
+            return
+        self.training.show_run(run_dir)
+        self.show_panel("Training")
+
+    def _resume(self, run_dir: str) -> None:
+        if self.training.running:
+            QMessageBox.information(self, "A run is in progress", "Wait for it to finish or cancel it first.")
+            return
+        self.show_panel("Training")
+        self.training.resume_run(run_dir)
+
+    def _try_run(self, run_dir: str) -> None:
+        paths = [r.path for r in self.runs.rows if r.has_student]
+        self.tryit.set_runs(paths if run_dir in paths else [*paths, run_dir], select=run_dir)
+        self.show_panel("Try it")
+
+    def open_presentation(self, figures: dict) -> None:
+        dialog = PresentationDialog(figures, self)
+        dialog.show()
+
+    # -- going live after the first paint --------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._went_live:
+            self._went_live = True
+            # Everything that imports torch / transformers starts after the window is on screen.
+            QTimer.singleShot(0, self._go_live)
+
+    def _go_live(self) -> None:
+        self.models.go_live()
+        setting = self.editor.recipe.training.device
+        self._device.run(lambda: describe_device(setting), lambda text: self.device_label.setText(f"device: {text}"),
+                         lambda message: self.device_label.setText(f"device: unknown ({message})"))
+
+    # -- recipe files ----------------------------------------------------------------------------------------
+
+    @property
+    def recipe(self) -> Recipe:
+        return self.editor.recipe
 
     def _show_recipe(self) -> None:
+        recipe = self.editor.recipe
         where = str(self.recipe_path) if self.recipe_path else "unsaved"
-        self.setWindowTitle(f"TinyBERT Workbench — {self.recipe.name} ({where})")
-        self._recipe_view.setPlainText(self.recipe.to_yaml())
-        recipe = self.recipe
+        modified = "*" if recipe != self._saved_recipe or not self.editor.valid else ""
+        self.setWindowTitle(f"TinyBERT Workbench — {recipe.name}{modified} ({where})")
         self.statusBar().showMessage(
-            f"teacher {recipe.teacher.source} → student {recipe.student.preset}; data {recipe.data.source}"
-        )
+            f"teacher {recipe.teacher.source} → student {recipe.student.preset}; data {recipe.data.source}")
 
     def load_recipe(self, path: Path) -> None:
         try:
-            self.recipe = Recipe.load(path)
+            recipe = Recipe.load(path)
         except RecipeError as error:
             QMessageBox.warning(self, "Recipe not loaded", str(error))
             return
-        self.recipe_path = path
+        self.recipe_path = Path(path)
+        self._saved_recipe = recipe
+        self.editor.load(recipe)
+        self._remember(Path(path))
+        self._show_recipe()
+
+    def new_recipe(self) -> None:
+        self.recipe_path = None
+        self._saved_recipe = Recipe()
+        self.editor.load(Recipe())
         self._show_recipe()
 
     def open_recipe(self) -> None:
@@ -57,8 +268,55 @@ class MainWindow(QMainWindow):
         if name:
             self.load_recipe(Path(name))
 
+    def save_recipe(self) -> None:
+        if self.recipe_path is None or self.recipe_path.resolve().parent == presets_dir().resolve():
+            self.save_recipe_as()  # never overwrite a shipped preset by accident
+        else:
+            self._save_to(self.recipe_path)
+
     def save_recipe_as(self) -> None:
         name, _ = QFileDialog.getSaveFileName(self, "Save recipe", f"{self.recipe.name}.yaml", "Recipes (*.yaml)")
         if name:
-            self.recipe_path = self.recipe.save(name)
-            self._show_recipe()
+            self._save_to(Path(name))
+
+    def _save_to(self, path: Path) -> None:
+        if not self.editor.valid:
+            QMessageBox.warning(self, "Recipe has problems", "Fix the fields marked in red first; the last valid "
+                                "recipe would be saved otherwise.")
+            return
+        self.recipe_path = self.recipe.save(path)
+        self._saved_recipe = self.recipe
+        self._remember(path)
+        self._show_recipe()
+
+    def open_run_folder(self, folder: str | None = None) -> None:
+        folder = folder or QFileDialog.getExistingDirectory(self, "Open run folder", self.recipe.output_dir)
+        if not folder:
+            return
+        try:
+            RunFolder.open(folder)
+        except WorkbenchError as error:
+            QMessageBox.warning(self, "Not a run folder", str(error))
+            return
+        if (Path(folder) / "student").is_dir():
+            self._try_run(folder)
+        self._show_run_in_training(folder)
+
+    # -- closing ---------------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self.training.running:
+            event.ignore()
+            if self._close_when_cancelled:
+                return  # already cancelling; the window closes when the job has stopped
+            answer = QMessageBox.question(
+                self, "A run is in progress",
+                "Cancel the run and close? The job stops at the next step and writes a checkpoint, so the run "
+                "can be resumed later from the Runs panel.")
+            if answer == QMessageBox.StandardButton.Yes:
+                self._close_when_cancelled = True
+                self.training.job_finished.connect(lambda _: self.close())
+                self.training.cancel()
+            return
+        self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        super().closeEvent(event)

@@ -1,0 +1,177 @@
+"""Training in the window's worker against headless, on the same recipe in one process, and how long the Qt
+event loop stalls meanwhile.
+
+Rounds alternate headless and GUI (the window shown, plots redrawing at 10 Hz), so that drift on a shared
+machine hits both. Throughput is examples per second over the training stages (from StageFinished); the
+stall probe is a 10 ms QTimer whose longest gap beyond its interval is reported, over the whole job and over
+the training stages alone (data loading before the first stage is CPU-bound Python in the job thread).
+
+A control runs the same job in a plain thread with no window, the probe alone on the event loop: what it
+measures is not the window's doing (the job thread holding the GIL, the OS not scheduling the process). The
+longest gaps are listed with the job's last event before them, to show what the job was doing.
+
+    QT_QPA_PLATFORM=offscreen nice -n 19 .venv/bin/python benchmarks/gui_worker.py \
+        [RECIPE] [--max-steps 30] [--rounds 2]
+
+Goals (issue 5): GUI / headless throughput >= 0.95; longest stall during training <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from workbench.core.events import Finished, StageFinished, StageStarted
+from workbench.core.recipe import Recipe
+from workbench.core.resources import preset_path
+
+
+def throughput(events) -> float:
+    finished = [e for e in events if isinstance(e, StageFinished)]
+    seconds = sum(e.seconds for e in finished)
+    return sum(e.seconds * e.examples_per_s for e in finished) / max(seconds, 1e-9)
+
+
+def headless(recipe: Recipe) -> float:
+    from workbench.core.job import run_job
+
+    events = list(run_job(recipe))
+    assert isinstance(events[-1], Finished), events[-1]
+    return throughput(events)
+
+
+class StallProbe:
+    def __init__(self, interval_ms: int = 10) -> None:
+        self.interval = interval_ms
+        self.clock = QElapsedTimer()
+        self.timer = QTimer(interval=interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.longest = {"job": 0.0, "training": 0.0}
+        self.training = False
+        self.last = 0
+        self.phase = "loading"  # the job's last event, set from the job thread
+        self.gaps: list[tuple[float, str]] = []
+
+    def seen(self, event) -> None:
+        """Called in the job thread for every event (a direct connection or a plain call)."""
+        if isinstance(event, StageStarted):
+            self.training = True
+        elif isinstance(event, Finished):
+            self.training = False
+        self.phase = f"after {event.kind} {getattr(event, 'stage', '')}".rstrip()
+
+    def start(self) -> None:
+        self.clock.start()
+        self.last = 0
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = self.clock.elapsed()
+        gap = now - self.last - self.interval
+        self.last = now
+        self.longest["job"] = max(self.longest["job"], gap)
+        if self.training:
+            self.longest["training"] = max(self.longest["training"], gap)
+        if gap > 50:
+            self.gaps.append((gap, self.phase + (" (training)" if self.training else "")))
+
+    def worst(self, count: int = 4) -> str:
+        return "; ".join(f"{gap:.0f} ms {phase}" for gap, phase in sorted(self.gaps, reverse=True)[:count]) or "-"
+
+
+def in_thread(app: QApplication, recipe: Recipe) -> tuple[float, StallProbe]:
+    """Control: the job in a plain thread, nothing on the event loop but the probe."""
+    import threading
+
+    from workbench.core.job import run_job
+
+    probe, events = StallProbe(), []
+
+    def work() -> None:
+        for event in run_job(recipe):
+            probe.seen(event)
+            events.append(event)
+
+    thread = threading.Thread(target=work)
+    probe.start()
+    thread.start()
+    while thread.is_alive():
+        app.processEvents()
+        time.sleep(0.001)
+    probe.timer.stop()
+    return throughput(events), probe
+
+
+def in_window(app: QApplication, recipe: Recipe, settings_dir: Path) -> tuple[float, StallProbe]:
+    from workbench.gui.main_window import MainWindow
+
+    window = MainWindow(recipe, settings=QSettings(str(settings_dir / "s.ini"), QSettings.Format.IniFormat))
+    window.resize(1280, 800)
+    window.show()
+    window.show_panel("Training")
+    # The window describes the models and the device once after it appears; a user reads those before
+    # pressing Start, so the measurement starts after them too.
+    while window.models.busy or window.device_label.text().endswith("…"):
+        app.processEvents()
+        time.sleep(0.01)
+    probe = StallProbe()
+    done: list = []
+    window.training.job_finished.connect(done.append)
+    window.training.start()
+    window.training.worker._iterator.event.connect(probe.seen, Qt.ConnectionType.DirectConnection)
+    probe.start()
+    while not done:
+        app.processEvents()
+        time.sleep(0.001)
+    probe.timer.stop()
+    window.close()
+    assert isinstance(done[0], Finished), done[0]
+    return throughput(window.training.events_seen), probe
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipe", nargs="?", default=str(preset_path("quick-demo")))
+    parser.add_argument("--max-steps", type=int, default=30, help="steps per stage (0: the recipe's epochs)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for both (0: the recipe's). On a shared 2-core machine two OpenMP threads "
+                             "spin against other processes and timings swing several-fold by which thread runs them")
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    recipe = Recipe.load(args.recipe)
+    with tempfile.TemporaryDirectory() as tmp:
+        recipe.output_dir = str(Path(tmp) / "runs")
+        recipe.quantization.enabled = False  # export is not training; it would only dilute both numbers
+        if args.threads:
+            recipe.training.threads = args.threads
+        if args.max_steps:
+            for stage in (recipe.distillation.teacher_finetune, recipe.distillation.intermediate,
+                          recipe.distillation.prediction):
+                stage.max_steps = args.max_steps
+        ratios, stalls, controls = [], [], []
+        for round_ in range(args.rounds):
+            base = headless(recipe)
+            gui, probe = in_window(app, recipe, Path(tmp))
+            _, control = in_thread(app, recipe)
+            ratios.append(gui / base)
+            stalls.append(probe.longest)
+            controls.append(control.longest)
+            print(f"round {round_ + 1}: headless {base:.1f} ex/s, GUI worker {gui:.1f} ex/s, ratio {gui / base:.3f}",
+                  flush=True)
+            for name, p in (("window", probe), ("control, no window", control)):
+                print(f"  stalls, {name}: longest {p.longest['training']:.0f} ms in training, "
+                      f"{p.longest['job']:.0f} ms over the job; worst: {p.worst()}", flush=True)
+    print(f"GUI / headless throughput (median of {args.rounds}): {statistics.median(ratios):.3f}  (goal >= 0.95)")
+    print(f"longest event-loop stall during training: {max(s['training'] for s in stalls):.0f} ms with the window, "
+          f"{max(s['training'] for s in controls):.0f} ms in the control  (goal <= 100 ms)")
+
+
+if __name__ == "__main__":
+    main()

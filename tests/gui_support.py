@@ -1,0 +1,57 @@
+"""Helpers shared by the GUI tests: isolated settings, and no background work left running after a test."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, QThreadPool
+
+
+@pytest.fixture(autouse=True)
+def wait_for_background():
+    """Model summaries and previews run in Qt's thread pool; a test leaves none running into the next one
+    (or into interpreter shutdown)."""
+    yield
+    QThreadPool.globalInstance().waitForDone(60_000)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Recent recipes and window geometry go to a file of this test, not the user's settings."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def open_tiny_window(qtbot, recipe_path, settings, request):
+    """The window on a tiny recipe, shown, with the models described (the mapping panel needs them).
+    A job still running when the test ends (say, after a failed assertion) is cancelled and awaited, so that
+    closing the window asks nothing and no paused job thread outlives the test."""
+    from workbench.core.recipe import Recipe
+    from workbench.gui.main_window import MainWindow
+
+    window = MainWindow(Recipe.load(recipe_path), recipe_path, settings)
+
+    def stop_job_then_close() -> None:  # not qtbot.addWidget: pytest-qt would close it before this runs
+        worker = window.training.worker
+        if worker is not None and worker.running:
+            worker.cancel()
+            qtbot.waitUntil(lambda: not worker.running, timeout=60_000)
+        window.close()
+        window.deleteLater()
+
+    request.addfinalizer(stop_job_then_close)
+    window.show()
+    qtbot.waitUntil(lambda: window.mapping.info.layers is not None, timeout=60_000)
+    return window
+
+
+def pause_at(window, stage: str, kind: type):
+    """Pause the job from inside its own thread when it reports `kind` in `stage`, so that a test can act on
+    a run that is reliably mid-stage (a queued signal would arrive after a tiny job has moved on)."""
+    from PySide6.QtCore import Qt
+
+    worker = window.training.worker
+
+    def on_event(event) -> None:
+        if isinstance(event, kind) and event.stage == stage and not worker.control.cancelled:
+            worker.control.pause()
+
+    worker._iterator.event.connect(on_event, Qt.ConnectionType.DirectConnection)

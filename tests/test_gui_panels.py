@@ -1,0 +1,111 @@
+"""Panels on their own: recipe fields with the recipe's messages, model cards and mapping explanations,
+the data preview, and the runs list with comparison and report export."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.gui_support import open_tiny_window, settings, wait_for_background  # noqa: F401
+from tests.tiny import tiny_recipe
+from workbench.core.job import run_job
+from workbench.gui.curves import LOSS, Curves
+
+
+@pytest.fixture
+def recipe_path(tiny_base_dir, tiny_csv, tmp_path):
+    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs").save(tmp_path / "tiny.yaml")
+
+
+def edit(qtbot, field, text):
+    field.widget.clear()
+    qtbot.keyClicks(field.widget, text)
+
+
+def test_invalid_values_show_the_recipe_message_at_the_field(qtbot, recipe_path, settings, request):  # noqa: F811
+    window = open_tiny_window(qtbot, recipe_path, settings, request)
+    editor = window.editor
+    window.show_panel("Compression")
+    lr = editor.fields("distillation.intermediate.lr")[0]
+    edit(qtbot, lr, "2")
+    assert "less than 1" in lr.problem() and lr.problem_label.isVisible()
+    assert not window.training.start_button.isEnabled() and "1 problem" in window.problems_label.text()
+    assert window.recipe.distillation.intermediate.lr == 1e-4  # the last valid recipe is kept
+    edit(qtbot, lr, "abc")
+    assert lr.problem() == "'abc' is not a number"
+    edit(qtbot, lr, "0.0002")
+    assert lr.problem() is None and window.recipe.distillation.intermediate.lr == 2e-4
+    assert window.training.start_button.isEnabled()
+
+    # A section-level rule (fractions adding up to more than 1) lands at the field just edited.
+    train, dev = editor.fields("data.train_size")[0], editor.fields("data.dev_size")[0]
+    edit(qtbot, train, "0.8")
+    edit(qtbot, dev, "0.5")
+    assert "add up to more than 1" in dev.problem() and train.problem() is None
+    edit(qtbot, train, "60")  # a row count again: the fractions now fit, every mark goes away
+    assert dev.problem() is None and editor.valid and window.recipe.data.dev_size == 0.5
+
+
+def test_models_and_mapping_explain_what_the_job_would_refuse(qtbot, recipe_path, settings, request):  # noqa: F811
+    window = open_tiny_window(qtbot, recipe_path, settings, request)
+    card = window.models.student_card.values
+    assert card["vs teacher"].text().endswith("fewer parameters") and "×" in card["estimated speed-up"].text()
+    window.editor.set_many({"student.preset": "custom", "student.init": "random", "student.layers": 3,
+                            "student.hidden_size": 16, "student.heads": 2, "student.ffn_size": 32})
+    qtbot.waitUntil(lambda: not window.models.busy and window.mapping.info.student["heads"] == 2, timeout=30_000)
+    mapping = window.mapping
+    assert not window.recipe.mapping.attention and not mapping.attention_field.widget.isEnabled()
+    assert "4 attention heads and the student 2" in mapping.notes.text()
+    assert "the student has 3 layers but the teacher only 2" in mapping.notes.text()  # uniform cannot map it
+    assert mapping.mapping is None and not mapping.lines
+
+
+def test_data_preview_shows_rows_and_class_balance(qtbot, recipe_path, settings, request):  # noqa: F811
+    window = open_tiny_window(qtbot, recipe_path, settings, request)
+    section = window.compression.data_section
+    window.show_panel("Compression")
+    qtbot.waitUntil(lambda: section.preview is not None, timeout=30_000)
+    assert section.table.rowCount() == 6
+    assert section.balance.values == {"negative": 40.0, "neutral": 40.0, "positive": 40.0}
+    window.editor.set("data.label_column", "mood")
+    qtbot.waitUntil(lambda: section.preview is None and "no column 'mood'" in section.status.text(), timeout=30_000)
+
+
+def test_runs_are_listed_compared_and_exported(qtbot, recipe_path, settings, request, tmp_path):  # noqa: F811
+    window = open_tiny_window(qtbot, recipe_path, settings, request)
+    finished = [list(run_job(window.recipe))[-1] for _ in range(2)]
+    runs = window.runs
+    qtbot.mouseClick(runs.buttons["refresh"], Qt.MouseButton.LeftButton)
+    assert runs.table.rowCount() == 2 and "2 run(s)" in runs.heading.text()
+    runs.table.selectAll()
+    assert set(runs.loss_chart.curves) == {r.run_dir.rsplit("/", 1)[1] for r in finished}
+    assert all(runs.loss_chart.point_count(name) > 0 for name in runs.loss_chart.curves)
+    assert not runs.buttons["resume"].isEnabled() and runs.buttons["compare"].isEnabled()
+    page = runs.export_report(tmp_path / "compare.html").read_text()
+    assert all(r.run_dir.rsplit("/", 1)[1] in page for r in finished) and "data:image/png;base64," in page
+
+    # One run: the core's report, and its curves in the Training panel.
+    runs.select_run(finished[0].run_dir)
+    runs.table.selectRow(runs.table.currentRow())
+    runs.write_report(open_it=False)
+    qtbot.waitUntil(lambda: not runs.busy, timeout=60_000)
+    assert runs.report_path is not None and runs.report_path.is_file()
+    qtbot.mouseClick(runs.buttons["show"], Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is window.training
+    assert window.training.curves.points(LOSS, "total") > 0
+
+
+def test_a_resumed_stage_continues_on_the_same_axis():
+    curves = Curves()
+    for record in (
+        {"event": "StageStarted", "stage": "intermediate", "total_steps": 4},
+        {"event": "Step", "stage": "intermediate", "step": 2, "losses": {"hidden": 1.0, "total": 1.0}, "lr": 1e-4,
+         "examples_per_s": 10.0},
+        {"event": "StageStarted", "stage": "intermediate", "total_steps": 4, "resumed_at_step": 2},
+        {"event": "Step", "stage": "intermediate", "step": 4, "losses": {"hidden": 0.5, "total": 0.5}, "lr": 1e-4,
+         "examples_per_s": 10.0},
+        {"event": "StageStarted", "stage": "prediction", "total_steps": 4},
+        {"event": "Step", "stage": "prediction", "step": 1, "losses": {"prediction": 0.2, "total": 0.2}, "lr": 1e-4,
+         "examples_per_s": 10.0},
+    ):
+        curves.add(record)
+    assert curves.charts[LOSS]["total"].x == [2.0, 4.0, 5.0]
+    assert curves.stage_starts == [(0.0, "intermediate"), (4.0, "prediction")]

@@ -1,0 +1,246 @@
+"""Run a run's models on text: teacher, student fp32 and student int8 behind one small `Predictor` interface.
+
+The try-it panel and scripts call `run_predictors(RUN)` and `compare(...)`; nothing here trains or exports.
+The int8 student is read from RUN/onnx/student-int8.onnx with ONNX Runtime when the export step wrote it.
+
+    predictor.predict(texts)    -> (n, classes) class probabilities, rows summing to 1
+    median_latency_ms(p, texts) -> median wall time of one predict() call over repeats
+    predictor.size_bytes        -> size of the weights on disk
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.models import folder_size_bytes, head_labels
+
+INT8_ONNX = Path("onnx") / "student-int8.onnx"
+TEACHER, STUDENT, STUDENT_INT8 = "teacher", "student fp32", "student int8"
+NOT_EXPORTED = "not exported yet"
+
+
+class Predictor(Protocol):
+    name: str
+    labels: list[str]
+    size_bytes: int
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    # float64 so that rows sum to 1 within rounding whatever the model's dtype.
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def _labels_of(folder: Path) -> list[str]:
+    from transformers import AutoConfig
+
+    labels = head_labels(AutoConfig.from_pretrained(folder))
+    if not labels:
+        raise WorkbenchError(f"{folder}: has no classification head, so it cannot label text")
+    return labels
+
+
+class TorchPredictor:
+    """A Hugging Face sequence classifier from a folder, run with PyTorch on the CPU."""
+
+    def __init__(self, name: str, folder: str | Path, max_length: int = 128) -> None:
+        # Imported here, not at the top: pruning imports torch, and the window imports this module before it
+        # is shown (torch must load only afterwards).
+        from transformers import AutoTokenizer
+
+        from workbench.core.pruning import load_pruned  # pruned students have per-layer shapes
+
+        self.name = name
+        self.folder = Path(folder)
+        self.max_length = max_length
+        self.labels = _labels_of(self.folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
+        self.model = load_pruned(self.folder).eval()
+        self.size_bytes = folder_size_bytes(self.folder)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                               return_tensors="pt")
+        with torch.inference_mode():
+            logits = self.model(**batch).logits
+        return softmax(logits.float().numpy())
+
+
+class OnnxPredictor:
+    """An exported ONNX classifier (fp32 or int8) run with ONNX Runtime, tokenised by its source folder."""
+
+    def __init__(self, name: str, onnx_path: str | Path, tokenizer_folder: str | Path, max_length: int = 128,
+                 threads: int | None = None) -> None:
+        import onnxruntime
+        from transformers import AutoTokenizer
+
+        self.name = name
+        self.path = Path(onnx_path)
+        self.max_length = max_length
+        self.labels = _labels_of(Path(tokenizer_folder))
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder)
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        # Spinning ONNX Runtime workers of a live session slow PyTorch in the same process several-fold, and
+        # the window keeps sessions open while a training job may be running.
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        # Weights stored beside the graph (models over 2 GB) count towards the size too.
+        self.size_bytes = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                               return_tensors="np")
+        feeds = {name: batch[name].astype(np.int64) for name in self.input_names if name in batch}
+        return softmax(self.session.run(None, feeds)[0])
+
+
+def median_latency_ms(predictor: Predictor, texts: Sequence[str], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of one predict() call on these texts; warm-up calls are not counted."""
+    for _ in range(warmup):
+        predictor.predict(texts)
+    times = []
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        predictor.predict(texts)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+@dataclass
+class ModelResult:
+    name: str
+    labels: list[str] = field(default_factory=list)
+    probabilities: np.ndarray | None = None  # (n texts, classes)
+    latency_ms: float | None = None
+    size_bytes: int | None = None
+    missing: str | None = None  # why this model has no result, e.g. "not exported yet"
+
+    @property
+    def predicted(self) -> list[str]:
+        if self.probabilities is None:
+            return []
+        return [self.labels[i] for i in self.probabilities.argmax(axis=-1)]
+
+
+def _run_max_length(run_dir: Path) -> int:
+    from workbench.core.run_folder import RunFolder
+
+    try:
+        return RunFolder.open(run_dir).recipe().data.max_length
+    except WorkbenchError:
+        return 128
+
+
+def teacher_folder(run_dir: Path) -> Path | None:
+    """The run's task teacher: RUN/teacher when it was fine-tuned there, else its source when that already
+    has a head (the job then skips fine-tuning and writes no teacher folder)."""
+    if (run_dir / "teacher" / "config.json").is_file():
+        return run_dir / "teacher"
+    from workbench.core.models import resolve_model_source
+    from workbench.core.run_folder import RunFolder
+
+    try:
+        source = resolve_model_source(RunFolder.open(run_dir).recipe().teacher.source).folder
+    except WorkbenchError:
+        return None
+    return source if (source / "config.json").is_file() and _has_head(source) else None
+
+
+def _has_head(folder: Path) -> bool:
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    return any(a.endswith("ForSequenceClassification") for a in config.get("architectures") or [])
+
+
+def run_predictors(run_dir: str | Path, threads: int = 1) -> dict[str, Predictor | str]:
+    """The three models of a run by name; a model that is not there yet maps to the reason instead."""
+    run_dir = Path(run_dir)
+    max_length = _run_max_length(run_dir)
+    found: dict[str, Predictor | str] = {}
+    teacher = teacher_folder(run_dir)
+    found[TEACHER] = TorchPredictor(TEACHER, teacher, max_length) if teacher else "no task teacher in this run"
+    student = run_dir / "student"
+    if (student / "config.json").is_file():
+        found[STUDENT] = TorchPredictor(STUDENT, student, max_length)
+    else:
+        found[STUDENT] = "the run has not written its student yet"
+    int8 = run_dir / INT8_ONNX
+    if int8.is_file() and (student / "config.json").is_file():
+        found[STUDENT_INT8] = OnnxPredictor(STUDENT_INT8, int8, student, max_length, threads)
+    else:
+        found[STUDENT_INT8] = NOT_EXPORTED
+    return found
+
+
+# Where each model's test accuracy is recorded: evaluation.json (written by the job) for the PyTorch models,
+# bench.json (written by the benchmark step) for the ONNX int8 student.
+_BENCH_NAMES = {TEACHER: "teacher-torch-fp32", STUDENT: "student-torch-fp32", STUDENT_INT8: "student-onnx-int8"}
+
+
+def recorded_accuracies(run_dir: str | Path) -> dict[str, float | None]:
+    """Test-split accuracy of each model as the run recorded it; None where nothing recorded it yet."""
+    run_dir = Path(run_dir)
+    evaluation, bench = _read_json(run_dir / "evaluation.json"), _read_json(run_dir / "bench.json")
+    found: dict[str, float | None] = {}
+    for name, bench_name in _BENCH_NAMES.items():
+        key = {TEACHER: "teacher", STUDENT: "student"}.get(name)
+        value = (evaluation.get(key) or {}).get("accuracy") if key else None
+        if value is None:
+            value = ((bench.get("models") or {}).get(bench_name) or {}).get("test", {}).get("accuracy")
+        found[name] = float(value) if isinstance(value, int | float) else None
+    return found
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def compare(predictors: dict[str, Predictor | str], texts: Sequence[str], repeats: int = 5,
+            threads: int | None = 1) -> list[ModelResult]:
+    """Every model on the same texts: probabilities, median latency and size; missing models say why.
+
+    PyTorch runs with `threads` threads here (ONNX predictors get theirs from `run_predictors`): with more
+    threads than idle cores, OpenMP workers wait on each other and latency jumps tenfold and more on a busy
+    machine (measured: 20 ms with 1 thread, 440 ms with 2 on 2 shared cores), which would compare noise."""
+    import torch
+
+    if not texts:
+        raise WorkbenchError("give at least one text to classify")
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        results = []
+        for name, predictor in predictors.items():
+            if isinstance(predictor, str):
+                results.append(ModelResult(name, missing=predictor))
+                continue
+            probabilities = predictor.predict(texts)
+            latency = median_latency_ms(predictor, texts, repeats)
+            results.append(ModelResult(name, predictor.labels, probabilities, latency, predictor.size_bytes))
+    finally:
+        torch.set_num_threads(previous)
+    return results

@@ -1,0 +1,63 @@
+"""Short background computations (model summaries, data previews, predictions) off the GUI thread.
+
+They import torch and transformers, which take seconds the first time; running them in superqt's thread
+pool keeps the window responsive. A result arriving for a widget that is gone, or for a request that a
+newer one has replaced, is dropped.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject
+from superqt.utils import create_worker
+
+from workbench.core.errors import WorkbenchError
+
+_running: set[Any] = set()  # workers are kept alive here until they report
+
+
+def describe_error(error: BaseException) -> str:
+    if isinstance(error, WorkbenchError):
+        return str(error)
+    return f"{type(error).__name__}: {error}".strip()
+
+
+class Latest:
+    """Runs one background computation per owner at a time in effect: only the newest request's result counts."""
+
+    def __init__(self, owner: QObject) -> None:
+        self.owner = owner
+        self.generation = 0
+        self.busy = False
+
+    def run(self, function: Callable[[], Any], done: Callable[[Any], None],
+            failed: Callable[[str], None]) -> None:
+        self.generation += 1
+        generation = self.generation
+        self.busy = True
+
+        def current() -> bool:
+            return generation == self.generation and shiboken6.isValid(self.owner)
+
+        def on_returned(result: Any) -> None:
+            if current():
+                self.busy = False
+                done(result)
+
+        def on_errored(error: BaseException) -> None:
+            if not isinstance(error, WorkbenchError):
+                traceback.print_exception(error)
+            if current():
+                self.busy = False
+                failed(describe_error(error))
+
+        worker = create_worker(function, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(on_returned)
+        worker.errored.connect(on_errored)
+        _running.add(worker)
+        worker.finished.connect(lambda: _running.discard(worker))
+        worker.start()

@@ -1,0 +1,229 @@
+"""Chart cards: a titled pyqtgraph plot with a legend, exportable as PNG / SVG and copyable for slides.
+
+Cards never redraw on their own: the panel that owns them pushes data at most ~10 times a second, so a
+fast training loop never waits on painting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyqtgraph as pg
+from pyqtgraph.exporters import ImageExporter, SVGExporter
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QFont, QImage
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.gui import svg_compat
+from workbench.gui.curves import Series
+
+pg.setConfigOptions(background="w", foreground="#333", antialias=True)
+svg_compat.install()
+
+# Fixed colours per curve name, so a component looks the same in every chart and every run.
+COLOURS = {
+    "total": "#212121", "embedding": "#1e88e5", "hidden": "#43a047", "attention": "#fb8c00",
+    "prediction": "#8e24aa", "hard label": "#e53935", "teacher loss": "#757575", "learning rate": "#3949ab",
+    "examples/s": "#00897b", "teacher (dev)": "#757575", "student (dev)": "#e53935",
+    "teacher": "#757575", "student fp32": "#1e88e5", "student int8": "#43a047",
+}
+PALETTE = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41", "#d81b60")
+
+
+def colour_for(name: str, index: int) -> str:
+    return COLOURS.get(name, PALETTE[index % len(PALETTE)])
+
+
+class ChartCard(QFrame):
+    """One chart: header with title and export buttons, a pyqtgraph plot with a legend."""
+
+    def __init__(self, title: str, y_label: str, x_label: str = "step", log_y: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.plot_widget = pg.PlotWidget()
+        self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot_item.showGrid(x=True, y=True, alpha=0.2)
+        self.plot_item.setLabel("left", y_label)
+        self.plot_item.setLabel("bottom", x_label)
+        self.plot_item.setLogMode(y=log_y)
+        # Accuracy in [0, 1] and rates around 1e-4 read better as they are than as "x0.001" multiples.
+        self.plot_item.getAxis("left").enableAutoSIPrefix(False)
+        # A translucent white box, so that the legend stays legible where curves run beneath it.
+        self.legend = self.plot_item.addLegend(offset=(-8, 8), labelTextSize="8pt",
+                                               brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#e0e0e0"))
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.markers: list[pg.InfiniteLine] = []
+        self._x_end = 0.0
+        # A label over the plot, not a plot item: it must stay centred whatever the axes show.
+        self._placeholder = QLabel("no data yet", self.plot_widget)
+        self._placeholder.setStyleSheet("color: #9e9e9e; background: transparent;")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.plot_widget.installEventFilter(self)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 6)
+        layout.setSpacing(2)
+        header = QHBoxLayout()
+        label = QLabel(title)
+        font = QFont(label.font())
+        font.setBold(True)
+        label.setFont(font)
+        header.addWidget(label)
+        header.addStretch(1)
+        for text, tip, slot in (
+            ("PNG", "Save this chart as a PNG image", self.save_png_dialog),
+            ("SVG", "Save this chart as an SVG drawing", self.save_svg_dialog),
+            ("Copy", "Copy this chart to the clipboard as an image", self.copy_to_clipboard),
+        ):
+            button = QToolButton(text=text, toolTip=tip, autoRaise=True)
+            button.clicked.connect(slot)
+            header.addWidget(button)
+        layout.addLayout(header)
+        layout.addWidget(self.plot_widget, 1)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.plot_widget and event.type() == QEvent.Type.Resize:
+            self._placeholder.setGeometry(0, 0, self.plot_widget.width(), self.plot_widget.height())
+        return super().eventFilter(watched, event)
+
+    def set_placeholder(self, text: str | None) -> None:
+        """A grey line over an empty chart: why it is empty ("no data yet", "not exported yet")."""
+        self._placeholder.setText(text or "")
+        self._placeholder.setVisible(bool(text))
+
+    # -- data ------------------------------------------------------------------------------------------------
+
+    def set_curves(self, curves: dict[str, Series], symbols: bool = False) -> None:
+        """Create or update one labelled curve per series; unchanged series are left alone."""
+        for name, series in curves.items():
+            item = self.curves.get(name)
+            if item is None:
+                colour = colour_for(name, len(self.curves))
+                pen = pg.mkPen(colour, width=2.5 if name == "total" else 1.6)
+                options = {"symbol": "o", "symbolSize": 6, "symbolBrush": colour, "symbolPen": None} if symbols else {}
+                item = self.plot_item.plot([], [], pen=pen, name=name, **options)
+                self.curves[name] = item
+            if item.xData is None or len(item.xData) != len(series.x):
+                item.setData(list(series.x), list(series.y))
+        self.set_placeholder(None if any(len(s.x) for s in curves.values()) else "no data yet")
+
+    def set_markers(self, starts: Sequence[tuple[float, str]]) -> None:
+        """Vertical lines where each stage begins, labelled with the stage."""
+        if len(starts) == len(self.markers):
+            return
+        for line in self.markers:
+            self.plot_item.removeItem(line)
+        self.markers = []
+        for x, stage in starts:
+            line = pg.InfiniteLine(x, angle=90, pen=pg.mkPen("#bdbdbd", style=Qt.PenStyle.DashLine),
+                                   label=stage.replace("_", " "),
+                                   labelOpts={"position": 0.95, "color": "#757575", "anchors": [(0, 0), (0, 0)]})
+            self.plot_item.addItem(line)  # in the bounds, so that every stage's label is on the chart
+            self.markers.append(line)
+
+    def set_x_extent(self, end: float) -> None:
+        """Span the step axis to the end of the current stage: a fixed axis is not re-laid-out at every new
+        point, which is most of what a live redraw costs in pyqtgraph."""
+        if end > 0 and end != self._x_end:
+            self._x_end = end
+            self.plot_item.setXRange(0, end, padding=0.02)
+
+    def clear(self) -> None:
+        for item in self.curves.values():
+            self.plot_item.removeItem(item)
+        self.legend.clear()
+        self.curves.clear()
+        self._x_end = 0.0
+        self.plot_item.enableAutoRange()
+        self.set_markers([])
+        self.set_placeholder("no data yet")
+
+    def point_count(self, name: str) -> int:
+        item = self.curves.get(name)
+        return 0 if item is None or item.xData is None else len(item.xData)
+
+    # -- export ----------------------------------------------------------------------------------------------
+
+    def _export_target(self):
+        return self.plot_item
+
+    def image(self) -> QImage:
+        exporter = ImageExporter(self._export_target())
+        exporter.parameters()["width"] = max(800, int(self.plot_widget.width()))
+        return exporter.export(toBytes=True)
+
+    def save_png(self, path: str | Path) -> Path:
+        path = Path(path)
+        if not self.image().save(str(path)):
+            raise OSError(f"{path}: cannot write the image")
+        return path
+
+    def save_svg(self, path: str | Path) -> Path:
+        SVGExporter(self._export_target()).export(str(path))
+        return Path(path)
+
+    def copy_to_clipboard(self) -> None:
+        QApplication.clipboard().setImage(self.image())
+
+    def _file_name(self, suffix: str) -> str:
+        return self.title.lower().replace(" ", "-").replace("/", "-") + suffix
+
+    def save_png_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Save chart as PNG", self._file_name(".png"), "PNG (*.png)")
+        if name:
+            self.save_png(name)
+
+    def save_svg_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Save chart as SVG", self._file_name(".svg"), "SVG (*.svg)")
+        if name:
+            self.save_svg(name)
+
+
+class BarCard(ChartCard):
+    """Bars for a handful of named models, each bar labelled with its value (size, latency, accuracy)."""
+
+    def __init__(self, title: str, y_label: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, y_label, x_label="", parent=parent)
+        self.plot_item.showGrid(x=False, y=True, alpha=0.2)
+        self.plot_item.setMouseEnabled(x=False, y=False)
+        self.legend.setVisible(False)
+        self._items: list = []
+        self.values: dict[str, float | None] = {}
+
+    def set_bars(self, values: dict[str, float | None], fmt: str = "{:.1f}") -> None:
+        for item in self._items:
+            self.plot_item.removeItem(item)
+        self._items = []
+        self.values = dict(values)
+        names = list(values)
+        present = [(i, name, value) for i, (name, value) in enumerate(values.items()) if value is not None]
+        for i, name, value in present:
+            bar = pg.BarGraphItem(x=[i], height=[value], width=0.6, brush=colour_for(name, i), pen=None)
+            text = pg.TextItem(fmt.format(value), color="#212121", anchor=(0.5, 1.0))
+            text.setPos(i, value)
+            self.plot_item.addItem(bar)
+            self.plot_item.addItem(text)
+            self._items += [bar, text]
+        for i, value in enumerate(values.values()):
+            if value is None:
+                missing = pg.TextItem("n/a", color="#9e9e9e", anchor=(0.5, 1.0))
+                missing.setPos(i, 0)
+                self.plot_item.addItem(missing)
+                self._items.append(missing)
+        self.plot_item.getAxis("bottom").setTicks([list(enumerate(names))])
+        top = max([v for _, _, v in present] or [1.0])
+        self.plot_item.setXRange(-0.6, len(names) - 0.4, padding=0)
+        self.plot_item.setYRange(0, top * 1.2, padding=0)
+        self.set_placeholder(None if present else "no figures yet")

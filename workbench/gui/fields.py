@@ -1,0 +1,160 @@
+"""Form fields bound to one dotted recipe path: the widget, its value conversion, and an inline problem line.
+
+A field never validates by itself: it hands its value to the RecipeEditor, which validates the whole recipe
+and sends back the recipe's own message for the field, shown in red right under the widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+INVALID_STYLE = "border: 1px solid #c62828; background: #fff3f3;"
+
+
+class ParseProblem(ValueError):
+    """The widget's text is not a value of the field's type; the recipe never sees it."""
+
+
+class Field(QObject):
+    edited = Signal(object)  # the field itself
+
+    def __init__(self, path: str, widget: QWidget, tip: str = "") -> None:
+        super().__init__(widget)
+        self.path = path
+        self.widget = widget
+        self.container = QWidget()
+        layout = QVBoxLayout(self.container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        layout.addWidget(widget)
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #c62828; font-size: 11px;")
+        self.problem_label.hide()
+        layout.addWidget(self.problem_label)
+        if tip:
+            widget.setToolTip(tip)
+        self._tip = tip
+
+    def value(self) -> Any:
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def problem(self) -> str | None:
+        return self.problem_label.text() or None
+
+    def show_problem(self, message: str | None) -> None:
+        self.problem_label.setText(message or "")
+        self.problem_label.setVisible(bool(message))
+        self.widget.setStyleSheet(INVALID_STYLE if message else "")
+        self.widget.setToolTip(message or self._tip)
+
+    def _emit(self, *_: Any) -> None:
+        self.edited.emit(self)
+
+
+class LineField(Field):
+    """Free text for numbers and lists, so that out-of-range values reach the recipe and get its message."""
+
+    def __init__(self, path: str, kind: str = "str", placeholder: str = "", tip: str = "") -> None:
+        super().__init__(path, QLineEdit(placeholderText=placeholder), tip)
+        self.kind = kind  # str | optional_str | float | optional_int | int_list
+        self.widget.textEdited.connect(self._emit)
+
+    def value(self) -> Any:
+        text = self.widget.text().strip()
+        if self.kind == "str":
+            return text
+        if not text:
+            if self.kind.startswith("optional") or self.kind == "int_list":
+                return None
+            raise ParseProblem("give a value")
+        try:
+            if self.kind == "float":
+                return float(text)
+            if self.kind == "optional_int":
+                return int(text)
+            if self.kind == "int_list":
+                return [int(part) for part in text.replace(",", " ").split()]
+        except ValueError:
+            expected = {"float": "a number", "optional_int": "a whole number",
+                        "int_list": "whole numbers separated by commas"}[self.kind]
+            raise ParseProblem(f"'{text}' is not {expected}") from None
+        return text or None
+
+    def set_value(self, value: Any) -> None:
+        if value is None:
+            text = ""
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        else:
+            text = str(value)
+        self.widget.setText(text)
+
+
+class SpinField(Field):
+    def __init__(self, path: str, minimum: int = -10**9, maximum: int = 10**9, special: str = "",
+                 tip: str = "") -> None:
+        super().__init__(path, QSpinBox(), tip)
+        # Wide limits on purpose: the recipe, not the spin box, says what is allowed and why.
+        self.widget.setRange(minimum, maximum)
+        self.special = special  # shown at the minimum, which then stands for None ("from preset")
+        if special:
+            self.widget.setSpecialValueText(special)
+        self.widget.valueChanged.connect(self._emit)
+
+    def value(self) -> Any:
+        number = self.widget.value()
+        return None if self.special and number == self.widget.minimum() else number
+
+    def set_value(self, value: Any) -> None:
+        self.widget.setValue(self.widget.minimum() if value is None else int(value))
+
+
+class ComboField(Field):
+    def __init__(self, path: str, choices: Sequence[tuple[str, Any]], tip: str = "") -> None:
+        super().__init__(path, QComboBox(), tip)
+        for label, value in choices:
+            self.widget.addItem(label, value)
+        self.widget.currentIndexChanged.connect(self._emit)
+
+    def value(self) -> Any:
+        return self.widget.currentData()
+
+    def set_value(self, value: Any) -> None:
+        index = self.widget.findData(value)
+        self.widget.setCurrentIndex(max(index, 0))
+
+
+class CheckField(Field):
+    def __init__(self, path: str, text: str, tip: str = "") -> None:
+        super().__init__(path, QCheckBox(text), tip)
+        self.widget.toggled.connect(self._emit)
+
+    def value(self) -> Any:
+        return self.widget.isChecked()
+
+    def set_value(self, value: Any) -> None:
+        self.widget.setChecked(bool(value))
+
+
+def add_row(form, label: str, field: Field) -> Field:
+    """A labelled row in a QFormLayout; the field's problem line sits under its widget."""
+    form.addRow(label, field.container)
+    return field

@@ -1,0 +1,1 @@
+"""One module per panel, in job order: models, mapping, compression, training, try it, runs."""

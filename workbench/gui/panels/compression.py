@@ -1,0 +1,141 @@
+"""Compression panel: data, distillation stages and loss weights, augmentation, pruning, quantization and
+run settings. Every widget edits the recipe; the recipe's own message appears under a field it rejects."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row
+from workbench.gui.panels.data_section import DataSection
+from workbench.gui.recipe_editor import RecipeEditor
+
+STAGES = (("teacher_finetune", "Teacher fine-tuning"), ("intermediate", "Intermediate layers"),
+          ("prediction", "Prediction layer"))
+WEIGHTS = ("embedding", "hidden", "attention", "prediction", "hard_label")
+
+
+class CompressionPanel(QScrollArea):
+    def __init__(self, editor: RecipeEditor) -> None:
+        super().__init__()
+        self.editor = editor
+        self.setWidgetResizable(True)
+        body = QWidget()
+        self.setWidget(body)
+        self.data_section = DataSection(editor)
+        columns = QHBoxLayout()
+        left, right = QVBoxLayout(), QVBoxLayout()
+        left.addWidget(self._stages())
+        left.addWidget(self._weights())
+        left.addWidget(self._augmentation())
+        left.addWidget(self._general())
+        left.addStretch(1)
+        right.addWidget(self._pruning())
+        right.addWidget(self._quantization())
+        right.addWidget(self._run_settings())
+        right.addStretch(1)
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        layout = QVBoxLayout(body)
+        layout.addWidget(self.data_section)
+        layout.addLayout(columns)
+
+    def _stages(self) -> QGroupBox:
+        box = QGroupBox("Distillation stages")
+        grid = QGridLayout(box)
+        for column, title in enumerate(("", "epochs", "learning rate", "max steps")):
+            grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
+        for row, (stage, title) in enumerate(STAGES, start=1):
+            grid.addWidget(QLabel(title), row, 0)
+            for column, (name, kind) in enumerate((("epochs", "float"), ("lr", "float"),
+                                                   ("max_steps", "optional_int")), start=1):
+                field = self.editor.bind(LineField(f"distillation.{stage}.{name}", kind,
+                                                   "no limit" if name == "max_steps" else ""))
+                grid.addWidget(field.container, row, column)
+        note = QLabel("Fine-tuning is skipped when the teacher already has a head for these labels.")
+        note.setStyleSheet("color: #757575;")
+        note.setWordWrap(True)
+        grid.addWidget(note, len(STAGES) + 1, 0, 1, 4)
+        return box
+
+    def _weights(self) -> QGroupBox:
+        box = QGroupBox("Loss weights and temperature")
+        form = QFormLayout(box)
+        for name in WEIGHTS:
+            add_row(form, name.replace("_", " ").capitalize(),
+                    self.editor.bind(LineField(f"distillation.weights.{name}", "float")))
+        add_row(form, "Temperature t", self.editor.bind(LineField(
+            "distillation.temperature", "float", tip="soft cross-entropy between softmax(z_T/t) and softmax(z_S/t)")))
+        return box
+
+    def _augmentation(self) -> QGroupBox:
+        box = QGroupBox("Data augmentation")
+        form = QFormLayout(box)
+        bind = self.editor.bind
+        form.addRow(bind(CheckField("distillation.augmentation.enabled",
+                                    "Replace words (masked LM or embedding neighbours)")).container)
+        add_row(form, "Copies per example", bind(SpinField("distillation.augmentation.copies", -1000, 100_000)))
+        add_row(form, "Replace probability", bind(LineField("distillation.augmentation.replace_prob", "float")))
+        add_row(form, "Candidates per word", bind(SpinField("distillation.augmentation.candidates", -1000, 100_000)))
+        return box
+
+    def _general(self) -> QGroupBox:
+        box = QGroupBox("General distillation (before the task stages)")
+        form = QFormLayout(box)
+        bind = self.editor.bind
+        form.addRow(bind(CheckField("distillation.general.enabled",
+                                    "Distil the base teacher on unlabelled text first")).container)
+        add_row(form, "Text source", bind(LineField("distillation.general.source", "optional_str",
+                                                    "a text file (one text a line) or a data file")))
+        add_row(form, "Epochs", bind(LineField("distillation.general.epochs", "float")))
+        add_row(form, "Learning rate", bind(LineField("distillation.general.lr", "float")))
+        return box
+
+    def _pruning(self) -> QGroupBox:
+        box = QGroupBox("Pruning")
+        form = QFormLayout(box)
+        bind = self.editor.bind
+        form.addRow(bind(CheckField("pruning.enabled", "Prune, then recover by distillation")).container)
+        add_row(form, "Importance", bind(ComboField("pruning.importance", [("gradient", "gradient"),
+                                                                            ("magnitude", "magnitude")])))
+        add_row(form, "Heads to remove", bind(LineField("pruning.heads_ratio", "float", tip="fraction, 0 ≤ x < 1")))
+        add_row(form, "FFN neurons to remove", bind(LineField("pruning.ffn_ratio", "float", tip="fraction")))
+        form.addRow(bind(CheckField("pruning.vocabulary", "Trim the vocabulary to tokens the data uses")).container)
+        add_row(form, "Vocabulary margin", bind(SpinField("pruning.vocabulary_margin", -1000, 1_000_000)))
+        add_row(form, "Recovery epochs", bind(LineField("pruning.recovery_epochs", "float")))
+        return box
+
+    def _quantization(self) -> QGroupBox:
+        box = QGroupBox("Quantization (ONNX int8)")
+        form = QFormLayout(box)
+        bind = self.editor.bind
+        form.addRow(bind(CheckField("quantization.enabled", "Export and quantize to int8")).container)
+        add_row(form, "Mode", bind(ComboField("quantization.mode", [("dynamic", "dynamic"),
+                                                                   ("static (calibrated)", "static")])))
+        form.addRow(bind(CheckField("quantization.fusion", "Fuse attention / layer norm / GELU")).container)
+        form.addRow(bind(CheckField("quantization.per_channel", "Per-channel weight scales")).container)
+        add_row(form, "Calibration batches", bind(SpinField("quantization.calibration_batches", -1000, 100_000)))
+        add_row(form, "Min agreement", bind(LineField("quantization.min_agreement", "float",
+                                                      tip="share of predictions int8 must keep")))
+        return box
+
+    def _run_settings(self) -> QGroupBox:
+        box = QGroupBox("Run settings")
+        form = QFormLayout(box)
+        bind = self.editor.bind
+        add_row(form, "Batch size", bind(SpinField("training.batch_size", -1000, 1_000_000)))
+        add_row(form, "Device", bind(ComboField("training.device", [(d, d) for d in ("auto", "cpu", "cuda", "mps")])))
+        add_row(form, "Precision", bind(ComboField("training.precision", [(p, p) for p in ("fp32", "fp16", "bf16")])))
+        add_row(form, "Log every (steps)", bind(SpinField("training.log_every", -1000, 1_000_000)))
+        add_row(form, "Checkpoint every (steps)", bind(SpinField("training.checkpoint_every", -1000, 1_000_000)))
+        add_row(form, "Seed", bind(SpinField("training.seed", 0, 2**31 - 1)))
+        add_row(form, "Output folder", bind(LineField("output_dir")))
+        return box

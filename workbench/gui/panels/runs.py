@@ -1,0 +1,297 @@
+"""Runs panel: every run folder under the output folder with its status and headline figures. Select two or
+more to compare their curves; open a run's folder, show it in Training, resume it, or export a report."""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl, Signal
+from PySide6.QtGui import QBrush, QColor, QDesktopServices
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.run_folder import RunFolder
+from workbench.gui.background import Latest
+from workbench.gui.charts import ChartCard
+from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
+from workbench.gui.run_index import RunRow, list_runs
+
+COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "started"]
+STATUS_COLOURS = {"finished": "#2e7d32", "cancelled": "#ef6c00", "failed": "#c62828", "running": "#1565c0"}
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+class RunsPanel(QWidget):
+    show_requested = Signal(str)
+    resume_requested = Signal(str)
+    recipe_requested = Signal(str)
+    try_requested = Signal(str)
+    runs_listed = Signal(list)  # RunRow list, after every refresh
+
+    def __init__(self, output_dir: str = "runs") -> None:
+        super().__init__()
+        self.output_dir = output_dir
+        self.rows: list[RunRow] = []
+        self.active_run: str | None = None  # the run the window is training now: not resumable meanwhile
+        self._background = Latest(self)
+        self.report_path: Path | None = None
+        self._stale = False
+
+        self.heading = QLabel()
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.table.doubleClicked.connect(lambda: self._emit_selected(self.show_requested))
+
+        self.buttons: dict[str, QPushButton] = {}
+        bar = QHBoxLayout()
+        for key, text, slot in (
+            ("refresh", "Refresh", self.refresh),
+            ("show", "Show in Training", lambda: self._emit_selected(self.show_requested)),
+            ("try", "Try it", lambda: self._emit_selected(self.try_requested)),
+            ("resume", "Resume", lambda: self._emit_selected(self.resume_requested)),
+            ("recipe", "Load its recipe", lambda: self._emit_selected(self.recipe_requested)),
+            ("open", "Open folder", self.open_folder),
+            ("bench", "Benchmark", self.benchmark),
+            ("report", "Report", self.write_report),
+            ("compare", "Export comparison…", self.export_report_dialog),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            self.buttons[key] = button
+            bar.addWidget(button)
+        bar.addStretch(1)
+
+        self.loss_chart = ChartCard("Compare: student total loss", "loss (log scale)", log_y=True)
+        self.accuracy_chart = ChartCard("Compare: student dev accuracy", "accuracy")
+        charts = QWidget()
+        chart_row = QHBoxLayout(charts)
+        chart_row.setContentsMargins(0, 0, 0, 0)
+        chart_row.addWidget(self.loss_chart)
+        chart_row.addWidget(self.accuracy_chart)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.heading)
+        top_layout.addLayout(bar)
+        top_layout.addWidget(self.table)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(charts)
+        splitter.setSizes([330, 330])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._selection_changed()
+
+    # -- listing ---------------------------------------------------------------------------------------------
+
+    def set_output_dir(self, output_dir: str) -> None:
+        if output_dir != self.output_dir:
+            self.output_dir = output_dir
+            self.refresh()
+
+    def request_refresh(self) -> None:
+        """Refresh now if the panel is on screen, else when it is next shown: listing reads every run's files,
+        which a training job writing checkpoints can make slow, and the GUI thread must not wait on disks."""
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        selected = set(self.selected_paths())
+        self.rows = list_runs(self.output_dir)
+        self.heading.setText(f"<b>{len(self.rows)} run(s)</b> in {html.escape(str(Path(self.output_dir).resolve()))}"
+                             " — select two or more to compare them")
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.rows))
+        for index, row in enumerate(self.rows):
+            status = "running here" if row.path == self.active_run else row.status
+            values = [row.name, row.recipe, status, percent(row.teacher_accuracy), percent(row.student_accuracy),
+                      percent(row.agreement), "–" if row.student_mib is None else f"{row.student_mib:.1f} MiB",
+                      time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if column == 2:
+                    item.setForeground(_brush(STATUS_COLOURS.get(row.status, "#424242")))
+                    item.setToolTip(row.message)
+                if column == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, row.path)
+                self.table.setItem(index, column, item)
+            if row.path in selected:
+                self.table.selectRow(index)
+        self.table.blockSignals(False)
+        self._selection_changed()
+        self.runs_listed.emit(list(self.rows))
+
+    def select_run(self, path: str) -> None:
+        for index, row in enumerate(self.rows):
+            if Path(row.path).resolve() == Path(path).resolve():
+                self.table.selectRow(index)
+
+    def selected_paths(self) -> list[str]:
+        model = self.table.selectionModel()
+        rows = sorted({index.row() for index in model.selectedRows()}) if model else []
+        return [self.rows[r].path for r in rows if r < len(self.rows)]
+
+    def _selected_rows(self) -> list[RunRow]:
+        paths = set(self.selected_paths())
+        return [row for row in self.rows if row.path in paths]
+
+    def _emit_selected(self, signal) -> None:
+        paths = self.selected_paths()
+        if paths:
+            signal.emit(paths[0])
+
+    def _selection_changed(self) -> None:
+        rows = self._selected_rows()
+        one = len(rows) == 1
+        for key in ("show", "recipe", "open"):
+            self.buttons[key].setEnabled(one)
+        self.buttons["try"].setEnabled(one and rows[0].has_student)
+        self.buttons["resume"].setEnabled(one and rows[0].resumable and rows[0].path != self.active_run)
+        idle = not self._background.busy
+        self.buttons["report"].setEnabled(one and idle)
+        self.buttons["bench"].setEnabled(one and idle and rows[0].has_student and rows[0].path != self.active_run)
+        self.buttons["compare"].setEnabled(bool(rows))
+        self._compare(rows)
+
+    # -- comparing -------------------------------------------------------------------------------------------
+
+    def _compare(self, rows: list[RunRow]) -> None:
+        loss: dict[str, Series] = {}
+        accuracy: dict[str, Series] = {}
+        for row in rows:
+            curves = Curves.from_records(RunFolder(Path(row.path)).metrics())
+            loss[row.name] = curves.charts[LOSS].get("total", Series())
+            accuracy[row.name] = curves.charts[ACCURACY].get("student (dev)", Series())
+        for chart, series in ((self.loss_chart, loss), (self.accuracy_chart, accuracy)):
+            chart.clear()
+            chart.set_curves(series, symbols=chart is self.accuracy_chart)
+            if not rows:
+                chart.set_placeholder("select runs above to compare them")
+
+    # -- actions ---------------------------------------------------------------------------------------------
+
+    def open_folder(self) -> None:
+        for path in self.selected_paths()[:1]:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).resolve())))
+
+    def write_report(self, open_it: bool = True) -> None:
+        """The core's report of one run (RUN/report/index.html with its charts), written in the background."""
+        paths = self.selected_paths()[:1]
+        if not paths:
+            return
+        self.buttons["report"].setEnabled(False)
+        self.heading.setText(f"Writing the report of {Path(paths[0]).name}…")
+
+        def write() -> Path:
+            from workbench.core.report import write_report
+
+            return write_report(paths[0])
+
+        def done(path: Path) -> None:
+            self.report_path = path
+            self.heading.setText(f"Report written: {html.escape(str(path))}")
+            self._selection_changed()
+            if open_it:
+                QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+        def failed(message: str) -> None:
+            self.heading.setText(f"<span style='color:#c62828'>⚠ report not written: {html.escape(message)}</span>")
+            self._selection_changed()
+
+        self._background.run(write, done, failed)
+
+    def benchmark(self) -> None:
+        """The core's benchmark of one run (RUN/bench.json): latency, size and test accuracy of every model,
+        the int8 student included; the try-it panel and the report read it."""
+        paths = self.selected_paths()[:1]
+        if not paths:
+            return
+        self.buttons["bench"].setEnabled(False)
+        self.heading.setText(f"Benchmarking {Path(paths[0]).name} (exports first if needed; this takes minutes)…")
+
+        def bench() -> str:
+            from workbench.core.benchmark import benchmark_run
+
+            benchmark_run(paths[0])
+            return paths[0]
+
+        def done(path: str) -> None:
+            self.refresh()
+            self.heading.setText(f"Benchmark written: {html.escape(str(Path(path) / 'bench.json'))}")
+
+        def failed(message: str) -> None:
+            self.heading.setText(f"<span style='color:#c62828'>⚠ benchmark failed: {html.escape(message)}</span>")
+            self._selection_changed()
+
+        self._background.run(bench, done, failed)
+
+    @property
+    def busy(self) -> bool:
+        return self._background.busy
+
+    def export_report_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export comparison", "runs-comparison.html", "HTML (*.html)")
+        if name:
+            self.export_report(name)
+
+    def export_report(self, path: str | Path) -> Path:
+        """A self-contained HTML page comparing the selected runs: their figures and the comparison charts."""
+        rows = self._selected_rows()
+        header = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS[:7])
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in (
+                r.name, r.recipe, r.status, percent(r.teacher_accuracy), percent(r.student_accuracy),
+                percent(r.agreement), "–" if r.student_mib is None else f"{r.student_mib:.1f} MiB")) + "</tr>"
+            for r in rows)
+        images = "".join(f"<h2>{html.escape(chart.title)}</h2><img src='data:image/png;base64,{_png64(chart)}'>"
+                         for chart in (self.loss_chart, self.accuracy_chart))
+        page = (f"<!doctype html><meta charset='utf-8'><title>TinyBERT Workbench report</title>"
+                f"<style>body{{font-family:sans-serif}}td,th{{padding:4px 10px;border-bottom:1px solid #ddd}}"
+                f"img{{max-width:100%}}</style><h1>TinyBERT Workbench: {len(rows)} run(s)</h1>"
+                f"<table><tr>{header}</tr>{body}</table>{images}")
+        path = Path(path)
+        path.write_text(page, encoding="utf-8")
+        return path
+
+
+def _brush(colour: str) -> QBrush:
+    return QBrush(QColor(colour))
+
+
+def _png64(chart: ChartCard) -> str:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    chart.image().save(buffer, "PNG")
+    return base64.b64encode(bytes(data)).decode("ascii")

@@ -1,0 +1,310 @@
+"""Training panel: Start / Pause / Resume / Cancel, live plots of every loss component, learning rate, dev
+accuracy and throughput, a progress bar with stage and ETA, and a log. The job runs in a JobWorker thread;
+plots redraw from a 10 Hz timer, never per event, so drawing cannot slow training down."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.events import (
+    ArtifactWritten,
+    CheckpointSaved,
+    Evaluation,
+    Event,
+    Failed,
+    Finished,
+    Notice,
+    StageFinished,
+    StageStarted,
+    Step,
+)
+from workbench.core.run_folder import RunFolder
+from workbench.gui.charts import ChartCard
+from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves, event_from_record
+from workbench.gui.job_worker import JobWorker
+from workbench.gui.recipe_editor import RecipeEditor
+
+REDRAW_MS = 100  # ~10 Hz: smooth enough to watch, cheap enough to leave the cores to training
+
+
+def clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def describe(event: Event) -> str | None:
+    """One log line per event worth a line (steps are in the plots)."""
+    if isinstance(event, StageStarted):
+        resumed = f", resumed at step {event.resumed_at_step}" if event.resumed_at_step else ""
+        return f"▶ {event.stage}: {event.total_steps} steps ({event.epochs:g} epochs{resumed})"
+    if isinstance(event, Step):
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in event.losses.items())
+        return f"  {event.stage} step {event.step}/{event.total_steps}  {losses}  lr {event.lr:.2e}"
+    if isinstance(event, Evaluation):
+        return (f"✓ {event.stage} epoch {event.epoch:.2f}: {event.split} accuracy {event.metrics['accuracy']:.4f}, "
+                f"macro-F1 {event.metrics.get('macro_f1', 0):.4f}")
+    if isinstance(event, CheckpointSaved):
+        return f"  checkpoint at {event.stage} step {event.step}"
+    if isinstance(event, ArtifactWritten):
+        return f"  wrote {event.name}: {event.path}"
+    if isinstance(event, StageFinished):
+        return f"■ {event.stage}: {event.seconds:.0f} s, {event.examples_per_s:.1f} examples/s"
+    if isinstance(event, Notice):
+        return f"⚠ {event.message}"
+    if isinstance(event, Finished):
+        return f"● {event.status}: {event.run_dir}"
+    if isinstance(event, Failed):
+        return f"✗ failed: {event.message}"
+    return None
+
+
+def run_dir_of(event: Event) -> str | None:
+    """The run folder an event names, if any: events carry paths inside it (checkpoints, artifacts)."""
+    if isinstance(event, Finished | Failed):
+        return event.run_dir or None
+    if isinstance(event, CheckpointSaved | ArtifactWritten):
+        for folder in Path(event.path).parents:
+            if (folder / "recipe.yaml").is_file():
+                return str(folder)
+    return None
+
+
+class TrainingPanel(QWidget):
+    run_changed = Signal(str)  # the run folder the panel shows
+    running_changed = Signal(bool)
+    job_finished = Signal(object)  # Finished or Failed
+
+    def __init__(self, editor: RecipeEditor) -> None:
+        super().__init__()
+        self.editor = editor
+        self.worker: JobWorker | None = None
+        self.curves = Curves()
+        self.events_seen: list[Event] = []
+        self.run_dir: str | None = None
+        self._drawn: dict[str, int] = {}  # chart -> the curves' version it shows
+        self._stage: StageStarted | None = None
+        self._stage_clock: tuple[float, int] = (0.0, 0)
+
+        self.start_button = QPushButton("▶ Start")
+        self.pause_button = QPushButton("❚❚ Pause")
+        self.resume_button = QPushButton("▶ Resume")
+        self.cancel_button = QPushButton("■ Cancel")
+        self.start_button.setToolTip("Run the recipe as it is now (Ctrl+R)")
+        self.cancel_button.setToolTip("Stop at the next step; a checkpoint is written so the run can be resumed")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.pause)
+        self.resume_button.clicked.connect(self.resume)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.stage_label = QLabel("Ready: press Start to run the recipe.", wordWrap=True)  # long summaries wrap
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.resume_button, self.cancel_button):
+            buttons.addWidget(button)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.stage_label, 1)
+
+        self.charts = {
+            LOSS: ChartCard("Loss by component", "loss (log scale)", log_y=True),
+            LR: ChartCard("Learning rate", "learning rate"),
+            ACCURACY: ChartCard("Dev accuracy", "accuracy"),
+            THROUGHPUT: ChartCard("Throughput", "examples / s"),
+        }
+        grid_widget = QWidget()
+        grid = QGridLayout(grid_widget)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for index, chart in enumerate(self.charts.values()):
+            grid.addWidget(chart, index // 2, index % 2)
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setMaximumBlockCount(5000)
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(grid_widget)
+        splitter.addWidget(self.log)
+        splitter.setSizes([520, 120])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(splitter, 1)
+
+        self.redraw_timer = QTimer(self, interval=REDRAW_MS)
+        self.redraw_timer.timeout.connect(self.redraw)
+        self.redraw_timer.start()
+        editor.problems_changed.connect(lambda _: self._update_buttons())
+        self._update_buttons()
+
+    # -- control ---------------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.running
+
+    def start(self) -> None:
+        if self.running:
+            return
+        if not self.editor.valid:
+            problems = "\n".join(f"{path or 'recipe'}: {message}" for path, message in self.editor.problems.items())
+            QMessageBox.warning(self, "Recipe has problems", f"Fix these before starting:\n{problems}")
+            return
+        self._reset()
+        self._launch(JobWorker(self.editor.recipe, parent=self), f"Starting {self.editor.recipe.name}…")
+
+    def resume_run(self, run_dir: str | Path) -> None:
+        """Continue a cancelled or failed run from its last checkpoint (its own recipe, not the edited one)."""
+        if self.running:
+            return
+        self.show_run(run_dir)  # the curves so far; the resumed stage continues them
+        self._launch(JobWorker(None, resume_dir=run_dir, parent=self), f"Resuming {Path(run_dir).name}…")
+
+    def _launch(self, worker: JobWorker, message: str) -> None:
+        self.worker = worker
+        worker.event.connect(self.on_event)
+        worker.finished.connect(self._on_finished)
+        self.stage_label.setText(message)
+        self.progress.setRange(0, 0)  # busy until the first stage says how long it is
+        worker.start()
+        self._update_buttons()
+        self.running_changed.emit(True)
+
+    def pause(self) -> None:
+        if self.running:
+            self.worker.pause()
+            self.stage_label.setText(self.stage_label.text() + " — paused")
+            self._update_buttons()
+
+    def resume(self) -> None:
+        if self.running:
+            self.worker.resume()
+            self._update_buttons()
+
+    def cancel(self) -> None:
+        if self.running:
+            self.worker.cancel()
+            self.stage_label.setText("Cancelling: writing a checkpoint…")
+            self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        running = self.running
+        paused = running and self.worker.paused
+        self.start_button.setEnabled(not running and self.editor.valid)
+        self.pause_button.setEnabled(running and not paused and not self.worker.control.cancelled)
+        self.resume_button.setEnabled(paused)
+        self.cancel_button.setEnabled(running and not self.worker.control.cancelled)
+
+    # -- events ----------------------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self.progress.setFormat("%p%")
+        self.curves = Curves()
+        self.events_seen = []
+        self._drawn = {}
+        self._stage = None
+        self.run_dir = None
+        for chart in self.charts.values():
+            chart.clear()
+        self.log.clear()
+
+    def on_event(self, event: Event) -> None:
+        self.events_seen.append(event)
+        self.curves.add(event)
+        line = describe(event)
+        if line:
+            self.log.appendPlainText(line)
+        run_dir = run_dir_of(event)
+        if run_dir and run_dir != self.run_dir:
+            self.run_dir = run_dir
+            self.run_changed.emit(run_dir)
+        if isinstance(event, StageStarted):
+            self._stage = event
+            self._stage_clock = (time.monotonic(), event.resumed_at_step)
+            self.progress.setRange(0, event.total_steps)
+            self.progress.setValue(event.resumed_at_step)
+            self.progress.setFormat(f"{event.stage.replace('_', ' ')}: step %v of %m (%p%)")
+            self.stage_label.setText(f"{event.stage.replace('_', ' ')}: starting")
+        elif isinstance(event, Step):
+            self._show_progress(event)
+
+    def _show_progress(self, event: Step) -> None:
+        self.progress.setValue(event.step)
+        started, first_step = self._stage_clock
+        done = event.step - first_step
+        elapsed = time.monotonic() - started
+        eta = (event.total_steps - event.step) * elapsed / done if done > 0 else 0
+        paused = " — paused" if self.worker and self.worker.paused else ""
+        self.stage_label.setText(
+            f"{event.stage.replace('_', ' ')}: step {event.step}/{event.total_steps} · epoch {event.epoch:.2f} · "
+            f"{event.examples_per_s:.0f} examples/s · stage ETA {clock(eta)}{paused}")
+
+    def _on_finished(self, last: Event) -> None:
+        self.redraw(everything=True)
+        self.progress.setRange(0, 1)
+        self.progress.setFormat("%p%")
+        if isinstance(last, Finished) and last.status == "finished":
+            self.progress.setValue(1)
+            summary = last.summary
+            figures = ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in summary.items()
+                                if isinstance(v, float))
+            self.stage_label.setText(f"Finished. {figures}")
+        elif isinstance(last, Finished):
+            self.stage_label.setText("Cancelled: the last checkpoint is kept; resume it from the Runs panel.")
+        else:
+            self.stage_label.setText(f"Failed: {getattr(last, 'message', '')}")
+        self._update_buttons()
+        self.running_changed.emit(False)
+        self.job_finished.emit(last)
+
+    def show_run(self, run_dir: str | Path) -> None:
+        """Show a finished or interrupted run's curves and log from its metrics.jsonl."""
+        if self.running:
+            return
+        self._reset()
+        run = RunFolder(Path(run_dir))
+        self.run_dir = str(run_dir)
+        for record in run.metrics():
+            event = event_from_record(record)
+            if event is not None:
+                self.on_event(event)
+        status = run.status()
+        if status.get("status") == "finished":
+            self.progress.setFormat("finished")
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+        self.log.appendPlainText(f"run {run_dir}: {status.get('status')} {status.get('message', '')}".rstrip())
+        self.stage_label.setText(f"Showing {Path(run_dir).name} ({status.get('status')}).")
+        self.redraw(everything=True)
+        self.run_changed.emit(str(run_dir))
+
+    def redraw(self, everything: bool = False) -> None:
+        """Bring the charts up to date: one chart per timer tick, so that the event loop never waits for all four
+        charts to paint at once (each paints in ~15 ms, several times that on a busy machine)."""
+        if self.running:
+            self._update_buttons()  # the job's control may change from elsewhere (the Run menu, a script)
+        if not self.isVisible() and not everything:
+            return  # nobody looking: painting would only take cycles from training
+        stale = [name for name in self.charts if self._drawn.get(name) != self.curves.chart_versions[name]]
+        for name in stale if everything else stale[:1]:
+            self._drawn[name] = self.curves.chart_versions[name]
+            chart = self.charts[name]
+            chart.set_curves(self.curves.charts[name], symbols=name == ACCURACY)
+            chart.set_markers(self.curves.stage_starts)
+            chart.set_x_extent(self.curves.x_extent)

@@ -1,0 +1,255 @@
+"""Try-it panel: type text (or load a file of texts), run the teacher, the fp32 student and the int8 student
+of a run side by side: label, class probabilities as bars, median latency, size, and whether they agree.
+A summary chart shows size, latency and test accuracy of the three; "Presentation" shows them large."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.gui.background import Latest
+from workbench.gui.charts import BarCard, colour_for
+
+SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight was delayed again, awful service\n" \
+               "meeting moved to 3pm tomorrow"
+AGREE, DISAGREE = QColor("#e8f5e9"), QColor("#ffebee")
+_cache_lock = threading.Lock()
+_predictors: dict[str, dict] = {}  # run folder -> its loaded predictors (loading takes seconds)
+
+
+def classify(run_dir: str, texts: list[str], repeats: int, threads: int | None = 1):
+    """Background: load (once per run) and run every model of the run on the texts."""
+    from workbench.core.inference import compare, recorded_accuracies, run_predictors
+
+    with _cache_lock:
+        predictors = _predictors.get(run_dir)
+        if predictors is None or any(isinstance(p, str) for p in predictors.values()):
+            _predictors.clear()  # one run's models in memory at a time: three models can be gigabytes
+            predictors = _predictors[run_dir] = run_predictors(run_dir)  # a missing model may exist by now
+        return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
+
+
+class ProbabilityBars(QWidget):
+    """One thin bar per class with its name and probability; the predicted class is drawn darker."""
+
+    def __init__(self, labels: list[str], probabilities: list[float]) -> None:
+        super().__init__()
+        self.labels, self.probabilities = labels, probabilities
+        self.setMinimumHeight(18 * len(labels) + 4)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        width = self.width()
+        name_width = 80
+        best = int(np.argmax(self.probabilities)) if self.probabilities else -1
+        for i, (label, p) in enumerate(zip(self.labels, self.probabilities, strict=True)):
+            top = 2 + 18 * i
+            painter.setPen(QColor("#424242"))
+            painter.drawText(QRectF(2, top, name_width - 4, 16), Qt.AlignmentFlag.AlignVCenter, label)
+            bar_width = (width - name_width - 50) * p
+            painter.fillRect(QRectF(name_width, top + 3, width - name_width - 50, 10), QColor("#eeeeee"))
+            painter.fillRect(QRectF(name_width, top + 3, bar_width, 10), QColor("#1e88e5" if i == best else "#90caf9"))
+            painter.drawText(QRectF(width - 46, top, 44, 16), Qt.AlignmentFlag.AlignVCenter, f"{p:.2f}")
+
+
+class TryItPanel(QWidget):
+    COLUMNS = ["model", "predicted label", "class probabilities", "latency (median)", "size", "agrees with teacher"]
+
+    def __init__(self, presentation_opener=None) -> None:
+        super().__init__()
+        self.results: list = []
+        self.accuracies: dict[str, float | None] = {}
+        self._background = Latest(self)
+        self._open_presentation = presentation_opener
+        self.training_active = False  # set by the window: torch's thread count is then the job's, not ours
+        self._measured_while_training = False
+
+        self.run_combo = QComboBox()
+        self.run_combo.setMinimumWidth(320)
+        self.repeats = QSpinBox(minimum=1, maximum=100, value=5)
+        self.repeats.setToolTip("latency is the median over this many repeated runs (after one warm-up)")
+        load = QPushButton("Load file…")
+        load.clicked.connect(self.load_file)
+        self.run_button = QPushButton("Classify")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.classify)
+        present = QPushButton("Presentation view")
+        present.clicked.connect(self.present)
+        top = QHBoxLayout()
+        for widget in (QLabel("Run:"), self.run_combo, QLabel("Repeats:"), self.repeats, load, self.run_button):
+            top.addWidget(widget)
+        top.addStretch(1)
+        top.addWidget(present)
+
+        self.text = QPlainTextEdit(SAMPLE_TEXTS)
+        self.text.setPlaceholderText("One text per line")
+        self.text.setMaximumHeight(90)
+        self.status = QLabel("Pick a finished run and press Classify.", wordWrap=True)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.texts_table = QTableWidget(0, 1)
+        self.texts_table.verticalHeader().hide()
+        self.texts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.texts_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.texts_table.itemSelectionChanged.connect(self._show_selected_text)
+        self.charts = {"size": BarCard("Size on disk", "MiB"), "latency": BarCard("Latency (median)", "ms"),
+                       "accuracy": BarCard("Test accuracy", "accuracy")}
+        charts = QHBoxLayout()
+        for chart in self.charts.values():
+            chart.setMinimumHeight(200)
+            charts.addWidget(chart)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.text)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 3)
+        layout.addWidget(self.texts_table, 2)
+        layout.addLayout(charts, 3)
+
+    # -- runs and texts --------------------------------------------------------------------------------------
+
+    def set_runs(self, run_dirs: list[str], select: str | None = None) -> None:
+        """Runs with a student to try, newest first."""
+        current = select or self.run_combo.currentData()
+        self.run_combo.clear()
+        for run_dir in run_dirs:
+            self.run_combo.addItem(Path(run_dir).name, run_dir)
+        index = self.run_combo.findData(current)
+        self.run_combo.setCurrentIndex(index if index >= 0 else 0)
+
+    def texts(self) -> list[str]:
+        return [line.strip() for line in self.text.toPlainText().splitlines() if line.strip()]
+
+    def load_file(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Texts to classify", "", "Text (*.txt);;All files (*)")
+        if path:
+            self.text.setPlainText(Path(path).read_text(encoding="utf-8", errors="replace"))
+
+    # -- classify --------------------------------------------------------------------------------------------
+
+    def classify(self) -> None:
+        run_dir, texts = self.run_combo.currentData(), self.texts()
+        if not run_dir or not texts:
+            self.status.setText("Needs a finished run (see Runs) and at least one line of text.")
+            return
+        self.run_button.setEnabled(False)
+        self.status.setText(f"Running the models of {Path(run_dir).name} on {len(texts)} text(s)…")
+        repeats = self.repeats.value()
+        # torch's thread count is process-wide: pinning it to 1 for fair latencies would slow a running job.
+        threads = None if self.training_active else 1
+        self._measured_while_training = self.training_active
+        self._background.run(lambda: classify(run_dir, texts, repeats, threads), self._show, self._failed)
+
+    @property
+    def busy(self) -> bool:
+        return self._background.busy
+
+    def _failed(self, message: str) -> None:
+        self.run_button.setEnabled(True)
+        self.status.setText(f"⚠ {message}")
+
+    def _show(self, outcome) -> None:
+        self.results, self.accuracies = outcome
+        self.run_button.setEnabled(True)
+        texts = self.texts()
+        present = [r for r in self.results if r.probabilities is not None]
+        self.texts_table.setColumnCount(1 + len(present))
+        self.texts_table.setHorizontalHeaderLabels(["text"] + [r.name for r in present])
+        self.texts_table.setRowCount(len(texts))
+        disagreements = 0
+        for row, text in enumerate(texts):
+            self.texts_table.setItem(row, 0, QTableWidgetItem(text))
+            labels = [r.predicted[row] for r in present]
+            agree = len(set(labels)) <= 1
+            disagreements += not agree
+            for column, label in enumerate(labels, start=1):
+                item = QTableWidgetItem(label)
+                item.setBackground(AGREE if agree else DISAGREE)
+                self.texts_table.setItem(row, column, item)
+        self.texts_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.texts_table.setVisible(len(texts) > 1)
+        hint = ""
+        if any(r.probabilities is not None and self.accuracies.get(r.name) is None for r in self.results):
+            hint = " Test accuracy of a model shows once the run is benchmarked (Runs → Benchmark)."
+        how = ("measured while a job trains, so only indicative" if self._measured_while_training
+               else "one CPU thread each, after a warm-up")
+        self.status.setText(f"{len(texts)} text(s); the models disagree on {disagreements}. Latency: median of "
+                            f"{self.repeats.value()} runs on the whole batch, {how}." + hint)
+        self.texts_table.selectRow(0)
+        self._show_text(0)
+        self._show_charts()
+
+    def _show_selected_text(self) -> None:
+        rows = self.texts_table.selectionModel().selectedRows() if self.texts_table.selectionModel() else []
+        if rows:
+            self._show_text(rows[0].row())
+
+    def _show_text(self, row: int) -> None:
+        self.table.setRowCount(len(self.results))
+        teacher = next((r for r in self.results if r.probabilities is not None), None)
+        for index, result in enumerate(self.results):
+            name = QTableWidgetItem(result.name)
+            self.table.setItem(index, 0, name)
+            if result.probabilities is None:
+                self.table.setItem(index, 1, QTableWidgetItem(result.missing or ""))
+                for column in range(2, len(self.COLUMNS)):
+                    self.table.setItem(index, column, QTableWidgetItem("–"))
+                self.table.removeCellWidget(index, 2)
+                continue
+            probabilities = [float(p) for p in result.probabilities[row]]
+            label = QTableWidgetItem(result.predicted[row])
+            label.setData(Qt.ItemDataRole.UserRole, probabilities)
+            self.table.setItem(index, 1, label)
+            self.table.setItem(index, 2, QTableWidgetItem())
+            self.table.setCellWidget(index, 2, ProbabilityBars(result.labels, probabilities))
+            self.table.setItem(index, 3, QTableWidgetItem(f"{result.latency_ms:.1f} ms"))
+            self.table.setItem(index, 4, QTableWidgetItem(f"{result.size_bytes / 2**20:.1f} MiB"))
+            agrees = teacher is not None and result.predicted[row] == teacher.predicted[row]
+            verdict = QTableWidgetItem("reference" if result is teacher else ("yes" if agrees else "no"))
+            colour = AGREE if agrees else DISAGREE
+            for column in (1, 5):
+                (label if column == 1 else verdict).setBackground(colour)
+            self.table.setItem(index, 5, verdict)
+        self.table.resizeRowsToContents()
+
+    def _show_charts(self) -> None:
+        names = [r.name for r in self.results]
+        self.charts["size"].set_bars({r.name: r.size_bytes / 2**20 if r.size_bytes else None
+                                      for r in self.results}, "{:.1f}")
+        self.charts["latency"].set_bars({r.name: r.latency_ms for r in self.results}, "{:.1f}")
+        self.charts["accuracy"].set_bars({name: self.accuracies.get(name) for name in names}, "{:.3f}")
+
+    def figures(self) -> dict[str, dict[str, float | None]]:
+        """Per model: size (MiB), latency (ms) and test accuracy, for the presentation view."""
+        return {r.name: {"size": r.size_bytes / 2**20 if r.size_bytes else None, "latency": r.latency_ms,
+                         "accuracy": self.accuracies.get(r.name), "colour": colour_for(r.name, 0)}
+                for r in self.results}
+
+    def present(self) -> None:
+        if self._open_presentation:
+            self._open_presentation(self.figures())
