@@ -52,17 +52,18 @@ class ChartCard(QFrame):
         super().__init__(parent)
         self.title = title
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.plot_widget = pg.PlotWidget()
-        self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
+        # The legend sits in its own row above the plot, never over the curves: a loss curve near the top of
+        # its axis would otherwise disappear under it.
+        self.plot_widget = pg.GraphicsLayoutWidget()
+        self.legend = pg.LegendItem(colCount=4, labelTextSize="8pt", horSpacing=14, verSpacing=-6)
+        self.plot_widget.addItem(self.legend, row=0, col=0)
+        self.plot_item: pg.PlotItem = self.plot_widget.addPlot(row=1, col=0)
         self.plot_item.showGrid(x=True, y=True, alpha=0.2)
         self.plot_item.setLabel("left", y_label)
         self.plot_item.setLabel("bottom", x_label)
         self.plot_item.setLogMode(y=log_y)
         # Accuracy in [0, 1] and rates around 1e-4 read better as they are than as "x0.001" multiples.
         self.plot_item.getAxis("left").enableAutoSIPrefix(False)
-        # A translucent white box, so that the legend stays legible where curves run beneath it.
-        self.legend = self.plot_item.addLegend(offset=(-8, 8), labelTextSize="8pt",
-                                               brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#e0e0e0"))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.markers: list[pg.InfiniteLine] = []
         self._x_end = 0.0
@@ -113,8 +114,13 @@ class ChartCard(QFrame):
                 colour = colour_for(name, len(self.curves))
                 pen = pg.mkPen(colour, width=2.5 if name == "total" else 1.6)
                 options = {"symbol": "o", "symbolSize": 6, "symbolBrush": colour, "symbolPen": None} if symbols else {}
-                item = self.plot_item.plot([], [], pen=pen, name=name, **options)
+                item = self.plot_item.plot([], [], pen=pen, **options)
+                self.legend.addItem(item, name)
                 self.curves[name] = item
+                # As many columns as fit: long names (run folders) get one a row rather than a legend wider
+                # than the chart, which would push the plot out of view.
+                longest = max(len(n) for n in self.curves)
+                self.legend.setColumnCount(max(1, min(4, 64 // max(longest, 1))))
             if item.xData is None or len(item.xData) != len(series.x):
                 item.setData(list(series.x), list(series.y))
         self.set_placeholder(None if any(len(s.x) for s in curves.values()) else "no data yet")
@@ -157,7 +163,7 @@ class ChartCard(QFrame):
     # -- export ----------------------------------------------------------------------------------------------
 
     def _export_target(self):
-        return self.plot_item
+        return self.plot_widget.scene()  # plot and legend row together
 
     def image(self) -> QImage:
         exporter = ImageExporter(self._export_target())

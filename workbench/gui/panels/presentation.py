@@ -27,7 +27,8 @@ def ratio_lines(figures: dict[str, dict[str, float | None]], name: str) -> dict[
     if name == TEACHER:
         return {key: "reference" for key in lines}
     if teacher.get("size") and model.get("size"):
-        lines["size"] = f"{teacher['size'] / model['size']:.1f}× smaller"
+        smaller = teacher["size"] / model["size"]
+        lines["size"] = f"{smaller:.1f}× smaller" if smaller >= 1 else f"{1 / smaller:.1f}× larger"
     if teacher.get("latency") and model.get("latency"):
         speedup = teacher["latency"] / model["latency"]
         lines["latency"] = f"{speedup:.1f}× faster" if speedup >= 1 else f"{1 / speedup:.1f}× slower"
@@ -54,7 +55,8 @@ class PresentationDialog(QDialog):
                 value = values.get(key)
                 grid.addWidget(_big(fmt.format(value) if value is not None else "n/a", 40, bold=True),
                                row * 2 - 1, column)
-                grid.addWidget(_big(ratios[key], 16, "#2e7d32"), row * 2, column)
+                worse = any(word in ratios[key] for word in ("slower", "larger")) or ratios[key].startswith("-")
+                grid.addWidget(_big(ratios[key], 16, "#c62828" if worse else "#2e7d32"), row * 2, column)
         if not figures:
             grid.addWidget(_big("Classify some text in Try it first.", 24), 0, 0)
         buttons = QHBoxLayout()
