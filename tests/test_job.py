@@ -229,3 +229,8 @@ def test_quantization_stage_exports_and_checks_parity(recipe):
     assert {"student-fp32.onnx", "student-int8.onnx", "teacher-fp32.onnx"} <= written
     parity = json.loads((run.path / "onnx" / "parity.json").read_text())
     assert parity["all_ok"] == finished.summary["parity_ok"]
+    evaluation = json.loads((run.path / "evaluation.json").read_text())
+    int8 = evaluation["student_int8"]
+    assert int8["examples"] == evaluation["student"]["examples"]
+    assert 0 <= int8["accuracy"] <= 1 and finished.summary["student_int8_accuracy"] == int8["accuracy"]
+    assert sum(map(sum, int8["confusion_matrix"])) == int8["examples"]

@@ -152,10 +152,19 @@ def time_interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmu
     return seconds
 
 
-def _test_metrics(runner: Runner, tokenizer, test: Split) -> dict[str, Any]:
+def score_variant(variant: Variant, test: Split, threads: int = 2) -> dict[str, Any]:
+    """The full classification metrics (per class, confusion matrix) of one model on `test`."""
+    return _classify(load_runner(variant, threads), load_tokenizer_from(variant.tokenizer), test)
+
+
+def _classify(runner: Runner, tokenizer, test: Split) -> dict[str, Any]:
     encoded = encode_batches(test.texts, tokenizer, test.max_length, 64)
     predictions = np.concatenate([runner(batch).argmax(-1) for batch in encoded])
-    metrics = classification_metrics(test.labels, predictions, test.label_names)
+    return classification_metrics(test.labels, predictions, test.label_names)
+
+
+def _test_metrics(runner: Runner, tokenizer, test: Split) -> dict[str, Any]:
+    metrics = _classify(runner, tokenizer, test)
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "examples")}
 
 

@@ -43,6 +43,7 @@ from workbench.core.models import head_labels, load_tokenizer, resolve_model_sou
 from workbench.core.pruning import load_pruned, prune
 from workbench.core.recipe import Recipe, StageConfig
 from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.split_inputs import load_split
 from workbench.core.student import build_student
 from workbench.core.teacher_cache import TeacherCache
 from workbench.core.training_loop import Stage, StageRunner
@@ -318,6 +319,9 @@ class Job:
         yield self._log(ArtifactWritten("student", str(folder)))
         if self.recipe.quantization.enabled:
             summary["parity_ok"] = yield from self._export()
+            evaluation["student_int8"] = self._score_int8()
+            summary["student_int8_accuracy"] = evaluation["student_int8"]["accuracy"]
+            write_json(self.run.path / "evaluation.json", evaluation)
         self.run.set_status("finished", "", summary=summary)
         yield self._log(Finished(str(self.run_path), "finished", summary))
 
@@ -335,6 +339,15 @@ class Job:
             if not result.ok:
                 yield self._log(Notice(result.message))
         return all(result.ok for result in results)
+
+    def _score_int8(self) -> dict[str, Any]:
+        """The int8 ONNX student on the test split, as users will run it."""
+        from workbench.core.benchmark import Variant, score_variant
+        from workbench.core.export import ONNX_DIR
+
+        path = self.run.path
+        variant = Variant("student-onnx-int8", "onnx", path / ONNX_DIR / "student-int8.onnx", path / "student")
+        return score_variant(variant, load_split(path, "test"), self.recipe.training.threads or 2)
 
     def _prune_vocabulary(self, student, tokenizer, data: TaskData, folder: Path):
         """Keep the embedding rows of tokens the training and dev texts use; test texts stay unseen so that
