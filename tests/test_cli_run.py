@@ -20,6 +20,13 @@ def test_run_prints_the_summary(tiny_base_dir, tiny_csv, tmp_path, capsys):
     assert 0 <= summary["student_accuracy"] <= 1
 
 
+def test_run_applies_set_overrides(tiny_base_dir, tiny_csv, tmp_path, capsys):
+    recipe = tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs").save(tmp_path / "recipe.yaml")
+    assert main(["run", str(recipe), "--set", "name=renamed", "--set", "training.seed=7"]) == 0
+    ran = RunFolder.open(json.loads(capsys.readouterr().out)["run_dir"]).recipe()
+    assert (ran.name, ran.training.seed) == ("renamed", 7)
+
+
 def test_run_needs_a_recipe_or_a_run_dir(capsys):
     assert main(["run"]) == 2
     assert "give a recipe file to run, or --resume RUN_DIR" in capsys.readouterr().err

@@ -71,3 +71,16 @@ def test_assignment_is_validated_like_loading():
     recipe = Recipe()
     with pytest.raises(ValueError):
         recipe.distillation.temperature = -1
+
+
+def test_overrides_parse_yaml_values_and_validate():
+    recipe = Recipe().with_overrides(["distillation.intermediate.lr=1e-3", "student.teacher_layers=[1, 3]",
+                                      "training.group_by_length=false"])
+    assert recipe.distillation.intermediate.lr == 1e-3
+    assert recipe.student.teacher_layers == [1, 3] and recipe.training.group_by_length is False
+    with pytest.raises(RecipeError, match="did you mean 'temperature'"):
+        Recipe().with_overrides(["distillation.temperatur=2"])
+    with pytest.raises(RecipeError, match="section.key=value"):
+        Recipe().with_overrides(["training.seed"])
+    with pytest.raises(RecipeError, match="'seed' is a value, not a section"):
+        Recipe().with_overrides(["training.seed.x=1"])

@@ -43,7 +43,9 @@ def _run(args: argparse.Namespace) -> None:
 
     if not args.recipe and not args.resume:
         raise WorkbenchError("give a recipe file to run, or --resume RUN_DIR")
-    recipe = Recipe.load(args.recipe) if args.recipe else None
+    if args.set and not args.recipe:
+        raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
+    recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
     control = JobControl()
     # Ctrl-C asks the loop to stop at the next step, checkpoint and say how to resume.
     signal.signal(signal.SIGINT, lambda *_: control.cancel())
@@ -121,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", _run, "run a recipe headless (also under `accelerate launch` or `torchrun`)")
     run.add_argument("recipe", nargs="?")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="change one recipe value for this run, e.g. --set distillation.intermediate.epochs=1")
 
     export = command("export", _export, "write ONNX fp32 / fused / int8 artifacts of a run and check their parity")
     export.add_argument("run_dir")

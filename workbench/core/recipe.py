@@ -211,6 +211,23 @@ class Recipe(Section):
         except ValidationError as error:
             raise RecipeError(describe_validation_error(error, origin)) from None
 
+    def with_overrides(self, assignments: list[str]) -> Recipe:
+        """A copy with `section.key=value` assignments applied (values parsed as YAML, so `1e-4`, `true` and
+        `[2, 4]` work), validated like a recipe file."""
+        data = self.model_dump(mode="json")
+        for assignment in assignments:
+            path, sep, text = assignment.partition("=")
+            if not sep or not path.strip():
+                raise RecipeError(f"--set {assignment!r}: write it as section.key=value, e.g. training.seed=7")
+            *sections, key = path.strip().split(".")
+            target = data
+            for section in sections:
+                target = target.setdefault(section, {})
+                if not isinstance(target, dict):
+                    raise RecipeError(f"--set {assignment!r}: '{section}' is a value, not a section")
+            target[key] = yaml.safe_load(text) if text.strip() else None
+        return Recipe.from_dict(data, origin="--set")
+
     @classmethod
     def load(cls, path: str | Path) -> Recipe:
         path = Path(path)
