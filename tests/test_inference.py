@@ -72,3 +72,16 @@ def test_accuracies_come_from_the_run_records(run_dir):
     (run_dir / "evaluation.json").write_text(json.dumps({"teacher": {"accuracy": 0.9}, "student": {"accuracy": 0.8}}))
     (run_dir / "bench.json").write_text(json.dumps({"models": {"student-onnx-int8": {"test": {"accuracy": 0.79}}}}))
     assert recorded_accuracies(run_dir) == {TEACHER: 0.9, STUDENT: 0.8, STUDENT_INT8: 0.79}
+
+
+def test_int8_accuracy_comes_from_the_evaluation_written_after_export(run_dir):
+    import json
+
+    from workbench.core.inference import recorded_accuracies
+
+    evaluation = {"teacher": {"accuracy": 0.9}, "student": {"accuracy": 0.8},
+                  "student_int8": {"accuracy": 0.78, "macro_f1": 0.7}}
+    (run_dir / "evaluation.json").write_text(json.dumps(evaluation))
+    assert recorded_accuracies(run_dir)[STUDENT_INT8] == 0.78  # no benchmark needed
+    (run_dir / "bench.json").write_text(json.dumps({"models": {"student-onnx-int8": {"test": {"accuracy": 0.5}}}}))
+    assert recorded_accuracies(run_dir)[STUDENT_INT8] == 0.78  # the job's own record wins

@@ -191,8 +191,9 @@ def run_predictors(run_dir: str | Path, threads: int = 1) -> dict[str, Predictor
     return found
 
 
-# Where each model's test accuracy is recorded: evaluation.json (written by the job) for the PyTorch models,
-# bench.json (written by the benchmark step) for the ONNX int8 student.
+# Where each model's test accuracy is recorded: evaluation.json (written by the job, the int8 student's after
+# export) first, else bench.json (written by the benchmark step), which older runs only have for int8.
+_EVALUATION_KEYS = {TEACHER: "teacher", STUDENT: "student", STUDENT_INT8: "student_int8"}
 _BENCH_NAMES = {TEACHER: "teacher-torch-fp32", STUDENT: "student-torch-fp32", STUDENT_INT8: "student-onnx-int8"}
 
 
@@ -201,11 +202,10 @@ def recorded_accuracies(run_dir: str | Path) -> dict[str, float | None]:
     run_dir = Path(run_dir)
     evaluation, bench = _read_json(run_dir / "evaluation.json"), _read_json(run_dir / "bench.json")
     found: dict[str, float | None] = {}
-    for name, bench_name in _BENCH_NAMES.items():
-        key = {TEACHER: "teacher", STUDENT: "student"}.get(name)
-        value = (evaluation.get(key) or {}).get("accuracy") if key else None
+    for name, key in _EVALUATION_KEYS.items():
+        value = (evaluation.get(key) or {}).get("accuracy")
         if value is None:
-            value = ((bench.get("models") or {}).get(bench_name) or {}).get("test", {}).get("accuracy")
+            value = ((bench.get("models") or {}).get(_BENCH_NAMES[name]) or {}).get("test", {}).get("accuracy")
         found[name] = float(value) if isinstance(value, int | float) else None
     return found
 
