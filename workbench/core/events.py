@@ -90,6 +90,32 @@ class Failed(Event):
     message: str
 
 
+def describe(event: Event) -> str | None:
+    """One log line for an event worth a line; the window's log and the command line both print these."""
+    if isinstance(event, StageStarted):
+        resumed = f", resumed at step {event.resumed_at_step}" if event.resumed_at_step else ""
+        return f"▶ {event.stage}: {event.total_steps} steps ({event.epochs:g} epochs{resumed})"
+    if isinstance(event, Step):
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in event.losses.items())
+        return f"  {event.stage} step {event.step}/{event.total_steps}  {losses}  lr {event.lr:.2e}"
+    if isinstance(event, Evaluation):
+        return (f"✓ {event.stage} epoch {event.epoch:.2f}: {event.split} accuracy {event.metrics['accuracy']:.4f}, "
+                f"macro-F1 {event.metrics.get('macro_f1', 0):.4f}")
+    if isinstance(event, CheckpointSaved):
+        return f"  checkpoint at {event.stage} step {event.step}"
+    if isinstance(event, ArtifactWritten):
+        return f"  wrote {event.name}: {event.path}"
+    if isinstance(event, StageFinished):
+        return f"■ {event.stage}: {event.seconds:.0f} s, {event.examples_per_s:.1f} examples/s"
+    if isinstance(event, Notice):
+        return f"⚠ {event.message}"
+    if isinstance(event, Finished):
+        return f"● {event.status}: {event.run_dir}"
+    if isinstance(event, Failed):
+        return f"✗ failed: {event.message}"
+    return None
+
+
 class JobCancelled(Exception):
     """Raised inside the loop when a cancel request is honoured (after a checkpoint is written)."""
 

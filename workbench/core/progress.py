@@ -15,7 +15,11 @@ from workbench.core.events import (
     StageFinished,
     StageStarted,
     Step,
+    describe,
 )
+
+# Events printed as a line; stages and steps are the progress bar's.
+LINE_EVENTS = (Evaluation, StageFinished, ArtifactWritten, Notice)
 
 
 def follow(events: Iterable[Event], stream=sys.stderr) -> Event | None:
@@ -32,19 +36,11 @@ def follow(events: Iterable[Event], stream=sys.stderr) -> Event | None:
         elif isinstance(event, Step) and bar is not None:
             bar.update(event.step - bar.n)
             bar.set_postfix(loss=f"{event.losses['total']:.4f}", ex_s=f"{event.examples_per_s:.0f}")
-        elif isinstance(event, Evaluation):
-            _write(bar, stream, f"{event.stage} epoch {event.epoch:.2f}: dev accuracy {event.metrics['accuracy']:.4f}, "
-                                f"macro-F1 {event.metrics['macro_f1']:.4f}")
-        elif isinstance(event, StageFinished) and bar is not None:
+        elif isinstance(event, Finished | Failed | StageFinished) and bar is not None:
             bar.close()
             bar = None
-            print(f"{event.stage}: {event.seconds:.0f} s, {event.examples_per_s:.1f} examples/s", file=stream)
-        elif isinstance(event, ArtifactWritten):
-            _write(bar, stream, f"wrote {event.name}: {event.path}")
-        elif isinstance(event, Notice):
-            _write(bar, stream, f"{event.level}: {event.message}")
-        elif isinstance(event, Finished | Failed) and bar is not None:
-            bar.close()
+        if isinstance(event, LINE_EVENTS):
+            _write(bar, stream, describe(event))
     return last
 
 
