@@ -22,12 +22,6 @@ def recipe_path(tiny_base_dir, tiny_csv, tmp_path):
     return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs").save(tmp_path / "tiny.yaml")
 
 
-def run_and_wait(qtbot, window, timeout=90_000):
-    with qtbot.waitSignal(window.training.job_finished, timeout=timeout) as finished:
-        qtbot.mouseClick(window.training.start_button, Qt.MouseButton.LeftButton)
-    return finished.args[0]
-
-
 def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, request):  # noqa: F811
     window = open_tiny_window(qtbot, recipe_path, settings, request)
     assert window.models.teacher_card.values["layers"].text() == "2"
@@ -43,8 +37,18 @@ def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, reque
     assert mapping.mapping.pairs == [(1, 1)] and 1 in mapping.lines
 
     window.show_panel("Training")
-    last = run_and_wait(qtbot, window)
+    shown_at_first_stage = []
+
+    def on_event(event) -> None:  # connected after the panel's own slot, so it sees what the panel showed
+        if isinstance(event, StageStarted) and not shown_at_first_stage:
+            shown_at_first_stage.append(window.run_label.text())
+
+    with qtbot.waitSignal(window.training.job_finished, timeout=90_000) as finished:
+        qtbot.mouseClick(window.training.start_button, Qt.MouseButton.LeftButton)
+        window.training.worker.event.connect(on_event)
+    last = finished.args[0]
     assert isinstance(last, Finished) and last.status == "finished", last
+    assert shown_at_first_stage == [f"run: {last.run_dir}"]  # the status bar names the run from its first stage
     run = RunFolder.open(last.run_dir)
     assert run.recipe().mapping.layers == [1]
 

@@ -27,6 +27,7 @@ class StageStarted(Event):
     total_steps: int
     epochs: float
     resumed_at_step: int = 0
+    run_dir: str = ""  # set by the job, so that a window can name the run before it writes anything into it
 
 
 @dataclass

@@ -36,6 +36,7 @@ from workbench.core.events import (
     JobControl,
     Notice,
     StageFinished,
+    StageStarted,
 )
 from workbench.core.families import family_of
 from workbench.core.mapping import layer_mapping
@@ -120,6 +121,8 @@ class Job:
             self.run.set_status(status, message)
 
     def _log(self, event: Event) -> Event:
+        if isinstance(event, StageStarted):
+            event.run_dir = str(self.run_path)
         if self.run:
             self.run.log({"time": time.time(), **event.to_dict()})
         return event

@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
         self._show_recipe()
 
     def _show_run(self, run_dir: str) -> None:
-        self.run_label.setText(f"run: {Path(run_dir).name}")
+        self.run_label.setText(f"run: {run_dir}")
         self.run_label.setToolTip(run_dir)
         if self.training.running:
             self.runs.active_run = run_dir

@@ -49,7 +49,7 @@ def clock(seconds: float) -> str:
 
 def run_dir_of(event: Event) -> str | None:
     """The run folder an event names, if any: events carry paths inside it (checkpoints, artifacts)."""
-    if isinstance(event, Finished | Failed):
+    if isinstance(event, Finished | Failed | StageStarted):
         return event.run_dir or None
     if isinstance(event, CheckpointSaved | ArtifactWritten):
         for folder in Path(event.path).parents:
@@ -251,11 +251,11 @@ class TrainingPanel(QWidget):
             return
         self._reset()
         run = RunFolder(Path(run_dir))
-        self.run_dir = str(run_dir)
         for record in run.metrics():
             event = event_from_record(record)
             if event is not None:
                 self.on_event(event)
+        self.run_dir = str(run_dir)  # after the replay: recorded paths say where the run was, not where it is
         status = run.status()
         if status.get("status") == "finished":
             self.progress.setFormat("finished")
