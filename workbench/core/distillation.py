@@ -105,8 +105,9 @@ def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, map
                         weights: LossWeights, hidden_on: bool, attention_on: bool,
                         cache: TeacherCache | None = None) -> TeacherStudentLoss:
     """Embedding + hidden + attention losses; the capture hooks sit on the unwrapped student's layers."""
-    hidden_pairs = mapping.pairs if hidden_on and weights.hidden > 0 else []
-    attention_pairs = [(m, n) for m, n in mapping.pairs if n > 0] if attention_on and weights.attention > 0 else []
+    # Pairs switched off one by one (mapping.no_hidden / no_attention) are neither captured nor summed.
+    hidden_pairs = mapping.hidden_pairs() if hidden_on and weights.hidden > 0 else []
+    attention_pairs = mapping.attention_pairs() if attention_on and weights.attention > 0 else []
     teacher_hidden = sorted({0} | {n for _, n in hidden_pairs})
     teacher_capture = AttentionScoreCapture(teacher, family_of(teacher.config),
                                             sorted({n - 1 for _, n in attention_pairs}))

@@ -5,14 +5,16 @@ Student layers are numbered 1..M and teacher layers 0..N, where 0 is the embeddi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import RecipeError
+from workbench.core.recipe import MappingConfig
 
 MODES = ("uniform", "last", "custom")
 
 
-class MappingError(WorkbenchError):
+class MappingError(RecipeError):
     """A layer mapping that cannot be built from the recipe's mapping section."""
 
 
@@ -20,16 +22,29 @@ class MappingError(WorkbenchError):
 class LayerMapping:
     pairs: list[tuple[int, int]]  # (student layer m in 1..M, teacher layer n in 0..N)
     note: str | None = None
+    no_hidden: frozenset[int] = field(default_factory=frozenset)  # student layers whose hidden loss is off
+    no_attention: frozenset[int] = field(default_factory=frozenset)  # ... whose attention loss is off
+
+    def hidden_pairs(self) -> list[tuple[int, int]]:
+        """The pairs whose hidden-state loss counts."""
+        return [(m, n) for m, n in self.pairs if m not in self.no_hidden]
+
+    def attention_pairs(self) -> list[tuple[int, int]]:
+        """The pairs whose attention loss counts: the embedding layer (n = 0) has no attention to match."""
+        return [(m, n) for m, n in self.pairs if n > 0 and m not in self.no_attention]
 
 
-def layer_mapping(mode: str, student_layers: int, teacher_layers: int, custom: list[int] | None = None) -> LayerMapping:
+def layer_mapping(mode: str, student_layers: int, teacher_layers: int, custom: list[int] | None = None,
+                  no_hidden: Collection[int] = (), no_attention: Collection[int] = ()) -> LayerMapping:
     """Map student layers 1..M onto teacher layers; `custom` (one teacher layer per student layer) is read
-    only in mode 'custom'."""
+    only in mode 'custom'. `no_hidden` / `no_attention` switch single pairs' losses off, by student layer."""
     m_total, n_total = student_layers, teacher_layers
     if m_total < 1 or n_total < 1:
         raise MappingError(f"cannot map {m_total} student layers onto {n_total} teacher layers: both need >= 1")
+    switches = {"no_hidden": _checked_switches("no_hidden", no_hidden, m_total),
+                "no_attention": _checked_switches("no_attention", no_attention, m_total)}
     if mode == "custom":
-        return LayerMapping(list(enumerate(_checked_custom(custom, m_total, n_total), start=1)))
+        return LayerMapping(list(enumerate(_checked_custom(custom, m_total, n_total), start=1)), **switches)
     if mode not in MODES:
         raise MappingError(f"mapping mode '{mode}' is unknown; use one of: {', '.join(MODES)}")
     if m_total > n_total:
@@ -38,7 +53,7 @@ def layer_mapping(mode: str, student_layers: int, teacher_layers: int, custom: l
             "with at most as many layers; use mode 'custom' or a smaller student"
         )
     if mode == "last":
-        return LayerMapping([(m, n_total - m_total + m) for m in range(1, m_total + 1)])
+        return LayerMapping([(m, n_total - m_total + m) for m in range(1, m_total + 1)], **switches)
     # round(m * N / M) with halves rounded up, in integers. Since N / M >= 1 the result is strictly
     # increasing and g(M) = N exactly, so nothing needs fixing up afterwards.
     pairs = [(m, (2 * m * n_total + m_total) // (2 * m_total)) for m in range(1, m_total + 1)]
@@ -49,7 +64,21 @@ def layer_mapping(mode: str, student_layers: int, teacher_layers: int, custom: l
             f"{n_total} teacher layers onto {m_total} student layers is not a whole multiple: "
             f"uniform mapping rounds to {chosen}"
         )
-    return LayerMapping(pairs, note)
+    return LayerMapping(pairs, note, **switches)
+
+
+def recipe_mapping(config: MappingConfig, student_layers: int, teacher_layers: int) -> LayerMapping:
+    """The recipe's mapping section for these layer counts, per-pair switches included."""
+    return layer_mapping(config.mode, student_layers, teacher_layers, config.layers, config.no_hidden,
+                         config.no_attention)
+
+
+def _checked_switches(name: str, layers: Collection[int], m_total: int) -> frozenset[int]:
+    for m in layers:
+        if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= m_total:
+            raise MappingError(f"mapping.{name} lists student layer {m!r}, but the student has {m_total} layers: "
+                               f"give student layers in 1..{m_total}")
+    return frozenset(layers)
 
 
 def _checked_custom(custom: list[int] | None, m_total: int, n_total: int) -> list[int]:
