@@ -109,3 +109,35 @@ def test_a_resumed_stage_continues_on_the_same_axis():
         curves.add(record)
     assert curves.charts[LOSS]["total"].x == [2.0, 4.0, 5.0]
     assert curves.stage_starts == [(0.0, "intermediate"), (4.0, "prediction")]
+
+
+def test_mapping_drag_connects_layers_and_pair_switches_edit_the_recipe(qtbot, recipe_path, settings,  # noqa: F811
+                                                                        request):
+    window = open_tiny_window(qtbot, recipe_path, settings, request)
+    window.show_panel("Layer mapping")
+    mapping, viewport = window.mapping, window.mapping.view.viewport()
+    mapping.mode_buttons["custom"].click()
+    assert window.recipe.mapping.layers == [2]  # custom starts from what uniform drew
+
+    # Drag from student layer 1 to teacher layer 1: a rubber line follows, the drop connects them.
+    start, end = mapping.box_position("student", 1), mapping.box_position("teacher", 1)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(viewport, (start + end) / 2)
+    assert mapping._drag is not None and mapping._drag[1].line().length() > 0
+    qtbot.mouseMove(viewport, end)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+    assert window.recipe.mapping.layers == [1] and mapping.mapping.pairs == [(1, 1)]
+    assert mapping.selected_student is None and mapping._drag is None  # a drag, not the first of two clicks
+
+    # Per-pair switches: each click edits the recipe's lists, and the line's style shows what the pair keeps.
+    def click_switch(loss: str) -> None:
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=mapping.toggle_position(1, loss))
+
+    assert mapping.lines[1].pen().style() == Qt.PenStyle.SolidLine
+    click_switch("hidden")
+    assert window.recipe.mapping.no_hidden == [1] and not mapping.toggles[1, "hidden"].on
+    assert mapping.lines[1].pen().style() == Qt.PenStyle.DashDotLine  # attention only
+    click_switch("attention")
+    assert window.recipe.mapping.no_attention == [1] and mapping.lines[1].pen().style() == Qt.PenStyle.DotLine
+    click_switch("hidden")
+    assert window.recipe.mapping.no_hidden == [] and mapping.lines[1].pen().style() == Qt.PenStyle.DashLine

@@ -1,14 +1,17 @@
 """Layer-mapping panel: teacher layers in the left column, student layers in the right, the mapping
-n = g(m) as lines. Uniform, last-layers or custom; in custom mode click a student layer, then the teacher
-layer it should learn from. Mappings the job would refuse are explained here, before Start."""
+n = g(m) as lines. Uniform, last-layers or custom; in custom mode drag from a student layer to the teacher
+layer it should learn from (or click one, then the other). Beside each student layer two small switches turn
+that pair's hidden-state and attention losses on or off (mapping.no_hidden / no_attention); the line's style
+shows which losses the pair keeps. Mappings the job would refuse are explained here, before Start."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
@@ -20,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.mapping import LayerMapping, MappingError, layer_mapping
+from workbench.core.mapping import LayerMapping, MappingError, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.gui.fields import CheckField
 from workbench.gui.model_info import ModelsInfo
@@ -28,13 +31,20 @@ from workbench.gui.recipe_editor import RecipeEditor
 
 BOX_W, BOX_H, GAP, COLUMN_GAP = 170.0, 30.0, 10.0, 260.0
 TEACHER_X, STUDENT_X = 0.0, BOX_W + COLUMN_GAP
-MODES = (("uniform", "Uniform  g(m) = m·N/M"), ("last", "Last layers"), ("custom", "Custom (click to connect)"))
+TOGGLE = 14.0  # side of a per-pair loss switch
+MODES = (("uniform", "Uniform  g(m) = m·N/M"), ("last", "Last layers"),
+         ("custom", "Custom (drag or click to connect)"))
 HIDDEN_ATTENTION = QColor("#1e88e5")
 SELECTED = QColor("#fff59d")
+# The pen of a pair's line by (hidden loss on, attention loss on); the legend below the view spells these out.
+LINE_STYLES = {(True, True): Qt.PenStyle.SolidLine, (True, False): Qt.PenStyle.DashLine,
+               (False, True): Qt.PenStyle.DashDotLine, (False, False): Qt.PenStyle.DotLine}
+SWITCH_PATHS = {"hidden": "mapping.no_hidden", "attention": "mapping.no_attention"}
 
 
 class LayerBox(QGraphicsRectItem):
-    """One layer; a click is reported to the panel (custom mode connects layers with two clicks)."""
+    """One layer; presses, drags and releases are reported to the panel (custom mode connects layers by
+    dragging from a student layer to a teacher layer, or with two clicks)."""
 
     def __init__(self, side: str, index: int, text: str, rect: QRectF, panel: MappingPanel) -> None:
         super().__init__(rect)
@@ -47,7 +57,39 @@ class LayerBox(QGraphicsRectItem):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.panel.box_clicked(self.side, self.index)
+        self.panel.press(self, event.scenePos())
+        event.accept()  # makes this box the mouse grabber: the move and release events come here too
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.panel.drag_to(event.scenePos())
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.panel.release(self, event.scenePos())
+
+
+class LossToggle(QGraphicsRectItem):
+    """A small check box beside a student layer: is this pair's hidden-state (or attention) loss on?"""
+
+    def __init__(self, m: int, loss: str, on: bool, enabled: bool, pos: QPointF, panel: MappingPanel) -> None:
+        super().__init__(QRectF(pos.x(), pos.y(), TOGGLE, TOGGLE))
+        self.m, self.loss, self.on, self.panel = m, loss, on, panel
+        colour = QColor("#455a64" if enabled else "#bdbdbd")
+        self.setPen(QPen(colour, 1.2))
+        self.setBrush(QBrush(QColor("#ffffff")))
+        if on:
+            mark = QGraphicsSimpleTextItem("✓", self)
+            mark.setBrush(QBrush(colour))
+            mark.setPos(pos.x() + 2, pos.y() + (TOGGLE - mark.boundingRect().height()) / 2)
+        label = QGraphicsSimpleTextItem(loss, self)
+        label.setBrush(QBrush(colour))
+        label.setPos(pos.x() + TOGGLE + 4, pos.y() + (TOGGLE - label.boundingRect().height()) / 2)
+        self.setEnabled(enabled)
+        self.setToolTip(f"student layer {m}: {loss} loss {'on' if on else 'off'}"
+                        + ("" if enabled else f" (the {loss} loss is off for the whole mapping)"))
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.panel.set_pair_loss(self.m, self.loss, not self.on)
         event.accept()
 
 
@@ -60,7 +102,9 @@ class MappingPanel(QWidget):
         self.mapping: LayerMapping | None = None
         self.teacher_boxes: dict[int, LayerBox] = {}
         self.student_boxes: dict[int, LayerBox] = {}
-        self.lines: dict[int, object] = {}  # student layer -> its line item
+        self.lines: dict[int, QGraphicsLineItem] = {}  # student layer -> its line item
+        self.toggles: dict[tuple[int, str], LossToggle] = {}  # (student layer, "hidden" | "attention")
+        self._drag: tuple[int, QGraphicsLineItem] | None = None  # student layer dragged from, the rubber line
         self._attention_switched_off = False  # by this panel, because head counts differ (not by the user)
 
         layout = QVBoxLayout(self)
@@ -93,6 +137,7 @@ class MappingPanel(QWidget):
         self.legend = QLabel(
             "<span style='color:#1e88e5'>━━</span> hidden + attention loss &nbsp; "
             "<span style='color:#1e88e5'>╌╌</span> hidden-state loss only &nbsp; "
+            "<span style='color:#1e88e5'>━·━</span> attention loss only &nbsp; "
             "<span style='color:#9e9e9e'>┄┄</span> no intermediate loss &nbsp; "
             "<span style='color:#8e24aa'>━━</span> embedding / prediction-layer loss")
         layout.addWidget(self.legend)
@@ -117,27 +162,76 @@ class MappingPanel(QWidget):
         self.editor.set_many(values)
         self.redraw()
 
+    def _choosable(self, side: str, index: int) -> bool:
+        """Whether custom mode may pair this layer: embeddings and prediction layers always pair with the
+        teacher's, so only the student's layers 1..M and the teacher's 0..N take part."""
+        if self.editor.get("mapping.mode") != "custom" or self.info.layers is None:
+            return False
+        teacher_layers, student_layers = self.info.layers
+        return 1 <= index <= student_layers if side == "student" else index <= teacher_layers
+
+    def press(self, box: LayerBox, pos: QPointF) -> None:
+        """A press on a student layer in custom mode starts a drag: a rubber line follows the pointer."""
+        if box.side == "student" and self._choosable("student", box.index):
+            start = box.rect()
+            line = self.scene.addLine(start.left(), start.center().y(), pos.x(), pos.y(),
+                                      QPen(QColor("#fb8c00"), 2, Qt.PenStyle.DashLine))
+            self._drag = (box.index, line)
+
+    def drag_to(self, pos: QPointF) -> None:
+        if self._drag is not None:
+            line = self._drag[1]
+            line.setLine(line.line().x1(), line.line().y1(), pos.x(), pos.y())
+
+    def release(self, pressed: LayerBox, pos: QPointF) -> None:
+        """Dropped on a teacher layer: connect. Released where it was pressed: a click (click-click mode)."""
+        target = self._box_at(pos)
+        drag, self._drag = self._drag, None
+        if drag is not None:
+            self.scene.removeItem(drag[1])
+        if drag is not None and target is not None and target.side == "teacher":
+            if self._choosable("teacher", target.index):
+                self._pair(drag[0], target.index)
+        elif target is pressed:
+            self.box_clicked(pressed.side, pressed.index)
+
+    def _box_at(self, pos: QPointF) -> LayerBox | None:
+        for item in self.scene.items(pos):
+            while item is not None and not isinstance(item, LayerBox):
+                item = item.parentItem()  # a box's label
+            if item is not None:
+                return item
+        return None
+
     def box_clicked(self, side: str, index: int) -> None:
         if self.editor.get("mapping.mode") != "custom":
             self.notes.setText(self._notes_html() + "<br><i>Switch to custom mode to change the mapping.</i>")
             return
-        if self.info.layers is None:
-            return
-        teacher_layers, student_layers = self.info.layers
-        if side == "student" and not 1 <= index <= student_layers:
-            return  # embeddings and prediction layer always pair with the teacher's; nothing to choose
-        if side == "teacher" and index > teacher_layers:
+        if not self._choosable(side, index):
             return
         if side == "student":
             self.selected_student = None if self.selected_student == index else index
             self.redraw()
         elif self.selected_student is not None:
-            layers = list(self.editor.get("mapping.layers") or [])
-            layers = (layers + [0] * student_layers)[:student_layers]
-            layers[self.selected_student - 1] = index
-            self.selected_student = None
-            self.editor.set("mapping.layers", layers)
-            self.redraw()
+            self._pair(self.selected_student, index)
+
+    def _pair(self, m: int, n: int) -> None:
+        """Student layer m learns from teacher layer n."""
+        student_layers = self.info.layers[1]
+        layers = list(self.editor.get("mapping.layers") or [])
+        layers = (layers + [0] * student_layers)[:student_layers]
+        layers[m - 1] = n
+        self.selected_student = None
+        self.editor.set("mapping.layers", layers)
+        self.redraw()
+
+    def set_pair_loss(self, m: int, loss: str, on: bool) -> None:
+        """Switch one pair's hidden-state or attention loss on or off (by student layer m)."""
+        path = SWITCH_PATHS[loss]
+        # Layers the student no longer has go too: they are what makes the job refuse the list.
+        off = {x for x in self.editor.get(path) or [] if x <= self.info.layers[1]}
+        self.editor.set(path, sorted(off - {m} if on else off | {m}))
+        self.redraw()
 
     def set_models(self, info: ModelsInfo) -> None:
         self.info = info
@@ -187,7 +281,8 @@ class MappingPanel(QWidget):
             notes.append(self.mapping.note)
         if recipe.mapping.mode == "custom":
             if self.selected_student is None:
-                notes.append("Custom mode: click a student layer, then the teacher layer it should learn from.")
+                notes.append("Custom mode: drag from a student layer to the teacher layer it should learn from "
+                             "(or click one, then the other).")
             else:
                 notes.append(f"Student layer {self.selected_student} selected: now click a teacher layer "
                              "(embeddings count as layer 0).")
@@ -205,12 +300,14 @@ class MappingPanel(QWidget):
         self.teacher_boxes.clear()
         self.student_boxes.clear()
         self.lines.clear()
+        self.toggles.clear()
+        self._drag = None
         self.mapping, self._mapping_error = None, ""
         layers = self.info.layers
         if layers is not None:
             recipe = self.editor.recipe
             try:
-                self.mapping = layer_mapping(recipe.mapping.mode, layers[1], layers[0], recipe.mapping.layers)
+                self.mapping = recipe_mapping(recipe.mapping, layers[1], layers[0])
             except MappingError as error:
                 self._mapping_error = str(error)
             self._draw(*layers)
@@ -250,16 +347,35 @@ class MappingPanel(QWidget):
         purple = QPen(QColor("#8e24aa"), 2)
         self._connect(0, 0, purple)
         self._connect(student_layers + 1, teacher_layers + 1, purple)
-        recipe = self.editor.recipe
         for m, n in self.mapping.pairs if self.mapping else []:
-            hidden, attention = recipe.mapping.hidden, recipe.mapping.attention and n > 0
-            pen = QPen(HIDDEN_ATTENTION if hidden or attention else QColor("#9e9e9e"), 2)
-            if not hidden and not attention:
-                pen.setStyle(Qt.PenStyle.DotLine)
-            elif not attention:
-                pen.setStyle(Qt.PenStyle.DashLine)
+            losses = self._pair_losses(m, n)
+            pen = QPen(HIDDEN_ATTENTION if any(losses) else QColor("#9e9e9e"), 2, LINE_STYLES[losses])
             self.lines[m] = self._connect(m, n, pen)
+        self._draw_toggles(student_layers)
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-20, -20, 20, 20))
+
+    def _pair_losses(self, m: int, n: int) -> tuple[bool, bool]:
+        """(hidden, attention): the losses pair m -> n keeps, by the same rule as the job's."""
+        config = self.editor.recipe.mapping
+        return config.hidden and m not in config.no_hidden, config.attention and n > 0 and m not in config.no_attention
+
+    def _draw_toggles(self, student_layers: int) -> None:
+        """A hidden / attention switch beside each student layer; greyed where the loss is off for every pair
+        (the switches above the view) or, for attention, where the layer learns from the embeddings."""
+        config = self.editor.recipe.mapping
+        teacher_of = dict(self.mapping.pairs) if self.mapping else {}
+        header = self.scene.addSimpleText("losses of this pair")
+        header.setPos(STUDENT_X + BOX_W + 12, -BOX_H)
+        for m in range(1, student_layers + 1):
+            box = self.student_boxes[m].rect()
+            y = box.center().y() - TOGGLE / 2
+            for offset, loss, on_for_all, off in ((12, "hidden", config.hidden, config.no_hidden),
+                                                  (84, "attention", config.attention, config.no_attention)):
+                enabled = on_for_all and not (loss == "attention" and teacher_of.get(m) == 0)
+                toggle = LossToggle(m, loss, enabled and m not in off, enabled,
+                                    QPointF(box.right() + offset, y), self)
+                self.scene.addItem(toggle)
+                self.toggles[m, loss] = toggle
 
     def _connect(self, m: int, n: int, pen: QPen):
         student, teacher = self.student_boxes[m].rect(), self.teacher_boxes[n].rect()
@@ -271,3 +387,7 @@ class MappingPanel(QWidget):
         """Where a layer box is on screen (view coordinates), for tests that click it."""
         boxes = self.teacher_boxes if side == "teacher" else self.student_boxes
         return self.view.mapFromScene(boxes[index].sceneBoundingRect().center())
+
+    def toggle_position(self, m: int, loss: str) -> QPoint:
+        """Where a pair's loss switch is on screen (view coordinates), for tests that click it."""
+        return self.view.mapFromScene(self.toggles[m, loss].rect().center())
