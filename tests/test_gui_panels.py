@@ -43,6 +43,33 @@ def test_invalid_values_show_the_recipe_message_at_the_field(qtbot, recipe_path,
     edit(qtbot, train, "60")  # a row count again: the fractions now fit, every mark goes away
     assert dev.problem() is None and editor.valid and window.recipe.data.dev_size == 0.5
 
+    # Spin boxes take their range from the recipe's field bounds (student layers: 0 stands for "from preset").
+    ranges = {"distillation.augmentation.copies": (1, 100), "training.batch_size": (1, 4096),
+              "data.max_length": (8, 512), "quantization.calibration_batches": (1, 2**31 - 1),
+              "student.layers": (0, 48), "training.seed": (0, 2**31 - 1)}
+    for path, expected in ranges.items():
+        spin = editor.fields(path)[0].widget
+        assert (spin.minimum(), spin.maximum()) == expected, path
+
+
+def test_recipe_bounds_read_every_kind_of_constraint():
+    from pydantic import BaseModel, Field
+
+    from workbench.gui.fields import recipe_bounds
+
+    class Inner(BaseModel):
+        open_ended: int = 0
+        exclusive: int = Field(default=5, gt=2, lt=10)
+        inclusive: int | None = Field(default=None, ge=1, le=48)
+
+    class Outer(BaseModel):
+        inner: Inner
+
+    assert recipe_bounds("inner.open_ended", Outer) == (None, None)
+    assert recipe_bounds("inner.exclusive", Outer) == (3, 9)
+    assert recipe_bounds("inner.inclusive", Outer) == (1, 48)
+    assert recipe_bounds("data.max_length") == (8, 512)  # the recipe itself by default
+
 
 def test_models_and_mapping_explain_what_the_job_would_refuse(qtbot, recipe_path, settings, request):  # noqa: F811
     window = open_tiny_window(qtbot, recipe_path, settings, request)

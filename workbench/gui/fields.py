@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import annotated_types
+from pydantic import BaseModel
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,6 +23,28 @@ from PySide6.QtWidgets import (
 )
 
 INVALID_STYLE = "border: 1px solid #c62828; background: #fff3f3;"
+INT_RANGE = (-(2**31), 2**31 - 1)  # what a QSpinBox can hold
+
+
+def recipe_bounds(path: str, model: type[BaseModel] | None = None) -> tuple[int | None, int | None]:
+    """The whole-number range the recipe allows at a dotted path, from its fields' ge / gt / le / lt
+    constraints; None where the recipe sets no bound."""
+    if model is None:
+        from workbench.core.recipe import Recipe
+
+        model = Recipe
+    *sections, name = path.split(".")
+    for section in sections:
+        model = model.model_fields[section].annotation
+    low = high = None
+    for constraint in model.model_fields[name].metadata:
+        if isinstance(constraint, annotated_types.Ge | annotated_types.Gt):
+            bound = constraint.ge if isinstance(constraint, annotated_types.Ge) else constraint.gt + 1
+            low = int(bound) if low is None else max(low, int(bound))
+        elif isinstance(constraint, annotated_types.Le | annotated_types.Lt):
+            bound = constraint.le if isinstance(constraint, annotated_types.Le) else constraint.lt - 1
+            high = int(bound) if high is None else min(high, int(bound))
+    return low, high
 
 
 class ParseProblem(ValueError):
@@ -109,12 +133,17 @@ class LineField(Field):
 
 
 class SpinField(Field):
-    def __init__(self, path: str, minimum: int = -10**9, maximum: int = 10**9, special: str = "",
-                 tip: str = "") -> None:
+    """A whole number whose range is the recipe's own bounds for the path (one place says what is allowed);
+    `minimum` narrows it where the recipe leaves a field open but the engine cannot take every value (seeds:
+    numpy refuses negative ones)."""
+
+    def __init__(self, path: str, special: str = "", tip: str = "", minimum: int | None = None) -> None:
         super().__init__(path, QSpinBox(), tip)
-        # Wide limits on purpose: the recipe, not the spin box, says what is allowed and why.
-        self.widget.setRange(minimum, maximum)
-        self.special = special  # shown at the minimum, which then stands for None ("from preset")
+        low, high = recipe_bounds(path)
+        low = max(x for x in (low, minimum, INT_RANGE[0]) if x is not None)
+        # With a special text the step below the lowest allowed value stands for None ("from preset").
+        self.widget.setRange(low - 1 if special else low, INT_RANGE[1] if high is None else high)
+        self.special = special
         if special:
             self.widget.setSpecialValueText(special)
         self.widget.valueChanged.connect(self._emit)

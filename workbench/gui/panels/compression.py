@@ -82,9 +82,9 @@ class CompressionPanel(QScrollArea):
         bind = self.editor.bind
         form.addRow(bind(CheckField("distillation.augmentation.enabled",
                                     "Replace words (masked LM or embedding neighbours)")).container)
-        add_row(form, "Copies per example", bind(SpinField("distillation.augmentation.copies", -1000, 100_000)))
+        add_row(form, "Copies per example", bind(SpinField("distillation.augmentation.copies")))
         add_row(form, "Replace probability", bind(LineField("distillation.augmentation.replace_prob", "float")))
-        add_row(form, "Candidates per word", bind(SpinField("distillation.augmentation.candidates", -1000, 100_000)))
+        add_row(form, "Candidates per word", bind(SpinField("distillation.augmentation.candidates")))
         return box
 
     def _general(self) -> QGroupBox:
@@ -109,7 +109,7 @@ class CompressionPanel(QScrollArea):
         add_row(form, "Heads to remove", bind(LineField("pruning.heads_ratio", "float", tip="fraction, 0 ≤ x < 1")))
         add_row(form, "FFN neurons to remove", bind(LineField("pruning.ffn_ratio", "float", tip="fraction")))
         form.addRow(bind(CheckField("pruning.vocabulary", "Trim the vocabulary to tokens the data uses")).container)
-        add_row(form, "Vocabulary margin", bind(SpinField("pruning.vocabulary_margin", -1000, 1_000_000)))
+        add_row(form, "Vocabulary margin", bind(SpinField("pruning.vocabulary_margin")))
         add_row(form, "Recovery epochs", bind(LineField("pruning.recovery_epochs", "float")))
         return box
 
@@ -122,7 +122,7 @@ class CompressionPanel(QScrollArea):
                                                                    ("static (calibrated)", "static")])))
         form.addRow(bind(CheckField("quantization.fusion", "Fuse attention / layer norm / GELU")).container)
         form.addRow(bind(CheckField("quantization.per_channel", "Per-channel weight scales")).container)
-        add_row(form, "Calibration batches", bind(SpinField("quantization.calibration_batches", -1000, 100_000)))
+        add_row(form, "Calibration batches", bind(SpinField("quantization.calibration_batches")))
         add_row(form, "Min agreement", bind(LineField("quantization.min_agreement", "float",
                                                       tip="share of predictions int8 must keep")))
         return box
@@ -131,11 +131,11 @@ class CompressionPanel(QScrollArea):
         box = QGroupBox("Run settings")
         form = QFormLayout(box)
         bind = self.editor.bind
-        add_row(form, "Batch size", bind(SpinField("training.batch_size", -1000, 1_000_000)))
+        add_row(form, "Batch size", bind(SpinField("training.batch_size")))
         add_row(form, "Device", bind(ComboField("training.device", [(d, d) for d in ("auto", "cpu", "cuda", "mps")])))
         add_row(form, "Precision", bind(ComboField("training.precision", [(p, p) for p in ("fp32", "fp16", "bf16")])))
-        add_row(form, "Log every (steps)", bind(SpinField("training.log_every", -1000, 1_000_000)))
-        add_row(form, "Checkpoint every (steps)", bind(SpinField("training.checkpoint_every", -1000, 1_000_000)))
-        add_row(form, "Seed", bind(SpinField("training.seed", 0, 2**31 - 1)))
+        add_row(form, "Log every (steps)", bind(SpinField("training.log_every")))
+        add_row(form, "Checkpoint every (steps)", bind(SpinField("training.checkpoint_every")))
+        add_row(form, "Seed", bind(SpinField("training.seed", minimum=0)))
         add_row(form, "Output folder", bind(LineField("output_dir")))
         return box

@@ -164,10 +164,10 @@ class ModelsPanel(QWidget):
         form = QFormLayout(box)
         bind = self.editor.bind
         add_row(form, "Preset", bind(ComboField("student.preset", PRESETS)))
-        add_row(form, "Layers", bind(SpinField("student.layers", 0, 96, special="from preset")))
-        add_row(form, "Hidden size", bind(SpinField("student.hidden_size", 0, 8192, special="from preset")))
-        add_row(form, "Attention heads", bind(SpinField("student.heads", 0, 128, special="from preset")))
-        add_row(form, "FFN size", bind(SpinField("student.ffn_size", 0, 32768, special="from preset")))
+        add_row(form, "Layers", bind(SpinField("student.layers", special="from preset")))
+        add_row(form, "Hidden size", bind(SpinField("student.hidden_size", special="from preset")))
+        add_row(form, "Attention heads", bind(SpinField("student.heads", special="from preset")))
+        add_row(form, "FFN size", bind(SpinField("student.ffn_size", special="from preset")))
         add_row(form, "Teacher layers to keep", bind(LineField(
             "student.teacher_layers", "int_list", "e.g. 2, 4, 6 (empty: evenly spread)",
             tip="Drop-layers: which teacher layers the student keeps; copied when initialising from the teacher")))
