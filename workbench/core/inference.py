@@ -171,6 +171,14 @@ def _has_head(folder: Path) -> bool:
     return any(a.endswith("ForSequenceClassification") for a in config.get("architectures") or [])
 
 
+def model_files_stamp(run_dir: str | Path) -> tuple[int | None, ...]:
+    """When each of the run's model files was last written (None: not there): loaded predictors are stale
+    once this changes, e.g. after an export that finished since."""
+    run_dir = Path(run_dir)
+    files = (run_dir / "teacher" / "config.json", run_dir / "student" / "config.json", run_dir / INT8_ONNX)
+    return tuple(path.stat().st_mtime_ns if path.is_file() else None for path in files)
+
+
 def run_predictors(run_dir: str | Path, threads: int = 1) -> dict[str, Predictor | str]:
     """The three models of a run by name; a model that is not there yet maps to the reason instead."""
     run_dir = Path(run_dir)

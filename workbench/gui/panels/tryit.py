@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.inference import Predictor, compare, model_files_stamp, recorded_accuracies, run_predictors
 from workbench.gui.background import Latest
 from workbench.gui.charts import BarCard, colour_for
 
@@ -32,19 +34,24 @@ SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight wa
                "meeting moved to 3pm tomorrow"
 AGREE, DISAGREE = QColor("#e8f5e9"), QColor("#ffebee")
 _cache_lock = threading.Lock()
-_predictors: dict[str, dict] = {}  # run folder -> its loaded predictors (loading takes seconds)
+_loaded: dict[str, tuple[tuple, dict]] = {}  # run folder -> (its model files' stamp, its loaded predictors)
 
 
-def classify(run_dir: str, texts: list[str], repeats: int, threads: int | None = 1):
-    """Background: load (once per run) and run every model of the run on the texts."""
-    from workbench.core.inference import compare, recorded_accuracies, run_predictors
-
+def load_predictors(run_dir: str) -> dict[str, Predictor | str]:
+    """Background (loading takes seconds): the run's models, loaded again only when its model files change."""
+    stamp = model_files_stamp(run_dir)
     with _cache_lock:
-        predictors = _predictors.get(run_dir)
-        if predictors is None or any(isinstance(p, str) for p in predictors.values()):
-            _predictors.clear()  # one run's models in memory at a time: three models can be gigabytes
-            predictors = _predictors[run_dir] = run_predictors(run_dir)  # a missing model may exist by now
-        return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
+        cached = _loaded.get(run_dir)
+        if cached is None or cached[0] != stamp:
+            _loaded.clear()  # one run's models in memory at a time: three models can be gigabytes
+            _loaded[run_dir] = (stamp, run_predictors(run_dir))
+        return _loaded[run_dir][1]
+
+
+def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[str], repeats: int,
+             threads: int | None = 1):
+    """Background: every model of the run on the texts, and the test accuracies the run recorded."""
+    return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
 
 
 class ProbabilityBars(QWidget):
@@ -103,6 +110,12 @@ class TryItPanel(QWidget):
         self.text.setPlaceholderText("One text per line")
         self.text.setMaximumHeight(90)
         self.status = QLabel("Pick a finished run and press Classify.", wordWrap=True)
+        self.busy_bar = QProgressBar(maximumWidth=160, textVisible=False)
+        self.busy_bar.setRange(0, 0)  # indeterminate: loading and latency runs have no useful fraction
+        self.busy_bar.hide()
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.busy_bar)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.verticalHeader().hide()
@@ -125,7 +138,7 @@ class TryItPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.text)
-        layout.addWidget(self.status)
+        layout.addLayout(status_row)
         layout.addWidget(self.table, 3)
         layout.addWidget(self.texts_table, 2)
         layout.addLayout(charts, 3)
@@ -157,25 +170,37 @@ class TryItPanel(QWidget):
         if not run_dir or not texts:
             self.status.setText("Needs a finished run (see Runs) and at least one line of text.")
             return
-        self.run_button.setEnabled(False)
-        self.status.setText(f"Running the models of {Path(run_dir).name} on {len(texts)} text(s)…")
+        self._set_busy(f"Loading the teacher, student and int8 student of {Path(run_dir).name}…")
+        self._background.run(lambda: load_predictors(run_dir), lambda loaded: self._run(loaded, run_dir, texts),
+                             self._failed)
+
+    def _run(self, predictors: dict[str, Predictor | str], run_dir: str, texts: list[str]) -> None:
+        self._set_busy(f"Running the models of {Path(run_dir).name} on {len(texts)} text(s)…")
         repeats = self.repeats.value()
         # torch's thread count is process-wide: pinning it to 1 for fair latencies would slow a running job.
         threads = None if self.training_active else 1
         self._measured_while_training = self.training_active
-        self._background.run(lambda: classify(run_dir, texts, repeats, threads), self._show, self._failed)
+        self._background.run(lambda: classify(predictors, run_dir, texts, repeats, threads), self._show,
+                             self._failed)
+
+    def _set_busy(self, message: str | None) -> None:
+        """While models load or run: the reason, a moving bar, and no second Classify."""
+        if message:
+            self.status.setText(message)
+        self.busy_bar.setVisible(message is not None)
+        self.run_button.setEnabled(message is None)
 
     @property
     def busy(self) -> bool:
         return self._background.busy
 
     def _failed(self, message: str) -> None:
-        self.run_button.setEnabled(True)
+        self._set_busy(None)
         self.status.setText(f"⚠ {message}")
 
     def _show(self, outcome) -> None:
         self.results, self.accuracies = outcome
-        self.run_button.setEnabled(True)
+        self._set_busy(None)
         texts = self.texts()
         present = [r for r in self.results if r.probabilities is not None]
         self.texts_table.setColumnCount(1 + len(present))
@@ -195,7 +220,7 @@ class TryItPanel(QWidget):
         self.texts_table.setVisible(len(texts) > 1)
         hint = ""
         if any(r.probabilities is not None and self.accuracies.get(r.name) is None for r in self.results):
-            hint = " Test accuracy of a model shows once the run is benchmarked (Runs → Benchmark)."
+            hint = " Test accuracy shows once the run has scored the model (after export, or Runs → Benchmark)."
         how = ("measured while a job trains, so only indicative" if self._measured_while_training
                else "one CPU thread each, after a warm-up")
         self.status.setText(f"{len(texts)} text(s); the models disagree on {disagreements}. Latency: median of "
