@@ -128,6 +128,7 @@ class TryItPanel(QWidget):
         self.texts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.texts_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.texts_table.itemSelectionChanged.connect(self._show_selected_text)
+        self.texts_table.hide()  # shown with results for more than one text
         self.charts = {"size": BarCard("Size on disk", "MiB"), "latency": BarCard("Latency (median)", "ms"),
                        "accuracy": BarCard("Test accuracy", "accuracy")}
         charts = QHBoxLayout()
