@@ -53,6 +53,13 @@ def test_each_loss_component_is_logged_on_its_own(recipe):
         prediction[0].losses["prediction"] + prediction[0].losses["hard_label"], rel=1e-5)
 
 
+def test_per_pair_switches_reach_the_job(recipe):
+    recipe.mapping.no_hidden = [1]  # the tiny student's only layer: no hidden loss is left to log
+    events = run_to_end(recipe)
+    intermediate = [e for e in events if isinstance(e, Step) and e.stage == "intermediate"]
+    assert intermediate and set(intermediate[0].losses) == {"embedding", "attention", "total"}
+
+
 def final_student_weights(run_dir):
     from safetensors.torch import load_file
 

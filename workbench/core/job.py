@@ -39,7 +39,7 @@ from workbench.core.events import (
     StageStarted,
 )
 from workbench.core.families import family_of
-from workbench.core.mapping import layer_mapping
+from workbench.core.mapping import recipe_mapping
 from workbench.core.models import head_labels, load_tokenizer, resolve_model_source
 from workbench.core.pruning import load_pruned, prune
 from workbench.core.recipe import Recipe, StageConfig
@@ -238,9 +238,9 @@ class Job:
         self.student = StudentWithProjections(student_model, family_of(teacher.config).hidden_size(teacher.config))
         if resume and "student" in resume:
             self.student.load_state_dict(resume["student"])
-        self.mapping = layer_mapping(recipe.mapping.mode,
-                                     family_of(student_model.config).num_layers(student_model.config),
-                                     family_of(teacher.config).num_layers(teacher.config), recipe.mapping.layers)
+        self.mapping = recipe_mapping(recipe.mapping,
+                                      family_of(student_model.config).num_layers(student_model.config),
+                                      family_of(teacher.config).num_layers(teacher.config))
 
     def _intermediate_losses(self, teacher, cache: bool):
         recipe = self.recipe
