@@ -37,7 +37,7 @@ class DataConfig(Section):
     train_size: SplitSize = 0.8
     dev_size: SplitSize = 0.1
     test_size: SplitSize = 0.1
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, description="numpy and torch reject negative seeds")
     max_length: int = Field(default=64, ge=8, le=512)
 
     @model_validator(mode="after")
@@ -173,7 +173,7 @@ class QuantizationConfig(Section):
 class TrainingConfig(Section):
     batch_size: int = Field(default=32, ge=1, le=4096)
     eval_batch_size: int = Field(default=64, ge=1, le=4096)
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, description="numpy and torch reject negative seeds")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     checkpoint_every: int = Field(default=200, ge=1, description="steps between checkpoints")

@@ -133,14 +133,12 @@ class LineField(Field):
 
 
 class SpinField(Field):
-    """A whole number whose range is the recipe's own bounds for the path (one place says what is allowed);
-    `minimum` narrows it where the recipe leaves a field open but the engine cannot take every value (seeds:
-    numpy refuses negative ones)."""
+    """A whole number whose range is the recipe's own bounds for the path (one place says what is allowed)."""
 
-    def __init__(self, path: str, special: str = "", tip: str = "", minimum: int | None = None) -> None:
+    def __init__(self, path: str, special: str = "", tip: str = "") -> None:
         super().__init__(path, QSpinBox(), tip)
         low, high = recipe_bounds(path)
-        low = max(x for x in (low, minimum, INT_RANGE[0]) if x is not None)
+        low = max(x for x in (low, INT_RANGE[0]) if x is not None)
         # With a special text the step below the lowest allowed value stands for None ("from preset").
         self.widget.setRange(low - 1 if special else low, INT_RANGE[1] if high is None else high)
         self.special = special

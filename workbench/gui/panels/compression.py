@@ -136,6 +136,6 @@ class CompressionPanel(QScrollArea):
         add_row(form, "Precision", bind(ComboField("training.precision", [(p, p) for p in ("fp32", "fp16", "bf16")])))
         add_row(form, "Log every (steps)", bind(SpinField("training.log_every")))
         add_row(form, "Checkpoint every (steps)", bind(SpinField("training.checkpoint_every")))
-        add_row(form, "Seed", bind(SpinField("training.seed", minimum=0)))
+        add_row(form, "Seed", bind(SpinField("training.seed")))
         add_row(form, "Output folder", bind(LineField("output_dir")))
         return box

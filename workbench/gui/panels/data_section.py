@@ -84,7 +84,7 @@ class DataSection(QGroupBox):
             split_row.addWidget(bind(LineField(f"data.{name}_size", "float",
                                                tip="a fraction of the rows (below 1) or a row count")).container, 1)
         form.addRow("Split sizes", splits)
-        add_row(form, "Split seed", bind(SpinField("data.seed", minimum=0)))
+        add_row(form, "Split seed", bind(SpinField("data.seed")))
         add_row(form, "Max length (tokens)", bind(SpinField("data.max_length")))
 
         self.status = QLabel(wordWrap=True)
