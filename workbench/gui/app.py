@@ -1,4 +1,5 @@
-"""Start the window: `workbench-gui [RECIPE]` (defaults to the quick-demo preset).
+"""Start the window: `workbench-gui [RECIPE]` (defaults to the quick-demo preset); `--selftest` checks the
+installation instead (see workbench/selftest.py).
 
 Only Qt, pyqtgraph and the recipe are imported before the window is shown; torch and transformers load in
 the background afterwards. WORKBENCH_REPORT_PAINT=1 prints "first-paint" when the window first paints
@@ -13,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QThreadPool, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe
-from workbench.core.resources import preset_path
+from workbench.core.resources import preset_path, resources_dir
 from workbench.gui.main_window import MainWindow
 
 
@@ -46,12 +48,26 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def app_icon() -> QIcon:
+    """The application icon from its rendered PNG sizes (no SVG image plugin needed)."""
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons").glob("tinybert-workbench-*.png")):
+        icon.addFile(str(png))
+    return icon
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries()
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--selftest" in args:
+        from workbench.selftest import main as selftest
+
+        return selftest()
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in args if a.startswith("-")]])
     app.setApplicationName("TinyBERT Workbench")
     app.setOrganizationName("TinyBERT Workbench")
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("tinybert-workbench")  # ties the window to the installed .desktop entry
     path = Path(args[0]) if args and not args[0].startswith("-") else preset_path("quick-demo")
     try:
         recipe = Recipe.load(path)
