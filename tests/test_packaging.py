@@ -46,9 +46,7 @@ def test_hidden_transformers_modules_exist_and_cover_every_supported_family():
 
 
 def test_bundled_data_carries_the_teacher_the_corpus_and_the_resources():
-    from PyInstaller.utils.hooks import collect_data_files
-
-    data = _load("packaging_config").bundled_data(ROOT, collect_data_files)
+    data = _load("packaging_config").bundled_data(ROOT)
     assert all(Path(source).exists() for source, _ in data)
     destinations = {dest if Path(source).is_dir() else (Path(dest) / Path(source).name).as_posix()
                     for source, dest in data}
