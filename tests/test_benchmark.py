@@ -15,7 +15,7 @@ def test_bench_json_has_every_model_and_field(tiny_csv, tmp_path):
     run = make_tiny_run(tmp_path / "run", tiny_csv)  # no ONNX yet: the benchmark exports first
     benchmark_run(run, threads=1, batches=(1, 2), seq_lens=(8, 16), repeats=2, warmup=1)
     bench = json.loads((run / "bench.json").read_text())
-    assert bench["threads"] == 1 and bench["threads_detail"]["ort.session.intra_op.allow_spinning"] == "0"
+    assert bench["threads"] == 1 and bench["threads_detail"]["ort.session.force_spinning_stop"] == "1"
     assert "VmHWM" in bench["memory_method"]
     assert set(bench["models"]) == MODELS
     for name, model in bench["models"].items():

@@ -3,8 +3,8 @@ peak memory, file size, test accuracy and macro-F1, written to RUN/bench.json.
 
 Timings on shared machines drift by tens of percent, so the models are timed interleaved: every round runs
 each model once on the same shape (starting with a different model each round) and the medians are taken
-over rounds. PyTorch and ONNX Runtime get the same fixed thread count, and ONNX Runtime's workers do not
-spin between runs, so that no model steals cores from the next.
+over rounds. PyTorch and ONNX Runtime get the same fixed thread count, and ONNX Runtime's workers stop
+spinning at the end of each run, so that no model steals cores from the next.
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 
 from workbench.core.evaluation import classification_metrics
-from workbench.core.export import ONNX_DIR, SESSION_DISABLED_OPTIMIZERS, export_run, onnx_feeds, ort_session
+from workbench.core.export import (
+    ONNX_DIR,
+    SESSION_CONFIG,
+    SESSION_DISABLED_OPTIMIZERS,
+    export_run,
+    onnx_feeds,
+    ort_session,
+)
 from workbench.core.models import folder_size_bytes
 from workbench.core.pruning import load_pruned
 from workbench.core.run_folder import RunFolder, write_json
@@ -112,7 +119,7 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
     return {
         "threads": threads,
         "threads_detail": {"torch.set_num_threads": threads, "ort.intra_op_num_threads": threads,
-                           "ort.inter_op_num_threads": 1, "ort.session.intra_op.allow_spinning": "0",
+                           "ort.inter_op_num_threads": 1, **{f"ort.{k}": v for k, v in SESSION_CONFIG.items()},
                            "ort.disabled_optimizers": SESSION_DISABLED_OPTIMIZERS},
         "protocol": f"interleaved rounds, {warmup} warm-up runs per model and shape, {repeats} timed rounds; "
                     "inputs are test-split texts padded or truncated to exactly the sequence length",

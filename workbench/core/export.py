@@ -157,18 +157,25 @@ _FUSED_GRAPH_OPTIONS = {"DefaultTensorType": 1}  # onnx.TensorProto.FLOAT
 SESSION_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]  # the slow kernel the module docstring describes
 
 
-def ort_session(path: str | Path, threads: int, ort_default_optimizers: bool = False):
-    """A CPU session with a fixed thread count whose workers sleep between runs (spinning workers of one
-    live session slow every other session, and PyTorch, in the process several-fold), and without the
-    SkipLayerNormalization fusion unless `ort_default_optimizers` (for baselines)."""
+# Workers spin while a run lasts (waking sleeping threads for every operator cost the int8 student a quarter of
+# its batch-1 latency) and stop at its end: workers left spinning after a run slowed a PyTorch model timed
+# next in the same process 2.4-fold, and the window keeps several sessions open beside a training job.
+SESSION_CONFIG = {"session.intra_op.allow_spinning": "1", "session.force_spinning_stop": "1",
+                  "session.inter_op.allow_spinning": "0"}
+
+
+def ort_session(path: str | Path, threads: int | None, ort_default_optimizers: bool = False):
+    """A CPU session with a fixed thread count (None: ONNX Runtime's default) whose workers spin only inside a
+    run, and without the SkipLayerNormalization fusion unless `ort_default_optimizers` (for baselines)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
+    if threads:
+        options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    for key, value in SESSION_CONFIG.items():
+        options.add_session_config_entry(key, value)
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
                                     disabled_optimizers=[] if ort_default_optimizers else SESSION_DISABLED_OPTIMIZERS)

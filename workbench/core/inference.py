@@ -85,24 +85,16 @@ class OnnxPredictor:
 
     def __init__(self, name: str, onnx_path: str | Path, tokenizer_folder: str | Path, max_length: int = 128,
                  threads: int | None = None) -> None:
-        import onnxruntime
         from transformers import AutoTokenizer
+
+        from workbench.core.export import ort_session
 
         self.name = name
         self.path = Path(onnx_path)
         self.max_length = max_length
         self.labels = _labels_of(Path(tokenizer_folder))
         self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder)
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        # Spinning ONNX Runtime workers of a live session slow PyTorch in the same process several-fold, and
-        # the window keeps sessions open while a training job may be running.
-        options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.session = ort_session(self.path, threads)  # the benchmark's session: same timings in the panel
         self.input_names = [i.name for i in self.session.get_inputs()]
         # Weights stored beside the graph (models over 2 GB) count towards the size too.
         self.size_bytes = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
