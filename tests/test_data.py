@@ -100,3 +100,16 @@ def test_bundled_tweets_have_three_classes():
     data = load_task_data(DataConfig(train_size=300, dev_size=100, test_size=100))
     assert data.label_names == ["negative", "neutral", "positive"]
     assert data.cleaning.rows_read > 38_000 and data.cleaning.duplicates_dropped > 0
+
+
+def test_reading_while_another_thread_imports_transformers(tiny_csv):
+    """The window reads a data preview while its model summary imports transformers in another thread."""
+    import subprocess
+    import sys
+
+    script = ("import threading\n"
+              "from workbench.core.data import read_source\n"
+              "threading.Thread(target=lambda: __import__('transformers').AutoConfig).start()\n"
+              f"read_source({str(tiny_csv)!r}, 'text', 'sentiment')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-500:]

@@ -77,6 +77,10 @@ def read_source(source: str, text_column: str, label_column: str | None):
 
 
 def _read_raw(source: str):
+    # datasets looks transformers up in sys.modules while it hashes; when another thread (the window's model
+    # summary) is still importing transformers, that finds a half-initialised module and the read fails.
+    # Importing it here first waits for that import to finish.
+    import transformers  # noqa: F401
     from datasets import Dataset, DatasetDict, concatenate_datasets, disable_progress_bars, load_dataset
 
     disable_progress_bars()  # the workbench reports its own progress
