@@ -62,8 +62,8 @@ class StallProbe:
         """Called in the job thread for every event (a direct connection or a plain call)."""
         if isinstance(event, StageStarted):
             self.training = True
-        elif isinstance(event, Finished):
-            self.training = False
+        elif isinstance(event, StageFinished | Finished):
+            self.training = False  # test scoring, vocabulary pruning and export are not training
         self.phase = f"after {event.kind} {getattr(event, 'stage', '')}".rstrip()
 
     def start(self) -> None:
@@ -149,6 +149,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         recipe.output_dir = str(Path(tmp) / "runs")
         recipe.quantization.enabled = False  # export is not training; it would only dilute both numbers
+        recipe.pruning.enabled = False  # its recovery stage is the prediction stage's loop again, at full length
         if args.threads:
             recipe.training.threads = args.threads
         if args.max_steps:
