@@ -83,6 +83,9 @@ def test_models_and_mapping_explain_what_the_job_would_refuse(qtbot, recipe_path
     assert "4 attention heads and the student 2" in mapping.notes.text()
     assert "the student has 3 layers but the teacher only 2" in mapping.notes.text()  # uniform cannot map it
     assert mapping.mapping is None and not mapping.lines
+    window.editor.set_many({"pruning.enabled": True, "pruning.ffn_ratio": 0.5, "pruning.vocabulary": True})
+    qtbot.waitUntil(lambda: "FFN 32 → 16 per layer" in card["then pruned"].text(), timeout=30_000)
+    assert "vocabulary trimmed" in card["then pruned"].text()
 
 
 def test_data_preview_shows_rows_and_class_balance(qtbot, recipe_path, settings, request):  # noqa: F811

@@ -109,6 +109,11 @@ def compute_importance(
     raise PruningError(f"unknown importance '{method}'; use 'gradient' or 'magnitude'")
 
 
+def removed_count(total: int, ratio: float) -> int:
+    """How many of `total` heads or neurons per layer a pruning ratio removes."""
+    return int(ratio * total + 1e-9)  # the small epsilon keeps 0.29 * 100 from flooring to 28
+
+
 def prune(
     model: PreTrainedModel,
     heads_ratio: float,
@@ -128,8 +133,7 @@ def prune(
     parts, layers = _parts(model), _family(model).layers(model)
     head_size, heads, ffn = attention_head_size(model.config), _current_heads(model), _current_ffn(model)
     parameters_before = _count(model)
-    # The small epsilon keeps 0.29 * 100 from flooring to 28.
-    drop_heads, drop_neurons = int(heads_ratio * heads + 1e-9), int(ffn_ratio * ffn + 1e-9)
+    drop_heads, drop_neurons = removed_count(heads, heads_ratio), removed_count(ffn, ffn_ratio)
     removed_heads: list[list[int]] = [[] for _ in layers]
     removed_neurons: list[list[int]] = [[] for _ in layers]
     if drop_heads or drop_neurons:  # nothing to rank otherwise (and no batches needed)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.recipe import Recipe
+from workbench.core.recipe import PruningConfig, Recipe
 
 PLACEHOLDER_LABELS = ["negative", "neutral", "positive"]  # head size barely changes the counts
 
@@ -68,4 +68,20 @@ def describe_models(recipe: Recipe) -> ModelsInfo:
 def model_inputs_of(recipe: Recipe) -> dict[str, Any]:
     """The part of a recipe the description depends on: recompute only when this changes."""
     return {"teacher": recipe.teacher.model_dump(), "student": recipe.student.model_dump(),
-            "max_length": recipe.data.max_length, "labels": recipe.data.label_names}
+            "max_length": recipe.data.max_length, "labels": recipe.data.label_names,
+            "pruning": recipe.pruning.model_dump()}
+
+
+def pruning_text(config: PruningConfig, heads: int, ffn_size: int) -> str:
+    """What the job's pruning stage will do to the estimated shape (the kept vocabulary is known only once
+    the data is read)."""
+    from workbench.core.pruning import removed_count  # torch is loaded by now: the description needed it
+
+    if not config.enabled:
+        return "none (Compression → Pruning)"
+    parts = [f"{name} {total} → {total - removed_count(total, ratio)} per layer"
+             for name, total, ratio in (("heads", heads, config.heads_ratio), ("FFN", ffn_size, config.ffn_ratio))
+             if removed_count(total, ratio)]
+    if config.vocabulary:
+        parts.append("vocabulary trimmed to the data's tokens")
+    return "; ".join(parts) + " — sizes above are before it" if parts else "none (all ratios are 0)"

@@ -26,7 +26,7 @@ from workbench.core.models import BUNDLED_MODELS
 from workbench.core.recipe import Recipe
 from workbench.gui.background import Latest
 from workbench.gui.fields import ComboField, LineField, SpinField, add_row
-from workbench.gui.model_info import ModelsInfo, describe_models, model_inputs_of
+from workbench.gui.model_info import ModelsInfo, describe_models, model_inputs_of, pruning_text
 from workbench.gui.recipe_editor import RecipeEditor
 
 BUNDLED, FOLDER, HUB = "bundled", "folder", "hub"
@@ -175,7 +175,7 @@ class ModelsPanel(QWidget):
         add_row(form, "Saved student", bind(LineField("student.pretrained", "optional_str",
                                                       "folder of a saved student (for 'Saved student')")))
         self.student_card = Card("Student estimate", ["shape", "parameters", "fp32 size", "vs teacher",
-                                                      "estimated speed-up"])
+                                                      "estimated speed-up", "then pruned"])
         self.student_card.show_message("waiting for the teacher…")
         column = QVBoxLayout()
         column.addWidget(box)
@@ -238,5 +238,6 @@ class ModelsPanel(QWidget):
                     "vs teacher": f"{s['ratio']:.1f}× fewer parameters",
                     "estimated speed-up": f"{s['speedup']:.1f}× (encoder multiply-adds at "
                                           f"{self.editor.recipe.data.max_length} tokens)",
+                    "then pruned": pruning_text(self.editor.recipe.pruning, s["heads"], s["ffn_size"]),
                 })
         self.described.emit(info)
