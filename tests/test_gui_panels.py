@@ -118,6 +118,11 @@ def test_runs_are_listed_compared_and_exported(qtbot, recipe_path, settings, req
     runs.write_report(open_it=False)
     qtbot.waitUntil(lambda: not runs.busy, timeout=60_000)
     assert runs.report_path is not None and runs.report_path.is_file()
+    runs.benchmark()
+    assert "Benchmarking" in runs.heading.text() and not runs.buttons["bench"].isEnabled()
+    qtbot.waitUntil(lambda: not runs.busy, timeout=120_000)
+    assert "Benchmark written" in runs.heading.text()
+    assert (runs.report_path.parent.parent / "bench.json").is_file()
     qtbot.mouseClick(runs.buttons["show"], Qt.MouseButton.LeftButton)
     assert window.stack.currentWidget() is window.training
     assert window.training.curves.points(LOSS, "total") > 0

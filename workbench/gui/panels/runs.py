@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import html
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
@@ -207,16 +209,10 @@ class RunsPanel(QWidget):
 
     def write_report(self, open_it: bool = True) -> None:
         """The core's report of one run (RUN/report/index.html with its charts), written in the background."""
-        paths = self.selected_paths()[:1]
-        if not paths:
-            return
-        self.buttons["report"].setEnabled(False)
-        self.heading.setText(f"Writing the report of {Path(paths[0]).name}…")
-
-        def write() -> Path:
+        def write(path: str) -> Path:
             from workbench.core.report import write_report
 
-            return write_report(paths[0])
+            return write_report(path)
 
         def done(path: Path) -> None:
             self.report_path = path
@@ -225,36 +221,38 @@ class RunsPanel(QWidget):
             if open_it:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
-        def failed(message: str) -> None:
-            self.heading.setText(f"<span style='color:#c62828'>⚠ report not written: {html.escape(message)}</span>")
-            self._selection_changed()
-
-        self._background.run(write, done, failed)
+        self._run_on_selected("report", "Writing the report of {name}…", write, done, "report not written")
 
     def benchmark(self) -> None:
         """The core's benchmark of one run (RUN/bench.json): latency, size and test accuracy of every model,
         the int8 student included; the try-it panel and the report read it."""
-        paths = self.selected_paths()[:1]
-        if not paths:
-            return
-        self.buttons["bench"].setEnabled(False)
-        self.heading.setText(f"Benchmarking {Path(paths[0]).name} (exports first if needed; this takes minutes)…")
-
-        def bench() -> str:
+        def bench(path: str) -> str:
             from workbench.core.benchmark import benchmark_run
 
-            benchmark_run(paths[0])
-            return paths[0]
+            benchmark_run(path)
+            return path
 
         def done(path: str) -> None:
             self.refresh()
             self.heading.setText(f"Benchmark written: {html.escape(str(Path(path) / 'bench.json'))}")
 
+        self._run_on_selected("bench", "Benchmarking {name} (exports first if needed; this takes minutes)…",
+                              bench, done, "benchmark failed")
+
+    def _run_on_selected(self, button: str, doing: str, work: Callable[[str], Any], done: Callable[[Any], None],
+                         failure: str) -> None:
+        """Run `work` on the first selected run in the background, its button off and the heading saying so."""
+        paths = self.selected_paths()[:1]
+        if not paths:
+            return
+        self.buttons[button].setEnabled(False)
+        self.heading.setText(doing.format(name=Path(paths[0]).name))
+
         def failed(message: str) -> None:
-            self.heading.setText(f"<span style='color:#c62828'>⚠ benchmark failed: {html.escape(message)}</span>")
+            self.heading.setText(f"<span style='color:#c62828'>⚠ {failure}: {html.escape(message)}</span>")
             self._selection_changed()
 
-        self._background.run(bench, done, failed)
+        self._background.run(lambda: work(paths[0]), done, failed)
 
     @property
     def busy(self) -> bool:
