@@ -72,6 +72,15 @@ class Card(QGroupBox):
         self.message.setText(text)
 
 
+def _stacked(*widgets: QWidget) -> QVBoxLayout:
+    """A column of the widgets, top-aligned."""
+    column = QVBoxLayout()
+    for widget in widgets:
+        column.addWidget(widget)
+    column.addStretch(1)
+    return column
+
+
 class ModelsPanel(QWidget):
     described = Signal(object)  # ModelsInfo
 
@@ -124,11 +133,7 @@ class ModelsPanel(QWidget):
                                                      "FFN size", "vocabulary", "parameters", "size on disk",
                                                      "task head", "folder"])
         self.teacher_card.show_message("reading the teacher's configuration…")
-        column = QVBoxLayout()
-        column.addWidget(box)
-        column.addWidget(self.teacher_card)
-        column.addStretch(1)
-        return column
+        return _stacked(box, self.teacher_card)
 
     def _show_source(self, source: str) -> None:
         kind = source_kind(source)
@@ -177,11 +182,7 @@ class ModelsPanel(QWidget):
         self.student_card = Card("Student estimate", ["shape", "parameters", "fp32 size", "vs teacher",
                                                       "estimated speed-up", "then pruned"])
         self.student_card.show_message("waiting for the teacher…")
-        column = QVBoxLayout()
-        column.addWidget(box)
-        column.addWidget(self.student_card)
-        column.addStretch(1)
-        return column
+        return _stacked(box, self.student_card)
 
     # -- descriptions ----------------------------------------------------------------------------------------
 
