@@ -44,7 +44,7 @@ from workbench.core.models import head_labels, load_tokenizer, resolve_model_sou
 from workbench.core.pruning import load_pruned, prune
 from workbench.core.recipe import Recipe, StageConfig
 from workbench.core.run_folder import RunFolder, write_json
-from workbench.core.split_inputs import load_split
+from workbench.core.split_inputs import split_of
 from workbench.core.student import build_student
 from workbench.core.teacher_cache import TeacherCache
 from workbench.core.training_loop import Stage, StageRunner
@@ -321,14 +321,14 @@ class Job:
         write_json(self.run.path / "evaluation.json", evaluation)
         yield self._log(ArtifactWritten("student", str(folder)))
         if self.recipe.quantization.enabled:
-            summary["parity_ok"] = yield from self._export()
-            evaluation["student_int8"] = self._score_int8()
+            summary["parity_ok"] = yield from self._export(data)
+            evaluation["student_int8"] = self._score_int8(data)
             summary["student_int8_accuracy"] = evaluation["student_int8"]["accuracy"]
             write_json(self.run.path / "evaluation.json", evaluation)
         self.run.set_status("finished", "", summary=summary)
         yield self._log(Finished(str(self.run_path), "finished", summary))
 
-    def _export(self) -> Iterator[Event]:
+    def _export(self, data: TaskData) -> Iterator[Event]:
         """ONNX fp32, fused and int8 artifacts, each checked against its PyTorch model on the dev split; an
         artifact that disagrees is flagged (here, in parity.json and in the report), never silently shipped."""
         from workbench.core.export import export_run
@@ -337,20 +337,22 @@ class Job:
         exported = export_run(self.run.path, self.recipe.quantization)
         for name, path in exported.artifacts.items():
             yield self._log(ArtifactWritten(name, str(path)))
-        results = check_run(self.run.path, threads=self.recipe.training.threads or 2)
+        results = check_run(self.run.path, threads=self.recipe.training.threads or 2,
+                            dev=split_of(data, "dev", self.recipe.data.max_length))
         for result in results:
             if not result.ok:
                 yield self._log(Notice(result.message))
         return all(result.ok for result in results)
 
-    def _score_int8(self) -> dict[str, Any]:
+    def _score_int8(self, data: TaskData) -> dict[str, Any]:
         """The int8 ONNX student on the test split, as users will run it."""
         from workbench.core.benchmark import Variant, score_variant
         from workbench.core.export import ONNX_DIR
 
         path = self.run.path
         variant = Variant("student-onnx-int8", "onnx", path / ONNX_DIR / "student-int8.onnx", path / "student")
-        return score_variant(variant, load_split(path, "test"), self.recipe.training.threads or 2)
+        test = split_of(data, "test", self.recipe.data.max_length)
+        return score_variant(variant, test, self.recipe.training.threads or 2)
 
     def _prune_vocabulary(self, student, tokenizer, data: TaskData, folder: Path):
         """Keep the embedding rows of tokens the training and dev texts use; test texts stay unseen so that

@@ -14,7 +14,7 @@ from workbench.core.export import ARTIFACTS, ONNX_DIR, onnx_feeds, ort_session
 from workbench.core.pruning import load_pruned
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
-from workbench.core.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
+from workbench.core.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
 
 @dataclass
@@ -72,12 +72,13 @@ def compare(artifact: str, reference: str, expected: np.ndarray, actual: np.ndar
                         config.max_logit_delta, ok, message)
 
 
-def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2) -> list[ParityResult]:
-    """Check every ONNX artifact in RUN/onnx against its PyTorch model on the whole dev split; write
-    RUN/onnx/parity.json."""
+def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
+              dev: Split | None = None) -> list[ParityResult]:
+    """Check every ONNX artifact in RUN/onnx against its PyTorch model on the whole dev split (read from the
+    run's recipe unless given); write RUN/onnx/parity.json."""
     run = RunFolder.open(run_dir)
     config = run.recipe().quantization
-    split = load_split(run.path, "dev")
+    split = dev or load_split(run.path, "dev")
     results, batches = [], {}
     for artifact, source in ARTIFACTS.items():
         path = run.path / ONNX_DIR / artifact

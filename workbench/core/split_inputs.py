@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.data import LABEL, TEXT, load_task_data
+from workbench.core.data import LABEL, TEXT, TaskData, load_task_data
 from workbench.core.run_folder import RunFolder
 
 Batch = dict[str, np.ndarray]
@@ -29,10 +29,13 @@ class Split:
 def load_split(run_dir: str | Path, split: str) -> Split:
     """The run's split exactly as the job saw it (same recipe, same seed, same cleaning)."""
     recipe = RunFolder.open(run_dir).recipe()
-    data = load_task_data(recipe.data)
+    return split_of(load_task_data(recipe.data), split, recipe.data.max_length)
+
+
+def split_of(data: TaskData, split: str, max_length: int) -> Split:
+    """One split of data already loaded (the job has it; reading the corpus again costs seconds)."""
     rows = data.splits[split]
-    return Split(list(rows[TEXT]), np.asarray(rows[LABEL], dtype=np.int64), data.label_names,
-                 recipe.data.max_length)
+    return Split(list(rows[TEXT]), np.asarray(rows[LABEL], dtype=np.int64), data.label_names, max_length)
 
 
 def load_tokenizer_from(folder: str | Path):
