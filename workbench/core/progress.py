@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 from workbench.core.events import (
     ArtifactWritten,
@@ -22,9 +23,11 @@ from workbench.core.events import (
 LINE_EVENTS = (Evaluation, StageFinished, ArtifactWritten, Notice)
 
 
-def follow(events: Iterable[Event], stream=sys.stderr) -> Event | None:
+def follow(events: Iterable[Event], stream: TextIO | None = None) -> Event | None:
     """Print a job's events as progress bars and lines; return the last event (Finished or Failed)."""
     from tqdm import tqdm
+
+    stream = stream or sys.stderr  # looked up per call: sys.stderr may have been replaced since import
 
     bar = None
     last = None
