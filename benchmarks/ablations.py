@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from workbench.core.data import load_task_data, read_source
 from workbench.core.events import Failed, Finished
 from workbench.core.job import run_job
 from workbench.core.recipe import Recipe, StudentConfig
-from workbench.core.resources import preset_path
+from workbench.core.sources.data import load_task_data, read_source
+from workbench.core.sources.resources import preset_path
 
 Variant = Callable[[Recipe], None]
 

@@ -23,8 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from workbench.core.benchmark import Variant, default_variants, measure
-from workbench.core.split_inputs import load_split
+from workbench.core.measure.benchmark import Variant, default_variants, measure
+from workbench.core.sources.split_inputs import load_split
 
 KEEP = ("teacher-torch-fp32", "teacher-onnx-fp32", "student-onnx-int8")
 

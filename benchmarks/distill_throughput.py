@@ -23,15 +23,15 @@ import torch.nn.functional as F
 from transformers import AutoModelForSequenceClassification
 from transformers.utils import logging as transformers_logging
 
-from workbench.core.batches import tokenize, train_loader
-from workbench.core.data import load_task_data
-from workbench.core.distillation import StudentWithProjections, intermediate_losses
-from workbench.core.mapping import layer_mapping
-from workbench.core.models import load_tokenizer, resolve_model_source
+from workbench.core.distill.distillation import StudentWithProjections, intermediate_losses
+from workbench.core.distill.mapping import layer_mapping
+from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.recipe import Recipe
-from workbench.core.resources import preset_path
-from workbench.core.student import build_student
-from workbench.core.teacher_cache import TeacherCache
+from workbench.core.sources.batches import tokenize, train_loader
+from workbench.core.sources.data import load_task_data
+from workbench.core.sources.models import load_tokenizer, resolve_model_source
+from workbench.core.sources.resources import preset_path
+from workbench.core.sources.student import build_student
 
 
 def models(recipe: Recipe, labels: list[str], attention: str):

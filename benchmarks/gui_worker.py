@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QApplication
 
 from workbench.core.events import Finished, StageFinished, StageStarted
 from workbench.core.recipe import Recipe
-from workbench.core.resources import preset_path
+from workbench.core.sources.resources import preset_path
 
 
 def throughput(events) -> float:

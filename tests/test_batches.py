@@ -1,6 +1,6 @@
 import random
 
-from workbench.core.batches import EpochOrder
+from workbench.core.sources.batches import EpochOrder
 
 
 def padded_tokens(order: list[int], lengths: list[int], batch_size: int) -> int:

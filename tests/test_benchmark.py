@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.tiny_run import make_tiny_run
-from workbench.core.benchmark import benchmark_run, time_interleaved
+from workbench.core.measure.benchmark import benchmark_run, time_interleaved
 
 MODELS = {"teacher-torch-fp32", "teacher-onnx-fp32", "student-torch-fp32", "student-onnx-fused-fp32",
           "student-onnx-int8"}

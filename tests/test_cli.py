@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 from workbench.cli import main
-from workbench.core.resources import preset_path
+from workbench.core.sources.resources import preset_path
 
 
 def test_info_prints_the_shape(tiny_classifier_dir, capsys):

@@ -1,9 +1,9 @@
 import pytest
 
 from tests.tiny import tiny_tokenizer
-from workbench.core.data import load_task_data, summarize_data
 from workbench.core.errors import DataSourceError
 from workbench.core.recipe import DataConfig
+from workbench.core.sources.data import load_task_data, summarize_data
 
 
 def tiny_config(path, **overrides) -> DataConfig:
@@ -108,7 +108,7 @@ def test_reading_while_another_thread_imports_transformers(tiny_csv):
     import sys
 
     script = ("import threading\n"
-              "from workbench.core.data import read_source\n"
+              "from workbench.core.sources.data import read_source\n"
               "threading.Thread(target=lambda: __import__('transformers').AutoConfig).start()\n"
               f"read_source({str(tiny_csv)!r}, 'text', 'sentiment')\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

@@ -12,7 +12,7 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from tests.tiny_run import make_tiny_run
-from workbench.core.export import (
+from workbench.core.compress.export import (
     ExportError,
     export_onnx,
     export_run,

@@ -4,7 +4,7 @@ from torch import nn
 
 from tests.tiny import tiny_bert_config
 from workbench.core.errors import ModelSourceError
-from workbench.core.families import BERT, DISTILBERT, ELECTRA, ROBERTA, family_of
+from workbench.core.sources.families import BERT, DISTILBERT, ELECTRA, ROBERTA, family_of
 
 SIZES = dict(vocab_size=60, max_position_embeddings=64)
 

@@ -12,7 +12,7 @@ from tests.gui_support import open_tiny_window, pause_at, settings, wait_for_bac
 from tests.tiny import tiny_recipe
 from tests.tiny_onnx import write_int8_onnx
 from workbench.core.events import Finished, StageStarted, Step
-from workbench.core.inference import STUDENT, STUDENT_INT8, TEACHER
+from workbench.core.measure.inference import STUDENT, STUDENT_INT8, TEACHER
 from workbench.core.run_folder import RunFolder
 from workbench.gui.curves import LOSS, curve_name
 

@@ -3,7 +3,7 @@ import sys
 
 from tests.gui_support import settings, wait_for_background  # noqa: F401 (fixtures)
 from workbench.core.recipe import Recipe
-from workbench.core.resources import preset_path
+from workbench.core.sources.resources import preset_path
 from workbench.gui.main_window import GEOMETRY_KEY, MainWindow
 
 
@@ -39,7 +39,7 @@ def test_torch_and_transformers_load_only_after_the_window_is_shown():
         "import sys\n"
         "from PySide6.QtWidgets import QApplication\n"
         "from workbench.core.recipe import Recipe\n"
-        "from workbench.core.resources import preset_path\n"
+        "from workbench.core.sources.resources import preset_path\n"
         "from workbench.gui.main_window import MainWindow\n"
         "app = QApplication([])\n"
         "window = MainWindow(Recipe.load(preset_path('quick-demo')))\n"

@@ -6,7 +6,7 @@ import pytest
 from tests.tiny import tiny_recipe
 from tests.tiny_onnx import write_int8_onnx
 from workbench.core.errors import WorkbenchError
-from workbench.core.inference import (
+from workbench.core.measure.inference import (
     NOT_EXPORTED,
     STUDENT,
     STUDENT_INT8,
@@ -66,7 +66,7 @@ def test_no_text_is_an_error(run_dir):
 def test_accuracies_come_from_the_run_records(run_dir):
     import json
 
-    from workbench.core.inference import recorded_accuracies
+    from workbench.core.measure.inference import recorded_accuracies
 
     assert recorded_accuracies(run_dir) == {TEACHER: None, STUDENT: None, STUDENT_INT8: None}
     (run_dir / "evaluation.json").write_text(json.dumps({"teacher": {"accuracy": 0.9}, "student": {"accuracy": 0.8}}))
@@ -77,7 +77,7 @@ def test_accuracies_come_from_the_run_records(run_dir):
 def test_int8_accuracy_comes_from_the_evaluation_written_after_export(run_dir):
     import json
 
-    from workbench.core.inference import recorded_accuracies
+    from workbench.core.measure.inference import recorded_accuracies
 
     evaluation = {"teacher": {"accuracy": 0.9}, "student": {"accuracy": 0.8},
                   "student_int8": {"accuracy": 0.78, "macro_f1": 0.7}}

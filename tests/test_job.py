@@ -97,7 +97,7 @@ def test_nan_loss_names_step_and_component_and_keeps_last_checkpoint(recipe, mon
     def nan_loss(student_logits, teacher_logits, temperature):
         return student_logits.sum() * float("nan")
 
-    monkeypatch.setattr("workbench.core.distillation.soft_cross_entropy", nan_loss)
+    monkeypatch.setattr("workbench.core.distill.distillation.soft_cross_entropy", nan_loss)
     events = run_to_end(recipe)
     failed = events[-1]
     assert isinstance(failed, Failed)
@@ -119,7 +119,7 @@ def test_full_disk_fails_with_a_message_and_a_way_out(recipe, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_save(obj, path, *args, **kwargs)
 
-    monkeypatch.setattr("workbench.core.training_loop.torch.save", full_disk)
+    monkeypatch.setattr("workbench.core.distill.training_loop.torch.save", full_disk)
     failed = run_to_end(recipe)[-1]
     assert isinstance(failed, Failed)
     assert "the disk is full" in failed.message and "--resume" in failed.message
@@ -196,7 +196,7 @@ def prunable(recipe):
 
 
 def test_pruning_then_recovery_then_vocabulary_pruning(recipe):
-    from workbench.core.pruning import attention_heads, load_pruned
+    from workbench.core.sources.pruned_models import attention_heads, load_pruned
 
     events = run_to_end(prunable(recipe))
     finished = events[-1]

@@ -4,8 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from workbench.core.errors import WorkbenchError
-from workbench.core.losses import (
+from workbench.core.distill.losses import (
     AttentionLossError,
     Projections,
     attention_mse,
@@ -13,6 +12,7 @@ from workbench.core.losses import (
     hidden_mse,
     soft_cross_entropy,
 )
+from workbench.core.errors import WorkbenchError
 
 
 def close(value: torch.Tensor, expected: float) -> None:

@@ -1,7 +1,7 @@
 import pytest
 
+from workbench.core.distill.mapping import LayerMapping, MappingError, layer_mapping
 from workbench.core.errors import WorkbenchError
-from workbench.core.mapping import LayerMapping, MappingError, layer_mapping
 
 
 def teacher_side(mapping: LayerMapping) -> list[int]:

@@ -1,7 +1,7 @@
 import pytest
 
 from workbench.core.errors import ModelSourceError
-from workbench.core.models import resolve_model_source, summarize_model
+from workbench.core.sources.models import resolve_model_source, summarize_model
 
 
 def test_local_folder_summary(tiny_classifier_dir):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.families import FAMILIES
+from workbench.core.sources.families import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"

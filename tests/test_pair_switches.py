@@ -6,9 +6,9 @@ import torch
 from transformers import BertForSequenceClassification, BertModel
 
 from tests.tiny import LABELS, tiny_bert_config, tiny_tokenizer
-from workbench.core.distillation import StudentWithProjections, intermediate_losses
+from workbench.core.distill.distillation import StudentWithProjections, intermediate_losses
+from workbench.core.distill.mapping import LayerMapping, MappingError, layer_mapping, recipe_mapping
 from workbench.core.errors import RecipeError
-from workbench.core.mapping import LayerMapping, MappingError, layer_mapping, recipe_mapping
 from workbench.core.recipe import LossWeights, MappingConfig, Recipe
 
 

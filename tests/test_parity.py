@@ -10,10 +10,10 @@ import pytest
 from onnx import numpy_helper
 
 from tests.tiny_run import make_tiny_run
-from workbench.core.export import export_run
-from workbench.core.parity import check_parity, check_run, compare
+from workbench.core.compress.export import export_run
+from workbench.core.compress.parity import check_parity, check_run, compare
 from workbench.core.recipe import QuantizationConfig
-from workbench.core.split_inputs import encode_batches, load_split, load_tokenizer_from
+from workbench.core.sources.split_inputs import encode_batches, load_split, load_tokenizer_from
 
 
 @pytest.fixture(scope="module")

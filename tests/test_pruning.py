@@ -6,7 +6,8 @@ from torch.nn import functional as F
 from transformers import BertForSequenceClassification, BertModel
 
 from tests.tiny import LABELS, tiny_bert_config
-from workbench.core.pruning import PruningError, attention_heads, compute_importance, load_pruned, prune
+from workbench.core.compress.pruning import PruningError, compute_importance, prune
+from workbench.core.sources.pruned_models import attention_heads, load_pruned
 
 HEAD_SIZE = 8  # tiny config: hidden 32, 4 heads, FFN 64, 2 layers
 

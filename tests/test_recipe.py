@@ -4,7 +4,7 @@ import pytest
 
 from workbench.core.errors import RecipeError
 from workbench.core.recipe import Recipe
-from workbench.core.resources import presets_dir
+from workbench.core.sources.resources import presets_dir
 
 PRESETS = sorted(presets_dir().glob("*.yaml"))
 

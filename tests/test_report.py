@@ -11,7 +11,7 @@ import pytest
 from tests.tiny import tiny_recipe
 from workbench.core.events import Finished
 from workbench.core.job import run_job
-from workbench.core.report import write_report
+from workbench.core.report.document import write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -92,8 +92,8 @@ def test_report_of_an_unbenchmarked_run_shows_every_chart_and_says_speed_is_unme
 
 
 def test_benchmarked_report_has_the_pareto_chart_and_flags_an_artifact_that_failed_parity(run_dir):
-    from workbench.core.benchmark import benchmark_run
-    from workbench.core.parity import check_run
+    from workbench.core.compress.parity import check_run
+    from workbench.core.measure.benchmark import benchmark_run
 
     benchmark_run(run_dir, threads=1, batches=(1,), seq_lens=(8,), repeats=2, warmup=1)
     check_run(run_dir)

@@ -4,9 +4,9 @@ from transformers import BertModel, BertTokenizerFast
 
 from tests.tiny import LABELS, tiny_bert_config, tiny_tokenizer, write_vocab
 from workbench.core.errors import ModelSourceError, RecipeError
-from workbench.core.models import load_config, resolve_model_source
 from workbench.core.recipe import StudentConfig
-from workbench.core.student import (
+from workbench.core.sources.models import load_config, resolve_model_source
+from workbench.core.sources.student import (
     build_student,
     check_same_vocabulary,
     default_teacher_layers,

@@ -7,7 +7,7 @@ from tokenizers import Tokenizer
 from transformers import AutoTokenizer, BertForMaskedLM, BertForSequenceClassification, BertTokenizerFast
 
 from tests.tiny import LABELS, tiny_bert_config, write_vocab
-from workbench.core.vocab_pruning import VocabularyPruningError, prune_vocabulary, select_vocabulary
+from workbench.core.compress.vocab_pruning import VocabularyPruningError, prune_vocabulary, select_vocabulary
 
 TEXTS = ["Good movie, really!", "I hate this flight", "the food was awful.", "we love the car"]
 UNSEEN = "zebra quantum xylophone"  # none of these letters or words occur in TEXTS

@@ -79,7 +79,7 @@ def write_tiny_csv(path: Path, rows: int = 120, seed: int = 0) -> Path:
 def tiny_recipe(teacher: Path, data: Path, runs: Path, **training):
     """The smoke preset pointed at tiny fixtures: every stage runs, in seconds."""
     from workbench.core.recipe import Recipe
-    from workbench.core.resources import preset_path
+    from workbench.core.sources.resources import preset_path
 
     recipe = Recipe.load(preset_path("smoke"))
     recipe.teacher.source = str(teacher)

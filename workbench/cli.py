@@ -12,14 +12,14 @@ from workbench.core.recipe import BUNDLED_TEACHER, DataConfig, Recipe
 
 
 def _info(args: argparse.Namespace) -> None:
-    from workbench.core.models import summarize_model
+    from workbench.core.sources.models import summarize_model
 
     print("\n".join(summarize_model(args.model).lines()))
 
 
 def _data(args: argparse.Namespace) -> None:
-    from workbench.core.data import summarize_data
-    from workbench.core.models import load_tokenizer, resolve_model_source
+    from workbench.core.sources.data import summarize_data
+    from workbench.core.sources.models import load_tokenizer, resolve_model_source
 
     tokenizer = load_tokenizer(resolve_model_source(args.tokenizer))
     summary = summarize_data(args.source, args.text_column, args.label_column, tokenizer)
@@ -65,8 +65,8 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from workbench.core.export import export_run
-    from workbench.core.parity import check_run
+    from workbench.core.compress.export import export_run
+    from workbench.core.compress.parity import check_run
 
     for name, path in export_run(args.run_dir, teacher=not args.no_teacher).artifacts.items():
         print(f"wrote {name}: {path}")
@@ -78,7 +78,7 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from workbench.core.benchmark import benchmark_run, format_table
+    from workbench.core.measure.benchmark import benchmark_run, format_table
 
     result = benchmark_run(args.run_dir, threads=args.threads, batches=args.batches, seq_lens=args.seq_lens,
                            repeats=args.repeats)
@@ -86,7 +86,7 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from workbench.core.report import write_report
+    from workbench.core.report.document import write_report
 
     print(write_report(args.run_dir))
 

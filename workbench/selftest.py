@@ -62,7 +62,7 @@ def check_model_families() -> None:
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 
-    from workbench.core.families import FAMILIES
+    from workbench.core.sources.families import FAMILIES
 
     for family in FAMILIES:
         for model_type in family.model_types:
@@ -70,9 +70,9 @@ def check_model_families() -> None:
 
 
 def check_bundled_defaults() -> None:
-    from workbench.core.models import load_tokenizer, resolve_model_source
     from workbench.core.recipe import BUNDLED_TEACHER
-    from workbench.core.resources import bundled_tweets_csv, preset_path
+    from workbench.core.sources.models import load_tokenizer, resolve_model_source
+    from workbench.core.sources.resources import bundled_tweets_csv, preset_path
 
     tokenizer = load_tokenizer(resolve_model_source(BUNDLED_TEACHER))
     if len(tokenizer("the packaged app works offline")["input_ids"]) < 4:
@@ -121,7 +121,7 @@ def check_onnx_runtime() -> None:
     import numpy as np
     import torch
 
-    from workbench.core.export import export_onnx, fuse, ort_session, quantize_dynamic_int8
+    from workbench.core.compress.export import export_onnx, fuse, ort_session, quantize_dynamic_int8
 
     batch = _tiny_batch()
     with tempfile.TemporaryDirectory() as folder:
@@ -155,7 +155,7 @@ def check_window() -> None:
     from PySide6.QtWidgets import QApplication
 
     from workbench.core.recipe import Recipe
-    from workbench.core.resources import preset_path
+    from workbench.core.sources.resources import preset_path
     from workbench.gui.app import app_icon
     from workbench.gui.main_window import MainWindow
 

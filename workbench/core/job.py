@@ -15,18 +15,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.core.batches import eval_loader, tokenize, train_loader
-from workbench.core.data import TaskData, load_task_data
-from workbench.core.distillation import (
+from workbench.core.compress.pruning import prune
+from workbench.core.compress.vocab_pruning import prune_vocabulary, select_vocabulary
+from workbench.core.distill.distillation import (
     StudentWithProjections,
     check_attention_compatible,
     finetune_losses,
     intermediate_losses,
-    model_inputs,
     prediction_losses,
 )
+from workbench.core.distill.mapping import recipe_mapping
+from workbench.core.distill.teacher_cache import TeacherCache
+from workbench.core.distill.training_loop import Stage, StageRunner
 from workbench.core.errors import WorkbenchError
-from workbench.core.evaluation import agreement, classification_metrics
 from workbench.core.events import (
     ArtifactWritten,
     Event,
@@ -38,17 +39,16 @@ from workbench.core.events import (
     StageFinished,
     StageStarted,
 )
-from workbench.core.families import family_of
-from workbench.core.mapping import recipe_mapping
-from workbench.core.models import head_labels, load_tokenizer, resolve_model_source
-from workbench.core.pruning import load_pruned, prune
+from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.recipe import Recipe, StageConfig
 from workbench.core.run_folder import RunFolder, write_json
-from workbench.core.split_inputs import split_of
-from workbench.core.student import build_student
-from workbench.core.teacher_cache import TeacherCache
-from workbench.core.training_loop import Stage, StageRunner
-from workbench.core.vocab_pruning import prune_vocabulary, select_vocabulary
+from workbench.core.sources.batches import eval_loader, model_inputs, tokenize, train_loader
+from workbench.core.sources.data import TaskData, load_task_data
+from workbench.core.sources.families import family_of
+from workbench.core.sources.models import head_labels, load_tokenizer, resolve_model_source
+from workbench.core.sources.pruned_models import load_pruned
+from workbench.core.sources.split_inputs import split_of
+from workbench.core.sources.student import build_student
 
 GENERAL, FINETUNE, INTERMEDIATE, PREDICTION = "general", "teacher_finetune", "intermediate", "prediction"
 PRUNING, RECOVERY = "pruning", "recovery"
@@ -199,7 +199,7 @@ class Job:
         """The training split with TinyBERT's word-replaced copies, cached in the run folder."""
         from datasets import Dataset
 
-        from workbench.core.augment import augment, cached_augmentation, make_augmenter
+        from workbench.core.distill.augment import augment, cached_augmentation, make_augmenter
 
         config, seed = self.recipe.distillation.augmentation, self.recipe.training.seed
         train = data.splits["train"]
@@ -216,7 +216,7 @@ class Job:
 
     def _general_loader(self, tokenizer):
         """Unlabelled text for general distillation: a text file (one text a line) or a dataset column."""
-        from workbench.core.data import clean, read_source
+        from workbench.core.sources.data import clean, read_source
 
         config = self.recipe.distillation.general
         raw, _ = read_source(config.source, config.text_column, None)
@@ -331,8 +331,8 @@ class Job:
     def _export(self, data: TaskData) -> Iterator[Event]:
         """ONNX fp32, fused and int8 artifacts, each checked against its PyTorch model on the dev split; an
         artifact that disagrees is flagged (here, in parity.json and in the report), never silently shipped."""
-        from workbench.core.export import export_run
-        from workbench.core.parity import check_run
+        from workbench.core.compress.export import export_run
+        from workbench.core.compress.parity import check_run
 
         exported = export_run(self.run.path, self.recipe.quantization)
         for name, path in exported.artifacts.items():
@@ -346,8 +346,8 @@ class Job:
 
     def _score_int8(self, data: TaskData) -> dict[str, Any]:
         """The int8 ONNX student on the test split, as users will run it."""
-        from workbench.core.benchmark import Variant, score_variant
-        from workbench.core.export import ONNX_DIR
+        from workbench.core.compress.export import ONNX_DIR
+        from workbench.core.measure.benchmark import Variant, score_variant
 
         path = self.run.path
         variant = Variant("student-onnx-int8", "onnx", path / ONNX_DIR / "student-int8.onnx", path / "student")

@@ -91,7 +91,7 @@ class MappingConfig(Section):
     hidden: bool = True
     attention: bool = True
     # Per-pair switches: student layers (1-based) whose hidden-state / attention loss is left out. Checked
-    # against the student's layer count when the mapping is built (workbench.core.mapping), where it is known.
+    # against the student's layer count when the mapping is built (workbench.core.distill.mapping), where it is known.
     no_hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
     no_attention: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
 

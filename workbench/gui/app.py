@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe
-from workbench.core.resources import preset_path, resources_dir
+from workbench.core.sources.resources import preset_path, resources_dir
 from workbench.gui.main_window import MainWindow
 
 

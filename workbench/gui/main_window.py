@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 
 from workbench.core.errors import RecipeError, WorkbenchError
 from workbench.core.recipe import Recipe
-from workbench.core.resources import presets_dir
 from workbench.core.run_folder import RunFolder
+from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest
 from workbench.gui.device import describe_device
 from workbench.gui.panels.compression import CompressionPanel

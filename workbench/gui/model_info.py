@@ -18,9 +18,9 @@ PLACEHOLDER_LABELS = ["negative", "neutral", "positive"]  # head size barely cha
 
 @dataclass
 class ModelsInfo:
-    teacher: Any = None  # workbench.core.models.ModelSummary
+    teacher: Any = None  # workbench.core.sources.models.ModelSummary
     teacher_error: str | None = None
-    student: dict[str, Any] | None = None  # workbench.core.student.describe_student
+    student: dict[str, Any] | None = None  # workbench.core.sources.student.describe_student
     student_error: str | None = None
 
     @property
@@ -33,20 +33,20 @@ class ModelsInfo:
 
 @functools.lru_cache(maxsize=16)
 def _summary(source: str):
-    from workbench.core.models import summarize_model
+    from workbench.core.sources.models import summarize_model
 
     return summarize_model(source)
 
 
 @functools.lru_cache(maxsize=16)
 def _config(source: str):
-    from workbench.core.models import load_config, resolve_model_source
+    from workbench.core.sources.models import load_config, resolve_model_source
 
     return load_config(resolve_model_source(source))
 
 
 def describe_models(recipe: Recipe) -> ModelsInfo:
-    from workbench.core.student import describe_student, student_config
+    from workbench.core.sources.student import describe_student, student_config
 
     info = ModelsInfo()
     try:
@@ -75,7 +75,7 @@ def model_inputs_of(recipe: Recipe) -> dict[str, Any]:
 def pruning_text(config: PruningConfig, heads: int, ffn_size: int) -> str:
     """What the job's pruning stage will do to the estimated shape (the kept vocabulary is known only once
     the data is read)."""
-    from workbench.core.pruning import removed_count  # torch is loaded by now: the description needed it
+    from workbench.core.compress.pruning import removed_count  # torch is loaded by now: the description needed it
 
     if not config.enabled:
         return "none (Compression → Pruning)"

@@ -38,7 +38,7 @@ class DataPreview:
 
 
 def preview_data(source: str, text_column: str, label_column: str) -> DataPreview:
-    from workbench.core.data import clean, read_source
+    from workbench.core.sources.data import clean, read_source
 
     raw, origin = read_source(source, text_column, label_column)
     cleaned, report = clean(raw)

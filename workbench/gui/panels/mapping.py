@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.mapping import LayerMapping, MappingError, recipe_mapping
+from workbench.core.distill.mapping import LayerMapping, MappingError, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.gui.fields import CheckField
 from workbench.gui.model_info import ModelsInfo

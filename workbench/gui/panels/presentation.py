@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from workbench.core.inference import TEACHER
+from workbench.core.measure.inference import TEACHER
 
 
 def _big(text: str, size: int, colour: str = "#212121", bold: bool = False) -> QLabel:

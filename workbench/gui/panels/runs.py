@@ -210,7 +210,7 @@ class RunsPanel(QWidget):
     def write_report(self, open_it: bool = True) -> None:
         """The core's report of one run (RUN/report/index.html with its charts), written in the background."""
         def write(path: str) -> Path:
-            from workbench.core.report import write_report
+            from workbench.core.report.document import write_report
 
             return write_report(path)
 
@@ -227,7 +227,7 @@ class RunsPanel(QWidget):
         """The core's benchmark of one run (RUN/bench.json): latency, size and test accuracy of every model,
         the int8 student included; the try-it panel and the report read it."""
         def bench(path: str) -> str:
-            from workbench.core.benchmark import benchmark_run
+            from workbench.core.measure.benchmark import benchmark_run
 
             benchmark_run(path)
             return path

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.inference import Predictor, compare, model_files_stamp, recorded_accuracies, run_predictors
+from workbench.core.measure.inference import Predictor, compare, model_files_stamp, recorded_accuracies, run_predictors
 from workbench.gui.background import Latest
 from workbench.gui.charts import BarCard, colour_for
 

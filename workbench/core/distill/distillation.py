@@ -12,9 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from workbench.core.attention_scores import AttentionScoreCapture
-from workbench.core.families import family_of
-from workbench.core.losses import (
+from workbench.core.distill.attention_scores import AttentionScoreCapture
+from workbench.core.distill.losses import (
     AttentionLossError,
     Projections,
     attention_mse,
@@ -22,9 +21,11 @@ from workbench.core.losses import (
     hidden_mse,
     soft_cross_entropy,
 )
-from workbench.core.mapping import LayerMapping
+from workbench.core.distill.mapping import LayerMapping
+from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.recipe import LossWeights
-from workbench.core.teacher_cache import TeacherCache
+from workbench.core.sources.batches import model_inputs
+from workbench.core.sources.families import family_of
 
 Batch = dict[str, torch.Tensor]
 # (the trainable module as prepared for the device, possibly DDP-wrapped; a batch) -> weighted loss components
@@ -49,10 +50,6 @@ class StudentWithProjections(nn.Module):
         hidden = outputs.hidden_states
         projected = [self.projections.embedding(hidden[0])] + [self.projections.hidden(h) for h in hidden[1:]]
         return {"logits": outputs.logits, "projected": projected}
-
-
-def model_inputs(batch: Batch) -> Batch:
-    return {k: v for k, v in batch.items() if k not in ("labels", "idx")}
 
 
 def check_attention_compatible(teacher_config, student_config, weights: LossWeights, attention_on: bool) -> None:

@@ -15,8 +15,8 @@ from transformers import AutoModelForSequenceClassification, PretrainedConfig, P
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 
 from workbench.core.errors import ModelSourceError, RecipeError
-from workbench.core.models import count_parameters, head_labels, load_config, resolve_model_source
 from workbench.core.recipe import StudentConfig
+from workbench.core.sources.models import count_parameters, head_labels, load_config, resolve_model_source
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from workbench.core.report_charts import pareto_chart, size_text
-from workbench.core.report_headline import pareto_points, shipped
+from workbench.core.report.charts import pareto_chart, size_text
+from workbench.core.report.headline import pareto_points, shipped
 
 NOT_SHIPPED = "not shipped: parity failed"
 

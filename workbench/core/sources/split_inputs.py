@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.data import LABEL, TEXT, TaskData, load_task_data
 from workbench.core.run_folder import RunFolder
+from workbench.core.sources.data import LABEL, TEXT, TaskData, load_task_data
 
 Batch = dict[str, np.ndarray]
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from workbench.core.errors import ModelSourceError
 
-# Config key under which head pruning records the heads a layer really has (see core/pruning.py).
+# Config key under which head pruning records the heads a layer really has (see sources/pruned_models.py).
 PRUNING_CONFIG_KEY = "workbench_pruning"
 
 
@@ -22,12 +22,18 @@ class EncoderFamily:
     name: str
     model_types: tuple[str, ...]
     layers_path: str = "encoder.layer"
+    # The linear layers of one encoder layer, relative to it: what attention capture and pruning slice.
     query_path: str = "attention.self.query"
     key_path: str = "attention.self.key"
-    # Config field names; DistilBERT uses its own (n_layers, dim, n_heads).
+    value_path: str = "attention.self.value"
+    attention_output_path: str = "attention.output.dense"
+    ffn_in_path: str = "intermediate.dense"
+    ffn_out_path: str = "output.dense"
+    # Config field names; DistilBERT uses its own (n_layers, dim, n_heads, hidden_dim).
     layers_field: str = "num_hidden_layers"
     hidden_field: str = "hidden_size"
     heads_field: str = "num_attention_heads"
+    ffn_field: str = "intermediate_size"
 
     def base(self, model: nn.Module) -> nn.Module:
         """The encoder base module of a base model or of a model with a task head."""
@@ -39,6 +45,10 @@ class EncoderFamily:
 
     def query_key(self, layer: nn.Module) -> tuple[nn.Linear, nn.Linear]:
         return attrgetter(self.query_path)(layer), attrgetter(self.key_path)(layer)
+
+    def linear(self, layer: nn.Module, path: str) -> nn.Linear:
+        """One of the layer's linear layers by its path field, e.g. `family.linear(layer, family.value_path)`."""
+        return attrgetter(path)(layer)
 
     def word_embeddings(self, model: nn.Module) -> nn.Embedding:
         return self.base(model).embeddings.word_embeddings
@@ -65,9 +75,14 @@ DISTILBERT = EncoderFamily(
     layers_path="transformer.layer",
     query_path="attention.q_lin",
     key_path="attention.k_lin",
+    value_path="attention.v_lin",
+    attention_output_path="attention.out_lin",
+    ffn_in_path="ffn.lin1",
+    ffn_out_path="ffn.lin2",
     layers_field="n_layers",
     hidden_field="dim",
     heads_field="n_heads",
+    ffn_field="hidden_dim",
 )
 FAMILIES = (BERT, ROBERTA, ELECTRA, DISTILBERT)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from workbench.core.errors import DataSourceError
 from workbench.core.recipe import BUNDLED_TWEETS, DataConfig
-from workbench.core.resources import bundled_tweets_csv
+from workbench.core.sources.resources import bundled_tweets_csv
 
 TEXT, LABEL = "text", "label"
 SPLITS = ("train", "dev", "test")

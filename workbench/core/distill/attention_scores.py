@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from workbench.core.errors import ModelSourceError
-from workbench.core.families import EncoderFamily
+from workbench.core.sources.families import EncoderFamily
 
 
 class AttentionCaptureError(ModelSourceError):

@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.models import folder_size_bytes, head_labels
+from workbench.core.sources.models import folder_size_bytes, head_labels
 
 INT8_ONNX = Path("onnx") / "student-int8.onnx"
 TEACHER, STUDENT, STUDENT_INT8 = "teacher", "student fp32", "student int8"
@@ -60,7 +60,7 @@ class TorchPredictor:
         # is shown (torch must load only afterwards).
         from transformers import AutoTokenizer
 
-        from workbench.core.pruning import load_pruned  # pruned students have per-layer shapes
+        from workbench.core.sources.pruned_models import load_pruned  # pruned students have per-layer shapes
 
         self.name = name
         self.folder = Path(folder)
@@ -87,7 +87,7 @@ class OnnxPredictor:
                  threads: int | None = None) -> None:
         from transformers import AutoTokenizer
 
-        from workbench.core.export import ort_session
+        from workbench.core.compress.export import ort_session
 
         self.name = name
         self.path = Path(onnx_path)
@@ -148,8 +148,8 @@ def teacher_folder(run_dir: Path) -> Path | None:
     has a head (the job then skips fine-tuning and writes no teacher folder)."""
     if (run_dir / "teacher" / "config.json").is_file():
         return run_dir / "teacher"
-    from workbench.core.models import resolve_model_source
     from workbench.core.run_folder import RunFolder
+    from workbench.core.sources.models import resolve_model_source
 
     try:
         source = resolve_model_source(RunFolder.open(run_dir).recipe().teacher.source).folder

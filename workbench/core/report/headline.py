@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.models import folder_size_bytes
-from workbench.core.report_charts import ModelPoint, size_text
+from workbench.core.report.charts import ModelPoint, size_text
+from workbench.core.sources.models import folder_size_bytes
 
 TEACHER = "teacher-torch-fp32"
 # The student the headline speaks for: the most compressed variant that exists and passed its parity check.

@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.core.evaluation import classification_metrics
-from workbench.core.export import (
+from workbench.core.compress.export import (
     ONNX_DIR,
     SESSION_CONFIG,
     SESSION_DISABLED_OPTIMIZERS,
@@ -32,10 +31,11 @@ from workbench.core.export import (
     onnx_feeds,
     ort_session,
 )
-from workbench.core.models import folder_size_bytes
-from workbench.core.pruning import load_pruned
+from workbench.core.measure.evaluation import classification_metrics
 from workbench.core.run_folder import RunFolder, write_json
-from workbench.core.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
+from workbench.core.sources.models import folder_size_bytes
+from workbench.core.sources.pruned_models import load_pruned
+from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
 Runner = Callable[[Batch], np.ndarray]
 MEMORY_METHOD = ("peak RSS delta: the process's resident-set high-water mark (VmHWM, reset through "

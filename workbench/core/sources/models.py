@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.errors import ModelSourceError
-from workbench.core.resources import bundled_teacher_dir
+from workbench.core.sources.resources import bundled_teacher_dir
 
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": bundled_teacher_dir}
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth")

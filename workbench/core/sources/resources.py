@@ -15,7 +15,7 @@ from workbench.core.errors import WorkbenchError
 
 def resources_dir() -> Path:
     frozen_root = getattr(sys, "_MEIPASS", None)  # set inside a PyInstaller bundle
-    root = Path(frozen_root) if frozen_root else Path(__file__).resolve().parents[2]
+    root = Path(frozen_root) if frozen_root else Path(__file__).resolve().parents[3]
     return root / "resources"
 
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.mapping import MappingError, recipe_mapping
+from workbench.core.distill.mapping import MappingError, recipe_mapping
 from workbench.core.recipe import Recipe
-from workbench.core.report_charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
-from workbench.core.report_headline import benchmarked_headline, latency_shape, static_headline
-from workbench.core.report_sections import benchmark_section, compression_section, figure, parity_section, section
+from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
+from workbench.core.report.headline import benchmarked_headline, latency_shape, static_headline
+from workbench.core.report.sections import benchmark_section, compression_section, figure, parity_section, section
 from workbench.core.run_folder import RunFolder, atomic_write
 
 REPORT_DIR = "report"
@@ -177,7 +177,7 @@ def _accuracy_figure(evaluations: dict[str, dict[int, float]], lengths: dict[str
 def _mapping_section(run: RunFiles, out: Path) -> str:
     from transformers import AutoConfig
 
-    from workbench.core.families import family_of
+    from workbench.core.sources.families import family_of
 
     folders = [run.path / "teacher", run.path / "student"]
     if not all((f / "config.json").is_file() for f in folders):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from workbench.core.data import LABEL, TEXT
+from workbench.core.sources.data import LABEL, TEXT
 
 
 def tokenize(dataset, tokenizer, max_length: int):
@@ -64,3 +64,8 @@ def eval_loader(dataset, tokenizer, batch_size: int) -> DataLoader:
     from transformers import DataCollatorWithPadding
 
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=DataCollatorWithPadding(tokenizer))
+
+
+def model_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The batch without what only the loss and the bookkeeping read (labels, example indices)."""
+    return {k: v for k, v in batch.items() if k not in ("labels", "idx")}

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.export import ARTIFACTS, ONNX_DIR, onnx_feeds, ort_session
-from workbench.core.pruning import load_pruned
+from workbench.core.compress.export import ARTIFACTS, ONNX_DIR, onnx_feeds, ort_session
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
-from workbench.core.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
+from workbench.core.sources.pruned_models import load_pruned
+from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
 
 @dataclass

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.batches import EpochOrder
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import (
     CheckpointSaved,
@@ -33,6 +32,7 @@ from workbench.core.events import (
 )
 from workbench.core.recipe import StageConfig, TrainingConfig
 from workbench.core.run_folder import RunFolder, atomic_write
+from workbench.core.sources.batches import EpochOrder
 
 
 class NonFiniteLossError(WorkbenchError):

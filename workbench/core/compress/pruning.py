@@ -5,62 +5,34 @@ neuron's activation, summed over examples) or weight magnitude. The gates are fo
 attention output projection and the FFN's second linear layer, because transformers 5 models no longer
 take a `head_mask` argument.
 
-Loadability and ONNX: FFN pruning is expressed by the config alone (intermediate_size, DistilBERT's
-hidden_dim). Head pruning is not: the attention modules derive the head size from
-hidden_size / num_attention_heads, so the config keeps the original head count (and thereby the right
-head size) and `config.workbench_pruning["attention_heads"]` records the heads left per layer. The
-attention forward reshapes its projections with `view(..., -1, head_size)`, so smaller Q/K/V and output
-projections give fewer heads with no code change: the pruned model runs and exports to ONNX as plain torch
-ops. Only loading needs help, since `from_pretrained` builds full-size projections: `load_pruned` builds the
-model from its config, shrinks the projections to the recorded shapes, then loads the saved weights.
+How a pruned model keeps loading and exporting: see sources/pruned_models.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from operator import attrgetter
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PreTrainedModel
 
-from workbench.core.distillation import model_inputs
 from workbench.core.errors import WorkbenchError
-from workbench.core.families import PRUNING_CONFIG_KEY, EncoderFamily, family_of
+from workbench.core.sources.batches import model_inputs
+from workbench.core.sources.families import PRUNING_CONFIG_KEY, EncoderFamily, family_of
+from workbench.core.sources.pruned_models import (
+    attention_head_size,
+    current_ffn,
+    shrink_layer,
+)
 
 ImportanceMethod = Literal["gradient", "magnitude"]
 
 
 class PruningError(WorkbenchError):
     """A pruning request that cannot be carried out on this model."""
-
-
-@dataclass(frozen=True)
-class _LayerParts:
-    """Dotted paths, relative to one encoder layer, of the linear layers that pruning slices."""
-
-    query: str
-    key: str
-    value: str
-    attention_output: str
-    ffn_in: str
-    ffn_out: str
-    ffn_field: str  # the config field of the FFN width
-
-
-_BERT_PARTS = _LayerParts("attention.self.query", "attention.self.key", "attention.self.value",
-                          "attention.output.dense", "intermediate.dense", "output.dense", "intermediate_size")
-_PARTS = {
-    "BERT": _BERT_PARTS,
-    "RoBERTa": _BERT_PARTS,
-    "ELECTRA": _BERT_PARTS,
-    "DistilBERT": _LayerParts("attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
-                              "ffn.lin1", "ffn.lin2", "hidden_dim"),
-}
 
 
 @dataclass(frozen=True)
@@ -86,16 +58,6 @@ class PruningReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def attention_heads(config: PretrainedConfig) -> int:
-    """Heads per layer that the model really has: fewer than the config's head count after head pruning."""
-    return family_of(config).num_heads(config)
-
-
-def attention_head_size(config: PretrainedConfig) -> int:
-    """Width of one head; pruning never changes it (the config keeps the original head count for this)."""
-    return family_of(config).hidden_size(config) // _config_heads(config)
 
 
 def compute_importance(
@@ -130,8 +92,9 @@ def prune(
     for name, ratio in (("heads_ratio", heads_ratio), ("ffn_ratio", ffn_ratio)):
         if not 0 <= ratio < 1:
             raise PruningError(f"pruning.{name} is {ratio}; give a fraction from 0 up to (not including) 1")
-    parts, layers = _parts(model), _family(model).layers(model)
-    head_size, heads, ffn = attention_head_size(model.config), _current_heads(model), _current_ffn(model)
+    family = _family(model)
+    layers = family.layers(model)
+    head_size, heads, ffn = attention_head_size(model.config), _current_heads(model), current_ffn(model)
     parameters_before = _count(model)
     drop_heads, drop_neurons = removed_count(heads, heads_ratio), removed_count(ffn, ffn_ratio)
     removed_heads: list[list[int]] = [[] for _ in layers]
@@ -141,8 +104,8 @@ def prune(
         for index, layer in enumerate(layers):
             keep_heads, removed_heads[index] = _split(scores.heads[index], drop_heads)
             keep_neurons, removed_neurons[index] = _split(scores.neurons[index], drop_neurons)
-            _shrink_layer(layer, parts, _head_columns(keep_heads, head_size), keep_neurons)
-    setattr(model.config, parts.ffn_field, ffn - drop_neurons)
+            shrink_layer(family, layer, _head_columns(keep_heads, head_size), keep_neurons)
+    setattr(model.config, family.ffn_field, ffn - drop_neurons)
     if drop_heads:  # an FFN-only pruned model keeps a plain config that from_pretrained loads
         setattr(model.config, PRUNING_CONFIG_KEY, {"attention_heads": heads - drop_heads})
     report = PruningReport(importance, heads, heads - drop_heads, ffn, ffn - drop_neurons, removed_heads,
@@ -150,48 +113,17 @@ def prune(
     return model, report
 
 
-def load_pruned(folder: str | Path, **from_config: Any) -> PreTrainedModel:
-    """Load a model saved after `prune` (or any unpruned one); `from_config` goes to the model's constructor,
-    e.g. attn_implementation="eager" for an ONNX export that ONNX Runtime can fuse."""
-    import transformers
-    from safetensors.torch import load_file
-    from transformers import AutoConfig
-
-    folder = Path(folder)
-    config = AutoConfig.from_pretrained(folder)
-    architecture = (config.architectures or [None])[0]
-    model_class = getattr(transformers, architecture or "", None)
-    if model_class is None:
-        raise PruningError(f"{folder}: config.json names no known architecture ({architecture!r}); cannot load it")
-    heads = attention_heads(config)
-    if heads == _config_heads(config):
-        return model_class.from_pretrained(folder, **from_config).eval()  # the config says it all
-    # What from_pretrained does, with projections shrunk before the weights arrive. `_from_config` is the
-    # constructor the Auto classes use; unlike __init__ it takes attn_implementation.
-    model = model_class._from_config(config, **from_config)
-    columns = torch.arange(heads * attention_head_size(config))
-    for layer in _family(model).layers(model):
-        _shrink_layer(layer, _parts(model), columns, torch.arange(_current_ffn(model)))
-    files = sorted(folder.glob("*.safetensors"))
-    if not files:
-        raise PruningError(f"{folder}: holds no model.safetensors; save the pruned model with save_pretrained")
-    state: dict[str, torch.Tensor] = {}
-    for file in files:  # a sharded save splits the weights over several files with disjoint keys
-        state.update(load_file(file))
-    model.load_state_dict(state, strict=True)
-    return model.eval()
-
-
 def _gradient_importance(model: PreTrainedModel, batches: Iterable[dict[str, torch.Tensor]]) -> Importance:
-    parts, layers = _parts(model), _family(model).layers(model)
-    heads, ffn, head_size = _current_heads(model), _current_ffn(model), attention_head_size(model.config)
+    family = _family(model)
+    layers = family.layers(model)
+    heads, ffn, head_size = _current_heads(model), current_ffn(model), attention_head_size(model.config)
     head_scores, neuron_scores = torch.zeros(len(layers), heads), torch.zeros(len(layers), ffn)
     gates: dict[str, list[torch.Tensor]] = {}
     hooks = []
     for index, layer in enumerate(layers):
-        hooks.append(attrgetter(parts.attention_output)(layer).register_forward_pre_hook(
+        hooks.append(family.linear(layer, family.attention_output_path).register_forward_pre_hook(
             _gate(gates, "heads", index, head_size)))
-        hooks.append(attrgetter(parts.ffn_out)(layer).register_forward_pre_hook(_gate(gates, "neurons", index, 1)))
+        hooks.append(family.linear(layer, family.ffn_out_path).register_forward_pre_hook(_gate(gates, "neurons", index, 1)))
     was_training, device = model.training, next(model.parameters()).device
     model.eval()  # dropout would add noise to the gradients
     seen = 0
@@ -236,16 +168,17 @@ def _gate(gates: dict[str, list[torch.Tensor]], kind: str, index: int, width: in
 def _magnitude_importance(model: PreTrainedModel) -> Importance:
     """||W_V,h|| * ||W_O,h|| per head and ||w_in,i|| * ||w_out,i|| per neuron: a bound on how much the unit can
     write into the residual stream (queries and keys only shape the attention pattern)."""
-    parts, heads = _parts(model), _current_heads(model)
+    family, heads = _family(model), _current_heads(model)
     head_scores, neuron_scores = [], []
     with torch.no_grad():
-        for layer in _family(model).layers(model):
-            value = attrgetter(parts.value)(layer).weight  # (heads * head_size, hidden)
-            output = attrgetter(parts.attention_output)(layer).weight  # (hidden, heads * head_size)
+        for layer in family.layers(model):
+            value = family.linear(layer, family.value_path).weight  # (heads * head_size, hidden)
+            output = family.linear(layer, family.attention_output_path).weight  # (hidden, heads * head_size)
             value_norm = value.reshape(heads, -1).norm(dim=1)
             output_norm = output.reshape(output.shape[0], heads, -1).norm(dim=(0, 2))
             head_scores.append((value_norm * output_norm).float().cpu())
-            ffn_in, ffn_out = attrgetter(parts.ffn_in)(layer).weight, attrgetter(parts.ffn_out)(layer).weight
+            ffn_in = family.linear(layer, family.ffn_in_path).weight
+            ffn_out = family.linear(layer, family.ffn_out_path).weight
             neuron_scores.append((ffn_in.norm(dim=1) * ffn_out.norm(dim=0)).float().cpu())
     return Importance(torch.stack(head_scores), torch.stack(neuron_scores))
 
@@ -262,51 +195,14 @@ def _head_columns(heads: torch.Tensor, head_size: int) -> torch.Tensor:
     return (heads[:, None] * head_size + torch.arange(head_size)).flatten()
 
 
-def _shrink_layer(layer: nn.Module, parts: _LayerParts, head_columns: torch.Tensor, neurons: torch.Tensor) -> None:
-    for path in (parts.query, parts.key, parts.value):
-        _keep(attrgetter(path)(layer), head_columns, dim=0)
-    _keep(attrgetter(parts.attention_output)(layer), head_columns, dim=1)
-    _keep(attrgetter(parts.ffn_in)(layer), neurons, dim=0)
-    _keep(attrgetter(parts.ffn_out)(layer), neurons, dim=1)
-
-
-def _keep(linear: nn.Linear, index: torch.Tensor, dim: int) -> None:
-    """Keep only output rows (dim 0) or input columns (dim 1) `index` of a linear layer, in place."""
-    index = index.to(linear.weight.device)
-    trainable = linear.weight.requires_grad
-    with torch.no_grad():
-        linear.weight = nn.Parameter(linear.weight.index_select(dim, index).clone(), requires_grad=trainable)
-        if dim == 1:
-            linear.in_features = len(index)
-            return
-        if linear.bias is not None:
-            linear.bias = nn.Parameter(linear.bias[index].clone(), requires_grad=trainable)
-        linear.out_features = len(index)
-
-
 def _family(model: PreTrainedModel) -> EncoderFamily:
     return family_of(model.config)
 
 
-def _parts(model: PreTrainedModel) -> _LayerParts:
-    family = _family(model)
-    if family.name not in _PARTS:
-        raise PruningError(f"pruning does not support {family.name} models yet")
-    return _PARTS[family.name]
-
-
-def _config_heads(config: PretrainedConfig) -> int:
-    # The config field itself, not EncoderFamily.num_heads: that may come to report the pruned count.
-    return int(getattr(config, family_of(config).heads_field))
-
-
 def _current_heads(model: PreTrainedModel) -> int:
-    query = attrgetter(_parts(model).query)(_family(model).layers(model)[0])
+    family = _family(model)
+    query = family.linear(family.layers(model)[0], family.query_path)
     return query.out_features // attention_head_size(model.config)
-
-
-def _current_ffn(model: PreTrainedModel) -> int:
-    return attrgetter(_parts(model).ffn_in)(_family(model).layers(model)[0]).out_features
 
 
 def _count(model: nn.Module) -> int:

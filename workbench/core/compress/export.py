@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.pruning import attention_head_size, attention_heads, load_pruned
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
-from workbench.core.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
+from workbench.core.sources.pruned_models import attention_head_size, attention_heads, load_pruned
+from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
 ONNX_DIR = "onnx"
 DEFAULT_OPSET = 17

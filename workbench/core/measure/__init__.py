@@ -1,0 +1,1 @@
+"""Running models and measuring them: evaluation, the model runner, the speed benchmark."""
