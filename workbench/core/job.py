@@ -45,7 +45,7 @@ from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.batches import eval_loader, model_inputs, tokenize, train_loader
 from workbench.core.sources.data import TaskData, load_task_data
 from workbench.core.sources.families import family_of
-from workbench.core.sources.models import head_labels, load_tokenizer, resolve_model_source
+from workbench.core.sources.models import head_labels, load_tokenizer, pretrained_options, resolve_model_source
 from workbench.core.sources.pruned_models import load_pruned
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.sources.student import build_student
@@ -142,7 +142,7 @@ class Job:
 
         data = load_task_data(recipe.data)
         self._check_same_data(data)
-        teacher_source = resolve_model_source(recipe.teacher.source)
+        teacher_source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
         tokenizer = load_tokenizer(teacher_source)
         loaders = self._loaders(data, tokenizer, teacher_source.folder)
         runner = StageRunner(accelerator, self.run, self.run_path, self.control, recipe.training,
@@ -207,7 +207,7 @@ class Job:
                "seed": seed}
 
         def compute() -> tuple[list[str], list[int]]:
-            augmenter = make_augmenter(teacher_folder, tokenizer)
+            augmenter = make_augmenter(teacher_folder, tokenizer, self.recipe.teacher.trust_remote_code)
             return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
 
         with self.accelerator.main_process_first():  # rank 0 computes, the others read its cache
@@ -368,14 +368,15 @@ class Job:
 
         if FINETUNE in self.completed and self.run_path and (self.run_path / "teacher").is_dir():
             folder = self.run_path / "teacher"
-        config = AutoConfig.from_pretrained(folder)
+        trust = self.recipe.teacher.trust_remote_code
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=trust)
         if head_labels(config) == label_names and FINETUNE not in self.completed:
             self.completed.append(FINETUNE)  # the teacher already solves this task
         labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
                   "label2id": {name: i for i, name in enumerate(label_names)}}
         seed_everything(self.recipe.training.seed)  # the new head's initialisation is part of the recipe
         return AutoModelForSequenceClassification.from_pretrained(
-            folder, attn_implementation="sdpa", ignore_mismatched_sizes=True, **labels)
+            folder, attn_implementation="sdpa", ignore_mismatched_sizes=True, **labels, **pretrained_options(trust))
 
     def _evaluator(self, model, loader, data: TaskData):
         labels = np.array(data.splits["dev"]["label"])

@@ -1,7 +1,7 @@
 """Data sources: the bundled tweet corpus, local CSV / TSV / JSON / JSONL / parquet files, hub datasets.
 
-Every source is read through `datasets`, cleaned the same way (undecodable bytes replaced, empty and
-exact-duplicate texts dropped, with counts), and split deterministically and stratified by label into
+Every source is read through `datasets` (text files first decoded from their detected encoding), cleaned the
+same way (undecodable bytes replaced, empty and exact-duplicate texts dropped, with counts), and split deterministically and stratified by label into
 train / dev / test. The split's sizes and a content hash travel with every run.
 """
 
@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from workbench.core.errors import DataSourceError
+from workbench.core.errors import DataSourceError, short_repr
 from workbench.core.recipe import BUNDLED_TWEETS, DataConfig
 from workbench.core.sources.resources import bundled_tweets_csv
+from workbench.core.sources.text_encoding import REPLACEMENT_CHAR, as_utf8
 
 TEXT, LABEL = "text", "label"
 SPLITS = ("train", "dev", "test")
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 BUNDLED_DATA = {BUNDLED_TWEETS: bundled_tweets_csv}
-REPLACEMENT_CHAR = "\ufffd"
+SHOWN_LABELS = 5  # labels named in one message; a text column given as the label column has thousands
+MAX_CLASSES = 1000
 
 
 @dataclass
@@ -63,7 +66,8 @@ class TaskData:
 
 
 def read_source(source: str, text_column: str, label_column: str | None):
-    """Read a source into a `datasets.Dataset` with a `text` column (and `label` when asked for)."""
+    """Read a source into a `datasets.Dataset` with a `text` column (and `label` when asked for); the origin
+    names the source and, when it was not UTF-8, the encoding it was decoded from."""
     dataset, origin = _read_raw(source)
     wanted = {TEXT: text_column} | ({LABEL: label_column} if label_column else {})
     missing = [name for name in wanted.values() if name not in dataset.column_names]
@@ -89,12 +93,9 @@ def _read_raw(source: str):
     if source.startswith("bundled:") and source not in BUNDLED_DATA:
         raise DataSourceError(f"{source}: unknown bundled data set; bundled: {', '.join(BUNDLED_DATA)}")
     if path.exists():
-        builder, options = _builder_for(path)
-        try:
-            loaded = load_dataset(builder, data_files=str(path), split="train", **options)
-        except Exception as error:  # datasets wraps parser errors in several types
-            raise DataSourceError(f"{path}: cannot be read as {builder} ({_first_line(error)})") from None
-        return loaded, f"{source} ({path})" if source in BUNDLED_DATA else str(path)
+        loaded, encoding = _read_file(path, load_dataset)
+        origin = f"{source} ({path})" if source in BUNDLED_DATA else str(path)
+        return loaded, origin if encoding == "utf-8" else f"{origin} (decoded from {encoding})"
     if source.startswith((".", "/", "~")) or Path(source).suffix.lower() in FORMATS:
         raise DataSourceError(f"{source}: no such data file")
     try:
@@ -110,6 +111,21 @@ def _read_raw(source: str):
     return loaded, source
 
 
+def _read_file(path: Path, load_dataset) -> tuple[object, str]:
+    """A local file through `datasets`, decoded from its own encoding first; the dataset and that encoding."""
+    builder, options = _builder_for(path)
+    decoded = as_utf8(path) if builder != "parquet" else None
+    try:
+        data_file = decoded.path if decoded else path
+        return load_dataset(builder, data_files=str(data_file), split="train", **options), (
+            decoded.encoding if decoded else "utf-8")
+    except Exception as error:  # datasets wraps parser errors in several types
+        raise DataSourceError(f"{path}: cannot be read as {builder} ({_first_line(error)})") from None
+    finally:
+        if decoded and decoded.path != path:
+            shutil.rmtree(decoded.path.parent, ignore_errors=True)  # datasets has copied it into Arrow by now
+
+
 def _builder_for(path: Path) -> tuple[str, dict]:
     if path.is_dir():
         raise DataSourceError(f"{path}: is a folder; give one CSV / TSV / JSON / JSONL / parquet file")
@@ -120,20 +136,10 @@ def _builder_for(path: Path) -> tuple[str, dict]:
         raise DataSourceError(f"{path}: the file is empty")
     if builder == "parquet":
         return builder, {}
-    if _looks_binary(path):
-        raise DataSourceError(f"{path}: holds binary data, not {path.suffix.lstrip('.').upper()} text")
     options = {"encoding": "utf-8", "encoding_errors": "replace"}
     if path.suffix.lower() == ".tsv":
         options["delimiter"] = "\t"
     return builder, options
-
-
-def _looks_binary(path: Path, probe: int = 8192) -> bool:
-    head = path.open("rb").read(probe)
-    if b"\x00" in head:
-        return True
-    text = head.decode("utf-8", errors="replace")
-    return text.count(REPLACEMENT_CHAR) > 0.1 * max(len(text), 1)
 
 
 def _first_line(error: Exception) -> str:
@@ -171,30 +177,68 @@ def clean(dataset, with_labels: bool = True):
 
 
 def load_task_data(config: DataConfig) -> TaskData:
-    from datasets import ClassLabel
+    from datasets import ClassLabel, Dataset
 
     raw, origin = read_source(config.source, config.text_column, config.label_column)
     cleaned, report = clean(raw)
     if len(cleaned) == 0:
         raise DataSourceError(f"{origin}: has no rows with both a text and a label")
-    cleaned = cleaned.map(lambda row: {LABEL: str(row[LABEL]).strip()})
-    label_names = _label_names(cleaned, config, origin)
-    labelled = cleaned.cast_column(LABEL, ClassLabel(names=label_names))
+    labels = class_names_of(cleaned[LABEL], config.label_column, origin)
+    label_names = _label_names(labels, config, origin)
+    labelled = Dataset.from_dict({TEXT: cleaned[TEXT], LABEL: labels}).cast_column(
+        LABEL, ClassLabel(names=label_names))
     splits = stratified_split(labelled, config, origin)
     return TaskData(splits, label_names, report, content_hash(splits))
 
 
-def _label_names(dataset, config: DataConfig, origin: str) -> list[str]:
-    present = sorted(set(dataset[LABEL]))
+def class_names_of(values: list, column: str, origin: str) -> list[str]:
+    """Each row's label as a class name; whole numbers (1.0 where a missing value made the column float) as
+    "1". Fractions and nested values are not classes: a message, before Arrow would fail on them."""
+    names = []
+    for value in values:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise DataSourceError(
+                    f"{origin}: label column '{column}' holds fractional numbers (e.g. {value:g}): scores, not "
+                    "classes; set data.label_column to a column of class names or whole-number class ids")
+            value = int(value)
+        elif isinstance(value, list | dict):
+            raise DataSourceError(
+                f"{origin}: label column '{column}' holds {type(value).__name__}s (e.g. {short_repr(value)}), "
+                "not class names; set data.label_column to a column with one class name per row")
+        names.append(str(value).strip())
+    return names
+
+
+def _label_names(labels: list[str], config: DataConfig, origin: str) -> list[str]:
+    present = sorted(set(labels))
     names = config.label_names or present
     unknown = sorted(set(present) - set(names))
     if unknown:
         raise DataSourceError(
-            f"{origin}: labels {', '.join(unknown)} are not in data.label_names ({', '.join(names)})"
+            f"{origin}: labels {_some(unknown)} in '{config.label_column}' are not in data.label_names ({_some(names)}); "
+            "add them to data.label_names or check data.label_column"
+        )
+    empty = [name for name in names if name not in set(present)]
+    if empty:
+        raise DataSourceError(
+            f"{origin}: data.label_names names {_some(empty)} but no row has that label; "
+            "remove it from data.label_names or add rows for it"
         )
     if len(names) < 2:
         raise DataSourceError(f"{origin}: needs at least two classes in '{config.label_column}', found {names}")
+    if len(names) > MAX_CLASSES:
+        raise DataSourceError(
+            f"{origin}: '{config.label_column}' has {len(names):,} different labels ({_some(names)}); a class "
+            f"column has a few (at most {MAX_CLASSES:,}): check data.label_column"
+        )
     return list(names)
+
+
+def _some(names: list[str]) -> str:
+    """A few of many names, for a message that stays one short line."""
+    shown = ", ".join(repr(name) if len(name) <= 40 else repr(name[:39] + "…") for name in names[:SHOWN_LABELS])
+    return shown + (f" and {len(names) - SHOWN_LABELS:,} more" if len(names) > SHOWN_LABELS else "")
 
 
 def split_counts(config: DataConfig, available: int, origin: str) -> dict[str, int]:

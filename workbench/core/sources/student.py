@@ -16,7 +16,13 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICA
 
 from workbench.core.errors import ModelSourceError, RecipeError
 from workbench.core.recipe import StudentConfig
-from workbench.core.sources.models import count_parameters, head_labels, load_config, resolve_model_source
+from workbench.core.sources.models import (
+    count_parameters,
+    head_labels,
+    load_config,
+    pretrained_options,
+    resolve_model_source,
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ def build_student(
     config = student_config(cfg, teacher_model.config, label_names)
     if cfg.init == "pretrained":
         folder = resolve_model_source(cfg.pretrained).folder
-        return AutoModelForSequenceClassification.from_pretrained(folder, config=config, **_attention(config))
+        return AutoModelForSequenceClassification.from_pretrained(folder, config=config, **_attention(config),
+                                                                  **pretrained_options())
     student = AutoModelForSequenceClassification.from_config(config, **_attention(config))
     if cfg.init == "teacher":
         _copy_teacher_weights(
