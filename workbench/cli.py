@@ -27,8 +27,12 @@ def _data(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    recipe = Recipe.load(args.recipe)
-    print(f"{args.recipe}: valid recipe '{recipe.name}'")
+    recipe = Recipe.load(args.recipe).with_overrides(args.set)
+    if not args.recipe_only:
+        from workbench.core.preflight import check_recipe
+
+        print("\n".join(check_recipe(recipe).lines))
+    print(f"{args.recipe}: valid recipe '{recipe.name}'" + ("" if args.recipe_only else "; ready to run"))
     if args.show:
         print(recipe.to_yaml(), end="")
 
@@ -116,9 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--label-column", default=defaults.label_column)
     data.add_argument("--tokenizer", default=BUNDLED_TEACHER, help="model whose tokenizer counts tokens")
 
-    check = command("check", _check, "validate a recipe file")
+    check = command("check", _check, "validate a recipe and run every check a job makes before training: "
+                    "models, mapping, lengths, vocabulary, data")
     check.add_argument("recipe")
     check.add_argument("--show", action="store_true", help="print the recipe with every default filled in")
+    check.add_argument("--recipe-only", action="store_true", help="validate the file alone; read no model or data")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="change one recipe value before checking, as `workbench run --set` does")
 
     run = command("run", _run, "run a recipe headless (also under `accelerate launch` or `torchrun`)")
     run.add_argument("recipe", nargs="?")

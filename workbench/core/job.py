@@ -40,6 +40,7 @@ from workbench.core.events import (
     StageStarted,
 )
 from workbench.core.measure.evaluation import agreement, classification_metrics
+from workbench.core.preflight import check_models
 from workbench.core.recipe import Recipe, StageConfig
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.batches import eval_loader, model_inputs, tokenize, train_loader
@@ -141,6 +142,9 @@ class Job:
         self.completed = list(resume["completed"]) if resume else []
 
         data = load_task_data(recipe.data)
+        check_models(recipe, data.label_names)  # the rest of workbench.core.preflight, before any stage
+        if data.cleaning.bytes_replaced_rows:
+            yield self._log(Notice(f"{recipe.data.source}: {data.cleaning.line()}"))
         self._check_same_data(data)
         teacher_source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
         tokenizer = load_tokenizer(teacher_source)

@@ -212,7 +212,8 @@ class Recipe(Section):
     @classmethod
     def from_dict(cls, data: Any, origin: str = "recipe") -> Recipe:
         if not isinstance(data, dict):
-            raise RecipeError(f"{origin}: a recipe is a mapping of sections (data, teacher, ...), got {short_repr(data)}")
+            raise RecipeError(
+                f"{origin}: a recipe is a mapping of sections (data, teacher, ...), got {short_repr(data)}")
         try:
             return cls.model_validate(data)
         except ValidationError as error:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.core.errors import RecipeError
+from workbench.core.recipe import read_recipe_text
+from workbench.core.safe_yaml import parse_yaml
+
 
 @dataclass
 class RunRow:
@@ -36,13 +40,12 @@ def _json(path: Path) -> dict[str, Any]:
 
 
 def _recipe_name(path: Path) -> str:
-    import yaml
-
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = parse_yaml(read_recipe_text(path), str(path))  # the recipe loader's bounds: run folders are sent
+    except RecipeError:
         return "?"
-    return str(data.get("name", "?")) if isinstance(data, dict) else "?"
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else "?"
 
 
 def read_run(folder: Path) -> RunRow:

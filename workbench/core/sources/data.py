@@ -1,8 +1,9 @@
 """Data sources: the bundled tweet corpus, local CSV / TSV / JSON / JSONL / parquet files, hub datasets.
 
 Every source is read through `datasets` (text files first decoded from their detected encoding), cleaned the
-same way (undecodable bytes replaced, empty and exact-duplicate texts dropped, with counts), and split deterministically and stratified by label into
-train / dev / test. The split's sizes and a content hash travel with every run.
+same way (undecodable bytes replaced, empty and exact-duplicate texts dropped, with counts), and split
+deterministically and stratified by label into train / dev / test. The split's sizes and a content hash
+travel with every run.
 """
 
 from __future__ import annotations
@@ -216,8 +217,8 @@ def _label_names(labels: list[str], config: DataConfig, origin: str) -> list[str
     unknown = sorted(set(present) - set(names))
     if unknown:
         raise DataSourceError(
-            f"{origin}: labels {_some(unknown)} in '{config.label_column}' are not in data.label_names ({_some(names)}); "
-            "add them to data.label_names or check data.label_column"
+            f"{origin}: labels {_some(unknown)} in '{config.label_column}' are not in data.label_names "
+            f"({_some(names)}); add them to data.label_names or check data.label_column"
         )
     empty = [name for name in names if name not in set(present)]
     if empty:

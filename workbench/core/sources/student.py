@@ -98,7 +98,7 @@ def build_student(
     student = AutoModelForSequenceClassification.from_config(config, **_attention(config))
     if cfg.init == "teacher":
         _copy_teacher_weights(
-            student, teacher_model, _chosen_teacher_layers(cfg, config, teacher_model.config)
+            student, teacher_model, chosen_teacher_layers(cfg, config, teacher_model.config)
         )
     return student
 
@@ -163,7 +163,7 @@ def _pretrained_config(
     return config
 
 
-def _chosen_teacher_layers(
+def chosen_teacher_layers(
     cfg: StudentConfig, config: PretrainedConfig, teacher_config: PretrainedConfig
 ) -> list[int]:
     student, teacher = _shape(config), _shape(teacher_config)
