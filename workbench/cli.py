@@ -38,6 +38,13 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    if not args.recipe and not args.resume:
+        raise WorkbenchError("give a recipe file to run, or --resume RUN_DIR")
+    if args.set and not args.recipe:
+        raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
+    # The recipe is read before torch is imported: a bad one is answered at once, in little memory.
+    recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
+
     import json
     import signal
 
@@ -45,11 +52,6 @@ def _run(args: argparse.Namespace) -> None:
     from workbench.core.job import run_job
     from workbench.core.progress import follow
 
-    if not args.recipe and not args.resume:
-        raise WorkbenchError("give a recipe file to run, or --resume RUN_DIR")
-    if args.set and not args.recipe:
-        raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
-    recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
     control = JobControl()
     # Ctrl-C asks the loop to stop at the next step, checkpoint and say how to resume.
     signal.signal(signal.SIGINT, lambda *_: control.cancel())

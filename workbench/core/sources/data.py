@@ -87,8 +87,10 @@ def _read_raw(source: str):
     # Importing it here first waits for that import to finish.
     import transformers  # noqa: F401
     from datasets import Dataset, DatasetDict, concatenate_datasets, disable_progress_bars, load_dataset
+    from datasets.utils.logging import CRITICAL, set_verbosity
 
-    disable_progress_bars()  # the workbench reports its own progress
+    disable_progress_bars()  # the workbench reports its own progress,
+    set_verbosity(CRITICAL)  # and its own read errors, in one line (datasets logs each one first)
 
     path = BUNDLED_DATA[source]() if source in BUNDLED_DATA else Path(source).expanduser()
     if source.startswith("bundled:") and source not in BUNDLED_DATA:
@@ -136,11 +138,20 @@ def _builder_for(path: Path) -> tuple[str, dict]:
     if path.stat().st_size == 0:
         raise DataSourceError(f"{path}: the file is empty")
     if builder == "parquet":
+        if not _has_parquet_magic(path):
+            raise DataSourceError(f"{path}: is not a parquet file (no PAR1 marks); give the file its own extension")
         return builder, {}
     options = {"encoding": "utf-8", "encoding_errors": "replace"}
     if path.suffix.lower() == ".tsv":
         options["delimiter"] = "\t"
     return builder, options
+
+
+def _has_parquet_magic(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(0, path.stat().st_size - 4))
+        return head == b"PAR1" and handle.read(4) == b"PAR1"
 
 
 def _first_line(error: Exception) -> str:
