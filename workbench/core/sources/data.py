@@ -14,8 +14,9 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from workbench.core.errors import DataSourceError, short_repr
+from workbench.core.errors import DataSourceError
 from workbench.core.recipe import BUNDLED_TWEETS, DataConfig
+from workbench.core.sources.labels import check_scalar_labels, class_names_of, label_names_of, label_text
 from workbench.core.sources.resources import bundled_tweets_csv
 from workbench.core.sources.text_encoding import REPLACEMENT_CHAR, as_utf8
 
@@ -23,8 +24,6 @@ TEXT, LABEL = "text", "label"
 SPLITS = ("train", "dev", "test")
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 BUNDLED_DATA = {BUNDLED_TWEETS: bundled_tweets_csv}
-SHOWN_LABELS = 5  # labels named in one message; a text column given as the label column has thousands
-MAX_CLASSES = 1000
 
 
 @dataclass
@@ -139,7 +138,8 @@ def _builder_for(path: Path) -> tuple[str, dict]:
         raise DataSourceError(f"{path}: the file is empty")
     if builder == "parquet":
         if not _has_parquet_magic(path):
-            raise DataSourceError(f"{path}: is not a parquet file (no PAR1 marks); give the file its own extension")
+            raise DataSourceError(f"{path}: cannot be read as parquet (no PAR1 marks: not a parquet file); "
+                                  "give the file the extension of its format")
         return builder, {}
     options = {"encoding": "utf-8", "encoding_errors": "replace"}
     if path.suffix.lower() == ".tsv":
@@ -169,7 +169,7 @@ def clean(dataset, with_labels: bool = True):
     keep: list[int] = []
     empty = duplicates = 0
     for index, (text, label) in enumerate(zip(texts, labels, strict=True)):
-        if not text or (with_labels and (label is None or str(label).strip() == "")):
+        if not text or (with_labels and _missing(label)):
             empty += 1
         elif text in seen:
             duplicates += 1
@@ -184,73 +184,29 @@ def clean(dataset, with_labels: bool = True):
         duplicates_dropped=duplicates,
         rows_kept=len(keep),
     )
-    columns = {TEXT: kept_texts} | ({LABEL: [labels[i] for i in keep]} if with_labels else {})
+    columns = {TEXT: kept_texts} | ({LABEL: [label_text(labels[i]) for i in keep]} if with_labels else {})
     return Dataset.from_dict(columns), report
+
+
+def _missing(label) -> bool:
+    """No label: empty, or NaN where pandas read an empty cell of a numeric column."""
+    return label is None or label != label or str(label).strip() == ""
 
 
 def load_task_data(config: DataConfig) -> TaskData:
     from datasets import ClassLabel, Dataset
 
     raw, origin = read_source(config.source, config.text_column, config.label_column)
+    check_scalar_labels(raw[LABEL], config.label_column, origin)
     cleaned, report = clean(raw)
     if len(cleaned) == 0:
         raise DataSourceError(f"{origin}: has no rows with both a text and a label")
-    labels = class_names_of(cleaned[LABEL], config.label_column, origin)
-    label_names = _label_names(labels, config, origin)
+    labels = class_names_of(cleaned[LABEL], config, origin)
+    label_names = label_names_of(labels, config, origin)
     labelled = Dataset.from_dict({TEXT: cleaned[TEXT], LABEL: labels}).cast_column(
         LABEL, ClassLabel(names=label_names))
     splits = stratified_split(labelled, config, origin)
     return TaskData(splits, label_names, report, content_hash(splits))
-
-
-def class_names_of(values: list, column: str, origin: str) -> list[str]:
-    """Each row's label as a class name; whole numbers (1.0 where a missing value made the column float) as
-    "1". Fractions and nested values are not classes: a message, before Arrow would fail on them."""
-    names = []
-    for value in values:
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise DataSourceError(
-                    f"{origin}: label column '{column}' holds fractional numbers (e.g. {value:g}): scores, not "
-                    "classes; set data.label_column to a column of class names or whole-number class ids")
-            value = int(value)
-        elif isinstance(value, list | dict):
-            raise DataSourceError(
-                f"{origin}: label column '{column}' holds {type(value).__name__}s (e.g. {short_repr(value)}), "
-                "not class names; set data.label_column to a column with one class name per row")
-        names.append(str(value).strip())
-    return names
-
-
-def _label_names(labels: list[str], config: DataConfig, origin: str) -> list[str]:
-    present = sorted(set(labels))
-    names = config.label_names or present
-    unknown = sorted(set(present) - set(names))
-    if unknown:
-        raise DataSourceError(
-            f"{origin}: labels {_some(unknown)} in '{config.label_column}' are not in data.label_names "
-            f"({_some(names)}); add them to data.label_names or check data.label_column"
-        )
-    empty = [name for name in names if name not in set(present)]
-    if empty:
-        raise DataSourceError(
-            f"{origin}: data.label_names names {_some(empty)} but no row has that label; "
-            "remove it from data.label_names or add rows for it"
-        )
-    if len(names) < 2:
-        raise DataSourceError(f"{origin}: needs at least two classes in '{config.label_column}', found {names}")
-    if len(names) > MAX_CLASSES:
-        raise DataSourceError(
-            f"{origin}: '{config.label_column}' has {len(names):,} different labels ({_some(names)}); a class "
-            f"column has a few (at most {MAX_CLASSES:,}): check data.label_column"
-        )
-    return list(names)
-
-
-def _some(names: list[str]) -> str:
-    """A few of many names, for a message that stays one short line."""
-    shown = ", ".join(repr(name) if len(name) <= 40 else repr(name[:39] + "…") for name in names[:SHOWN_LABELS])
-    return shown + (f" and {len(names) - SHOWN_LABELS:,} more" if len(names) > SHOWN_LABELS else "")
 
 
 def split_counts(config: DataConfig, available: int, origin: str) -> dict[str, int]:
