@@ -130,6 +130,7 @@ class Job:
 
     def _run(self) -> Iterator[Event]:
         recipe = self.recipe
+        check_models(recipe)  # workbench.core.preflight: before a run folder exists; the data checks follow
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         _quiet_transformers()
         seed_everything(recipe.training.seed)
@@ -142,7 +143,6 @@ class Job:
         self.completed = list(resume["completed"]) if resume else []
 
         data = load_task_data(recipe.data)
-        check_models(recipe, data.label_names)  # the rest of workbench.core.preflight, before any stage
         if data.cleaning.bytes_replaced_rows:
             yield self._log(Notice(f"{recipe.data.source}: {data.cleaning.line()}"))
         self._check_same_data(data)

@@ -20,13 +20,18 @@ from workbench.core.errors import ModelSourceError, RecipeError
 from workbench.core.recipe import Recipe
 from workbench.core.sources.data import load_task_data, read_source
 from workbench.core.sources.families import EncoderFamily, family_of
-from workbench.core.sources.models import head_labels, load_config, load_tokenizer, resolve_model_source
+from workbench.core.sources.models import (
+    has_tokenizer,
+    head_labels,
+    load_config,
+    load_tokenizer,
+    resolve_model_source,
+)
 from workbench.core.sources.student import check_same_vocabulary, chosen_teacher_layers, student_config
 
 # Position ids that a family reserves before the first token (RoBERTa counts from padding_idx + 1).
 RESERVED_POSITIONS = {"RoBERTa": 2}
 PLACEHOLDER_LABELS = ["class 0", "class 1"]  # the head's size changes nothing checked here
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 
 
 @dataclass
@@ -45,12 +50,14 @@ def check_recipe(recipe: Recipe) -> Checked:
     if general.enabled and general.source:
         read_source(general.source, general.text_column, None)
     lines += check_models(recipe, data.label_names).lines
-    _check_output_dir(Path(recipe.output_dir))
     return Checked(lines)
 
 
 def check_models(recipe: Recipe, label_names: list[str] | None = None) -> Checked:
-    """The model checks; the job runs them once its data is read (which checks the data itself)."""
+    """The checks that need no data: the job runs them first, before it creates its run folder (reading the
+    data, which the job does next, makes the data checks). With the data's labels, a saved student's head is
+    checked against them too."""
+    _check_output_dir(Path(recipe.output_dir))
     teacher_source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
     teacher_config = load_config(teacher_source)
     teacher_family = family_of(teacher_config)
@@ -69,7 +76,7 @@ def check_models(recipe: Recipe, label_names: list[str] | None = None) -> Checke
     _check_tokenizer_fits("teacher", tokenizer, teacher_config)
     if recipe.student.init == "pretrained":
         student_source = resolve_model_source(recipe.student.pretrained)
-        if any((student_source.folder / name).is_file() for name in TOKENIZER_FILES):
+        if has_tokenizer(student_source.folder):
             check_same_vocabulary(tokenizer, load_tokenizer(student_source))
     _check_tokenizer_fits("student", tokenizer, config)
     pairs = ", ".join(f"{m}←{n}" for m, n in mapping.pairs)

@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.sources.models import folder_size_bytes, head_labels
+from workbench.core.sources.models import check_model_folder, folder_size_bytes, head_labels
 
 INT8_ONNX = Path("onnx") / "student-int8.onnx"
 TEACHER, STUDENT, STUDENT_INT8 = "teacher", "student fp32", "student int8"
@@ -63,7 +63,7 @@ class TorchPredictor:
         from workbench.core.sources.pruned_models import load_pruned  # pruned students have per-layer shapes
 
         self.name = name
-        self.folder = Path(folder)
+        self.folder = check_model_folder(Path(folder))  # run folders are sent around: nothing in them may run
         self.max_length = max_length
         self.labels = _labels_of(self.folder)
         self.tokenizer = AutoTokenizer.from_pretrained(self.folder, trust_remote_code=False)

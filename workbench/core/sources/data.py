@@ -119,8 +119,12 @@ def _read_file(path: Path, load_dataset) -> tuple[object, str]:
     decoded = as_utf8(path) if builder != "parquet" else None
     try:
         data_file = decoded.path if decoded else path
+        if builder == "csv" and not _has_a_row(data_file):
+            raise DataSourceError(f"{path}: has a header line but no rows")
         return load_dataset(builder, data_files=str(data_file), split="train", **options), (
             decoded.encoding if decoded else "utf-8")
+    except DataSourceError:
+        raise
     except Exception as error:  # datasets wraps parser errors in several types
         raise DataSourceError(f"{path}: cannot be read as {builder} ({_first_line(error)})") from None
     finally:
@@ -145,6 +149,13 @@ def _builder_for(path: Path) -> tuple[str, dict]:
     if path.suffix.lower() == ".tsv":
         options["delimiter"] = "\t"
     return builder, options
+
+
+def _has_a_row(path: Path) -> bool:
+    """A second non-blank line after the header (datasets' own answer is "corresponds to no data")."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        lines = (line for line in handle if line.strip())
+        return next(lines, None) is not None and next(lines, None) is not None
 
 
 def _has_parquet_magic(path: Path) -> bool:

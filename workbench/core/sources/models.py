@@ -22,6 +22,9 @@ PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle")
 # Files whose `auto_map` makes transformers import Python code that ships with the model.
 CODE_MAP_FILES = ("config.json", "tokenizer_config.json", "preprocessor_config.json")
 MAX_CONFIG_BYTES = 10_000_000
+# A folder without one of these has no tokenizer (transformers would build an empty one from the config).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model")
 HUB_PATTERNS = ["*.json", "*.txt", "*.model", "*.safetensors"]
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -162,10 +165,17 @@ def load_config(source: ModelSource):
 def load_tokenizer(source: ModelSource):
     from transformers import AutoTokenizer
 
+    if not has_tokenizer(source.folder):
+        raise ModelSourceError(f"{source.spec}: has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...); "
+                               "save the tokenizer with the model (tokenizer.save_pretrained(FOLDER))")
     try:
         return AutoTokenizer.from_pretrained(source.folder, trust_remote_code=source.trust_remote_code)
     except Exception as error:  # tokenizers and transformers raise many types for damaged tokenizer files
         raise ModelSourceError(f"{source.spec}: has no usable tokenizer ({_first_line(error)})") from None
+
+
+def has_tokenizer(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in TOKENIZER_FILES)
 
 
 def has_classification_head(config) -> bool:
