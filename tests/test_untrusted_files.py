@@ -138,11 +138,11 @@ def test_payload_as_augmentation_cache_is_ignored_and_recomputed(tmp_path, marke
 
 def test_run_folder_recipe_with_a_python_tag_is_refused(tmp_path, marker):
     from workbench.core.run_folder import RunFolder
-    from workbench.gui.run_index import read_run
+    from workbench.core.run_summary import summarize
 
     run = tmp_path / "run"
     run.mkdir()
     (run / "recipe.yaml").write_text(f"name: !!python/object/apply:os.system ['touch {marker}']\n")
     with pytest.raises(WorkbenchError, match="not valid YAML"):
         RunFolder.open(run).recipe()
-    assert read_run(run).recipe == "?"
+    assert summarize(RunFolder(run)).recipe == "?"

@@ -13,15 +13,14 @@ import os
 import random
 import re
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForMaskedLM, PreTrainedModel
-from transformers.utils import logging as hf_logging
 
+from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import AugmentationConfig
 from workbench.core.sources.models import pretrained_options
 
@@ -39,7 +38,7 @@ class Augmenter(Protocol):
 def make_augmenter(model_folder: Path, tokenizer: Any, trust_remote_code: bool = False) -> Augmenter:
     """The masked-LM augmenter when the folder holds trained MLM head weights, else the neighbour one."""
     # Loading a headless encoder as a masked LM reports missing keys: expected here, and what is checked.
-    with _quiet_transformers():
+    with quiet_libraries():
         model, info = AutoModelForMaskedLM.from_pretrained(model_folder, output_loading_info=True,
                                                            **pretrained_options(trust_remote_code))
     neighbours = NeighbourAugmenter(model.get_input_embeddings().weight, tokenizer)
@@ -229,12 +228,3 @@ def _candidate_mask(tokenizer: Any, size: int) -> torch.Tensor:
     allowed = [token.isalpha() and i not in special for i, token in enumerate(tokens)]
     return torch.tensor(allowed + [False] * (size - len(allowed)))
 
-
-@contextmanager
-def _quiet_transformers():
-    previous = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(previous)
