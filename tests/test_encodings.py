@@ -78,3 +78,16 @@ def test_binary_data_is_still_refused(tmp_path):
     path.write_bytes(bytes(range(256)) * 64)
     with pytest.raises(DataSourceError, match="holds binary data"):
         read_source(str(path), "text", "label")
+
+
+def test_the_run_reports_replaced_rows_before_training(tiny_base_dir, tmp_path):
+    from tests.tiny import tiny_recipe
+    from workbench.core.events import Notice, StageStarted
+    from workbench.core.job import run_job
+
+    path = accented_csv(tmp_path / "reviews.csv", "utf-8", rows_per_class=40)
+    path.write_bytes(path.read_bytes() + b"negative,broken \xff\xfe bytes\n")
+    events = run_job(tiny_recipe(tiny_base_dir, path, tmp_path / "runs"))
+    first = next(event for event in events if isinstance(event, Notice | StageStarted))
+    events.close()
+    assert isinstance(first, Notice) and "1 with undecodable bytes replaced" in first.message

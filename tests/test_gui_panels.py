@@ -176,3 +176,12 @@ def test_mapping_drag_connects_layers_and_pair_switches_edit_the_recipe(qtbot, r
     assert window.recipe.mapping.no_attention == [1] and mapping.lines[1].pen().style() == Qt.PenStyle.DotLine
     click_switch("hidden")
     assert window.recipe.mapping.no_hidden == [] and mapping.lines[1].pen().style() == Qt.PenStyle.DashLine
+
+
+def test_trusting_the_teacher_code_shows_a_warning(qtbot, recipe_path, settings, request):  # noqa: F811
+    window = open_tiny_window(qtbot, recipe_path, settings, request)
+    models = window.models
+    assert not models.trust_warning.isVisibleTo(models)
+    models.trust_code.widget.setChecked(True)
+    assert window.editor.recipe.teacher.trust_remote_code and models.trust_warning.isVisibleTo(models)
+    assert "code may run" in models.trust_warning.text()

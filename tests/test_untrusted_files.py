@@ -95,6 +95,7 @@ def test_custom_code_config_read_directly_is_refused_too(tiny_classifier_dir, tm
     """Run folders are read without resolve_model_source: transformers gets trust_remote_code=False, so an
     unknown model type with auto_map is an error, never the interactive question."""
     from workbench.core.measure.inference import TorchPredictor
+    from workbench.core.sources.pruned_models import load_pruned
 
     folder = copy_model(tiny_classifier_dir, tmp_path / "student")
     (folder / "evil.py").write_text(f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n")
@@ -102,8 +103,10 @@ def test_custom_code_config_read_directly_is_refused_too(tiny_classifier_dir, tm
     config.update(model_type="evil", auto_map={"AutoConfig": "evil.EvilConfig"})
     (folder / "config.json").write_text(json.dumps(config))
     monkeypatch.setattr("builtins.input", lambda *_: pytest.fail("transformers asked whether to run code"))
-    with pytest.raises(ValueError):
-        TorchPredictor("student", folder)
+    with pytest.raises(ModelSourceError, match="asks to run the model's own Python code"):
+        TorchPredictor("student", folder)  # the try-it runner checks the folder first
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        load_pruned(folder)  # and the loader under it would not run the code either
 
 
 def test_yaml_python_tags_are_refused(tmp_path, marker, capsys):
