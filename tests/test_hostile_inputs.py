@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,124 +20,26 @@ from pathlib import Path
 import pytest
 
 from benchmarks.alias_bomb import bomb_text
-from tests.hostile import copy_model, gpt2_folder, payload_bytes, pickle_only_model
-from tests.tiny import save_tiny_bert, tiny_recipe
-from tests.tiny_run import make_tiny_run
+from tests.hostile import (
+    World,
+    added_tokens,
+    auto_map_model,
+    edit_json,
+    gpt2_folder,
+    no_tokenizer,
+    payload_bytes,
+    pickle_only_model,
+    pickle_student,
+    rows,
+    run_with_broken_recipe,
+    run_without_checkpoint,
+    symlink_loop,
+    truncated_weights,
+    try_it,
+)
+from tests.tiny import save_tiny_bert
 from workbench.cli import main
 from workbench.core.errors import WorkbenchError
-
-
-class World:
-    """The files one case builds on: the tiny models and data, an earlier run, and helpers to spoil them."""
-
-    def __init__(self, root: Path, teacher: Path, classifier: Path, csv: Path) -> None:
-        self.root, self.teacher, self.classifier, self.csv = root, teacher, classifier, csv
-        self.runs = root / "runs"
-        self.earlier = make_tiny_run(self.runs / "earlier-run", csv)
-
-    def file(self, name: str, content: str | bytes) -> Path:
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-        return path
-
-    def recipe(self, data: str | Path | None = None, teacher: str | Path | None = None, **sets) -> Path:
-        """The tiny smoke recipe, changed by dotted `section__key=value` assignments, saved as YAML."""
-        recipe = tiny_recipe(teacher or self.teacher, data or self.csv, self.runs)
-        values = recipe.model_dump(mode="json")
-        for dotted, value in sets.items():
-            *sections, key = dotted.split("__")
-            target = values
-            for section in sections:
-                target = target[section]
-            target[key] = value
-        import yaml
-
-        return self.file("recipe.yaml", yaml.safe_dump(values))
-
-    def model(self, name: str = "model") -> Path:
-        return copy_model(self.teacher, self.root / name)
-
-    def check(self, **recipe_args) -> list[str]:
-        return ["check", str(self.recipe(**recipe_args))]
-
-
-def _edit_json(path: Path, **changes) -> Path:
-    data = json.loads(path.read_text())
-    data.update(changes)
-    path.write_text(json.dumps(data))
-    return path.parent
-
-
-def _rows(n: int, labels=("negative", "neutral", "positive")) -> str:
-    return "".join(f"{labels[i % len(labels)]},some text number {i}\n" for i in range(n))
-
-
-def _truncated_weights(w: World) -> Path:
-    folder = w.model()
-    weights = folder / "model.safetensors"
-    weights.write_bytes(weights.read_bytes()[:100])
-    return folder
-
-
-def _no_tokenizer(w: World) -> Path:
-    folder = w.model()
-    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        (folder / name).unlink(missing_ok=True)
-    return folder
-
-
-def _symlink_loop(w: World, name: str) -> Path:
-    link = w.root / name
-    os.symlink(link, link)
-    return link
-
-
-def _added_tokens(w: World) -> Path:
-    from transformers import AutoTokenizer
-
-    folder = w.model()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    tokenizer.add_tokens(["brandnewword"])
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-def _auto_map(w: World) -> Path:
-    folder = w.model()
-    (folder / "evil.py").write_text(f"open({str(w.root / 'MARKER')!r}, 'w')\n")
-    return _edit_json(folder / "config.json", auto_map={"AutoModel": "evil.EvilModel"})
-
-
-def _run_without_checkpoint(w: World) -> list[str]:
-    # A copy: resuming rewrites the resumed folder's status.json (see the closing note of issue 10's sweep).
-    run = w.runs / "finished-run"
-    shutil.copytree(w.earlier, run)
-    return ["run", "--resume", str(run)]
-
-
-def _run_with_broken_recipe(w: World) -> list[str]:
-    run = w.runs / "broken-run"
-    shutil.copytree(w.earlier, run)
-    (run / "recipe.yaml").write_text("data: [unclosed\n")
-    return ["run", "--resume", str(run)]
-
-
-def _try_it(w: World, student: Callable[[World, Path], None], texts=("good day",)) -> None:
-    from workbench.core.measure.inference import compare, run_predictors
-
-    run = w.runs / "shared-run"
-    shutil.copytree(w.earlier, run)
-    student(w, run / "student")
-    compare(run_predictors(run), list(texts), repeats=1)
-
-
-def _pickle_student(w: World, folder: Path) -> None:
-    shutil.rmtree(folder)
-    pickle_only_model(w.classifier, folder, w.root / "MARKER")
 
 
 @dataclass(frozen=True)
@@ -156,23 +57,23 @@ CASES = [
     Case("data-header-only", "has a header line but no rows",
          lambda w: w.check(data=w.file("d.csv", "sentiment,text\n"))),
     Case("data-one-class", "needs at least two classes",
-         lambda w: w.check(data=w.file("d.csv", "sentiment,text\n" + _rows(60, ("positive",))))),
+         lambda w: w.check(data=w.file("d.csv", "sentiment,text\n" + rows(60, ("positive",))))),
     Case("data-class-with-one-row", "cannot split by label",
-         lambda w: w.check(data=w.file("d.csv", "sentiment,text\n" + _rows(90, ("a", "b")) + "c,lonely row\n"),
+         lambda w: w.check(data=w.file("d.csv", "sentiment,text\n" + rows(90, ("a", "b")) + "c,lonely row\n"),
                            data__train_size=0.5, data__dev_size=0.2, data__test_size=0.2)),
     Case("data-binary-as-csv", "holds binary data", lambda w: w.check(data=w.file("d.csv", os.urandom(4096)))),
     Case("data-huge-line", "needs at least two classes",
          lambda w: w.check(data=w.file("d.csv", "sentiment,text\npositive," + "word " * 400_000 + "\n"))),
     Case("data-missing-text-column", "no column 'text'",
-         lambda w: w.check(data=w.file("d.csv", "sentiment,body\n" + _rows(30)))),
+         lambda w: w.check(data=w.file("d.csv", "sentiment,body\n" + rows(30)))),
     Case("data-missing-label-column", "no column 'sentiment'",
-         lambda w: w.check(data=w.file("d.csv", "label,text\n" + _rows(30)))),
+         lambda w: w.check(data=w.file("d.csv", "label,text\n" + rows(30)))),
     Case("data-is-a-folder", "is a folder", lambda w: w.check(data=w.root)),
     Case("data-missing-file", "no such data file", lambda w: w.check(data=w.root / "absent.csv")),
     Case("data-unknown-format", "unknown data format '.xlsx'", lambda w: w.check(data=w.file("d.xlsx", "x"))),
-    Case("data-symlink-loop", "no such data file", lambda w: w.check(data=_symlink_loop(w, "loop.csv"))),
+    Case("data-symlink-loop", "no such data file", lambda w: w.check(data=symlink_loop(w, "loop.csv"))),
     Case("data-ragged-csv", "cannot be read as csv",
-         lambda w: w.check(data=w.file("d.csv", "sentiment,text\n" + _rows(10) + "a,b,c,d,e\n"))),
+         lambda w: w.check(data=w.file("d.csv", "sentiment,text\n" + rows(10) + "a,b,c,d,e\n"))),
     Case("data-invalid-json", "cannot be read as json", lambda w: w.check(data=w.file("d.json", "{not json"))),
     Case("data-float-labels", "holds fractional numbers",
          lambda w: w.check(data=w.file("d.csv", "sentiment,text\n" + "".join(
@@ -222,7 +123,7 @@ CASES = [
         "latin-1")))]),
     Case("recipe-huge-file", "too large for a recipe",
          lambda w: ["check", str(w.file("r.yaml", "name: x\n" + "#" * 2_000_000))]),
-    Case("recipe-symlink-loop", "cannot read the recipe", lambda w: ["check", str(_symlink_loop(w, "loop.yaml"))]),
+    Case("recipe-symlink-loop", "cannot read the recipe", lambda w: ["check", str(symlink_loop(w, "loop.yaml"))]),
     Case("recipe-fractions-over-one", "add up to more than 1",
          lambda w: ["check", str(w.file("r.yaml", "data:\n  train_size: 0.8\n  dev_size: 0.3\n"))]),
     Case("recipe-set-without-equals", "write it as section.key=value",
@@ -244,18 +145,18 @@ CASES = [
     Case("model-config-not-an-object", "is JSON but not an object",
          lambda w: w.check(teacher=w.file("model/config.json", "[1, 2]").parent)),
     Case("model-unknown-model-type", "is not a model configuration transformers knows",
-         lambda w: w.check(teacher=_edit_json(w.model() / "config.json", model_type="no-such-type"))),
+         lambda w: w.check(teacher=edit_json(w.model() / "config.json", model_type="no-such-type"))),
     Case("model-no-weights", "no weights",
          lambda w: w.check(teacher=w.file("model/config.json", json.dumps({"model_type": "bert"})).parent)),
     Case("model-pickle-only", "only weights are pickle files",
          lambda w: w.check(teacher=pickle_only_model(w.teacher, w.root / "model", w.root / "MARKER"))),
     Case("model-truncated-weights", "is not a readable safetensors file",
-         lambda w: w.check(teacher=_truncated_weights(w))),
-    Case("model-tokenizer-missing", "has no tokenizer files", lambda w: w.check(teacher=_no_tokenizer(w))),
+         lambda w: w.check(teacher=truncated_weights(w))),
+    Case("model-tokenizer-missing", "has no tokenizer files", lambda w: w.check(teacher=no_tokenizer(w))),
     Case("model-gpt2-teacher", "model type 'gpt2' is not supported",
          lambda w: w.check(teacher=gpt2_folder(w.root / "gpt2"))),
-    Case("model-custom-code", "asks to run the model's own Python code", lambda w: w.check(teacher=_auto_map(w))),
-    Case("model-symlink-loop", "no such model folder", lambda w: w.check(teacher=_symlink_loop(w, "loop-model"))),
+    Case("model-custom-code", "asks to run the model's own Python code", lambda w: w.check(teacher=auto_map_model(w))),
+    Case("model-symlink-loop", "no such model folder", lambda w: w.check(teacher=symlink_loop(w, "loop-model"))),
     Case("model-max-length-too-long", "longer than the teacher can read", lambda w: w.check(data__max_length=256)),
     Case("model-mapping-out-of-range", "custom mapping entry 1",
          lambda w: w.check(mapping__mode="custom", mapping__layers=[7])),
@@ -263,7 +164,7 @@ CASES = [
          lambda w: w.check(student__init="random", student__layers=3, student__teacher_layers=None)),
     Case("model-teacher-layer-out-of-range", "names layer 4 but the teacher has 2",
          lambda w: w.check(student__teacher_layers=[4])),
-    Case("model-tokenizer-beyond-embeddings", "embedding table only", lambda w: w.check(teacher=_added_tokens(w))),
+    Case("model-tokenizer-beyond-embeddings", "embedding table only", lambda w: w.check(teacher=added_tokens(w))),
     Case("model-pretrained-student-missing", "no such model folder",
          lambda w: w.check(student__init="pretrained", student__pretrained=str(w.root / "absent"))),
     Case("model-pretrained-student-other-labels", "its head predicts",
@@ -278,8 +179,8 @@ CASES = [
          lambda w: ["run", "--resume", str(w.earlier), "--set", "name=x"]),
     Case("run-resume-not-a-run-folder", "not a run folder (no recipe.yaml)",
          lambda w: ["run", "--resume", str(w.root)]),
-    Case("run-resume-without-checkpoint", "has no checkpoint to resume from", _run_without_checkpoint),
-    Case("run-resume-broken-recipe", "not valid YAML", _run_with_broken_recipe),
+    Case("run-resume-without-checkpoint", "has no checkpoint to resume from", run_without_checkpoint),
+    Case("run-resume-broken-recipe", "not valid YAML", run_with_broken_recipe),
     Case("run-gpt2-teacher", "model type 'gpt2' is not supported",
          lambda w: ["run", str(w.recipe(teacher=gpt2_folder(w.root / "gpt2")))], fresh_process=True),
     Case("run-bad-data", "holds fractional numbers", lambda w: ["run", str(w.recipe(data=w.file("d.csv", (
@@ -287,12 +188,12 @@ CASES = [
     Case("run-output-dir-is-a-file", "is a file",
          lambda w: ["run", str(w.recipe(output_dir=str(w.file("not-a-folder", "x"))))], fresh_process=True),
     # -- try-it ----------------------------------------------------------------------------------------------
-    Case("tryit-no-text", "give at least one text", call=lambda w: _try_it(w, lambda *_: None, texts=())),
-    Case("tryit-pickle-student", "only weights are pickle files", call=lambda w: _try_it(w, _pickle_student)),
+    Case("tryit-no-text", "give at least one text", call=lambda w: try_it(w, lambda *_: None, texts=())),
+    Case("tryit-pickle-student", "only weights are pickle files", call=lambda w: try_it(w, pickle_student)),
     Case("tryit-corrupt-student-config", "is not a readable JSON file",
-         call=lambda w: _try_it(w, lambda _w, folder: (folder / "config.json").write_text("{"))),
+         call=lambda w: try_it(w, lambda _w, folder: (folder / "config.json").write_text("{"))),
     Case("tryit-student-weights-truncated", "is not a readable safetensors file",
-         call=lambda w: _try_it(w, lambda _w, folder: (folder / "model.safetensors").write_bytes(b"\0" * 16))),
+         call=lambda w: try_it(w, lambda _w, folder: (folder / "model.safetensors").write_bytes(b"\0" * 16))),
 ]
 
 

@@ -10,7 +10,8 @@ import pytest
 from benchmarks.alias_bomb import bomb_text
 from workbench.cli import main
 from workbench.core.errors import RecipeError, short_repr
-from workbench.core.recipe import MAX_RECIPE_BYTES, Recipe
+from workbench.core.recipe import Recipe
+from workbench.core.safe_yaml import MAX_RECIPE_BYTES
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.core.errors import RecipeError, short_repr
-from workbench.core.safe_yaml import parse_yaml
+from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
 BUNDLED_TEACHER = "bundled:all-MiniLM-L6-v2"
 BUNDLED_TWEETS = "bundled:tweets"
@@ -259,26 +259,6 @@ class Recipe(Section):
         path = Path(path)
         data = parse_yaml(read_recipe_text(path), str(path))
         return cls.from_dict(data if data is not None else {}, origin=str(path))
-
-
-MAX_RECIPE_BYTES = 1_000_000
-
-
-def read_recipe_text(path: Path) -> str:
-    """A recipe file's text, refused when it is not a small UTF-8 text file."""
-    try:
-        if path.is_dir():
-            raise RecipeError(f"{path}: is a folder; give a recipe file (.yaml)")
-        if path.stat().st_size > MAX_RECIPE_BYTES:
-            raise RecipeError(f"{path}: {path.stat().st_size:,} bytes is too large for a recipe "
-                              f"(at most {MAX_RECIPE_BYTES:,}); give a recipe file (.yaml)")
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: no such recipe file") from None
-    except UnicodeDecodeError:
-        raise RecipeError(f"{path}: is not UTF-8 text; save the recipe as UTF-8 YAML") from None
-    except OSError as error:
-        raise RecipeError(f"{path}: cannot read the recipe ({error.strerror or type(error).__name__})") from None
 
 
 def describe_validation_error(error: ValidationError, origin: str) -> str:

@@ -64,8 +64,7 @@ def summarize(run: RunFolder) -> RunSummary:
 
 def _recipe_name(run: RunFolder) -> str:
     from workbench.core.errors import RecipeError
-    from workbench.core.recipe import read_recipe_text
-    from workbench.core.safe_yaml import parse_yaml
+    from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
     try:  # the recipe loader's bounds: run folders are sent around, and str() of an alias bomb never ends
         data = parse_yaml(read_recipe_text(run.recipe_path), str(run.recipe_path))

@@ -1,7 +1,9 @@
-"""YAML as data: safe_load with anchors and aliases bounded, for recipes and every other YAML the workbench reads."""
+"""Recipe files as data: a bounded read of the file, then safe_load with anchors and aliases bounded; for
+every recipe the workbench reads (command line, job, window, run lists)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -60,3 +62,23 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int])
     open_nodes.discard(key)
     sizes[key] = total
     return total
+
+
+MAX_RECIPE_BYTES = 1_000_000
+
+
+def read_recipe_text(path: Path) -> str:
+    """A recipe file's text, refused when it is not a small UTF-8 text file."""
+    try:
+        if path.is_dir():
+            raise RecipeError(f"{path}: is a folder; give a recipe file (.yaml)")
+        if path.stat().st_size > MAX_RECIPE_BYTES:
+            raise RecipeError(f"{path}: {path.stat().st_size:,} bytes is too large for a recipe "
+                              f"(at most {MAX_RECIPE_BYTES:,}); give a recipe file (.yaml)")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no such recipe file") from None
+    except UnicodeDecodeError:
+        raise RecipeError(f"{path}: is not UTF-8 text; save the recipe as UTF-8 YAML") from None
+    except OSError as error:
+        raise RecipeError(f"{path}: cannot read the recipe ({error.strerror or type(error).__name__})") from None
