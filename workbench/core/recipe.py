@@ -53,6 +53,9 @@ class DataConfig(Section):
 
 class TeacherConfig(Section):
     source: str = BUNDLED_TEACHER
+    reuse: bool = Field(default=True, description="reuse a teacher fine-tuned earlier on the same split and settings")
+    cache_dir: str | None = Field(default=None, description="where fine-tuned teachers are kept; default: "
+                                  "OUTPUT_DIR/.teacher-cache")
 
 
 StudentPreset = Literal["tinybert-4l-312d", "tinybert-6l-768d", "drop-layers", "custom"]

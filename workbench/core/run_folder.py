@@ -117,12 +117,14 @@ class RunFolder:
     teacher_dir = property(lambda self: self.path / "teacher")
     student_dir = property(lambda self: self.path / "student")
     evaluation_path = property(lambda self: self.path / "evaluation.json")
+    teacher_reuse_path = property(lambda self: self.path / "teacher-reuse.json")
     pruning_path = property(lambda self: self.path / "pruning.json")
     vocabulary_path = property(lambda self: self.path / "vocabulary.json")
     augmented_path = property(lambda self: self.path / "augmented.jsonl")
     onnx_dir = property(lambda self: self.path / "onnx")
     parity_path = property(lambda self: self.onnx_dir / "parity.json")
     bench_path = property(lambda self: self.path / "bench.json")
+    timings_path = property(lambda self: self.path / "timings.json")
     report_dir = property(lambda self: self.path / "report")
 
     def best_weights_path(self, stage: str) -> Path:
