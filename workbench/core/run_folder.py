@@ -8,6 +8,9 @@
     RUN/checkpoints/       last.pt (resumable state) and best-*.pt, written atomically
     RUN/teacher/ RUN/student/   Hugging Face folders
     RUN/evaluation.json    test-split metrics of teacher and student
+    RUN/onnx/              ONNX artifacts, export.json and parity.json
+    RUN/bench.json         measured latency, size and memory
+    RUN/deploy/            the deploy bundle the window writes
 """
 
 from __future__ import annotations
@@ -51,6 +54,15 @@ def write_json(path: Path, data: Any) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2), encoding="utf-8"))
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from a file a run wrote, or {} when it is absent, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -84,6 +96,22 @@ class RunFolder:
     @property
     def checkpoint_path(self) -> Path:
         return self.path / "checkpoints" / CHECKPOINT
+
+    teacher_dir = property(lambda self: self.path / "teacher")
+    student_dir = property(lambda self: self.path / "student")
+    data_manifest_path = property(lambda self: self.path / "data.json")
+    evaluation_path = property(lambda self: self.path / "evaluation.json")
+    pruning_path = property(lambda self: self.path / "pruning.json")
+    vocabulary_path = property(lambda self: self.path / "vocabulary.json")
+    onnx_dir = property(lambda self: self.path / "onnx")
+    export_path = property(lambda self: self.onnx_dir / "export.json")
+    parity_path = property(lambda self: self.onnx_dir / "parity.json")
+    bench_path = property(lambda self: self.path / "bench.json")
+    deploy_dir = property(lambda self: self.path / "deploy")  # the window's Deploy button writes here
+
+    def onnx_path(self, artifact: str) -> Path:
+        """An ONNX artifact by file name, e.g. 'student-int8.onnx'."""
+        return self.onnx_dir / artifact
 
     def recipe(self) -> Recipe:
         return Recipe.load(self.recipe_path)
