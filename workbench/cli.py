@@ -96,7 +96,8 @@ def _deploy(args: argparse.Namespace) -> None:
 
     bundle = write_bundle(args.run_dir, args.out, model=args.model, ort_format=args.format == "ort")
     print(f"wrote the {bundle.model} bundle of {args.run_dir} to {bundle.path}: {', '.join(bundle.files)}")
-    print(f"try it: pip install -r {bundle.path / 'requirements.txt'} && python {bundle.path / 'predict.py'} \"some text\"")
+    print(f"try it: pip install -r {bundle.path / 'requirements.txt'} && "
+          f"python {bundle.path / 'predict.py'} \"some text\"")
 
 
 def _gui(args: argparse.Namespace) -> None:

@@ -100,8 +100,8 @@ def _check_parity(run: RunFolder, artifact: str) -> None:
     results = read_json(run.parity_path).get("results") or []
     failed = [r for r in results if r.get("artifact") == artifact and r.get("ok") is False]
     if failed:
-        raise DeployError(f"{run.path}: onnx/{artifact} failed its parity check against PyTorch ({failed[0].get('message')});"
-                          " export it again, or deploy the other model (--model int8 / fp32)")
+        raise DeployError(f"{run.path}: onnx/{artifact} failed its parity check against PyTorch "
+                          f"({failed[0].get('message')}); export it again, or deploy the other model (--model)")
 
 
 def _check_output_folder(out: Path) -> None:

@@ -70,7 +70,8 @@ def _use(facts: CardFacts, files: dict[str, Any]) -> str:
     examples = [f"| {_short(s.text)} | {s.label} | {s.predicted} ({s.probability:.0%}) |" for s in facts.check.samples]
     return "\n".join([
         "## Use it", "", "```sh", "pip install -r requirements.txt", 'python predict.py "I really enjoyed this"', "```",
-        "", "prints the label, its probability, every label's probability and the text, one line a text (tab-separated). "
+        "", "prints the label, its probability, every label's probability and the text, one line a text "
+        "(tab-separated). "
         "`--file texts.txt` reads one text a line, standard input works too, and `--json` prints one JSON object a "
         "line with the probabilities and raw logits"
         + (", and `--model model.ort` runs the ORT-format file" if "model.ort" in facts.sizes else "")
@@ -121,14 +122,16 @@ def _data(files: dict[str, Any]) -> str:
         return "## Data\n\nThe run recorded no data manifest (data.json)."
     cleaning, sizes, counts = data.get("cleaning") or {}, data.get("sizes") or {}, data.get("class_counts") or {}
     labels = _labels(files)
-    rows = [f"| {split} | {sizes.get(split, '?')} | " + " | ".join(str(counts.get(split, {}).get(n, '?')) for n in labels)
-            + " |" for split in ("train", "dev", "test")]
+    rows = [f"| {split} | {sizes.get(split, '?')} | "
+            + " | ".join(str(counts.get(split, {}).get(n, "?")) for n in labels) + " |"
+            for split in ("train", "dev", "test")]
     return "\n".join([
         "## Data", "",
         f"`{recipe.data.source}` (text column `{recipe.data.text_column}`, label column `{recipe.data.label_column}`): "
         f"{cleaning.get('rows_read', '?'):,} rows read, {cleaning.get('rows_kept', '?'):,} kept after dropping "
         f"{cleaning.get('empty_dropped', 0)} empty and {cleaning.get('duplicates_dropped', 0)} duplicate texts. "
-        f"Split with seed {recipe.data.seed}, stratified by label; content hash `{str(data.get('content_hash'))[:16]}…`.",
+        f"Split with seed {recipe.data.seed}, stratified by label; content hash "
+        f"`{str(data.get('content_hash'))[:16]}…`.",
         "", "| split | rows | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels), *rows])
 
 

@@ -41,5 +41,6 @@ def convert_to_ort(onnx_path: Path) -> tuple[Path, Path]:
         raise DeployError(f"{onnx_path.name}: ONNX Runtime's ORT-format converter wrote no model "
                           f"({log.getvalue().strip().splitlines()[-1:] or 'no output'})")
     # Its header names the model by absolute path: here, a folder the receiver never sees.
-    operators.write_text(operators.read_text(encoding="utf-8").replace(str(ort_path.resolve()), ort_path.name), encoding="utf-8")
+    header = operators.read_text(encoding="utf-8").replace(str(ort_path.resolve()), ort_path.name)
+    operators.write_text(header, encoding="utf-8")
     return ort_path, operators

@@ -91,13 +91,13 @@ def main(argv: list[str] | None = None) -> None:
     texts = read_texts(args)
     classifier = Classifier(HERE, args.model, args.threads)
     logits = classifier.logits(texts)
-    for text, row, probabilities in zip(texts, logits, softmax(logits)):
+    for text, row, probabilities in zip(texts, logits, softmax(logits), strict=True):
         label = classifier.labels[int(probabilities.argmax())]
         if args.json:
             print(json.dumps({"text": text, "label": label, "probabilities": dict(zip(classifier.labels,
-                              probabilities.tolist())), "logits": row.tolist()}))
+                              probabilities.tolist(), strict=True)), "logits": row.tolist()}))
         else:
-            scores = "  ".join(f"{name} {p:.3f}" for name, p in zip(classifier.labels, probabilities))
+            scores = "  ".join(f"{name} {p:.3f}" for name, p in zip(classifier.labels, probabilities, strict=True))
             print(f"{label}\t{probabilities.max():.3f}\t{scores}\t{text}")
 
 

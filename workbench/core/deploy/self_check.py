@@ -42,8 +42,8 @@ def measure_bundle(folder: Path, test: Split, threads: int = 1) -> BundleCheck:
     predictions = classifier.predict(test.texts)
     truth = [test.label_names[i] for i in test.labels]
     correct = sum(label == expected for (label, _), expected in zip(predictions, truth, strict=True))
-    samples = [Sample(text, expected, label, max(probabilities))
-               for text, expected, (label, probabilities) in list(zip(test.texts, truth, predictions))[:SAMPLE_TEXTS]]
+    shown = zip(test.texts[:SAMPLE_TEXTS], truth[:SAMPLE_TEXTS], predictions[:SAMPLE_TEXTS], strict=True)
+    samples = [Sample(text, expected, label, max(probabilities)) for text, expected, (label, probabilities) in shown]
     timed = test.texts[:LATENCY_TEXTS]
     return BundleCheck(len(test.texts), correct / len(test.texts) if test.texts else 0.0,
                        _median_single_text_ms(classifier, timed), len(timed), threads,
