@@ -4,15 +4,12 @@ bundle's requirements.txt installed, and predict.py run in it on the run's test 
 Wheels come from a cache folder (WORKBENCH_WHEEL_CACHE, default ~/.cache/tinybert-workbench/deploy-wheels),
 installed with --no-index so that the test runs offline once the cache holds them; the first run on a machine
 (or after the pins change) fills it with `pip download` from the package index. The virtual environment is
-made once per test session.
+made once per test session; a machine with neither cached wheels nor an index skips these tests.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,34 +19,11 @@ from tests.tiny import LABELS
 from tests.tiny_deploy import make_deployable_run, workbench_int8_logits
 from workbench.core.compress.parity import compare
 from workbench.core.deploy.bundle import write_bundle
+from workbench.core.deploy.errors import DeployError
+from workbench.core.deploy.receiver import make_receiver_env
+from workbench.core.deploy.receiver import run_plain as run
 from workbench.core.run_folder import RunFolder
 from workbench.core.sources.split_inputs import load_split
-
-WHEELS = Path(os.environ.get("WORKBENCH_WHEEL_CACHE", Path.home() / ".cache" / "tinybert-workbench" / "deploy-wheels"))
-# The receiver's shell: none of this test process's module paths.
-RECEIVER_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-
-
-def run(command: list, **options) -> subprocess.CompletedProcess:
-    return subprocess.run([str(part) for part in command], capture_output=True, text=True, env=RECEIVER_ENV,
-                          timeout=600, **options)
-
-
-def receiver_venv(folder: Path, requirements: Path) -> Path:
-    """A new virtual environment with only `requirements` installed; its python."""
-    made = run([sys.executable, "-m", "venv", folder])
-    assert made.returncode == 0, made.stderr
-    python = folder / ("Scripts" if os.name == "nt" else "bin") / "python"
-    install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
-               "--find-links", WHEELS, "-r", requirements]
-    if run(install).returncode != 0:  # the cache lacks these pins: fetch them once
-        fetched = run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                       "--only-binary=:all:", "--dest", WHEELS, "-r", requirements])
-        if fetched.returncode != 0:
-            pytest.skip(f"{WHEELS} lacks the wheels of {requirements} and the package index is out of reach")
-        installed = run(install)
-        assert installed.returncode == 0, installed.stderr
-    return python
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +31,10 @@ def receiver(tmp_path_factory, tiny_csv) -> tuple[Path, Path, Path]:
     """(run folder, bundle, the receiver's python)."""
     run_dir = make_deployable_run(tmp_path_factory.mktemp("venv-runs") / "run", tiny_csv)
     bundle = write_bundle(run_dir, tmp_path_factory.mktemp("venv-bundle") / "bundle").path
-    python = receiver_venv(tmp_path_factory.mktemp("receiver") / "venv", bundle / "requirements.txt")
+    try:
+        python = make_receiver_env(tmp_path_factory.mktemp("receiver") / "venv", bundle / "requirements.txt")
+    except DeployError as error:  # no cached wheels and no package index: nothing to install from
+        pytest.skip(str(error))
     return run_dir, bundle, python
 
 
