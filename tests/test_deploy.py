@@ -215,3 +215,14 @@ def test_a_folder_of_other_files_is_never_written_over(run_copy, tmp_path, capsy
     assert main(["deploy", str(run_copy.path), "--out", str(out)]) == 2
     assert "is not empty and holds no earlier bundle" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["holiday.jpg"]
+
+
+def test_the_model_card_quotes_the_runs_benchmark_beside_the_teacher(run_copy, tmp_path):
+    def model(size: int, ms: float) -> dict:
+        return {"size_bytes": size, "latency": [{"batch": 1, "seq_len": 32, "median_ms": ms}]}
+
+    write_json(run_copy.bench_path, {"threads": 2, "models": {"teacher-torch-fp32": model(90 * 2**20, 20.0),
+                                                              "student-onnx-int8": model(9 * 2**20, 2.5)}})
+    card = (write_bundle(run_copy.path, tmp_path / "out").path / "model-card.md").read_text()
+    assert ("batch 1, 32 tokens, 2 threads: this model 2.50 ms and 9.0 MiB, the teacher in PyTorch 20.00 ms and "
+            "90.0 MiB: 8.0× faster, 10.0× smaller.") in card
