@@ -37,7 +37,10 @@ def deployable_run(tmp_path_factory, tiny_csv) -> Path:
 
 @pytest.fixture(scope="session")
 def bundle(deployable_run, tmp_path_factory) -> Path:
-    return write_bundle(deployable_run, tmp_path_factory.mktemp("bundle") / "out", ort_format=True).path
+    """Written by the command line, with the ORT-format model."""
+    out = tmp_path_factory.mktemp("bundle") / "out"
+    assert main(["deploy", str(deployable_run), "--out", str(out), "--format", "ort"]) == 0
+    return out
 
 
 @pytest.fixture
