@@ -71,12 +71,11 @@ def _use(facts: CardFacts, files: dict[str, Any]) -> str:
     return "\n".join([
         "## Use it", "", "```sh", "pip install -r requirements.txt", 'python predict.py "I really enjoyed this"', "```",
         "", "prints the label, its probability, every label's probability and the text, one line a text "
-        "(tab-separated). "
-        "`--file texts.txt` reads one text a line, standard input works too, and `--json` prints one JSON object a "
-        "line with the probabilities and raw logits"
-        + (", and `--model model.ort` runs the ORT-format file" if "model.ort" in facts.sizes else "")
-        + ". From Python: `from predict import Classifier; "
-        "Classifier().predict([\"some text\"])` gives a (label, probabilities) pair per text.", "",
+        "(tab-separated). `--file texts.txt` reads one text a line and standard input works too; `--json` prints one "
+        "JSON object a line with the probabilities and raw logits"
+        + ("; `--model model.ort` runs the ORT-format file" if "model.ort" in facts.sizes else "")
+        + ". From Python, `from predict import Classifier; Classifier().predict([\"some text\"])` gives a "
+        "(label, probabilities) pair per text.", "",
         f"**Inputs.** Texts are cut to {files['recipe'].data.max_length} tokens and padded on the right to the "
         "longest text of a batch, as in training; `tokenizer.json` carries both settings, so an app that loads it "
         "with the tokenizers library (Python, Rust, Node) or any Hugging Face tokenizer runtime gets the same ids. "
