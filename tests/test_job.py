@@ -5,21 +5,11 @@ import pytest
 import torch
 
 from tests.tiny import tiny_recipe
+from tests.tiny_job import run_to_end
 from workbench.core.distill.checkpoints import load_checkpoint
 from workbench.core.events import ArtifactWritten, CheckpointSaved, Failed, Finished, JobControl, StageStarted, Step
 from workbench.core.job import run_job
 from workbench.core.run_folder import RunFolder
-
-
-@pytest.fixture
-def recipe(tiny_base_dir, tiny_csv, tmp_path):
-    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs")
-
-
-def run_to_end(recipe, control=None, resume_dir=None):
-    events = list(run_job(recipe, control, resume_dir))
-    assert isinstance(events[-1], Finished | Failed), events[-1]
-    return events
 
 
 def test_smoke_job_writes_a_complete_run_folder(recipe):

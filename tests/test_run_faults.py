@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.tiny import tiny_recipe
+from tests.tiny_job import run_to_end
 from workbench.cli import EXIT_CANCELLED, main
 from workbench.core.distill.checkpoints import (
     Checkpoint,
@@ -27,17 +27,6 @@ from workbench.core.distill.checkpoints import (
 from workbench.core.events import ArtifactWritten, CheckpointSaved, Failed, Finished, JobControl, Notice
 from workbench.core.job import run_job
 from workbench.core.run_folder import RunFolder
-
-
-@pytest.fixture
-def recipe(tiny_base_dir, tiny_csv, tmp_path):
-    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs")
-
-
-def run_to_end(recipe, control=None, resume_dir=None):
-    events = list(run_job(recipe, control, resume_dir))
-    assert isinstance(events[-1], Finished | Failed), events[-1]
-    return events
 
 
 def cancel_at_checkpoint(recipe, stage: str, step: int) -> RunFolder:

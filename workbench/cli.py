@@ -101,6 +101,15 @@ def _report(args: argparse.Namespace) -> None:
     print(write_report(args.run_dir))
 
 
+def _deploy(args: argparse.Namespace) -> None:
+    from workbench.core.deploy.bundle import write_bundle
+
+    bundle = write_bundle(args.run_dir, args.out, model=args.model, ort_format=args.format == "ort")
+    print(f"wrote the {bundle.model} bundle of {args.run_dir} to {bundle.path}: {', '.join(bundle.files)}")
+    print(f"try it: pip install -r {bundle.path / 'requirements.txt'} && "
+          f"python {bundle.path / 'predict.py'} \"some text\"")
+
+
 def _gui(args: argparse.Namespace) -> None:
     from workbench.gui.app import main as gui_main
 
@@ -154,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = command("report", _report, "write RUN_DIR/report/index.html: headline, charts, parity flags, recipe")
     report.add_argument("run_dir")
+
+    deploy = command("deploy", _deploy, "write a folder that runs the student with onnxruntime, tokenizers and numpy "
+                                        "alone: model, tokenizer.json, labels, model card, predict.py")
+    deploy.add_argument("run_dir")
+    deploy.add_argument("--out", metavar="DIR", help="folder to write (default RUN_DIR/deploy)")
+    deploy.add_argument("--model", choices=["int8", "fp32"], default="int8", help="which ONNX student to ship")
+    deploy.add_argument("--format", choices=["onnx", "ort"], default="onnx",
+                        help="ort: also the ORT-format model and operator list for ONNX Runtime mobile builds")
 
     gui = command("gui", _gui, "open the workbench window")
     gui.add_argument("recipe", nargs="?")

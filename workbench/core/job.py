@@ -75,15 +75,19 @@ class Job:
     def _run(self) -> Iterator[Event]:
         context = self.context = JobContext.open(self.recipe, self.control, self.resume_dir)
         yield from context.pending_notices()
-        read_inputs(context)
+        with context.phase("reading data and models"):
+            read_inputs(context)
+        yield from context.timed_phases()
         yield from context.pending_notices()  # e.g. how many rows had undecodable bytes replaced
         for stage in PIPELINE:
             if not (stage.everywhere or context.run):
                 continue
             self.control.raise_if_cancelled(stage.name)
             if stage.wanted(context):
-                yield from stage.run(context)
+                with context.phase(stage.name):
+                    yield from stage.run(context)
                 yield from context.pending_notices()
+                yield from context.timed_phases()
         if not context.run:  # other ranks are done; rank 0 has scored and written
             yield Finished(str(context.run_path), "finished")
             return

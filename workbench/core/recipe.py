@@ -54,6 +54,9 @@ class DataConfig(Section):
 
 class TeacherConfig(Section):
     source: str = BUNDLED_TEACHER
+    reuse: bool = Field(default=True, description="reuse a teacher fine-tuned earlier on the same split and settings")
+    cache_dir: str | None = Field(default=None, description="where fine-tuned teachers are kept; default: "
+                                  "OUTPUT_DIR/.teacher-cache")
     # Models whose config names custom code (`auto_map`) run that code when loaded: only on this opt-in.
     trust_remote_code: bool = False
 

@@ -4,6 +4,7 @@ split (the augmented training set for distillation when asked) and the task teac
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from workbench.core.sources.batches import eval_loader, tokenize, train_loader
 from workbench.core.sources.data import TaskData, load_task_data
 from workbench.core.sources.models import head_labels, load_tokenizer, pretrained_options, resolve_model_source
 from workbench.core.stages.context import JobContext, seed_everything
+from workbench.core.stages.teacher_reuse import cached_teacher, teacher_key
 
 FINETUNE = "teacher_finetune"
 
@@ -97,11 +99,28 @@ def _teacher(context: JobContext, folder: Path, label_names: list[str]):
     config = AutoConfig.from_pretrained(folder, trust_remote_code=trust)
     if head_labels(config) == label_names:
         context.resume.finish(FINETUNE)  # the teacher already solves this task
+    elif not context.resume.done(FINETUNE) and context.recipe.teacher.reuse:
+        folder = _reused_teacher(context, folder, label_names) or folder
     labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
               "label2id": {name: i for i, name in enumerate(label_names)}}
     seed_everything(context.recipe.training.seed)  # the new head's initialisation is part of the recipe
     return AutoModelForSequenceClassification.from_pretrained(
         folder, attn_implementation="sdpa", ignore_mismatched_sizes=True, **labels, **pretrained_options(trust))
+
+
+def _reused_teacher(context: JobContext, source: Path, label_names: list[str]) -> Path | None:
+    """A teacher fine-tuned earlier on this split with these settings, copied into the run; else None (and
+    the key is kept, so that the teacher this run fine-tunes is cached under it)."""
+    key = context.teacher_key = teacher_key(context.recipe, source, context.data.content_hash, label_names)
+    cached = cached_teacher(context.recipe, key)
+    if cached is None:
+        return None
+    context.resume.finish(FINETUNE)
+    if context.run:
+        shutil.copytree(cached, context.run.teacher_dir, dirs_exist_ok=True)
+        write_json(context.run.teacher_reuse_path, {"cached_teacher": str(cached), "key": key})
+    context.notices.append(f"teacher: reusing the one fine-tuned earlier on this split with these settings ({cached})")
+    return cached
 
 
 def _check_same_data(context: JobContext, data: TaskData) -> None:

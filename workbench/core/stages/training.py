@@ -17,8 +17,9 @@ from workbench.core.measure.evaluation import classification_metrics
 from workbench.core.measure.prediction import predict
 from workbench.core.recipe import StageConfig
 from workbench.core.run_folder import write_json
-from workbench.core.stages.context import PRUNING, JobContext
+from workbench.core.stages.context import PRUNING, JobContext, seed_everything
 from workbench.core.stages.inputs import FINETUNE, general_loader
+from workbench.core.stages.teacher_reuse import keep_teacher
 
 GENERAL, INTERMEDIATE, PREDICTION, RECOVERY = "general", "intermediate", "prediction", "recovery"
 PRUNING_BATCHES = 16  # training batches that rank heads and neurons by gradient importance
@@ -42,6 +43,9 @@ def teacher_finetune(context: JobContext) -> Iterator[Event]:
         teacher.save_pretrained(fine_tuned)
         context.tokenizer.save_pretrained(fine_tuned)
         yield context.log(ArtifactWritten("teacher", str(fine_tuned)))
+        if context.teacher_key is not None:
+            kept = keep_teacher(context.recipe, context.teacher_key, fine_tuned)
+            yield context.log(ArtifactWritten("cached teacher", str(kept)))
     teacher.eval()
     teacher.requires_grad_(False)
 
@@ -85,7 +89,10 @@ def train(context: JobContext, stage: Stage) -> Iterator[Event]:
     if not _has_work(stage.config):
         context.resume.finish(stage.name)
         return
-    for event in context.runner.run_stage(stage, context.resume.for_stage(stage.name)):
+    resume = context.resume.for_stage(stage.name)
+    if resume is None:  # a stage's draws (dropout, order) do not depend on which stages ran or were reused
+        seed_everything(context.recipe.training.seed)
+    for event in context.runner.run_stage(stage, resume):
         if isinstance(event, StageFinished):
             context.resume.finish(stage.name)
         yield context.log(event)
