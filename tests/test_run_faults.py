@@ -94,8 +94,8 @@ def test_a_pickle_in_checkpoint_files_is_never_run(recipe, tmp_path):
 
 def test_truncated_last_checkpoint_falls_back_to_the_previous_and_ends_the_same(recipe):
     uninterrupted = run_to_end(recipe)[-1]
-    run = cancel_at_checkpoint(recipe, "intermediate", 2)
-    assert run.previous_checkpoint_path.is_file()
+    run = cancel_at_checkpoint(recipe, "intermediate", 4)  # the stage's end: stopped at prediction's start
+    assert load_checkpoint(run.previous_checkpoint_path).info["stage"] == "intermediate"
     data = run.checkpoint_path.read_bytes()
     run.checkpoint_path.write_bytes(data[: len(data) // 2])
     events = run_to_end(None, resume_dir=run.path)
