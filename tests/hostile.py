@@ -159,10 +159,8 @@ def auto_map_model(w: World) -> Path:
 
 
 def run_without_checkpoint(w: World) -> list[str]:
-    # A copy: resuming rewrites the resumed folder's status.json (see the closing note of issue 10's sweep).
-    run = w.runs / "finished-run"
-    shutil.copytree(w.earlier, run)
-    return ["run", "--resume", str(run)]
+    """Resuming the earlier, finished run itself: refused, and its status and summary stay as they were."""
+    return ["run", "--resume", str(w.earlier)]
 
 
 def run_with_broken_recipe(w: World) -> list[str]:

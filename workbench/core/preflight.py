@@ -120,6 +120,7 @@ def _check_output_dir(folder: Path) -> None:
     """The folder the run folders go in can be created and written (the run would fail on it at once)."""
     existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
     if not existing.is_dir():
-        raise RecipeError(f"output_dir {folder}: {existing} is a file; give a folder for the run folders")
+        where = "" if existing == folder else f" ({existing})"
+        raise RecipeError(f"output_dir {folder}{where}: is a file; give a folder for the run folders")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise RecipeError(f"output_dir {folder}: {existing} is not writable; give a folder you can write to")

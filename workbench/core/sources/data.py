@@ -165,7 +165,11 @@ def _has_parquet_magic(path: Path) -> bool:
         return head == b"PAR1" and handle.read(4) == b"PAR1"
 
 
-def _first_line(error: Exception) -> str:
+def _first_line(error: BaseException) -> str:
+    """The first line of the innermost cause: datasets wraps every parser error in "An error occurred while
+    generating the dataset", which names nothing."""
+    while error.__cause__ is not None or (error.__context__ is not None and not error.__suppress_context__):
+        error = error.__cause__ or error.__context__
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
