@@ -7,6 +7,7 @@ A file that is not UTF-8 is transcoded once into a UTF-8 copy that the `datasets
 from __future__ import annotations
 
 import codecs
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
 # charset-normalizer would otherwise as readily pick cp1250, which turns ñ into ń.
 _PREFERRED = "cp1252"
 REPLACEMENT_CHAR = "\ufffd"
+_CONTROLS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f]")  # control characters text files do not hold
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def detect_encoding(path: Path) -> str:
             return encoding
     text = sample.decode("utf-8", errors="replace")
     damaged = text.count(REPLACEMENT_CHAR)
-    valid_non_ascii = sum(1 for char in text if ord(char) > 127) - damaged
+    valid_non_ascii = len(text) - len(text.encode("ascii", "ignore")) - damaged
     # UTF-8 with a few damaged bytes stays UTF-8: those bytes are replaced and counted, the rest reads right.
     if b"\x00" not in sample and (not damaged or valid_non_ascii > damaged):
         if _looks_binary(text):
@@ -65,14 +67,13 @@ def _legacy_encoding(sample: bytes, path: Path) -> str:
 
 
 def _looks_binary(text: str) -> bool:
-    controls = sum(1 for char in text if ord(char) < 32 and char not in "\t\n\r")
-    return "\x00" in text or controls > 0.05 * max(len(text), 1)
+    return "\x00" in text or len(_CONTROLS.findall(text)) > 0.05 * max(len(text), 1)
 
 
-def as_utf8(path: Path, workdir: str | Path | None = None) -> Decoded:
-    """The file as UTF-8: itself when it already is, else a copy decoded from its detected encoding (bytes
-    the encoding cannot decode become U+FFFD, which the cleaning report counts)."""
-    encoding = detect_encoding(path)
+def as_utf8(path: Path, encoding: str | None = None, workdir: str | Path | None = None) -> Decoded:
+    """The file as UTF-8: itself when it already is, else a copy decoded from its encoding, detected unless
+    given (bytes the encoding cannot decode become U+FFFD, which the cleaning report counts)."""
+    encoding = encoding or detect_encoding(path)
     if encoding == "utf-8":
         return Decoded(path, encoding)
     target = Path(tempfile.mkdtemp(prefix="workbench-utf8-", dir=workdir)) / path.name
