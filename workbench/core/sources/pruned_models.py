@@ -75,7 +75,7 @@ def load_pruned(folder: str | Path, **from_config: Any) -> PreTrainedModel:
     from transformers import AutoConfig
 
     folder = Path(folder)
-    config = AutoConfig.from_pretrained(folder)
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
     architecture = (config.architectures or [None])[0]
     model_class = getattr(transformers, architecture or "", None)
     if model_class is None:
@@ -84,7 +84,7 @@ def load_pruned(folder: str | Path, **from_config: Any) -> PreTrainedModel:
         )
     heads = attention_heads(config)
     if heads == config_heads(config):
-        return model_class.from_pretrained(folder, **from_config).eval()  # the config says it all
+        return model_class.from_pretrained(folder, use_safetensors=True, **from_config).eval()  # the config says it all
     # What from_pretrained does, with projections shrunk before the weights arrive. `_from_config` is the
     # constructor the Auto classes use; unlike __init__ it takes attn_implementation.
     model = model_class._from_config(config, **from_config)
