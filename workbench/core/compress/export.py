@@ -5,6 +5,7 @@
     RUN/onnx/student-fused.onnx  attention / layer norm / GELU fused (when quantization.fusion)
     RUN/onnx/student-int8.onnx   dynamic int8 of the fused model (plain one without fusion); static int8 of
                                  the plain one
+    RUN/onnx/int8_guard.json     with quantization.max_accuracy_drop: the nodes int8 left in fp32, and why
     RUN/onnx/export.json         opset, exporter, fused operator counts, file sizes
 
 Exports use the TorchScript exporter with the eager attention implementation: measured with torch 2.13 on
@@ -22,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from workbench.core.sources.pruned_models import attention_head_size, attention_
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
 ONNX_DIR = "onnx"
+GUARD_REPORT = "int8_guard.json"  # what accuracy-guarded int8 kept in fp32 (compress/int8_guard.py)
 DEFAULT_OPSET = 17
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
@@ -108,12 +110,15 @@ def fuse(onnx_in: str | Path, onnx_out: str | Path, config) -> FusionReport:
     return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, config.num_hidden_layers)
 
 
-def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel: bool = False) -> Path:
-    """Dynamic int8: weights quantized ahead of time, activations at run time."""
+def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel: bool = False,
+                          exclude: Sequence[str] = (), only: Sequence[str] | None = None) -> Path:
+    """Dynamic int8: weights quantized ahead of time, activations at run time; nodes named in `exclude` stay
+    fp32, and with `only` just those nodes are quantized (compress/int8_guard.py measures them so)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with _quiet_logs():
         quantize_dynamic(str(onnx_in), str(onnx_out), per_channel=per_channel, weight_type=QuantType.QInt8,
+                         nodes_to_exclude=list(exclude), nodes_to_quantize=list(only or []),
                          extra_options=_FUSED_GRAPH_OPTIONS)
     return Path(onnx_out)
 
@@ -129,8 +134,10 @@ class _CalibrationBatches:
 
 
 def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_batches: Iterable[Batch],
-                         per_channel: bool = False) -> Path:
-    """Static int8 (QDQ): activation ranges calibrated on the given batches (the dev split)."""
+                         per_channel: bool = False, exclude: Sequence[str] = (),
+                         only: Sequence[str] | None = None) -> Path:
+    """Static int8 (QDQ): activation ranges calibrated on the given batches (the dev split); `exclude` and
+    `only` as for dynamic int8."""
     from onnxruntime import InferenceSession
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -145,7 +152,8 @@ def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_
         quantize_static(str(onnx_in), str(onnx_out), _CalibrationBatches(feeds), quant_format=QuantFormat.QDQ,
                         per_channel=per_channel, reduce_range=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"],
-                        calibrate_method=CalibrationMethod.MinMax, extra_options=_FUSED_GRAPH_OPTIONS)
+                        calibrate_method=CalibrationMethod.MinMax, extra_options=_FUSED_GRAPH_OPTIONS,
+                        nodes_to_exclude=list(exclude), nodes_to_quantize=list(only or []))
     return Path(onnx_out)
 
 
@@ -221,17 +229,17 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
         fusion = fuse(paths["student-fp32.onnx"], folder / "student-fused.onnx",
                       AutoConfig.from_pretrained(run.path / "student"))
         paths["student-fused.onnx"] = Path(fusion.path)
+    (folder / GUARD_REPORT).unlink(missing_ok=True)
     if config.enabled:
+        base, quantize = int8_quantizer(run.path, paths, config)
         int8 = folder / "student-int8.onnx"
-        if config.mode == "static":
-            # Static QDQ cannot quantize fused Attention and EmbedLayerNormalization: from the fused graph the
-            # quantized student measured 3.3 times larger and 1.6 times slower than from the plain export.
-            paths["student-int8.onnx"] = quantize_static_int8(
-                paths["student-fp32.onnx"], int8, calibration_batches(run.path, config.calibration_batches),
-                config.per_channel)
+        if config.max_accuracy_drop is None:
+            quantize(int8, (), None)
         else:
-            base = paths.get("student-fused.onnx", paths["student-fp32.onnx"])
-            paths["student-int8.onnx"] = quantize_dynamic_int8(base, int8, config.per_channel)
+            from workbench.core.compress.int8_guard import guard_run  # it runs models through ort_session
+
+            guard_run(run.path, base, int8, quantize, config.max_accuracy_drop, config.mode, folder / GUARD_REPORT)
+        paths["student-int8.onnx"] = int8
     summary = ExportSummary(
         artifacts={name: str(path) for name, path in paths.items()}, opset=opset,
         exporter="torch.onnx TorchScript (dynamo=False), eager attention", fusion=fusion,
@@ -239,6 +247,20 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
         sizes={name: path.stat().st_size for name, path in paths.items()})
     write_json(folder / "export.json", asdict(summary))
     return summary
+
+
+def int8_quantizer(run_dir: Path, paths: dict[str, Path], config: QuantizationConfig
+                   ) -> tuple[Path, Callable[[Path, Sequence[str], Sequence[str] | None], Path]]:
+    """The fp32 model that int8 starts from and a quantizer `(out, exclude, only) -> out` for the recipe's
+    mode: dynamic from the fused model (the plain one without fusion), static from the plain one."""
+    if config.mode == "static":
+        # Static QDQ cannot quantize fused Attention and EmbedLayerNormalization: from the fused graph the
+        # quantized student measured 3.3 times larger and 1.6 times slower than from the plain export.
+        base, batches = paths["student-fp32.onnx"], calibration_batches(run_dir, config.calibration_batches)
+        return base, lambda out, exclude, only: quantize_static_int8(base, out, batches, config.per_channel,
+                                                                     exclude, only)
+    base = paths.get("student-fused.onnx", paths["student-fp32.onnx"])
+    return base, lambda out, exclude, only: quantize_dynamic_int8(base, out, config.per_channel, exclude, only)
 
 
 def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32) -> list[Batch]:
