@@ -5,6 +5,7 @@
     RUN/onnx/student-fused.onnx  attention / layer norm / GELU fused (when quantization.fusion)
     RUN/onnx/student-int8.onnx   dynamic int8 of the fused model (plain one without fusion); static int8 of
                                  the plain one
+    RUN/onnx/student-int4.onnx  with quantization.int4: weight-only int4 (compress/int4.py)
     RUN/onnx/int8_guard.json     with quantization.max_accuracy_drop: the nodes int8 left in fp32, and why
     RUN/onnx/export.json         opset, exporter, fused operator counts, file sizes
 
@@ -44,6 +45,7 @@ ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
     "student-fp32.onnx": "student",
     "student-fused.onnx": "student",
     "student-int8.onnx": "student",
+    "student-int4.onnx": "student",
 }
 
 
@@ -92,15 +94,19 @@ def export_onnx(model_folder: str | Path, out_path: str | Path, opset: int = DEF
     return out_path
 
 
-def fuse(onnx_in: str | Path, onnx_out: str | Path, config) -> FusionReport:
-    """Run ONNX Runtime's BERT optimizer; `config` is the model's transformers config (heads, width)."""
+def fuse(onnx_in: str | Path, onnx_out: str | Path, config, keep_matmuls: bool = False) -> FusionReport:
+    """Run ONNX Runtime's BERT optimizer; `config` is the model's transformers config (heads, width). With
+    `keep_matmuls` attention and the embedding layer norm stay unfused, so that every weight stays in a plain
+    MatMul or Gather, which is what the int4 quantizer reads (compress/int4.py)."""
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     options = FusionOptions("bert")
     options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # slow kernels, see above
     options.enable_bias_gelu = False
-    with _quiet_logs():
+    if keep_matmuls:
+        options.enable_attention = options.enable_embed_layer_norm = False
+    with quiet_logs():
         # A head-pruned model has fewer heads of the original width: the fused Attention must be told so.
         heads = attention_heads(config)
         optimized = optimize_model(str(onnx_in), model_type="bert", num_heads=heads,
@@ -116,7 +122,7 @@ def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel
     fp32, and with `only` just those nodes are quantized (compress/int8_guard.py measures them so)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _quiet_logs():
+    with quiet_logs():
         quantize_dynamic(str(onnx_in), str(onnx_out), per_channel=per_channel, weight_type=QuantType.QInt8,
                          nodes_to_exclude=list(exclude), nodes_to_quantize=list(only or []),
                          extra_options=_FUSED_GRAPH_OPTIONS)
@@ -145,7 +151,7 @@ def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_
     feeds = [onnx_feeds(inputs, batch) for batch in calibration_batches]
     if not feeds:
         raise ExportError(f"{onnx_in}: static int8 needs calibration batches and got none")
-    with _quiet_logs():
+    with quiet_logs():
         # uint8 activations with int8 weights and 7-bit weight range: ONNX Runtime's advice for x86 CPUs,
         # which saturate 8-bit products without VNNI. Only the weight-bearing MatMul and Gather: quantizing
         # the classifier's Gemm stops on a missing calibrated range for the pooler output on fused graphs.
@@ -240,6 +246,11 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
 
             guard_run(run.path, base, int8, quantize, config.max_accuracy_drop, config.mode, folder / GUARD_REPORT)
         paths["student-int8.onnx"] = int8
+    if config.int4:
+        from workbench.core.compress.int4 import write_int4
+
+        paths["student-int4.onnx"] = write_int4(paths["student-fp32.onnx"], folder / "student-int4.onnx",
+                                                AutoConfig.from_pretrained(run.path / "student"), config.int4_block_size)
     summary = ExportSummary(
         artifacts={name: str(path) for name, path in paths.items()}, opset=opset,
         exporter="torch.onnx TorchScript (dynamo=False), eager attention", fusion=fusion,
@@ -271,7 +282,7 @@ def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32) -
 
 
 @contextlib.contextmanager
-def _quiet_logs() -> Iterator[None]:
+def quiet_logs() -> Iterator[None]:
     """The optimizer and quantizer log advice and progress at warning level through the root logger, and
     their helper sessions warn about initializers they drop; none of it is for the user."""
     import onnxruntime
