@@ -18,7 +18,7 @@ from workbench.core.compress.export import (
     quantize_dynamic_int8,
     quantize_static_int8,
 )
-from workbench.core.compress.int8_guard import _logits, guard_int8, quantizable_nodes
+from workbench.core.compress.int8_guard import dev_logits, guard_int8, quantizable_nodes
 from workbench.core.recipe import QuantizationConfig
 
 SENSITIVE = "/bert/encoder/layer.0/output/dense/MatMul"
@@ -61,7 +61,7 @@ def sensitive_model(tmp_path_factory):
 def test_the_guard_keeps_the_sensitive_matmul_in_fp32_and_meets_the_tolerance(sensitive_model, tmp_path):
     _, _, fused, _ = sensitive_model
     dev = _batches()
-    labels = _logits(fused, dev, 1).argmax(-1)  # fp32's own answers: fp32 scores 1.0
+    labels = dev_logits(fused, dev, 1).argmax(-1)  # fp32's own answers: fp32 scores 1.0
 
     def quantize(out, exclude, only):
         return quantize_dynamic_int8(fused, out, per_channel=False, exclude=exclude, only=only)
@@ -77,14 +77,14 @@ def test_the_guard_keeps_the_sensitive_matmul_in_fp32_and_meets_the_tolerance(se
     still_float = [n for n in graph.node if n.name == SENSITIVE]
     assert still_float and still_float[0].op_type == "MatMul"
     assert any(n.op_type in ("MatMulInteger", "QAttention", "DynamicQuantizeMatMul") for n in graph.node)
-    guarded_accuracy = float((_logits(tmp_path / "guarded.onnx", dev, 1).argmax(-1) == labels).mean())
+    guarded_accuracy = float((dev_logits(tmp_path / "guarded.onnx", dev, 1).argmax(-1) == labels).mean())
     assert guarded_accuracy == pytest.approx(report.guarded_accuracy)
 
 
 def test_the_guard_works_for_static_int8(sensitive_model, tmp_path):
     _, fp32, _, _ = sensitive_model
     dev = _batches()
-    labels = _logits(fp32, dev, 1).argmax(-1)
+    labels = dev_logits(fp32, dev, 1).argmax(-1)
 
     def quantize(out, exclude, only):
         return quantize_static_int8(fp32, out, dev[:2], per_channel=False, exclude=exclude, only=only)
@@ -98,7 +98,7 @@ def test_the_guard_works_for_static_int8(sensitive_model, tmp_path):
 def test_nothing_stays_fp32_when_int8_is_within_the_tolerance(sensitive_model, tmp_path):
     _, _, fused, _ = sensitive_model
     dev = _batches(count=1)
-    labels = _logits(fused, dev, 1).argmax(-1)
+    labels = dev_logits(fused, dev, 1).argmax(-1)
     report = guard_int8(fused, tmp_path / "g.onnx", lambda out, exclude, only: quantize_dynamic_int8(
         fused, out, True, exclude, only), dev, labels, max_drop=0.5, mode="dynamic", threads=1)
     assert report.met and report.kept_fp32 == [] and report.nodes == []

@@ -78,9 +78,9 @@ def guard_int8(fp32_path: str | Path, out_path: str | Path, quantize: Quantize, 
     """Write the guarded int8 model to `out_path` (built by `quantize` from `fp32_path`) and say what stayed
     fp32; `dev` are the dev split's batches and `labels` their classes."""
     out_path = Path(out_path)
-    reference = _logits(fp32_path, dev, threads)
-    fp32_accuracy = _accuracy(reference, labels)
-    int8_accuracy = _accuracy(_logits(quantize(out_path, (), None), dev, threads), labels)
+    reference = dev_logits(fp32_path, dev, threads)
+    fp32_accuracy = accuracy(reference, labels)
+    int8_accuracy = accuracy(dev_logits(quantize(out_path, (), None), dev, threads), labels)
     report = GuardReport(mode, "dev", len(labels), max_drop, fp32_accuracy, int8_accuracy, int8_accuracy,
                          fp32_accuracy - int8_accuracy <= max_drop + 1e-12)
     if report.met:
@@ -94,8 +94,8 @@ def guard_int8(fp32_path: str | Path, out_path: str | Path, quantize: Quantize, 
         for node in report.nodes:
             node.kept_fp32 = True
             report.kept_fp32.append(node.node)
-            logits = _logits(quantize(trial, report.kept_fp32, None), dev, threads)
-            node.accuracy_recovered = _accuracy(logits, labels) - accuracy
+            logits = dev_logits(quantize(trial, report.kept_fp32, None), dev, threads)
+            node.accuracy_recovered = accuracy(logits, labels) - accuracy
             accuracy += node.accuracy_recovered
             if fp32_accuracy - accuracy <= max_drop + 1e-12:
                 break
@@ -118,16 +118,16 @@ def guard_run(run_dir: str | Path, fp32_path: Path, out_path: Path, quantize: Qu
 
 def _sensitivity(name: str, op_type: str, size: int, quantize: Quantize, trial: Path, reference: np.ndarray,
                  dev: Sequence[Batch], labels: np.ndarray, threads: int) -> NodeSensitivity:
-    logits = _logits(quantize(trial, (), [name]), dev, threads)
+    logits = dev_logits(quantize(trial, (), [name]), dev, threads)
     mse = float(np.mean((logits.astype(np.float64) - reference) ** 2))
-    return NodeSensitivity(name, op_type, mse, _accuracy(logits, labels), size)
+    return NodeSensitivity(name, op_type, mse, accuracy(logits, labels), size)
 
 
-def _logits(path: str | Path, batches: Sequence[Batch], threads: int) -> np.ndarray:
+def dev_logits(path: str | Path, batches: Sequence[Batch], threads: int) -> np.ndarray:
     session = ort_session(path, threads)
     inputs = [i.name for i in session.get_inputs()]
     return np.concatenate([session.run(["logits"], onnx_feeds(inputs, batch))[0] for batch in batches])
 
 
-def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float((logits.argmax(-1) == labels).mean()) if len(labels) else 0.0
