@@ -90,18 +90,18 @@ def guard_int8(fp32_path: str | Path, out_path: str | Path, quantize: Quantize, 
         report.nodes = sorted((_sensitivity(name, op, size, quantize, trial, reference, dev, labels, threads)
                                for name, op, size in quantizable_nodes(fp32_path)),
                               key=lambda n: n.logit_mse, reverse=True)
-        accuracy = int8_accuracy
+        current = int8_accuracy
         for node in report.nodes:
             node.kept_fp32 = True
             report.kept_fp32.append(node.node)
             logits = dev_logits(quantize(trial, report.kept_fp32, None), dev, threads)
-            node.accuracy_recovered = accuracy(logits, labels) - accuracy
-            accuracy += node.accuracy_recovered
-            if fp32_accuracy - accuracy <= max_drop + 1e-12:
+            node.accuracy_recovered = accuracy(logits, labels) - current
+            current += node.accuracy_recovered
+            if fp32_accuracy - current <= max_drop + 1e-12:
                 break
         shutil.copyfile(trial, out_path)  # the last trial is the guarded model
-    report.guarded_accuracy = accuracy
-    report.met = fp32_accuracy - accuracy <= max_drop + 1e-12
+    report.guarded_accuracy = current
+    report.met = fp32_accuracy - current <= max_drop + 1e-12
     return report
 
 
