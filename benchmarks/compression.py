@@ -95,7 +95,7 @@ def latency_ms(models: dict, name: str, batch: int = 1) -> float:
 
 def acceptance(models: dict, guard: dict, int4_name: str) -> list[tuple[str, float, str, bool, str]]:
     """(measure, value, target, passed, how the value was formed) for each acceptance line."""
-    teacher, reference = models["teacher-torch-fp32"], models[REFERENCE]
+    reference = models[REFERENCE]
     teacher_accuracy = reference["test"]["accuracy"]
 
     def size_ratio(name: str) -> float:

@@ -249,8 +249,9 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
     if config.int4:
         from workbench.core.compress.int4 import write_int4
 
+        student_config = AutoConfig.from_pretrained(run.path / "student")
         paths["student-int4.onnx"] = write_int4(paths["student-fp32.onnx"], folder / "student-int4.onnx",
-                                                AutoConfig.from_pretrained(run.path / "student"), config.int4_block_size)
+                                                student_config, config.int4_block_size)
     summary = ExportSummary(
         artifacts={name: str(path) for name, path in paths.items()}, opset=opset,
         exporter="torch.onnx TorchScript (dynamo=False), eager attention", fusion=fusion,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.compress.export import ExportError, quiet_logs, fuse
+from workbench.core.compress.export import ExportError, fuse, quiet_logs
 
 ACCURACY_LEVEL = 4
 

@@ -106,4 +106,5 @@ def int8_accuracy_drop(model: nn.Module, tokenizer, dev: Split, quantization: Qu
                 base = Path(fuse(fp32, folder / "fused.onnx", AutoConfig.from_pretrained(folder / "model")).path)
             int8 = quantize_dynamic_int8(base, folder / "int8.onnx", quantization.per_channel)
         labels = np.asarray(dev.labels)
-        return accuracy(dev_logits(fp32, batches, threads), labels), accuracy(dev_logits(int8, batches, threads), labels)
+        return (accuracy(dev_logits(fp32, batches, threads), labels),
+                accuracy(dev_logits(int8, batches, threads), labels))

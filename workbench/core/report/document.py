@@ -18,6 +18,7 @@ from typing import Any
 from workbench.core.distill.mapping import MappingError, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
+from workbench.core.report.compression_details import guard_section
 from workbench.core.report.headline import benchmarked_headline, latency_shape, static_headline
 from workbench.core.report.sections import benchmark_section, compression_section, figure, parity_section, section
 from workbench.core.run_folder import RunFolder, atomic_write
@@ -64,6 +65,8 @@ class RunFiles:
     pruning: dict[str, Any] | None
     vocabulary: dict[str, Any] | None
     labels: list[str]
+    sparsity: dict[str, Any] | None = None
+    int8_guard: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run: RunFolder) -> RunFiles:
@@ -75,7 +78,8 @@ class RunFiles:
         labels = data.get("label_names") or list((evaluation or {}).get("teacher", {}).get("per_class", {}))
         return cls(run.path, run.recipe(), run.recipe_path.read_text(encoding="utf-8"), run.status(),
                    run.metrics(), evaluation, optional("bench.json"), optional("onnx/parity.json"),
-                   optional("pruning.json"), optional("vocabulary.json"), labels)
+                   optional("pruning.json"), optional("vocabulary.json"), labels, optional("sparsity.json"),
+                   optional("onnx/int8_guard.json"))
 
     @property
     def failed_artifacts(self) -> set[str]:
@@ -93,8 +97,9 @@ def write_report(run_dir: str | Path) -> Path:
     body = "".join([
         _header(run), _headline(run, shape), benchmark_section(run.bench, shape, run.failed_artifacts, out),
         _training_section(run.metrics, out), _mapping_section(run, out), _evaluation_section(run, out),
-        compression_section(run.pruning, run.vocabulary, run.evaluation),
-        parity_section(run.parity), section("Recipe", f"<pre>{html.escape(run.recipe_text)}</pre>"),
+        compression_section(run.pruning, run.vocabulary, run.evaluation, run.sparsity),
+        guard_section(run.int8_guard), parity_section(run.parity),
+        section("Recipe", f"<pre>{html.escape(run.recipe_text)}</pre>"),
     ])
     title = html.escape(f"Compression report: {run.recipe.name}")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'

@@ -110,7 +110,8 @@ class CompressionPanel(QScrollArea):
         add_row(form, "Heads to remove", bind(LineField("pruning.heads_ratio", "float", tip="fraction, 0 ≤ x < 1")))
         add_row(form, "FFN neurons to remove", bind(LineField("pruning.ffn_ratio", "float", tip="fraction")))
         add_row(form, "Or: importance threshold", bind(LineField(
-            "pruning.threshold", "optional_float", "off: use the ratios", recipe_field("pruning.threshold").description)))
+            "pruning.threshold", "optional_float", "off: use the ratios",
+            recipe_field("pruning.threshold").description)))
         add_row(form, "Threshold applies to", bind(recipe_combo("pruning.threshold_units", {
             "both": "heads and FFN neurons", "heads": "heads only", "ffn": "FFN neurons only"})))
         add_row(form, "Unstructured sparsity", bind(LineField(
