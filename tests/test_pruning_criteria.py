@@ -129,3 +129,16 @@ def test_recovery_training_keeps_the_zeros(model):
     for handle in handles:
         handle.remove()
     assert np.isfinite(_logits(model).numpy()).all()
+
+
+def test_the_pruning_step_follows_the_recipe_section(model):
+    from workbench.core.compress.pruning import prune_as_recipe
+    from workbench.core.recipe import PruningConfig
+
+    config = PruningConfig(enabled=True, importance="l2", threshold=0.8, threshold_units="ffn",
+                           unstructured_sparsity=0.3, unstructured_scope="global")
+    assert config.prunes_weights and not PruningConfig(enabled=True, vocabulary=True).prunes_weights
+    reports = prune_as_recipe(model, config)
+    assert reports["pruning.json"]["criterion"] == "threshold"
+    assert reports["sparsity.json"]["sparsity"] == pytest.approx(0.3, abs=1e-3)
+    assert set(prune_as_recipe(model, PruningConfig(enabled=True, unstructured_sparsity=0.5))) == {"sparsity.json"}

@@ -183,6 +183,11 @@ class PruningConfig(Section):
         """Whether heads or FFN neurons are removed (by ratio or by threshold)."""
         return bool(self.heads_ratio or self.ffn_ratio or self.threshold is not None)
 
+    @property
+    def prunes_weights(self) -> bool:
+        """Whether the pruning step has anything to do (the vocabulary is pruned at the end, apart)."""
+        return self.enabled and (self.structured or bool(self.unstructured_sparsity))
+
 
 class QuantizationConfig(Section):
     enabled: bool = True

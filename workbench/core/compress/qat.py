@@ -82,6 +82,17 @@ def qat_stage(trainable: nn.Module, teacher: nn.Module, loader, quantization: Qu
                  StageConfig(epochs=quantization.qat_epochs, lr=quantization.qat_lr), evaluate, keep_best=True)
 
 
+def qat_decision(model: nn.Module, tokenizer, dev: Split, quantization: QuantizationConfig,
+                 threads: int = 2) -> dict[str, float | bool] | None:
+    """Whether the QAT stage runs, and the post-training int8 measurement that decided it (None: QAT is off
+    in the recipe, nothing measured)."""
+    if not (quantization.enabled and quantization.qat_epochs and quantization.max_accuracy_drop is not None):
+        return None
+    fp32, int8 = int8_accuracy_drop(model, tokenizer, dev, quantization, threads)
+    return {"dev_fp32_accuracy": fp32, "dev_int8_accuracy": int8, "max_accuracy_drop": quantization.max_accuracy_drop,
+            "run": fp32 - int8 > quantization.max_accuracy_drop}
+
+
 def int8_accuracy_drop(model: nn.Module, tokenizer, dev: Split, quantization: QuantizationConfig,
                        threads: int = 2) -> tuple[float, float]:
     """Dev accuracy of the model in fp32 ONNX and after post-training int8 as the export would make it
