@@ -155,7 +155,7 @@ def main() -> int:
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--max-drop", type=float, default=0.005, help="accuracy guard tolerance (dev split)")
-    parser.add_argument("--block-size", type=int, default=32, help="int4 block size")
+    parser.add_argument("--block-size", type=int, help="int4 block size (default: the run recipe's)")
     parser.add_argument("--sparsity", type=float, default=0.5, help="unstructured sparsity of the sparse row")
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
@@ -164,7 +164,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         guarded, guard = guarded_int8(args.run_dir, folder, args.max_drop)
-        variants += [guarded, int4(args.run_dir, folder, args.block_size)]
+        block_size = args.block_size or RunFolder.open(args.run_dir).recipe().quantization.int4_block_size
+        variants += [guarded, int4(args.run_dir, folder, block_size)]
         variants += [sparse_int8(args.run_dir, folder, args.sparsity), *plain_int8(args.run_dir, folder)]
         zipped = {v.name: deflated_size(v.path) if v.kind != "torch" else v.size_bytes for v in variants}
         result = measure(variants, load_split(args.run_dir, "test"), args.threads, batches=(1, 32),

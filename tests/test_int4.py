@@ -22,7 +22,9 @@ def exported_run(tmp_path_factory, tiny_csv):
 def test_int4_quantizes_every_weight_matmul_and_embedding(exported_run):
     graph = onnx.load(str(exported_run / "onnx" / "student-int4.onnx")).graph
     ops = collections.Counter(node.op_type for node in graph.node)
-    assert ops["MatMulNBits"] == 6  # Q, K, V, attention output, FFN in, FFN out of the student's one layer
+    # Q, K, V, attention output, FFN in, FFN out of the student's one layer, and the pooler and classifier,
+    # whose Gemm nodes were rewritten as MatMul + Add
+    assert ops["MatMulNBits"] == 8 and "Gemm" not in ops
     assert ops["GatherBlockQuantized"] == 3  # word, position and token-type embeddings
     assert not any(op in ops for op in ("Attention", "EmbedLayerNormalization"))
     blocks = {a.i for n in graph.node if n.op_type == "MatMulNBits" for a in n.attribute if a.name == "block_size"}
@@ -39,6 +41,25 @@ def test_int4_passes_the_same_parity_check_as_int8(exported_run):
     int4 = results["student-int4.onnx"]
     assert int4.ok, int4.message
     assert int4.examples > 0 and int4.max_logit_delta > 0  # it really is a different model
+
+
+def test_gemm_rewrite_keeps_the_fp32_logits(exported_run, tmp_path):
+    import numpy as np
+
+    from workbench.core.compress.export import onnx_feeds, ort_session
+    from workbench.core.compress.int4 import gemms_as_matmuls
+
+    source = exported_run / "onnx" / "student-fp32.onnx"
+    model = onnx.load(str(source))
+    assert gemms_as_matmuls(model) == 2
+    onnx.save(model, str(tmp_path / "matmuls.onnx"))
+    ids = np.array([[2, 8, 9, 10, 3, 0]], dtype=np.int64)
+    batch = {"input_ids": ids, "attention_mask": (ids > 0).astype(np.int64), "token_type_ids": ids * 0}
+    outputs = []
+    for path in (source, tmp_path / "matmuls.onnx"):
+        session = ort_session(path, 1)
+        outputs.append(session.run(["logits"], onnx_feeds([i.name for i in session.get_inputs()], batch))[0])
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-6)
 
 
 def test_int4_block_size_must_be_a_power_of_two():
