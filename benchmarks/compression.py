@@ -52,14 +52,21 @@ def plain_int8(run_dir: Path, folder: Path) -> list[Variant]:
             Variant("student-onnx-int8-plain-wb", "onnx", out, run_dir / "student")]
 
 
-def guarded_int8(run_dir: Path, folder: Path, max_drop: float) -> tuple[Variant, dict]:
-    config = RunFolder.open(run_dir).recipe().quantization.model_copy(update={"max_accuracy_drop": max_drop})
+def guarded_int8(run_dir: Path, folder: Path, max_drop: float, mode: str | None, per_tensor: bool
+                 ) -> tuple[Variant, dict]:
+    """The guard on the run's student; `mode` / `per_tensor` override the recipe's int8 scheme (static
+    per-tensor int8 loses enough accuracy on the quick-demo student for the guard to keep nodes fp32)."""
+    recipe = RunFolder.open(run_dir).recipe().quantization
+    config = recipe.model_copy(update={"max_accuracy_drop": max_drop, "mode": mode or recipe.mode,
+                                       "per_channel": recipe.per_channel and not per_tensor})
     onnx = run_dir / ONNX_DIR
     paths = {name: onnx / name for name in ("student-fp32.onnx", "student-fused.onnx") if (onnx / name).is_file()}
     base, quantize = int8_quantizer(run_dir, paths, config)
     out = folder / "student-int8-guarded.onnx"
     report = guard_run(run_dir, base, out, quantize, max_drop, config.mode, folder / "guard.json")
-    return Variant("student-onnx-int8-guarded", "onnx", out, run_dir / "student"), report.to_dict()
+    scheme = "" if (mode in (None, recipe.mode) and not per_tensor) else \
+        f"-{config.mode}{'-tensor' if not config.per_channel else ''}"
+    return Variant(f"student-onnx-int8-guarded{scheme}", "onnx", out, run_dir / "student"), report.to_dict()
 
 
 def int4(run_dir: Path, folder: Path, block_size: int) -> Variant:
@@ -155,6 +162,8 @@ def main() -> int:
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--max-drop", type=float, default=0.005, help="accuracy guard tolerance (dev split)")
+    parser.add_argument("--guard-mode", choices=("dynamic", "static"), help="int8 mode of the guarded row")
+    parser.add_argument("--guard-per-tensor", action="store_true", help="per-tensor scales in the guarded row")
     parser.add_argument("--block-size", type=int, help="int4 block size (default: the run recipe's)")
     parser.add_argument("--sparsity", type=float, default=0.5, help="unstructured sparsity of the sparse row")
     parser.add_argument("--json", type=Path, help="also write the measurements here")
@@ -163,7 +172,7 @@ def main() -> int:
     variants = [v for v in default_variants(args.run_dir) if v.name in KEEP]
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        guarded, guard = guarded_int8(args.run_dir, folder, args.max_drop)
+        guarded, guard = guarded_int8(args.run_dir, folder, args.max_drop, args.guard_mode, args.guard_per_tensor)
         block_size = args.block_size or RunFolder.open(args.run_dir).recipe().quantization.int4_block_size
         variants += [guarded, int4(args.run_dir, folder, block_size)]
         variants += [sparse_int8(args.run_dir, folder, args.sparsity), *plain_int8(args.run_dir, folder)]
@@ -175,7 +184,7 @@ def main() -> int:
     print(f"{args.run_dir}: {args.threads} threads, batch 1 and 32, sequence {args.seq_len}, {args.repeats} "
           f"interleaved rounds, {result['test_split']['examples']} test examples")
     print_models(models, zipped)
-    print(f"\nguarded int8 (dev, tolerance {guard['max_accuracy_drop']}): fp32 {guard['fp32_accuracy']:.4f}, "
+    print(f"\nguarded {guarded.name} (dev, tolerance {guard['max_accuracy_drop']}): fp32 {guard['fp32_accuracy']:.4f}, "
           f"all-int8 {guard['int8_accuracy']:.4f}, guarded {guard['guarded_accuracy']:.4f}; kept fp32: "
           f"{', '.join(guard['kept_fp32']) or 'nothing (int8 already within the tolerance)'}")
     for node in guard["nodes"][:5]:

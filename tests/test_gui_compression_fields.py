@@ -55,3 +55,12 @@ def test_new_compression_fields_edit_the_recipe_within_its_bounds(qtbot, recipe_
     assert "max_accuracy_drop" in qat.problem()
     edit(qtbot, drop, "0.01")
     assert qat.problem() is None and window.recipe.quantization.max_accuracy_drop == 0.01
+
+
+def test_the_student_estimate_says_what_threshold_and_sparsity_will_do():
+    from workbench.core.recipe import PruningConfig
+    from workbench.gui.model_info import pruning_text
+
+    text = pruning_text(PruningConfig(enabled=True, threshold=0.2, threshold_units="ffn",
+                                      unstructured_sparsity=0.5), heads=12, ffn_size=1536)
+    assert "FFN neurons below 0.2" in text and "50% of encoder weights zeroed" in text
