@@ -12,8 +12,10 @@ size and its dense kernels do the same work, so latency does not improve on CPUs
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -90,6 +92,17 @@ def keep_zeros(model: PreTrainedModel) -> list[torch.utils.hooks.RemovableHandle
             continue
         handles.append(linear.weight.register_hook(lambda grad, mask=mask: grad * mask.to(grad.device)))
     return handles
+
+
+@contextlib.contextmanager
+def zeros_kept(model: PreTrainedModel) -> Iterator[int]:
+    """`keep_zeros` for the stages run inside (recovery, QAT); yields how many weight matrices it guards."""
+    handles = keep_zeros(model)
+    try:
+        yield len(handles)
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def deflated_size(path: str | Path) -> int:
