@@ -72,6 +72,13 @@ def test_threshold_removes_exactly_the_units_below_it_and_the_model_reloads(mode
     reloaded = load_pruned(tmp_path)
     assert [layer.intermediate.dense.out_features for layer in reloaded.bert.encoder.layer] == report.ffn_per_layer
     torch.testing.assert_close(_logits(reloaded), _logits(pruned))
+    # Unequal layers export as they are: the ONNX graph computes what the pruned model computes.
+    from workbench.core.compress.export import onnx_feeds, ort_session
+
+    session = ort_session(export_onnx(tmp_path, tmp_path / "pruned.onnx"), 1)
+    inputs = {name: value.numpy() for name, value in _inputs().items()}
+    onnx_logits = session.run(["logits"], onnx_feeds([i.name for i in session.get_inputs()], inputs))[0]
+    np.testing.assert_allclose(onnx_logits, _logits(pruned).numpy(), atol=1e-5)
 
 
 def test_threshold_takes_the_same_heads_from_every_layer_all_below_it(model):
