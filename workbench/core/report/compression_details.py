@@ -48,9 +48,22 @@ def sparsity_part(sparsity: dict[str, Any] | None) -> str:
             + f"<p>{html.escape(SPARSITY_NOTE)} The benchmark measures both sizes and the latency.</p>")
 
 
-def guard_section(guard: dict[str, Any] | None) -> str:
-    if not guard:
+def qat_part(qat: dict[str, Any] | None) -> str:
+    """What the post-training int8 measurement decided, and what the QAT stage won back on the dev split."""
+    if not qat:
         return ""
+    before = (f"Post-training int8 on the dev split: fp32 {qat['dev_fp32_accuracy']:.1%}, int8 "
+              f"{qat['dev_int8_accuracy']:.1%} (tolerance {qat['max_accuracy_drop']:.1%}).")
+    if not qat["run"]:
+        return f"<h3>Quantization-aware distillation</h3><p>{html.escape(before)} Within it: QAT did not run.</p>"
+    after = (f" After QAT: fp32 {qat['dev_fp32_accuracy_after']:.1%}, int8 {qat['dev_int8_accuracy_after']:.1%} "
+             f"({(qat['dev_int8_accuracy_after'] - qat['dev_int8_accuracy']) * 100:+.1f} points for int8).")
+    return f"<h3>Quantization-aware distillation</h3><p>{html.escape(before + after)}</p>"
+
+
+def guard_section(guard: dict[str, Any] | None, qat: dict[str, Any] | None = None) -> str:
+    if not guard:
+        return f"<section><h2>Accuracy-guarded int8</h2>{qat_part(qat)}</section>" if qat else ""
     summary = (f"{guard['mode'].capitalize()} int8 on the {guard['split']} split ({guard['examples']} texts): "
                f"fp32 {guard['fp32_accuracy']:.1%}, every node in int8 {guard['int8_accuracy']:.1%}, guarded "
                f"{guard['guarded_accuracy']:.1%} (tolerance {guard['max_accuracy_drop']:.1%}).")
@@ -68,5 +81,5 @@ def guard_section(guard: dict[str, Any] | None) -> str:
                     "size cost"], rows) if rows else ""
     note = ("Sensitivity: only that node quantized, its logits against fp32. Nodes were kept fp32 most "
             "sensitive first; size cost is what fp32 weights add over int8.") if rows else ""
-    return (f"<section><h2>Accuracy-guarded int8</h2><p>{html.escape(summary)}{verdict}</p>{table}"
-            f'<p class="muted">{html.escape(note)}</p></section>')
+    return (f"<section><h2>Accuracy-guarded int8</h2>{qat_part(qat)}<p>{html.escape(summary)}{verdict}</p>"
+            f'{table}<p class="muted">{html.escape(note)}</p></section>')

@@ -67,6 +67,7 @@ class RunFiles:
     labels: list[str]
     sparsity: dict[str, Any] | None = None
     int8_guard: dict[str, Any] | None = None
+    qat: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run: RunFolder) -> RunFiles:
@@ -79,7 +80,7 @@ class RunFiles:
         return cls(run.path, run.recipe(), run.recipe_path.read_text(encoding="utf-8"), run.status(),
                    run.metrics(), evaluation, optional("bench.json"), optional("onnx/parity.json"),
                    optional("pruning.json"), optional("vocabulary.json"), labels, optional("sparsity.json"),
-                   optional("onnx/int8_guard.json"))
+                   optional("onnx/int8_guard.json"), optional("qat.json"))
 
     @property
     def failed_artifacts(self) -> set[str]:
@@ -98,7 +99,7 @@ def write_report(run_dir: str | Path) -> Path:
         _header(run), _headline(run, shape), benchmark_section(run.bench, shape, run.failed_artifacts, out),
         _training_section(run.metrics, out), _mapping_section(run, out), _evaluation_section(run, out),
         compression_section(run.pruning, run.vocabulary, run.evaluation, run.sparsity),
-        guard_section(run.int8_guard), parity_section(run.parity),
+        guard_section(run.int8_guard, run.qat), parity_section(run.parity),
         section("Recipe", f"<pre>{html.escape(run.recipe_text)}</pre>"),
     ])
     title = html.escape(f"Compression report: {run.recipe.name}")
