@@ -11,7 +11,6 @@ from transformers import AutoConfig, BertForSequenceClassification
 from tests.tiny import LABELS, tiny_bert_config, tiny_tokenizer
 from tests.tiny_run import make_tiny_run
 from workbench.core.compress.export import (
-    GUARD_REPORT,
     export_onnx,
     export_run,
     fuse,
@@ -20,6 +19,7 @@ from workbench.core.compress.export import (
 )
 from workbench.core.compress.int8_guard import dev_logits, guard_int8, quantizable_nodes
 from workbench.core.recipe import QuantizationConfig
+from workbench.core.run_folder import RunFolder
 
 SENSITIVE = "/bert/encoder/layer.0/output/dense/MatMul"
 
@@ -108,7 +108,8 @@ def test_nothing_stays_fp32_when_int8_is_within_the_tolerance(sensitive_model, t
 def test_export_run_writes_the_guard_report(tmp_path, tiny_csv):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
     export_run(run, QuantizationConfig(max_accuracy_drop=0.0), teacher=False)
-    report = json.loads((run / "onnx" / GUARD_REPORT).read_text())
+    guard_path = RunFolder(run).int8_guard_path
+    report = json.loads(guard_path.read_text())
     assert report["met"] and report["guarded_drop"] <= 0.0 and report["split"] == "dev"
     export_run(run, QuantizationConfig(), teacher=False)
-    assert not (run / "onnx" / GUARD_REPORT).exists()  # a stale guard report would describe another model
+    assert not guard_path.exists()  # a stale guard report would describe another model

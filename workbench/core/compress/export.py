@@ -7,6 +7,7 @@
                                  the plain one
     RUN/onnx/student-int4.onnx  with quantization.int4: weight-only int4 (compress/int4.py)
     RUN/onnx/int8_guard.json     with quantization.max_accuracy_drop: the nodes int8 left in fp32, and why
+                                 (RunFolder.int8_guard_path)
     RUN/onnx/export.json         opset, exporter, fused operator counts, file sizes
 
 Exports use the TorchScript exporter with the eager attention implementation: measured with torch 2.13 on
@@ -37,11 +38,12 @@ from workbench.core.sources.pruned_models import attention_head_size, attention_
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
 ONNX_DIR = "onnx"
-GUARD_REPORT = "int8_guard.json"  # what accuracy-guarded int8 kept in fp32 (compress/int8_guard.py)
 DEFAULT_OPSET = 17
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
     "teacher-fp32.onnx": "teacher",
+    "teacher-fused.onnx": "teacher",
+    "teacher-int8.onnx": "teacher",  # the reference a sceptical user compares with: no distillation at all
     "student-fp32.onnx": "student",
     "student-fused.onnx": "student",
     "student-int8.onnx": "student",
@@ -216,8 +218,6 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
                opset: int = DEFAULT_OPSET) -> ExportSummary:
     """Write the run's ONNX artifacts (recipe's quantization settings unless `config` is given) and
     RUN/onnx/export.json."""
-    from transformers import AutoConfig
-
     run = RunFolder.open(run_dir)
     config = config or run.recipe().quantization
     folder = run.path / ONNX_DIR
@@ -227,31 +227,10 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
     for name, source in ARTIFACTS.items():  # no stale artifact of other settings may pass for a new one
         if source == "student" or teacher:
             (folder / name).unlink(missing_ok=True)
-    paths = {"student-fp32.onnx": export_onnx(run.path / "student", folder / "student-fp32.onnx", opset)}
+    paths: dict[str, Path] = {}
+    fusion = _export_model(run.path, "student", config, opset, paths)
     if teacher:
-        paths["teacher-fp32.onnx"] = export_onnx(run.path / "teacher", folder / "teacher-fp32.onnx", opset)
-    fusion = None
-    if config.fusion:
-        fusion = fuse(paths["student-fp32.onnx"], folder / "student-fused.onnx",
-                      AutoConfig.from_pretrained(run.path / "student"))
-        paths["student-fused.onnx"] = Path(fusion.path)
-    (folder / GUARD_REPORT).unlink(missing_ok=True)
-    if config.enabled:
-        base, quantize = int8_quantizer(run.path, paths, config)
-        int8 = folder / "student-int8.onnx"
-        if config.max_accuracy_drop is None:
-            quantize(int8, (), None)
-        else:
-            from workbench.core.compress.int8_guard import guard_run  # it runs models through ort_session
-
-            guard_run(run.path, base, int8, quantize, config.max_accuracy_drop, config.mode, folder / GUARD_REPORT)
-        paths["student-int8.onnx"] = int8
-    if config.int4:
-        from workbench.core.compress.int4 import write_int4
-
-        student_config = AutoConfig.from_pretrained(run.path / "student")
-        paths["student-int4.onnx"] = write_int4(paths["student-fp32.onnx"], folder / "student-int4.onnx",
-                                                student_config, config.int4_block_size)
+        _export_model(run.path, "teacher", config, opset, paths)
     summary = ExportSummary(
         artifacts={name: str(path) for name, path in paths.items()}, opset=opset,
         exporter="torch.onnx TorchScript (dynamo=False), eager attention", fusion=fusion,
@@ -261,24 +240,59 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
     return summary
 
 
-def int8_quantizer(run_dir: Path, paths: dict[str, Path], config: QuantizationConfig
+def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: int,
+                  paths: dict[str, Path]) -> FusionReport | None:
+    """NAME-fp32.onnx, then NAME-fused.onnx and NAME-int8.onnx as the settings ask (the student's int8
+    accuracy-guarded with max_accuracy_drop, and its int4 beside with int4); adds them to `paths`."""
+    from transformers import AutoConfig
+
+    folder = run_dir / ONNX_DIR
+    plain = paths[f"{name}-fp32.onnx"] = export_onnx(run_dir / name, folder / f"{name}-fp32.onnx", opset)
+    fusion = None
+    if config.fusion:
+        fusion = fuse(plain, folder / f"{name}-fused.onnx", AutoConfig.from_pretrained(run_dir / name))
+        paths[f"{name}-fused.onnx"] = Path(fusion.path)
+    guarded = name == "student" and config.max_accuracy_drop is not None
+    guard_report = RunFolder(run_dir).int8_guard_path
+    if name == "student":
+        guard_report.unlink(missing_ok=True)
+    if config.enabled:
+        base, quantize = int8_quantizer(run_dir, name, paths, config)
+        int8 = paths[f"{name}-int8.onnx"] = folder / f"{name}-int8.onnx"
+        if guarded:
+            from workbench.core.compress.int8_guard import guard_run  # it runs models through ort_session
+
+            guard_run(run_dir, base, int8, quantize, config.max_accuracy_drop, config.mode, guard_report)
+        else:
+            quantize(int8, (), None)
+    if config.int4 and name == "student":
+        from workbench.core.compress.int4 import write_int4
+
+        paths["student-int4.onnx"] = write_int4(plain, folder / "student-int4.onnx",
+                                                AutoConfig.from_pretrained(run_dir / name), config.int4_block_size)
+    return fusion
+
+
+def int8_quantizer(run_dir: Path, name: str, paths: dict[str, Path], config: QuantizationConfig
                    ) -> tuple[Path, Callable[[Path, Sequence[str], Sequence[str] | None], Path]]:
-    """The fp32 model that int8 starts from and a quantizer `(out, exclude, only) -> out` for the recipe's
-    mode: dynamic from the fused model (the plain one without fusion), static from the plain one."""
+    """The fp32 model that NAME's int8 starts from and a quantizer `(out, exclude, only) -> out` for the
+    recipe's mode: dynamic from the fused model (the plain one without fusion), static from the plain one."""
+    plain = paths[f"{name}-fp32.onnx"]
     if config.mode == "static":
         # Static QDQ cannot quantize fused Attention and EmbedLayerNormalization: from the fused graph the
         # quantized student measured 3.3 times larger and 1.6 times slower than from the plain export.
-        base, batches = paths["student-fp32.onnx"], calibration_batches(run_dir, config.calibration_batches)
-        return base, lambda out, exclude, only: quantize_static_int8(base, out, batches, config.per_channel,
-                                                                     exclude, only)
-    base = paths.get("student-fused.onnx", paths["student-fp32.onnx"])
+        batches = calibration_batches(run_dir, config.calibration_batches, source=name)
+        return plain, lambda out, exclude, only: quantize_static_int8(plain, out, batches, config.per_channel,
+                                                                      exclude, only)
+    base = paths.get(f"{name}-fused.onnx", plain)
     return base, lambda out, exclude, only: quantize_dynamic_int8(base, out, config.per_channel, exclude, only)
 
 
-def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32) -> list[Batch]:
-    """The first `count` dev-split batches, tokenized by the student's tokenizer."""
+def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32, source: str = "student"
+                        ) -> list[Batch]:
+    """The first `count` dev-split batches, tokenized by the tokenizer of the run's `source` model."""
     split = load_split(run_dir, "dev")
-    tokenizer = load_tokenizer_from(Path(run_dir) / "student")
+    tokenizer = load_tokenizer_from(Path(run_dir) / source)
     return encode_batches(split.texts[:count * batch_size], tokenizer, split.max_length, batch_size)
 
 
