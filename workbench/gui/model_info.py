@@ -82,6 +82,12 @@ def pruning_text(config: PruningConfig, heads: int, ffn_size: int) -> str:
     parts = [f"{name} {total} → {total - removed_count(total, ratio)} per layer"
              for name, total, ratio in (("heads", heads, config.heads_ratio), ("FFN", ffn_size, config.ffn_ratio))
              if removed_count(total, ratio)]
+    if config.threshold is not None:
+        units = {"both": "heads and FFN neurons", "heads": "heads", "ffn": "FFN neurons"}[config.threshold_units]
+        parts.append(f"{units} below {config.threshold:g} of their layer's strongest removed (how many is known "
+                     "once they are ranked)")
+    if config.unstructured_sparsity:
+        parts.append(f"{config.unstructured_sparsity:.0%} of encoder weights zeroed (same file size, smaller zip)")
     if config.vocabulary:
         parts.append("vocabulary trimmed to the data's tokens")
     return "; ".join(parts) + " — sizes above are before it" if parts else "none (all ratios are 0)"
