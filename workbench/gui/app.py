@@ -21,6 +21,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe
 from workbench.core.sources.resources import preset_path, resources_dir
 from workbench.gui.main_window import MainWindow
+from workbench.gui.xcb_check import check_xcb
 
 
 class _FirstPaint(QObject):
@@ -63,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from workbench.selftest import main as selftest
 
         return selftest()
+    missing = check_xcb(args)
+    if missing is not None:
+        return missing
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in args if a.startswith("-")]])
     app.setApplicationName("TinyBERT Workbench")
     app.setOrganizationName("TinyBERT Workbench")
