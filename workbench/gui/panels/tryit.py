@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from workbench.core.measure.inference import Predictor, compare, model_files_stamp, recorded_accuracies, run_predictors
 from workbench.gui.background import Latest
 from workbench.gui.charts import BarCard, colour_for
+from workbench.gui.panels.tryit_file import FileRun
 
 SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight was delayed again, awful service\n" \
                "meeting moved to 3pm tomorrow"
@@ -94,6 +95,7 @@ class TryItPanel(QWidget):
         self.repeats = QSpinBox(minimum=1, maximum=100, value=5)
         self.repeats.setToolTip("latency is the median over this many repeated runs (after one warm-up)")
         load = QPushButton("Load file…")
+        load.setToolTip("Classify every line of a text file in the background (thousands of lines are fine)")
         load.clicked.connect(self.load_file)
         self.run_button = QPushButton("Classify")
         self.run_button.setDefault(True)
@@ -129,6 +131,7 @@ class TryItPanel(QWidget):
         self.texts_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.texts_table.itemSelectionChanged.connect(self._show_selected_text)
         self.texts_table.hide()  # shown with results for more than one text
+        self.file_run = FileRun()
         self.charts = {"size": BarCard("Size on disk", "MiB"), "latency": BarCard("Latency (median)", "ms"),
                        "accuracy": BarCard("Test accuracy", "accuracy")}
         charts = QHBoxLayout()
@@ -142,6 +145,7 @@ class TryItPanel(QWidget):
         layout.addLayout(status_row)
         layout.addWidget(self.table, 3)
         layout.addWidget(self.texts_table, 2)
+        layout.addWidget(self.file_run, 3)
         layout.addLayout(charts, 3)
 
     # -- runs and texts --------------------------------------------------------------------------------------
@@ -159,10 +163,15 @@ class TryItPanel(QWidget):
         return [line.strip() for line in self.text.toPlainText().splitlines() if line.strip()]
 
     def load_file(self, path: str | None = None) -> None:
+        """Every line of a text file through the run's models, in the background (see tryit_file.py)."""
+        run_dir = self.run_combo.currentData()
+        if not run_dir:
+            self.status.setText("Needs a finished run (see Runs) to classify a file.")
+            return
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Texts to classify", "", "Text (*.txt);;All files (*)")
         if path:
-            self.text.setPlainText(Path(path).read_text(encoding="utf-8", errors="replace"))
+            self.file_run.start(lambda: load_predictors(run_dir), path, None if self.training_active else 1)
 
     # -- classify --------------------------------------------------------------------------------------------
 
