@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from workbench.gui.bench_figures import STUDENT, STUDENT_INT8, Figures, read_json, run_figures
 
 
 @dataclass
@@ -21,33 +22,35 @@ class RunRow:
     agreement: float | None
     student_mib: float | None
     resumable: bool
+    figures: dict[str, Figures]  # per model, from bench.json / evaluation.json (see bench_figures)
 
     @property
     def has_student(self) -> bool:
         return self.student_mib is not None
 
+    @property
+    def deployed(self) -> tuple[str, Figures] | None:
+        """The run's most compressed student that was measured (int8, else fp32): its Pareto point."""
+        for name in (STUDENT_INT8, STUDENT):
+            figures = self.figures.get(name)
+            if figures and figures.latency_ms is not None and figures.accuracy is not None:
+                return name, figures
+        return None
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
-
-def _recipe_name(path: Path) -> str:
+def _recipe(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
-        return "?"
-    return str(data.get("name", "?")) if isinstance(data, dict) else "?"
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def read_run(folder: Path) -> RunRow:
-    status = _json(folder / "status.json")
-    evaluation = _json(folder / "evaluation.json")
+    status = read_json(folder / "status.json")
+    evaluation = read_json(folder / "evaluation.json")
     summary = status if "student_accuracy" in status else {}
 
     def figure(section: str, summary_key: str) -> float | None:
@@ -56,8 +59,10 @@ def read_run(folder: Path) -> RunRow:
 
     weights = [p for p in (folder / "student").glob("*.safetensors")] + list((folder / "student").glob("*.bin"))
     agreement = summary.get("agreement", evaluation.get("teacher_student_agreement"))
+    recipe = _recipe(folder / "recipe.yaml")
+    max_length = (recipe.get("data") or {}).get("max_length") if isinstance(recipe.get("data"), dict) else None
     return RunRow(
-        path=str(folder), name=folder.name, recipe=_recipe_name(folder / "recipe.yaml"),
+        path=str(folder), name=folder.name, recipe=str(recipe.get("name", "?")),
         status=str(status.get("status", "unknown")), message=str(status.get("message", "")),
         started=(folder / "recipe.yaml").stat().st_mtime,
         teacher_accuracy=figure("teacher", "teacher_accuracy"), student_accuracy=figure("student", "student_accuracy"),
@@ -65,6 +70,7 @@ def read_run(folder: Path) -> RunRow:
         student_mib=sum(p.stat().st_size for p in weights) / 2**20 if weights else None,
         resumable=status.get("status") in ("cancelled", "failed", "running")
         and (folder / "checkpoints" / "last.pt").is_file(),
+        figures=run_figures(folder, max_length if isinstance(max_length, int) else None),
     )
 
 

@@ -28,15 +28,35 @@ from PySide6.QtWidgets import (
 from workbench.core.run_folder import RunFolder
 from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
+from workbench.gui.bench_figures import STUDENT_INT8
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
+from workbench.gui.pareto import ParetoCard, Point
 from workbench.gui.run_index import RunRow, list_runs
 
-COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "started"]
+COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "int8 size",
+           "int8 acc.", "started"]
 STATUS_COLOURS = {"finished": "#2e7d32", "cancelled": "#ef6c00", "failed": "#c62828", "running": "#1565c0"}
 
 
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def mib(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} MiB"
+
+
+def row_values(row: RunRow, status: str) -> list[str]:
+    int8 = row.figures[STUDENT_INT8]
+    return [row.name, row.recipe, status, percent(row.teacher_accuracy), percent(row.student_accuracy),
+            percent(row.agreement), mib(row.student_mib), mib(int8.size_mib), percent(int8.accuracy),
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
+
+
+def pareto_points(rows: list[RunRow]) -> list[Point]:
+    """Every listed run whose deployed student has a measured latency and accuracy."""
+    deployed = [(row.name, row.deployed[1]) for row in rows if row.deployed]
+    return [Point(name, figures.latency_ms, figures.accuracy) for name, figures in deployed]
 
 
 class RunsPanel(QWidget):
@@ -93,6 +113,8 @@ class RunsPanel(QWidget):
         chart_row.setContentsMargins(0, 0, 0, 0)
         chart_row.addWidget(self.loss_chart)
         chart_row.addWidget(self.accuracy_chart)
+        self.pareto_chart = ParetoCard()
+        chart_row.addWidget(self.pareto_chart)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -137,10 +159,7 @@ class RunsPanel(QWidget):
         self.table.setRowCount(len(self.rows))
         for index, row in enumerate(self.rows):
             status = "running here" if row.path == self.active_run else row.status
-            values = [row.name, row.recipe, status, percent(row.teacher_accuracy), percent(row.student_accuracy),
-                      percent(row.agreement), "–" if row.student_mib is None else f"{row.student_mib:.1f} MiB",
-                      time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
-            for column, value in enumerate(values):
+            for column, value in enumerate(row_values(row, status)):
                 item = QTableWidgetItem(value)
                 if column == 2:
                     item.setForeground(_brush(STATUS_COLOURS.get(row.status, "#424242")))
@@ -151,6 +170,7 @@ class RunsPanel(QWidget):
             if row.path in selected:
                 self.table.selectRow(index)
         self.table.blockSignals(False)
+        self.pareto_chart.set_points(pareto_points(self.rows))
         self._selection_changed()
         self.runs_listed.emit(list(self.rows))
 
@@ -270,7 +290,7 @@ class RunsPanel(QWidget):
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in (
                 r.name, r.recipe, r.status, percent(r.teacher_accuracy), percent(r.student_accuracy),
-                percent(r.agreement), "–" if r.student_mib is None else f"{r.student_mib:.1f} MiB")) + "</tr>"
+                percent(r.agreement), mib(r.student_mib))) + "</tr>"
             for r in rows)
         images = "".join(f"<h2>{html.escape(chart.title)}</h2><img src='data:image/png;base64,{_png64(chart)}'>"
                          for chart in (self.loss_chart, self.accuracy_chart))
