@@ -4,8 +4,8 @@ import json
 
 from tests.gui_support import wait_for_background  # noqa: F401
 from tests.tiny_run import make_tiny_run
-from workbench.gui.pareto import Point, frontier
 from workbench.gui.panels.runs import COLUMNS, RunsPanel
+from workbench.gui.pareto import Point, frontier
 
 
 def bench_entry(latency_ms, accuracy, size_bytes):

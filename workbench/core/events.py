@@ -7,6 +7,7 @@ loop honours between steps (the shape of transformers' Trainer callbacks and nap
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -147,5 +148,10 @@ class JobControl:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def wait_while_paused(self) -> None:
+    def wait_while_paused(self) -> float:
+        """Block while paused; return the seconds waited, which stage time and throughput leave out."""
+        if self._running.is_set():
+            return 0.0
+        began = time.perf_counter()
         self._running.wait()
+        return time.perf_counter() - began

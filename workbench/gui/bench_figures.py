@@ -54,10 +54,23 @@ def _bench_model(bench: dict[str, Any], name: str) -> dict[str, Any]:
     return next((models[n] for n in names if isinstance(models.get(n), dict)), {})
 
 
+def recipe_max_length(run: Path) -> int | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load((run / "recipe.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    length = (data.get("data") or {}).get("max_length") if isinstance(data, dict) else None
+    return length if isinstance(length, int) else None
+
+
 def run_figures(run_dir: str | Path, seq_len: int | None = None) -> dict[str, Figures]:
     """teacher, teacher int8 (the fused int8 teacher, when the benchmark measured it), student fp32 and
-    student int8: each model's figures, None where nothing measured them."""
+    student int8: each model's figures, None where nothing measured them. Latency at batch 1 and `seq_len`
+    (the run's max length when not given)."""
     run = Path(run_dir)
+    seq_len = seq_len or recipe_max_length(run)
     bench, evaluation = read_json(run / "bench.json"), read_json(run / "evaluation.json")
     figures = {}
     for name in BENCH_NAMES:

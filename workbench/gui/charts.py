@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui import svg_compat
-from workbench.gui.curves import Series
+from workbench.gui.curves import UNTRAINED_HEAD, Series
 
 pg.setConfigOptions(background="w", foreground="#333", antialias=True)
 svg_compat.install()
@@ -35,13 +35,35 @@ COLOURS = {
     "total": "#212121", "embedding": "#1e88e5", "hidden": "#43a047", "attention": "#fb8c00",
     "prediction": "#8e24aa", "hard label": "#e53935", "teacher loss": "#757575", "learning rate": "#3949ab",
     "examples/s": "#00897b", "teacher (dev)": "#757575", "student (dev)": "#e53935",
-    "teacher": "#757575", "student fp32": "#1e88e5", "student int8": "#43a047",
+    "teacher": "#757575", "student fp32": "#1e88e5", "student int8": "#43a047", UNTRAINED_HEAD: "#bdbdbd",
 }
+DASHED = {UNTRAINED_HEAD}  # curves that are no result: drawn dashed
 PALETTE = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41", "#d81b60")
 
 
 def colour_for(name: str, index: int) -> str:
     return COLOURS.get(name, PALETTE[index % len(PALETTE)])
+
+
+class LogAxis(pg.AxisItem):
+    """A log axis whose labels never overlap: pyqtgraph labels every minor tick (0.2, 0.3, … 0.9), which run
+    into each other; here decades are always labelled, 2 and 5 only where a decade has room for them."""
+
+    ROOM_FOR_2_AND_5 = 90  # pixels per decade
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        strings = super().logTickStrings(values, scale, spacing)
+        low, high = self.range
+        length = self.size().height() if self.orientation in ("left", "right") else self.size().width()
+        roomy = length / max(high - low, 1e-9) >= self.ROOM_FOR_2_AND_5
+        return [text if self._labelled(value, roomy) else "" for value, text in zip(values, strings, strict=True)]
+
+    @staticmethod
+    def _labelled(value: float, roomy: bool) -> bool:
+        if abs(value - round(value)) < 1e-6:
+            return True
+        mantissa = 10 ** (value % 1)
+        return roomy and any(abs(mantissa - kept) < 1e-3 for kept in (2, 5))
 
 
 class ChartCard(QFrame):
@@ -57,7 +79,8 @@ class ChartCard(QFrame):
         self.plot_widget = pg.GraphicsLayoutWidget()
         self.legend = pg.LegendItem(colCount=4, labelTextSize="8pt", horSpacing=14, verSpacing=-6)
         self.plot_widget.addItem(self.legend, row=0, col=0)
-        self.plot_item: pg.PlotItem = self.plot_widget.addPlot(row=1, col=0)
+        self.plot_item: pg.PlotItem = self.plot_widget.addPlot(
+            row=1, col=0, axisItems={"left": LogAxis("left")} if log_y else None)
         self.plot_item.showGrid(x=True, y=True, alpha=0.2)
         self.plot_item.setLabel("left", y_label)
         self.plot_item.setLabel("bottom", x_label)
@@ -112,7 +135,8 @@ class ChartCard(QFrame):
             item = self.curves.get(name)
             if item is None:
                 colour = colour_for(name, len(self.curves))
-                pen = pg.mkPen(colour, width=2.5 if name == "total" else 1.6)
+                pen = pg.mkPen(colour, width=2.5 if name == "total" else 1.6,
+                               style=Qt.PenStyle.DashLine if name in DASHED else Qt.PenStyle.SolidLine)
                 options = {"symbol": "o", "symbolSize": 6, "symbolBrush": colour, "symbolPen": None} if symbols else {}
                 item = self.plot_item.plot([], [], pen=pen, **options)
                 self.legend.addItem(item, name)

@@ -29,7 +29,7 @@ from workbench.gui.panels.compression import CompressionPanel
 from workbench.gui.panels.data_section import DataPanel
 from workbench.gui.panels.mapping import MappingPanel
 from workbench.gui.panels.models import ModelsPanel
-from workbench.gui.panels.presentation import PresentationDialog
+from workbench.gui.panels.presentation import PresentationWindow
 from workbench.gui.panels.runs import RunsPanel
 from workbench.gui.panels.training import TrainingPanel
 from workbench.gui.panels.tryit import TryItPanel
@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         self._went_live = False
         self._close_when_cancelled = False
         self._device = Latest(self)
+        self._presentation: PresentationWindow | None = None
 
         self.data = DataPanel(self.editor)
         self.models = ModelsPanel(self.editor)
@@ -129,8 +130,7 @@ class MainWindow(QMainWindow):
             self._action(view, name, lambda _=False, i=index: self.nav.setCurrentRow(i),
                          QKeySequence(f"Ctrl+{index + 1}"))
         view.addSeparator()
-        self._action(view, "Presentation view", lambda: self.open_presentation(self.tryit.figures()),
-                     QKeySequence("F11"))
+        self._action(view, "Presentation mode", lambda: self.open_presentation(), QKeySequence("F11"))
         self._fill_recent()
 
     def _start_from_menu(self) -> None:
@@ -233,9 +233,12 @@ class MainWindow(QMainWindow):
         self.tryit.set_runs(paths if run_dir in paths else [*paths, run_dir], select=run_dir)
         self.show_panel("Try it")
 
-    def open_presentation(self, figures: dict) -> None:
-        dialog = PresentationDialog(figures, self)
-        dialog.show()
+    def open_presentation(self, run_dir: str | None = None) -> None:
+        """Full screen figures of the run tried last, else of the run selected in Runs."""
+        run_dir = run_dir or self.tryit.run_combo.currentData() or next(iter(self.runs.selected_paths()), None)
+        if self._presentation is None:
+            self._presentation = PresentationWindow(self)
+        self._presentation.show_run(run_dir)
 
     # -- going live after the first paint --------------------------------------------------------------------
 

@@ -60,7 +60,6 @@ def read_run(folder: Path) -> RunRow:
     weights = [p for p in (folder / "student").glob("*.safetensors")] + list((folder / "student").glob("*.bin"))
     agreement = summary.get("agreement", evaluation.get("teacher_student_agreement"))
     recipe = _recipe(folder / "recipe.yaml")
-    max_length = (recipe.get("data") or {}).get("max_length") if isinstance(recipe.get("data"), dict) else None
     return RunRow(
         path=str(folder), name=folder.name, recipe=str(recipe.get("name", "?")),
         status=str(status.get("status", "unknown")), message=str(status.get("message", "")),
@@ -70,7 +69,7 @@ def read_run(folder: Path) -> RunRow:
         student_mib=sum(p.stat().st_size for p in weights) / 2**20 if weights else None,
         resumable=status.get("status") in ("cancelled", "failed", "running")
         and (folder / "checkpoints" / "last.pt").is_file(),
-        figures=run_figures(folder, max_length if isinstance(max_length, int) else None),
+        figures=run_figures(folder),
     )
 
 

@@ -116,7 +116,8 @@ class StageRunner:
                 restore_rng(saved_rng)
                 saved_rng = None
             for batch in itertools.chain([first], batches):
-                self.control.wait_while_paused()
+                paused = self.control.wait_while_paused()
+                started, window_start = started + paused, window_start + paused  # paused time is not stage time
                 if self.control.cancelled:
                     yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)
                     raise JobCancelled(stage.name)

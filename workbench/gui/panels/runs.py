@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 
 from workbench.core.run_folder import RunFolder
 from workbench.gui.background import Latest
-from workbench.gui.charts import ChartCard
 from workbench.gui.bench_figures import STUDENT_INT8
+from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
 from workbench.gui.pareto import ParetoCard, Point
 from workbench.gui.run_index import RunRow, list_runs

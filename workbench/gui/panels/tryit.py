@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.measure.inference import Predictor, compare, model_files_stamp, recorded_accuracies, run_predictors
 from workbench.gui.background import Latest
-from workbench.gui.charts import BarCard, colour_for
+from workbench.gui.charts import BarCard
 from workbench.gui.panels.tryit_file import FileRun
 
 SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight was delayed again, awful service\n" \
@@ -279,12 +279,6 @@ class TryItPanel(QWidget):
         self.charts["latency"].set_bars({r.name: r.latency_ms for r in self.results}, "{:.1f}")
         self.charts["accuracy"].set_bars({name: self.accuracies.get(name) for name in names}, "{:.3f}")
 
-    def figures(self) -> dict[str, dict[str, float | None]]:
-        """Per model: size (MiB), latency (ms) and test accuracy, for the presentation view."""
-        return {r.name: {"size": r.size_bytes / 2**20 if r.size_bytes else None, "latency": r.latency_ms,
-                         "accuracy": self.accuracies.get(r.name), "colour": colour_for(r.name, 0)}
-                for r in self.results}
-
     def present(self) -> None:
         if self._open_presentation:
-            self._open_presentation(self.figures())
+            self._open_presentation(self.run_combo.currentData())
