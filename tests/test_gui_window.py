@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.gui_support import settings, wait_for_background  # noqa: F401 (fixtures)
 from workbench.core.recipe import Recipe
@@ -43,11 +44,13 @@ def test_torch_and_transformers_load_only_after_the_window_is_shown():
         "from workbench.gui.main_window import MainWindow\n"
         "app = QApplication([])\n"
         "window = MainWindow(Recipe.load(preset_path('quick-demo')))\n"
-        "heavy = sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'datasets', 'pyqtgraph', 'numpy', 'superqt')\n"
+        "                if m in sys.modules)\n"
         "print('before show:', heavy)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+                            env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin",
+                                 "PYTHONPATH": str(Path(__file__).resolve().parents[1])})  # this tree's code
     assert "before show: []" in result.stdout, result.stdout + result.stderr
 
 

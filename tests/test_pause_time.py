@@ -9,8 +9,9 @@ from tests.tiny import tiny_recipe
 from workbench.core.events import Evaluation, JobControl, StageFinished, StageStarted, Step
 from workbench.core.job import run_job
 from workbench.core.progress import StageClock
-from workbench.gui.charts import ChartCard, LogAxis
+from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, UNTRAINED_HEAD, Curves
+from workbench.gui.log_axis import LogAxis
 from workbench.gui.panels.training import TrainingPanel
 from workbench.gui.recipe_editor import RecipeEditor
 

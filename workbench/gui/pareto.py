@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from workbench.gui.charts import PALETTE, ChartCard
+from workbench.gui.charts import PALETTE, ChartCard, pyqtgraph
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,11 @@ class ParetoCard(ChartCard):
         self._items: list = []
 
     def set_points(self, points: list[Point]) -> None:
+        placeholder = None if points else "no benchmarked runs yet (every job measures speed last)"
+        if not self.built and not points:
+            self.set_placeholder(placeholder)
+            return
+        pg = pyqtgraph()
         for item in self._items:
             self.plot_item.removeItem(item)
         self._items = []
@@ -56,4 +60,4 @@ class ParetoCard(ChartCard):
             self.plot_item.addItem(label)
             self._items += [dot, label]
         self.plot_item.enableAutoRange()
-        self.set_placeholder(None if points else "no benchmarked runs yet (every job measures speed last)")
+        self.set_placeholder(placeholder)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
@@ -26,10 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.measure.inference import Predictor, compare, model_files_stamp, recorded_accuracies, run_predictors
 from workbench.gui.background import Latest
 from workbench.gui.charts import BarCard
 from workbench.gui.panels.tryit_file import FileRun
+
+if TYPE_CHECKING:  # the runner imports numpy: loaded in the background, not on the launch path
+    from workbench.core.measure.inference import Predictor
 
 SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight was delayed again, awful service\n" \
                "meeting moved to 3pm tomorrow"
@@ -40,18 +42,22 @@ _loaded: dict[str, tuple[tuple, dict]] = {}  # run folder -> (its model files' s
 
 def load_predictors(run_dir: str) -> dict[str, Predictor | str]:
     """Background (loading takes seconds): the run's models, loaded again only when its model files change."""
-    stamp = model_files_stamp(run_dir)
+    from workbench.core.measure import inference
+
+    stamp = inference.model_files_stamp(run_dir)
     with _cache_lock:
         cached = _loaded.get(run_dir)
         if cached is None or cached[0] != stamp:
             _loaded.clear()  # one run's models in memory at a time: three models can be gigabytes
-            _loaded[run_dir] = (stamp, run_predictors(run_dir))
+            _loaded[run_dir] = (stamp, inference.run_predictors(run_dir))
         return _loaded[run_dir][1]
 
 
 def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[str], repeats: int,
              threads: int | None = 1):
     """Background: every model of the run on the texts, and the test accuracies the run recorded."""
+    from workbench.core.measure.inference import compare, recorded_accuracies
+
     return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
 
 
@@ -67,7 +73,7 @@ class ProbabilityBars(QWidget):
         painter = QPainter(self)
         width = self.width()
         name_width = 80
-        best = int(np.argmax(self.probabilities)) if self.probabilities else -1
+        best = max(range(len(self.probabilities)), key=self.probabilities.__getitem__, default=-1)
         for i, (label, p) in enumerate(zip(self.labels, self.probabilities, strict=True)):
             top = 2 + 18 * i
             painter.setPen(QColor("#424242"))
