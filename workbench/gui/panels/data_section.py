@@ -118,10 +118,10 @@ class DataSection(QGroupBox):
         if name:
             self.editor.set("data.source", name)
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        # Reading a 38k-row corpus takes seconds of CPU: only when someone looks at the data, and after the
-        # window has painted (the step is the first one shown at launch).
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        # Reading a 38k-row corpus takes seconds of CPU: only when someone looks at the data, and after it
+        # has painted (the step is the first one shown at launch).
         if not self._live:
             self._live = True
             QTimer.singleShot(0, self.refresh)
