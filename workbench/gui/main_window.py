@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         self.runs.try_requested.connect(self._try_run)
         for signal in (self.editor.recipe_changed, self.editor.problems_changed, self.models.described,
                        self.data.section.previewed, self.runs.runs_listed, self.tryit.run_combo.currentIndexChanged):
-            signal.connect(self._steps_timer.start)  # many changes at once: one refresh
+            signal.connect(lambda *_: self._steps_timer.start())  # many changes at once: one refresh
 
     def _refresh_steps(self) -> None:
         """Each step's mark and one-line summary, from the core's messages (see workbench/gui/steps.py)."""

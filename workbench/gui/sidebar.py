@@ -55,7 +55,7 @@ class StepList(QListWidget):
         for number, name in enumerate(names, start=1):
             self.addItem(QListWidgetItem(f"{number}  {name}"))
         self.setItemDelegate(_StepDelegate(self))
-        self.setFixedWidth(230)
+        self.setFixedWidth(215)
         self.setStyleSheet("QListWidget { font-size: 14px; }")
 
     def show_state(self, name: str, state: StepState) -> None:

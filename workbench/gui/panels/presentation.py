@@ -77,7 +77,7 @@ class PresentationWindow(QWidget):
         """Fill with the run's figures and go full screen on the screen the window is on."""
         self.figures = run_figures(run_dir, seq_len) if run_dir else {}
         self._build(Path(run_dir).name if run_dir else None)
-        self.showFullScreen()
+        self._full_screen()
         self.raise_()
         self.activateWindow()
 
@@ -86,7 +86,12 @@ class PresentationWindow(QWidget):
             self.showNormal()
             self.resize(1280, 720)
         else:
-            self.showFullScreen()
+            self._full_screen()
+
+    def _full_screen(self) -> None:
+        self.showFullScreen()
+        if self.screen() is not None:  # without a window manager (a bare X server) nothing resizes it
+            self.setGeometry(self.screen().geometry())
 
     def copy_image(self) -> None:
         QApplication.clipboard().setPixmap(self.content.grab())
@@ -134,6 +139,8 @@ class PresentationWindow(QWidget):
         grid.addWidget(self._label(self._basis(), 0.02, GREY), 2 * len(ROWS) + 2, 0, 1, len(MODELS) + 1)
 
     def _basis(self) -> str:
+        if all(f.latency_ms is None for f in self.figures.values()):
+            return "No benchmark in this run yet: Runs → Benchmark measures it."
         int8_teacher = ("; int8 teacher: the teacher fused to int8 without distillation"
                         if self.figures[TEACHER_INT8].latency_ms is not None else "")
         return f"Measured by the run's benchmark (bench.json): median latency at batch 1{int8_teacher}."

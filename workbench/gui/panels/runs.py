@@ -113,14 +113,12 @@ class RunsPanel(QWidget):
         chart_row.setContentsMargins(0, 0, 0, 0)
         chart_row.addWidget(self.loss_chart)
         chart_row.addWidget(self.accuracy_chart)
-        self.pareto_chart = ParetoCard()
-        chart_row.addWidget(self.pareto_chart)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.heading)
         top_layout.addLayout(bar)
-        top_layout.addWidget(self.table)
+        top_layout.addLayout(self._table_and_pareto())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(charts)
@@ -128,6 +126,15 @@ class RunsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._selection_changed()
+
+    def _table_and_pareto(self) -> QHBoxLayout:
+        """The runs table with the trade-off chart of every listed run beside it (not below: three charts in
+        a row would make the panel wider than a 1280-pixel screen)."""
+        self.pareto_chart = ParetoCard()
+        row = QHBoxLayout()
+        row.addWidget(self.table, 3)
+        row.addWidget(self.pareto_chart, 2)
+        return row
 
     # -- listing ---------------------------------------------------------------------------------------------
 

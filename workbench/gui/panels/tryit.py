@@ -106,7 +106,7 @@ class TryItPanel(QWidget):
         self.run_button = QPushButton("Classify")
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.classify)
-        present = QPushButton("Presentation view")
+        present = QPushButton("Presentation (F11)")
         present.clicked.connect(self.present)
         top = QHBoxLayout()
         for widget in (QLabel("Run:"), self.run_combo, QLabel("Repeats:"), self.repeats, load, self.run_button):
@@ -177,6 +177,7 @@ class TryItPanel(QWidget):
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Texts to classify", "", "Text (*.txt);;All files (*)")
         if path:
+            self.texts_table.hide()  # the file's lines take its place
             self.file_run.start(lambda: load_predictors(run_dir), path, None if self.training_active else 1)
 
     # -- classify --------------------------------------------------------------------------------------------
@@ -234,6 +235,8 @@ class TryItPanel(QWidget):
                 self.texts_table.setItem(row, column, item)
         self.texts_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.texts_table.setVisible(len(texts) > 1)
+        if not self.file_run.busy:
+            self.file_run.hide()
         hint = ""
         if any(r.probabilities is not None and self.accuracies.get(r.name) is None for r in self.results):
             hint = " Test accuracy shows once the run has scored the model (after export, or Runs → Benchmark)."

@@ -131,8 +131,7 @@ class FileRun(QWidget):
         self.view = QTableView()
         self.view.setModel(self.results)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.view.horizontalHeader().setStretchLastSection(False)
+        self.view.horizontalHeader().setDefaultSectionSize(130)
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)
@@ -179,7 +178,7 @@ class FileRun(QWidget):
             self.results.reset(item.models, item.labels)
             self.progress.setRange(0, max(1, item.total))
             self.progress.setValue(0)
-            self.view.setColumnWidth(0, max(200, self.view.width() - 130 * len(item.models) - 30))
+            self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
             return
         self.done += len(item.texts)
         self.disagreements += sum(len({p[i] for p in item.predicted.values()}) > 1 for i in range(len(item.texts)))
