@@ -32,7 +32,7 @@ def test_full_screen_figures_with_both_teacher_ratios(qtbot, tmp_path, tiny_csv)
               "student-onnx-int8": bench_entry(2.0, 0.76, 2.5 * 2**20)}
     (run / "bench.json").write_text(json.dumps({"models": models}))
     window = shown(qtbot, run)
-    assert window.windowState() & Qt.WindowState.WindowFullScreen
+    assert window.full_screen and window.geometry() == window.screen().geometry()
     shown_text = texts(window)
     assert "2.5 MiB" in shown_text and "2.0 ms" in shown_text and "76.0%" in shown_text
     assert "16.0× smaller than the teacher" in shown_text and "4.0× smaller than the int8 teacher" in shown_text
@@ -40,9 +40,9 @@ def test_full_screen_figures_with_both_teacher_ratios(qtbot, tmp_path, tiny_csv)
     assert "-4.0 points vs the teacher" in shown_text and NOT_MEASURED not in shown_text
 
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert not window.windowState() & Qt.WindowState.WindowFullScreen
+    assert not window.full_screen and not window.windowState() & Qt.WindowState.WindowFullScreen
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert window.windowState() & Qt.WindowState.WindowFullScreen
+    assert window.full_screen and window.geometry() == window.screen().geometry()
     QApplication.clipboard().clear()
     window.copy_button.click()
     assert not QApplication.clipboard().pixmap().isNull()

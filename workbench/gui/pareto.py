@@ -50,12 +50,14 @@ class ParetoCard(ChartCard):
             self.legend.addItem(line, "Pareto frontier")
             self._items.append(line)
         on_front = {p.name for p in self.front}
+        middle = (min(p.latency_ms for p in points) + max(p.latency_ms for p in points)) / 2 if points else 0
         for index, point in enumerate(self.points):
             colour = PALETTE[index % len(PALETTE)]
             dot = self.plot_item.plot([point.latency_ms], [point.accuracy], pen=None, symbol="o",
                                       symbolSize=12 if point.name in on_front else 8, symbolBrush=colour,
                                       symbolPen=pg.mkPen("#212121" if point.name in on_front else colour))
-            label = pg.TextItem(point.name, color="#424242", anchor=(0, 1))
+            # Names of the slower half read leftwards from their point, so that none runs off the chart.
+            label = pg.TextItem(point.name, color="#424242", anchor=(1 if point.latency_ms > middle else 0, 1))
             label.setPos(point.latency_ms, point.accuracy)
             self.plot_item.addItem(label)
             self._items += [dot, label]

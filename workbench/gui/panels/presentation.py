@@ -57,6 +57,7 @@ class PresentationWindow(QWidget):
         self.setWindowTitle("TinyBERT Workbench — presentation")
         self.setStyleSheet("background: white; color: #212121;")
         self.figures: dict[str, Figures] = {}
+        self.full_screen = False  # ours: setting the geometry by hand clears Qt's full-screen state
         self.content = QWidget()
         self.copy_button = QPushButton("Copy as image")
         self.copy_button.clicked.connect(self.copy_image)
@@ -82,16 +83,19 @@ class PresentationWindow(QWidget):
         self.activateWindow()
 
     def toggle_full_screen(self) -> None:
-        if self.isFullScreen():
+        if self.full_screen:
+            self.full_screen = False
             self.showNormal()
             self.resize(1280, 720)
         else:
             self._full_screen()
 
     def _full_screen(self) -> None:
+        self.full_screen = True
         self.showFullScreen()
-        if self.screen() is not None:  # without a window manager (a bare X server) nothing resizes it
-            self.setGeometry(self.screen().geometry())
+        screen = self.screen().geometry() if self.screen() else None
+        if screen is not None and self.geometry() != screen:  # no window manager (a bare X server) resized it
+            self.setGeometry(screen)
 
     def copy_image(self) -> None:
         QApplication.clipboard().setPixmap(self.content.grab())
@@ -100,8 +104,9 @@ class PresentationWindow(QWidget):
 
     def _font(self, scale: float, bold: bool = False) -> QFont:
         """Type sized to the screen: readable from the back of a room at 1280x720 and larger."""
-        screen = self.screen().availableGeometry() if self.screen() else None
-        height = screen.height() if screen else 720
+        screen = self.screen().geometry() if self.screen() else None
+        # A 16:9 share of the screen: narrow screens get smaller type, not a window wider than the screen.
+        height = min(screen.height(), screen.width() * 9 / 16) if screen else 720
         font = QFont()
         font.setPixelSize(max(12, int(height * scale)))
         font.setBold(bold)
@@ -112,6 +117,7 @@ class PresentationWindow(QWidget):
         label.setFont(self._font(scale, bold))
         label.setStyleSheet(f"color: {colour};")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)  # long ratio lines wrap rather than widen the window past the screen
         return label
 
     def _build(self, run_name: str | None) -> None:
