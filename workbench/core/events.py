@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -20,6 +20,19 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         return {"event": self.kind, **asdict(self)}
+
+    @staticmethod
+    def from_dict(record: dict[str, Any]) -> Event | None:
+        """The event a `to_dict` record (a metrics.jsonl line) was written from, or None for a record of
+        another kind or of another version of the workbench; so a reopened run replays like a live one."""
+        kind = _KINDS.get(str(record.get("event")))
+        if kind is None:
+            return None
+        names = {f.name for f in fields(kind)}
+        try:
+            return kind(**{key: value for key, value in record.items() if key in names})
+        except TypeError:
+            return None
 
 
 @dataclass
@@ -92,6 +105,19 @@ class Failed(Event):
     message: str
 
 
+@dataclass
+class PhaseTimed(Event):
+    """One phase of the job took this long: a training stage, or work outside them (reading, export...)."""
+
+    phase: str
+    seconds: float
+
+
+_KINDS: dict[str, type[Event]] = {kind.__name__: kind for kind in (
+    StageStarted, Step, Evaluation, CheckpointSaved, ArtifactWritten, Notice, StageFinished, Finished, Failed,
+    PhaseTimed)}
+
+
 def describe(event: Event) -> str | None:
     """One log line for an event worth a line; the window's log and the command line both print these."""
     if isinstance(event, StageStarted):
@@ -111,6 +137,8 @@ def describe(event: Event) -> str | None:
         return f"■ {event.stage}: {event.seconds:.0f} s, {event.examples_per_s:.1f} examples/s"
     if isinstance(event, Notice):
         return f"⚠ {event.message}"
+    if isinstance(event, PhaseTimed):
+        return f"  ⏱ {event.phase}: {event.seconds:.1f} s"
     if isinstance(event, Finished):
         return f"● {event.status}: {event.run_dir}"
     if isinstance(event, Failed):
@@ -155,3 +183,9 @@ class JobControl:
         began = time.perf_counter()
         self._running.wait()
         return time.perf_counter() - began
+
+    def raise_if_cancelled(self, stage: str) -> None:
+        """Where a stage can stop between two pieces of work: end the job there when a cancel was asked."""
+        self.wait_while_paused()
+        if self.cancelled:
+            raise JobCancelled(stage)

@@ -53,6 +53,9 @@ class DataConfig(Section):
 
 class TeacherConfig(Section):
     source: str = BUNDLED_TEACHER
+    reuse: bool = Field(default=True, description="reuse a teacher fine-tuned earlier on the same split and settings")
+    cache_dir: str | None = Field(default=None, description="where fine-tuned teachers are kept; default: "
+                                  "OUTPUT_DIR/.teacher-cache")
 
 
 StudentPreset = Literal["tinybert-4l-312d", "tinybert-6l-768d", "drop-layers", "custom"]
@@ -124,11 +127,12 @@ class AugmentationConfig(Section):
     candidates: int = Field(default=15, ge=1, le=100, description="K: candidate replacements per word")
 
 
-class GeneralDistillationConfig(Section):
+class GeneralDistillationConfig(StageConfig):
+    """A training stage like the others (epochs, lr, warm-up, max_steps) over unlabelled text."""
+
     enabled: bool = False
     source: str | None = None
     text_column: str = "text"
-    epochs: float = Field(default=1.0, ge=0)
     lr: LearningRate = 1e-4
     max_rows: int | None = Field(default=None, ge=1)
 
@@ -150,6 +154,12 @@ class DistillationConfig(Section):
     teacher_cache_mb: int = Field(default=512, ge=0, description="memory budget for cached teacher outputs")
 
 
+class RecoveryConfig(StageConfig):
+    """The distillation stage that recovers accuracy after pruning; no lr: the prediction stage's."""
+
+    lr: LearningRate | None = None
+
+
 class PruningConfig(Section):
     enabled: bool = False
     importance: Literal["gradient", "magnitude"] = "gradient"
@@ -157,7 +167,17 @@ class PruningConfig(Section):
     ffn_ratio: float = Field(default=0.0, ge=0, lt=1)
     vocabulary: bool = False
     vocabulary_margin: int = Field(default=0, ge=0)
-    recovery_epochs: float = Field(default=1.0, ge=0)
+    recovery: RecoveryConfig = RecoveryConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recovery_epochs_of_older_recipes(cls, data: Any) -> Any:
+        """Recipes (and run folders) from before the recovery stage had its own section wrote
+        `recovery_epochs: N`; they keep loading."""
+        if isinstance(data, dict) and "recovery_epochs" in data and "recovery" not in data:
+            data = {**data, "recovery": {"epochs": data["recovery_epochs"]}}
+            del data["recovery_epochs"]
+        return data
 
 
 class QuantizationConfig(Section):

@@ -8,10 +8,11 @@ sequence measured, as the report's headline does.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from workbench.core.run_folder import read_json
 
 TEACHER, TEACHER_INT8, STUDENT, STUDENT_INT8 = "teacher", "teacher int8", "student fp32", "student int8"
 BENCH_NAMES = {TEACHER: ("teacher-torch-fp32",), TEACHER_INT8: ("teacher-onnx-int8", "teacher-onnx-fused-int8"),
@@ -25,14 +26,6 @@ class Figures:
     size_mib: float | None = None
     latency_ms: float | None = None
     accuracy: float | None = None
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _number(value: Any) -> float | None:

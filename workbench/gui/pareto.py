@@ -1,5 +1,5 @@
-"""The Runs panel's trade-off chart: each listed run's deployed student as a point (batch-1 latency against
-test accuracy) with the Pareto frontier drawn through the runs that no other run beats on both."""
+"""The Runs panel's trade-off chart: each listed run's int8 student as a point (batch-1 latency against test
+accuracy) with the Pareto frontier drawn through the runs that no other run beats on both."""
 
 from __future__ import annotations
 

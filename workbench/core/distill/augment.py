@@ -13,15 +13,14 @@ import os
 import random
 import re
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForMaskedLM, PreTrainedModel
-from transformers.utils import logging as hf_logging
 
+from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import AugmentationConfig
 
 # Words and single punctuation marks, as BERT's basic tokenizer splits them.
@@ -38,7 +37,7 @@ class Augmenter(Protocol):
 def make_augmenter(model_folder: Path, tokenizer: Any) -> Augmenter:
     """The masked-LM augmenter when the folder holds trained MLM head weights, else the neighbour one."""
     # Loading a headless encoder as a masked LM reports missing keys: expected here, and what is checked.
-    with _quiet_transformers():
+    with quiet_libraries():
         model, info = AutoModelForMaskedLM.from_pretrained(model_folder, output_loading_info=True)
     neighbours = NeighbourAugmenter(model.get_input_embeddings().weight, tokenizer)
     head_is_new = any(not key.startswith(model.base_model_prefix + ".") for key in info["missing_keys"])
@@ -227,12 +226,3 @@ def _candidate_mask(tokenizer: Any, size: int) -> torch.Tensor:
     allowed = [token.isalpha() and i not in special for i, token in enumerate(tokens)]
     return torch.tensor(allowed + [False] * (size - len(allowed)))
 
-
-@contextmanager
-def _quiet_transformers():
-    previous = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(previous)

@@ -8,19 +8,25 @@ benchmarked, exported or finished yet gets a report that says so instead of fail
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.distill.mapping import MappingError, recipe_mapping
+from workbench.core.distill.mapping import MappingError, pair_losses, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
 from workbench.core.report.headline import benchmarked_headline, latency_shape, static_headline
-from workbench.core.report.sections import benchmark_section, compression_section, figure, parity_section, section
-from workbench.core.run_folder import RunFolder, atomic_write
+from workbench.core.report.sections import (
+    benchmark_section,
+    compression_section,
+    figure,
+    parity_section,
+    section,
+    timings_section,
+)
+from workbench.core.run_folder import RunFolder, atomic_write, read_json
 
 REPORT_DIR = "report"
 STAGE_TITLES = {"teacher_finetune": "teacher fine-tuning", "general": "general distillation",
@@ -63,19 +69,20 @@ class RunFiles:
     parity: dict[str, Any] | None
     pruning: dict[str, Any] | None
     vocabulary: dict[str, Any] | None
+    timings: dict[str, Any] | None
     labels: list[str]
 
     @classmethod
     def read(cls, run: RunFolder) -> RunFiles:
-        def optional(name: str) -> Any:
-            path = run.path / name
-            return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        def optional(path: Path) -> Any:
+            return read_json(path) or None
 
-        evaluation, data = optional("evaluation.json"), optional("data.json") or {}
+        evaluation, data = optional(run.evaluation_path), optional(run.data_manifest_path) or {}
         labels = data.get("label_names") or list((evaluation or {}).get("teacher", {}).get("per_class", {}))
         return cls(run.path, run.recipe(), run.recipe_path.read_text(encoding="utf-8"), run.status(),
-                   run.metrics(), evaluation, optional("bench.json"), optional("onnx/parity.json"),
-                   optional("pruning.json"), optional("vocabulary.json"), labels)
+                   run.metrics(), evaluation, optional(run.bench_path), optional(run.parity_path),
+                   optional(run.pruning_path), optional(run.vocabulary_path), optional(run.timings_path),
+                   labels)
 
     @property
     def failed_artifacts(self) -> set[str]:
@@ -94,7 +101,8 @@ def write_report(run_dir: str | Path) -> Path:
         _header(run), _headline(run, shape), benchmark_section(run.bench, shape, run.failed_artifacts, out),
         _training_section(run.metrics, out), _mapping_section(run, out), _evaluation_section(run, out),
         compression_section(run.pruning, run.vocabulary, run.evaluation),
-        parity_section(run.parity), section("Recipe", f"<pre>{html.escape(run.recipe_text)}</pre>"),
+        parity_section(run.parity), timings_section(run.timings),
+        section("Recipe", f"<pre>{html.escape(run.recipe_text)}</pre>"),
     ])
     title = html.escape(f"Compression report: {run.recipe.name}")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
@@ -191,11 +199,8 @@ def _mapping_section(run: RunFiles, out: Path) -> str:
         return section("Layer mapping", f'<p class="flag">{html.escape(str(error))}</p>')
     weights = recipe.distillation.weights
     links = [Link(0, 0, "outer" if weights.embedding > 0 else "off")]
-    hidden_pairs, attention_pairs = set(mapping.hidden_pairs()), set(mapping.attention_pairs())
-    for m, n in mapping.pairs:  # the same rule as distillation.intermediate_losses
-        hidden = recipe.mapping.hidden and weights.hidden > 0 and (m, n) in hidden_pairs
-        attention = recipe.mapping.attention and weights.attention > 0 and n > 0 and (m, n) in attention_pairs
-        links.append(Link(m, n, LINK_KINDS[hidden, attention]))
+    for m, n in mapping.pairs:
+        links.append(Link(m, n, LINK_KINDS[pair_losses(m, n, recipe.mapping, weights)]))
     links.append(Link(student_layers + 1, teacher_layers + 1, "outer" if weights.prediction > 0 else "off"))
     pairs = ", ".join(f"student layer {m} ← teacher {'embeddings' if n == 0 else f'layer {n}'}" for m, n in
                       mapping.pairs)

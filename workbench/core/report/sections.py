@@ -117,5 +117,17 @@ def parity_section(parity: dict[str, Any] | None) -> str:
                                   [not r["ok"] for r in results]))
 
 
+def timings_section(timings: dict[str, Any] | None) -> str:
+    """Where the job's time went, phase by phase (RUN/timings.json)."""
+    phases = (timings or {}).get("phases") or {}
+    if not phases:
+        return ""
+    total = sum(phases.values()) or 1.0
+    rows = [[html.escape(name), f"{seconds:.1f} s", f"{100 * seconds / total:.0f}%"]
+            for name, seconds in phases.items()]
+    return section("Where the time went", table(["phase", "wall time", "share"], rows)
+                   + f"<p>{total:.0f} s in all, from reading the data to the last measurement.</p>")
+
+
 def _size_or_dash(size: int | None) -> str:
     return size_text(size) if size is not None else "–"

@@ -1,5 +1,6 @@
 """Runs panel: every run folder under the output folder with its status and headline figures. Select two or
-more to compare their curves; open a run's folder, show it in Training, resume it, or export a report."""
+more to compare their curves; open a run's folder, show it in Training, resume it, export a report, or write its
+deploy bundle."""
 
 from __future__ import annotations
 
@@ -25,13 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.run_folder import RunFolder
+from workbench.core.run_folder import RunFolder, list_runs
+from workbench.core.run_summary import RunSummary
 from workbench.gui.background import Latest
-from workbench.gui.bench_figures import STUDENT_INT8
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
 from workbench.gui.pareto import ParetoCard, Point
-from workbench.gui.run_index import RunRow, list_runs
 
 COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "int8 size",
            "int8 acc.", "started"]
@@ -46,17 +46,16 @@ def mib(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f} MiB"
 
 
-def row_values(row: RunRow, status: str) -> list[str]:
-    int8 = row.figures[STUDENT_INT8]
+def row_values(row: RunSummary, status: str) -> list[str]:
     return [row.name, row.recipe, status, percent(row.teacher_accuracy), percent(row.student_accuracy),
-            percent(row.agreement), mib(row.student_mib), mib(int8.size_mib), percent(int8.accuracy),
+            percent(row.agreement), mib(row.student_mib), mib(row.int8_mib), percent(row.int8_accuracy),
             time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
 
 
-def pareto_points(rows: list[RunRow]) -> list[Point]:
-    """Every listed run whose deployed student has a measured latency and accuracy."""
-    deployed = [(row.name, row.deployed[1]) for row in rows if row.deployed]
-    return [Point(name, figures.latency_ms, figures.accuracy) for name, figures in deployed]
+def pareto_points(rows: list[RunSummary]) -> list[Point]:
+    """Every listed run whose int8 student has a measured batch-1 latency and test accuracy."""
+    return [Point(row.name, row.int8_latency_ms, row.int8_accuracy) for row in rows
+            if row.int8_latency_ms is not None and row.int8_accuracy is not None]
 
 
 class RunsPanel(QWidget):
@@ -64,12 +63,12 @@ class RunsPanel(QWidget):
     resume_requested = Signal(str)
     recipe_requested = Signal(str)
     try_requested = Signal(str)
-    runs_listed = Signal(list)  # RunRow list, after every refresh
+    runs_listed = Signal(list)  # RunSummary list, after every refresh
 
     def __init__(self, output_dir: str = "runs") -> None:
         super().__init__()
         self.output_dir = output_dir
-        self.rows: list[RunRow] = []
+        self.rows: list[RunSummary] = []
         self.active_run: str | None = None  # the run the window is training now: not resumable meanwhile
         self._background = Latest(self)
         self.report_path: Path | None = None
@@ -98,6 +97,7 @@ class RunsPanel(QWidget):
             ("open", "Open folder", self.open_folder),
             ("bench", "Benchmark", self.benchmark),
             ("report", "Report", self.write_report),
+            ("deploy", "Deploy", self.deploy),
             ("compare", "Export comparison…", self.export_report_dialog),
         ):
             button = QPushButton(text)
@@ -191,7 +191,7 @@ class RunsPanel(QWidget):
         rows = sorted({index.row() for index in model.selectedRows()}) if model else []
         return [self.rows[r].path for r in rows if r < len(self.rows)]
 
-    def _selected_rows(self) -> list[RunRow]:
+    def _selected_rows(self) -> list[RunSummary]:
         paths = set(self.selected_paths())
         return [row for row in self.rows if row.path in paths]
 
@@ -210,12 +210,13 @@ class RunsPanel(QWidget):
         idle = not self._background.busy
         self.buttons["report"].setEnabled(one and idle)
         self.buttons["bench"].setEnabled(one and idle and rows[0].has_student and rows[0].path != self.active_run)
+        self.buttons["deploy"].setEnabled(one and idle and rows[0].status == "finished")
         self.buttons["compare"].setEnabled(bool(rows))
         self._compare(rows)
 
     # -- comparing -------------------------------------------------------------------------------------------
 
-    def _compare(self, rows: list[RunRow]) -> None:
+    def _compare(self, rows: list[RunSummary]) -> None:
         loss: dict[str, Series] = {}
         accuracy: dict[str, Series] = {}
         for row in rows:
@@ -265,6 +266,20 @@ class RunsPanel(QWidget):
 
         self._run_on_selected("bench", "Benchmarking {name} (exports first if needed; this takes minutes)…",
                               bench, done, "benchmark failed")
+
+    def deploy(self) -> None:
+        """The core's deploy bundle of one run, written to RUN/deploy: the int8 student with its tokenizer,
+        labels, model card and a predict.py that needs only onnxruntime, tokenizers and numpy."""
+        def write(path: str):
+            from workbench.core.deploy.bundle import write_bundle
+
+            return write_bundle(path)
+
+        def done(bundle) -> None:
+            self.heading.setText(f"Deploy bundle written: {html.escape(str(bundle.path))} (start with model-card.md)")
+            self._selection_changed()
+
+        self._run_on_selected("deploy", "Writing the deploy bundle of {name}…", write, done, "bundle not written")
 
     def _run_on_selected(self, button: str, doing: str, work: Callable[[str], Any], done: Callable[[Any], None],
                          failure: str) -> None:

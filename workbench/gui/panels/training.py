@@ -5,6 +5,7 @@ plots redraw from a 10 Hz timer, never per event, so drawing cannot slow trainin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
@@ -34,9 +35,11 @@ from workbench.core.events import (
 from workbench.core.progress import StageClock
 from workbench.core.run_folder import RunFolder
 from workbench.gui.charts import ChartCard
-from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves, event_from_record
-from workbench.gui.job_worker import JobWorker
+from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves
 from workbench.gui.recipe_editor import RecipeEditor
+
+if TYPE_CHECKING:  # the worker imports superqt (a tenth of a second): at the first Start, not at launch
+    from workbench.gui.job_worker import JobWorker
 
 REDRAW_MS = 100  # ~10 Hz: smooth enough to watch, cheap enough to leave the cores to training
 
@@ -139,6 +142,8 @@ class TrainingPanel(QWidget):
             QMessageBox.warning(self, "Recipe has problems", f"Fix these before starting:\n{problems}")
             return
         self._reset()
+        from workbench.gui.job_worker import JobWorker
+
         self._launch(JobWorker(self.editor.recipe, parent=self), f"Starting {self.editor.recipe.name}…")
 
     def resume_run(self, run_dir: str | Path) -> None:
@@ -146,6 +151,8 @@ class TrainingPanel(QWidget):
         if self.running:
             return
         self.show_run(run_dir)  # the curves so far; the resumed stage continues them
+        from workbench.gui.job_worker import JobWorker
+
         self._launch(JobWorker(None, resume_dir=run_dir, parent=self), f"Resuming {Path(run_dir).name}…")
 
     def _launch(self, worker: JobWorker, message: str) -> None:
@@ -252,7 +259,7 @@ class TrainingPanel(QWidget):
         self._reset()
         run = RunFolder(Path(run_dir))
         for record in run.metrics():
-            event = event_from_record(record)
+            event = Event.from_dict(record)
             if event is not None:
                 self.on_event(event)
         self.run_dir = str(run_dir)  # after the replay: recorded paths say where the run was, not where it is

@@ -1,0 +1,18 @@
+"""Predicted classes of a PyTorch model over a loader of tokenized batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from workbench.core.sources.batches import model_inputs
+
+
+def predict(model: torch.nn.Module, loader, device: torch.device | str) -> np.ndarray:
+    model.eval()
+    predictions = []
+    with torch.inference_mode():
+        for batch in loader:
+            inputs = {k: v.to(device) for k, v in model_inputs(batch).items()}
+            predictions.append(model(**inputs).logits.argmax(-1).cpu())
+    return torch.cat(predictions).numpy()
