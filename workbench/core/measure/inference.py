@@ -10,10 +10,11 @@ The int8 student is read from RUN/onnx/student-int8.onnx with ONNX Runtime when 
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -244,3 +245,23 @@ def compare(predictors: dict[str, Predictor | str], texts: Sequence[str], repeat
     finally:
         torch.set_num_threads(previous)
     return results
+
+
+def predict_batches(predictors: dict[str, Predictor | str], texts: Iterable[str], batch_size: int = 64,
+                    threads: int | None = 1) -> Iterator[tuple[list[str], dict[str, np.ndarray]]]:
+    """Every present model on `texts` one batch at a time: (the batch, each model's class probabilities).
+
+    The texts are read lazily and nothing of a batch outlives it here, so memory stays bounded however many
+    texts there are; a caller that stops iterating stops the work at the next batch. Threads as in `compare`."""
+    import torch
+
+    present = {name: p for name, p in predictors.items() if not isinstance(p, str)}
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        iterator = iter(texts)
+        while batch := list(itertools.islice(iterator, batch_size)):
+            yield batch, {name: predictor.predict(batch) for name, predictor in present.items()}
+    finally:
+        torch.set_num_threads(previous)

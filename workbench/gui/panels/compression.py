@@ -1,4 +1,4 @@
-"""Compression panel: data, distillation stages and loss weights, augmentation, pruning, quantization and
+"""Compression panel: distillation stages and loss weights, augmentation, pruning, quantization and
 run settings. Every widget edits the recipe; the recipe's own message appears under a field it rejects."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row, recipe_combo, recipe_field
-from workbench.gui.panels.data_section import DataSection
 from workbench.gui.recipe_editor import RecipeEditor
 
 STAGES = (("teacher_finetune", "Teacher fine-tuning"), ("intermediate", "Intermediate layers"),
@@ -30,7 +29,6 @@ class CompressionPanel(QScrollArea):
         self.setWidgetResizable(True)
         body = QWidget()
         self.setWidget(body)
-        self.data_section = DataSection(editor)
         columns = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(self._stages())
@@ -45,7 +43,6 @@ class CompressionPanel(QScrollArea):
         columns.addLayout(left, 1)
         columns.addLayout(right, 1)
         layout = QVBoxLayout(body)
-        layout.addWidget(self.data_section)
         layout.addLayout(columns)
 
     def _stages(self) -> QGroupBox:
