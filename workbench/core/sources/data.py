@@ -131,7 +131,7 @@ def _read_file(path: Path, load_dataset, encoding: str | None = None) -> tuple[o
     except DataSourceError:
         raise
     except Exception as error:  # datasets wraps parser errors in several types
-        raise DataSourceError(f"{path}: cannot be read as {builder} ({_first_line(error)})") from None
+        raise DataSourceError(f"{path}: cannot be read as {builder} ({_reader_error(error)})") from None
     finally:
         if decoded and decoded.path != path:
             shutil.rmtree(decoded.path.parent, ignore_errors=True)  # datasets has copied it into Arrow by now
@@ -171,11 +171,15 @@ def _has_parquet_magic(path: Path) -> bool:
 
 
 def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+def _reader_error(error: BaseException) -> str:
     """The first line of the innermost cause: datasets wraps every parser error in "An error occurred while
     generating the dataset", which names nothing."""
     while error.__cause__ is not None or (error.__context__ is not None and not error.__suppress_context__):
         error = error.__cause__ or error.__context__
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    return _first_line(error)
 
 
 def clean(dataset, with_labels: bool = True):
