@@ -248,9 +248,10 @@ def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: i
 
     folder = run_dir / ONNX_DIR
     plain = paths[f"{name}-fp32.onnx"] = export_onnx(run_dir / name, folder / f"{name}-fp32.onnx", opset)
+    model_config = AutoConfig.from_pretrained(run_dir / name, trust_remote_code=False)
     fusion = None
     if config.fusion:
-        fusion = fuse(plain, folder / f"{name}-fused.onnx", AutoConfig.from_pretrained(run_dir / name))
+        fusion = fuse(plain, folder / f"{name}-fused.onnx", model_config)
         paths[f"{name}-fused.onnx"] = Path(fusion.path)
     guarded = name == "student" and config.max_accuracy_drop is not None
     guard_report = RunFolder(run_dir).int8_guard_path
@@ -268,8 +269,8 @@ def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: i
     if config.int4 and name == "student":
         from workbench.core.compress.int4 import write_int4
 
-        paths["student-int4.onnx"] = write_int4(plain, folder / "student-int4.onnx",
-                                                AutoConfig.from_pretrained(run_dir / name), config.int4_block_size)
+        paths["student-int4.onnx"] = write_int4(plain, folder / "student-int4.onnx", model_config,
+                                                config.int4_block_size)
     return fusion
 
 
