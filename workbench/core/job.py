@@ -80,6 +80,7 @@ class Job:
         with context.phase("reading data and models"):
             read_inputs(context)
         yield from context.timed_phases()
+        yield from context.pending_notices()  # e.g. how many rows had undecodable bytes replaced
         for stage in PIPELINE:
             if not (stage.everywhere or context.run):
                 continue

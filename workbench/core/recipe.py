@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from workbench.core.errors import RecipeError
+from workbench.core.errors import RecipeError, short_repr
+from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
 BUNDLED_TEACHER = "bundled:all-MiniLM-L6-v2"
 BUNDLED_TWEETS = "bundled:tweets"
@@ -24,9 +25,9 @@ LearningRate = Annotated[float, Field(gt=0, lt=1)]
 
 
 class Section(BaseModel):
-    """Base of every recipe section: unknown keys are errors, assignments are validated."""
+    """Base of every recipe section: unknown keys are errors, assignments are validated, numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(Section):
@@ -56,6 +57,8 @@ class TeacherConfig(Section):
     reuse: bool = Field(default=True, description="reuse a teacher fine-tuned earlier on the same split and settings")
     cache_dir: str | None = Field(default=None, description="where fine-tuned teachers are kept; default: "
                                   "OUTPUT_DIR/.teacher-cache")
+    # Models whose config names custom code (`auto_map`) run that code when loaded: only on this opt-in.
+    trust_remote_code: bool = False
 
 
 StudentPreset = Literal["tinybert-4l-312d", "tinybert-6l-768d", "drop-layers", "custom"]
@@ -265,7 +268,8 @@ class Recipe(Section):
     @classmethod
     def from_dict(cls, data: Any, origin: str = "recipe") -> Recipe:
         if not isinstance(data, dict):
-            raise RecipeError(f"{origin}: a recipe is a mapping of sections (data, teacher, ...), got {data!r:.60}")
+            raise RecipeError(
+                f"{origin}: a recipe is a mapping of sections (data, teacher, ...), got {short_repr(data)}")
         try:
             return cls.model_validate(data)
         except ValidationError as error:
@@ -285,31 +289,21 @@ class Recipe(Section):
                 target = target.setdefault(section, {})
                 if not isinstance(target, dict):
                     raise RecipeError(f"--set {assignment!r}: '{section}' is a value, not a section")
-            target[key] = yaml.safe_load(text) if text.strip() else None
+            target[key] = parse_yaml(text, f"--set {path.strip()}") if text.strip() else None
         return Recipe.from_dict(data, origin="--set")
 
     @classmethod
     def load(cls, path: str | Path) -> Recipe:
+        """The recipe in a YAML file: the one loader of the command line, the job and the window."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise RecipeError(f"{path}: no such recipe file") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise RecipeError(f"{path}: cannot read the recipe ({error})") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise RecipeError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+        data = parse_yaml(read_recipe_text(path), str(path))
         return cls.from_dict(data if data is not None else {}, origin=str(path))
 
 
 def describe_validation_error(error: ValidationError, origin: str) -> str:
     """One line per problem: the dotted field path, what is wrong and what is allowed."""
     lines = [f"{origin}: {error.error_count()} problem(s) in the recipe"]
-    for item in error.errors():
+    for item in error.errors(include_url=False):
         path = ".".join(str(part) for part in item["loc"])
         if item["type"] == "extra_forbidden":
             allowed = _allowed_keys(item["loc"][:-1])
@@ -318,7 +312,9 @@ def describe_validation_error(error: ValidationError, origin: str) -> str:
             lines.append(f"  {path}: unknown key{hint}; allowed keys: {', '.join(allowed)}")
         else:
             where = path or "recipe"
-            lines.append(f"  {where}: {item['msg']} (got {item.get('input')!r:.60})")
+            lines.append(f"  {where}: {item['msg']} (got {short_repr(item.get('input'))})")
+    if len(lines) == 2:  # one problem: one line
+        return f"{origin}: {lines[1].strip()}"
     return "\n".join(lines)
 
 

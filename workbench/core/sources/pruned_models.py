@@ -88,7 +88,7 @@ def load_pruned(folder: str | Path, **from_config: Any) -> PreTrainedModel:
     from transformers import AutoConfig
 
     folder = Path(folder)
-    config = AutoConfig.from_pretrained(folder)
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
     architecture = (config.architectures or [None])[0]
     model_class = getattr(transformers, architecture or "", None)
     if model_class is None:
@@ -96,8 +96,8 @@ def load_pruned(folder: str | Path, **from_config: Any) -> PreTrainedModel:
             f"{folder}: config.json names no known architecture ({architecture!r}); cannot load it"
         )
     heads, ffn_sizes = attention_heads(config), recorded_ffn_sizes(config)
-    if heads == config_heads(config) and not ffn_sizes:
-        return model_class.from_pretrained(folder, **from_config).eval()  # the config says it all
+    if heads == config_heads(config) and not ffn_sizes:  # the config says it all
+        return model_class.from_pretrained(folder, use_safetensors=True, **from_config).eval()
     # What from_pretrained does, with projections shrunk before the weights arrive. `_from_config` is the
     # constructor the Auto classes use; unlike __init__ it takes attn_implementation.
     model = model_class._from_config(config, **from_config)
