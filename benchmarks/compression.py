@@ -61,7 +61,7 @@ def guarded_int8(run_dir: Path, folder: Path, max_drop: float, mode: str | None,
                                        "per_channel": recipe.per_channel and not per_tensor})
     onnx = run_dir / ONNX_DIR
     paths = {name: onnx / name for name in ("student-fp32.onnx", "student-fused.onnx") if (onnx / name).is_file()}
-    base, quantize = int8_quantizer(run_dir, paths, config)
+    base, quantize = int8_quantizer(run_dir, "student", paths, config)
     out = folder / "student-int8-guarded.onnx"
     report = guard_run(run_dir, base, out, quantize, max_drop, config.mode, folder / "guard.json")
     scheme = "" if (mode in (None, recipe.mode) and not per_tensor) else \
