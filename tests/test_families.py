@@ -49,5 +49,5 @@ def test_family_finds_modules_of_base_and_classifier(model_type, family, base_at
 
 def test_unsupported_model_type_names_it_and_the_supported_ones():
     config = tr.AlbertConfig()
-    with pytest.raises(ModelSourceError, match="'albert'.*bert, camembert, distilbert, electra, roberta"):
+    with pytest.raises(ModelSourceError, match="'albert'.*bert, camembert, deberta-v2, distilbert, electra, modernbert, roberta"):
         family_of(config)

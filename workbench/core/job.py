@@ -45,7 +45,8 @@ from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.batches import eval_loader, model_inputs, tokenize, train_loader
 from workbench.core.sources.data import TaskData, load_task_data
 from workbench.core.sources.families import family_of
-from workbench.core.sources.models import head_labels, load_tokenizer, resolve_model_source
+from workbench.core.sources.family_support import check_supported, fallbacks
+from workbench.core.sources.models import head_labels, load_config, load_tokenizer, resolve_model_source
 from workbench.core.sources.pruned_models import load_pruned
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.sources.student import build_student
@@ -144,6 +145,7 @@ class Job:
         self._check_same_data(data)
         teacher_source = resolve_model_source(recipe.teacher.source)
         tokenizer = load_tokenizer(teacher_source)
+        yield from self._check_family(load_config(teacher_source))
         loaders = self._loaders(data, tokenizer, teacher_source.folder)
         runner = StageRunner(accelerator, self.run, self.run_path, self.control, recipe.training,
                              self._checkpoint_payload)
@@ -234,7 +236,7 @@ class Job:
         else:
             student_model = build_student(recipe.student, teacher, data.label_names)
             check_attention_compatible(teacher.config, student_model.config, recipe.distillation.weights,
-                                       recipe.mapping.attention)
+                                       recipe.mapping.attention, recipe.distillation.attention_loss)
         self.student = StudentWithProjections(student_model, family_of(teacher.config).hidden_size(teacher.config))
         if resume and "student" in resume:
             self.student.load_state_dict(resume["student"])
@@ -246,7 +248,15 @@ class Job:
         recipe = self.recipe
         return intermediate_losses(teacher, self.student, self.mapping, recipe.distillation.weights,
                                    recipe.mapping.hidden, recipe.mapping.attention,
-                                   self._cache() if cache else None)
+                                   self._cache() if cache else None, recipe.distillation.attention_loss,
+                                   recipe.distillation.relation_heads)
+
+    def _check_family(self, teacher_config) -> Iterator[Event]:
+        """Before any training: a step the family cannot do stops the job here, in one line; a step it does
+        another way (unfused int8) is announced."""
+        check_supported(self.recipe, teacher_config)
+        for line in fallbacks(self.recipe, teacher_config):
+            yield self._log(Notice(line))
 
     def _cache(self) -> TeacherCache | None:
         budget = self.recipe.distillation.teacher_cache_mb * 2**20

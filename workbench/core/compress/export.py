@@ -31,6 +31,7 @@ import numpy as np
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.sources.families import family_of
 from workbench.core.sources.pruned_models import attention_head_size, attention_heads, load_pruned
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
@@ -105,7 +106,7 @@ def fuse(onnx_in: str | Path, onnx_out: str | Path, config) -> FusionReport:
                                    hidden_size=heads * attention_head_size(config), optimization_options=options)
         counts = optimized.get_fused_operator_statistics()
     optimized.save_model_to_file(str(onnx_out))
-    return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, config.num_hidden_layers)
+    return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, family_of(config).num_layers(config))
 
 
 def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel: bool = False) -> Path:
@@ -216,10 +217,10 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
     paths = {"student-fp32.onnx": export_onnx(run.path / "student", folder / "student-fp32.onnx", opset)}
     if teacher:
         paths["teacher-fp32.onnx"] = export_onnx(run.path / "teacher", folder / "teacher-fp32.onnx", opset)
-    fusion = None
-    if config.fusion:
-        fusion = fuse(paths["student-fp32.onnx"], folder / "student-fused.onnx",
-                      AutoConfig.from_pretrained(run.path / "student"))
+    fusion, student_config = None, AutoConfig.from_pretrained(run.path / "student")
+    # A family whose attention ONNX Runtime cannot fuse gets int8 of the plain graph (the job said so).
+    if config.fusion and family_of(student_config).fusion_unsupported is None:
+        fusion = fuse(paths["student-fp32.onnx"], folder / "student-fused.onnx", student_config)
         paths["student-fused.onnx"] = Path(fusion.path)
     if config.enabled:
         int8 = folder / "student-int8.onnx"

@@ -172,12 +172,12 @@ def _magnitude_importance(model: PreTrainedModel) -> Importance:
     head_scores, neuron_scores = [], []
     with torch.no_grad():
         for layer in family.layers(model):
-            value = family.linear(layer, family.value_path).weight  # (heads * head_size, hidden)
+            value = family.value_rows(layer)  # (heads * head_size, hidden)
             output = family.linear(layer, family.attention_output_path).weight  # (hidden, heads * head_size)
             value_norm = value.reshape(heads, -1).norm(dim=1)
             output_norm = output.reshape(output.shape[0], heads, -1).norm(dim=(0, 2))
             head_scores.append((value_norm * output_norm).float().cpu())
-            ffn_in = family.linear(layer, family.ffn_in_path).weight
+            ffn_in = family.ffn_in_rows(layer)
             ffn_out = family.linear(layer, family.ffn_out_path).weight
             neuron_scores.append((ffn_in.norm(dim=1) * ffn_out.norm(dim=0)).float().cpu())
     return Importance(torch.stack(head_scores), torch.stack(neuron_scores))
@@ -201,8 +201,7 @@ def _family(model: PreTrainedModel) -> EncoderFamily:
 
 def _current_heads(model: PreTrainedModel) -> int:
     family = _family(model)
-    query = family.linear(family.layers(model)[0], family.query_path)
-    return query.out_features // attention_head_size(model.config)
+    return family.attention_width(family.layers(model)[0]) // attention_head_size(model.config)
 
 
 def _count(model: nn.Module) -> int:
