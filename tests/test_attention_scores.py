@@ -75,6 +75,7 @@ def test_hooks_only_on_chosen_layers_gradients_flow_and_hooks_go_on_exit(tokeniz
 def test_relative_position_attention_is_refused_with_a_clear_error(tokenizer):
     model = tiny_model("bert", tokenizer.vocab_size)
     model.config.position_embedding_type = "relative_key"
-    with pytest.raises(AttentionCaptureError, match="'relative_key' position attention.*mapping.attention: false") as info:
+    refusal = "'relative_key' position attention.*mapping.attention: false"
+    with pytest.raises(AttentionCaptureError, match=refusal) as info:
         AttentionScoreCapture(model, family_of(model.config), [0])
     assert isinstance(info.value, WorkbenchError)

@@ -46,10 +46,11 @@ from workbench.core.sources.batches import eval_loader, model_inputs, tokenize, 
 from workbench.core.sources.data import TaskData, load_task_data
 from workbench.core.sources.families import family_of
 from workbench.core.sources.family_support import check_supported, fallbacks
+from workbench.core.sources.model_runner import model_feeds, torch_input_names
 from workbench.core.sources.models import head_labels, load_config, load_tokenizer, resolve_model_source
 from workbench.core.sources.pruned_models import load_pruned
 from workbench.core.sources.split_inputs import split_of
-from workbench.core.sources.student import build_student
+from workbench.core.sources.student import build_student, fast_attention
 
 GENERAL, FINETUNE, INTERMEDIATE, PREDICTION = "general", "teacher_finetune", "intermediate", "prediction"
 PRUNING, RECOVERY = "pruning", "recovery"
@@ -232,7 +233,7 @@ class Job:
     def _build_student(self, teacher, data: TaskData, resume: dict[str, Any] | None) -> None:
         recipe = self.recipe
         if PRUNING in self.completed:  # resuming the recovery stage: the checkpoint holds pruned shapes
-            student_model = load_pruned(self._pruned_folder, attn_implementation="sdpa")
+            student_model = load_pruned(self._pruned_folder, **fast_attention(teacher.config))
         else:
             student_model = build_student(recipe.student, teacher, data.label_names)
             check_attention_compatible(teacher.config, student_model.config, recipe.distillation.weights,
@@ -385,7 +386,7 @@ class Job:
                   "label2id": {name: i for i, name in enumerate(label_names)}}
         seed_everything(self.recipe.training.seed)  # the new head's initialisation is part of the recipe
         return AutoModelForSequenceClassification.from_pretrained(
-            folder, attn_implementation="sdpa", ignore_mismatched_sizes=True, **labels)
+            folder, ignore_mismatched_sizes=True, **labels, **fast_attention(config))
 
     def _evaluator(self, model, loader, data: TaskData):
         labels = np.array(data.splits["dev"]["label"])
@@ -444,7 +445,7 @@ def predict(model, loader, accelerator) -> np.ndarray:
     predictions = []
     with torch.inference_mode():
         for batch in loader:
-            batch = {k: v.to(device) for k, v in model_inputs(batch).items()}
+            batch = model_feeds(torch_input_names(model), {k: v.to(device) for k, v in model_inputs(batch).items()})
             predictions.append(model(**batch).logits.argmax(-1).cpu())
     return torch.cat(predictions).numpy()
 

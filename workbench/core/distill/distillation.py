@@ -18,9 +18,9 @@ from workbench.core.distill.losses import (
     Projections,
     attention_mse,
     attention_relations,
-    relation_heads,
     hard_label_cross_entropy,
     hidden_mse,
+    relation_heads,
     soft_cross_entropy,
 )
 from workbench.core.distill.mapping import LayerMapping
@@ -113,7 +113,8 @@ def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, map
     hidden_pairs = mapping.hidden_pairs() if hidden_on and weights.hidden > 0 else []
     attention_pairs = mapping.attention_pairs() if attention_on and weights.attention > 0 else []
     teacher_hidden = sorted({0} | {n for _, n in hidden_pairs})
-    teacher_layers, student_layers = sorted({n - 1 for _, n in attention_pairs}), sorted({m - 1 for m, _ in attention_pairs})
+    teacher_layers = sorted({n - 1 for _, n in attention_pairs})
+    student_layers = sorted({m - 1 for m, _ in attention_pairs})
     relation = attention_loss == "relation"
     if relation:
         teacher_capture = ProjectionCapture(teacher, family_of(teacher.config), teacher_layers)

@@ -87,8 +87,8 @@ def build_student(
     config = student_config(cfg, teacher_model.config, label_names)
     if cfg.init == "pretrained":
         folder = resolve_model_source(cfg.pretrained).folder
-        return AutoModelForSequenceClassification.from_pretrained(folder, config=config, **_attention(config))
-    student = AutoModelForSequenceClassification.from_config(config, **_attention(config))
+        return AutoModelForSequenceClassification.from_pretrained(folder, config=config, **fast_attention(config))
+    student = AutoModelForSequenceClassification.from_config(config, **fast_attention(config))
     if cfg.init == "teacher":
         _copy_teacher_weights(
             student, teacher_model, _chosen_teacher_layers(cfg, config, teacher_model.config)
@@ -206,7 +206,7 @@ def _copy_teacher_weights(
             raise ModelSourceError(f"teacher layer {index} does not fit a student layer: missing {missing}")
 
 
-def _attention(config: PretrainedConfig) -> dict[str, str]:
+def fast_attention(config: PretrainedConfig) -> dict[str, str]:
     # Asking for SDPA on an architecture without it is an error in transformers, not a fallback.
     supported = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(config)]._supports_sdpa
     return {"attn_implementation": "sdpa"} if supported else {}

@@ -1,0 +1,143 @@
+"""Every advertised encoder family through the whole job on a tiny random teacher with a tokenizer of its
+own kind: teacher fine-tuning, intermediate and prediction distillation, head + FFN pruning with recovery,
+vocabulary pruning, ONNX (fused where the family allows) int8 with parity, and the try-it predictors.
+Attention scores are checked against the family's eager attention wherever they are captured."""
+
+import json
+
+import pytest
+import torch
+
+from tests.tiny import tiny_recipe
+from tests.tiny_families import CASES, family_config, family_tokenizer, save_family_teacher
+from workbench.core.distill.attention_scores import AttentionCaptureError, AttentionScoreCapture
+from workbench.core.events import Finished, Notice, StageStarted
+from workbench.core.job import run_job
+from workbench.core.measure.inference import STUDENT_INT8, compare, run_predictors
+from workbench.core.run_folder import RunFolder
+from workbench.core.sources.families import family_of
+from workbench.core.sources.family_support import UnsupportedStepError, check_supported, family_capabilities
+
+FAMILY_CASES = sorted(CASES)
+TEXTS = ["good movie", "the flight was really awful and the food was very bad", "i love it 12"]
+
+
+@pytest.fixture(scope="module", params=FAMILY_CASES)
+def family_teacher(request, tmp_path_factory):
+    case = CASES[request.param]
+    return case, save_family_teacher(case, tmp_path_factory.mktemp(f"teacher-{request.param}"))
+
+
+def family_recipe(teacher, csv, runs, config):
+    """The smoke job with every step on, taking the way the family supports for attention and pruning."""
+    recipe = tiny_recipe(teacher, csv, runs)
+    support = {s.step: s.supported for s in family_capabilities(config)}
+    recipe.distillation.attention_loss = "scores" if support["attention loss (scores)"] else "relation"
+    recipe.pruning.enabled, recipe.pruning.vocabulary = True, True
+    recipe.pruning.heads_ratio = 0.5 if support["head pruning"] else 0.0
+    recipe.pruning.ffn_ratio = 0.5
+    recipe.quantization.enabled = True
+    return recipe
+
+
+def test_whole_job_runs_for_every_family(family_teacher, tiny_csv, tmp_path):
+    from transformers import AutoConfig
+
+    from workbench.core.sources.pruned_models import attention_heads, current_ffn, load_pruned
+
+    case, teacher = family_teacher
+    config = AutoConfig.from_pretrained(teacher)
+    events = list(run_job(family_recipe(teacher, tiny_csv, tmp_path / "runs", config)))
+    finished = events[-1]
+    assert isinstance(finished, Finished) and finished.status == "finished", finished
+    stages = [e.stage for e in events if isinstance(e, StageStarted)]
+    assert stages == ["teacher_finetune", "intermediate", "prediction", "recovery"]
+    run = RunFolder.open(finished.run_dir)
+    student = load_pruned(run.path / "student")
+    assert family_of(student.config) is family_of(config)
+    assert current_ffn(student) == 32
+    heads_pruned = family_of(config).head_pruning_unsupported is None
+    assert attention_heads(student.config) == (2 if heads_pruned else 4)
+    assert student.config.vocab_size < config.vocab_size
+    parity = json.loads((run.path / "onnx" / "parity.json").read_text())
+    assert parity["all_ok"] and finished.summary["parity_ok"], parity
+    exported = json.loads((run.path / "onnx" / "export.json").read_text())
+    fused = family_of(config).fusion_unsupported is None
+    assert (exported["fusion"] is not None) == fused
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert fused or any("unfused" in n for n in notices)
+    results = {r.name: r for r in compare(run_predictors(run.path), TEXTS, repeats=1)}
+    assert all(r.missing is None and r.probabilities.shape == (3, 3) for r in results.values())
+    assert results[STUDENT_INT8].size_bytes > 0
+
+
+@pytest.mark.parametrize("model_type", FAMILY_CASES)
+def test_family_attention_scores_match_eager_attention_or_are_refused(model_type, tmp_path):
+    import transformers as tr
+
+    case = CASES[model_type]
+    tokenizer = family_tokenizer(case, tmp_path)
+    torch.manual_seed(0)
+    model = tr.AutoModelForSequenceClassification.from_config(family_config(case, tokenizer)).eval()
+    family = family_of(model.config)
+    batch = dict(tokenizer(TEXTS, padding=True, return_tensors="pt"))
+    if family.scores_unsupported:
+        with pytest.raises(AttentionCaptureError, match="relation"):
+            AttentionScoreCapture(model, family, [0])
+        return
+    with torch.no_grad(), AttentionScoreCapture(model, family, [0, 1]) as capture:
+        model(**batch)
+    model.set_attn_implementation("eager")
+    with torch.no_grad():
+        eager = model(**batch, output_attentions=True).attentions
+    mask = batch["attention_mask"]
+    additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+    for layer in (0, 1):
+        torch.testing.assert_close(torch.softmax(capture.scores[layer] + additive, -1), eager[layer],
+                                   atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("model_type", FAMILY_CASES)
+def test_family_refuses_unsupported_steps_in_one_line_before_training(model_type, tiny_csv, tmp_path):
+    case = CASES[model_type]
+    config = family_config(case, family_tokenizer(case, tmp_path))
+    family = family_of(config)
+    recipe = tiny_recipe(tmp_path, tiny_csv, tmp_path / "runs")
+    recipe.pruning.enabled, recipe.pruning.heads_ratio = True, 0.5
+    if family.scores_unsupported is None and family.head_pruning_unsupported is None:
+        check_supported(recipe, config)
+        return
+    with pytest.raises(UnsupportedStepError) as error:
+        check_supported(recipe, config)
+    message = str(error.value)
+    assert "\n" not in message and family.name in message
+    assert ("attention_loss: relation" in message) == bool(family.scores_unsupported)
+    assert ("heads_ratio: 0" in message) == bool(family.head_pruning_unsupported)
+
+
+@pytest.mark.parametrize("model_type", ["roberta", "xlm-roberta", "modernbert", "deberta-v2"])
+def test_family_vocabulary_pruning_keeps_the_tokens_of_kept_texts_for_bpe_and_unigram(model_type, tmp_path):
+    import transformers as tr
+
+    from workbench.core.compress.vocab_pruning import prune_vocabulary, select_vocabulary, tokenizer_kind
+
+    case = CASES[model_type]
+    tokenizer = family_tokenizer(case, tmp_path / "original")
+    assert tokenizer_kind(tokenizer) == {"bpe": "BPE", "unigram": "Unigram"}[case.tokenizer]
+    torch.manual_seed(0)
+    model = tr.AutoModelForSequenceClassification.from_config(family_config(case, tokenizer)).eval()
+    kept_texts = ["good movie", "i love it 12", "the food was bad"]
+    batch = dict(tokenizer(kept_texts, padding=True, return_tensors="pt"))
+    with torch.no_grad():
+        before = model(**batch).logits
+    selection = select_vocabulary(model, tokenizer, kept_texts)
+    pruned_tokenizer = prune_vocabulary(model, tokenizer, selection, tmp_path / "pruned")
+    assert selection.vocab_after < selection.vocab_before
+    for text in kept_texts:  # the same tokens under new ids
+        ids = tokenizer(text)["input_ids"]
+        assert pruned_tokenizer.convert_ids_to_tokens(pruned_tokenizer(text)["input_ids"]) == \
+            tokenizer.convert_ids_to_tokens(ids)
+    with torch.no_grad():
+        after = model(**dict(pruned_tokenizer(kept_texts, padding=True, return_tensors="pt"))).logits
+    torch.testing.assert_close(after, before)
+    assert len(pruned_tokenizer("a text of unseen words: zebra quux")["input_ids"]) > 2  # still runs
