@@ -17,12 +17,11 @@ from workbench.core.compress.export import (
     export_onnx,
     export_run,
     fuse,
-    ort_session,
     quantize_dynamic_int8,
     quantize_static_int8,
 )
 from workbench.core.recipe import QuantizationConfig
-from workbench.core.sources.model_runner import model_feeds
+from workbench.core.sources.model_runner import model_feeds, ort_session
 
 
 def random_batch(batch: int, seq_len: int, seed: int) -> dict[str, np.ndarray]:
