@@ -210,7 +210,7 @@ class Job:
                "seed": seed}
 
         def compute() -> tuple[list[str], list[int]]:
-            augmenter = make_augmenter(teacher_folder, tokenizer)
+            augmenter = make_augmenter(teacher_folder, tokenizer, config.model)
             return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
 
         with self.accelerator.main_process_first():  # rank 0 computes, the others read its cache
