@@ -64,6 +64,7 @@ def test_whole_job_runs_for_every_family(family_teacher, tiny_csv, tmp_path):
     exported = json.loads((run.path / "onnx" / "export.json").read_text())
     fused = family_of(config).fusion_unsupported is None
     assert (exported["fusion"] is not None) == fused
+    assert not fused or exported["fusion"]["fused"].get("Attention", 0) >= 1  # the student's one layer
     notices = [e.message for e in events if isinstance(e, Notice)]
     assert fused or any("unfused" in n for n in notices)
     results = {r.name: r for r in compare(run_predictors(run.path), TEXTS, repeats=1)}
@@ -141,3 +142,47 @@ def test_family_vocabulary_pruning_keeps_the_tokens_of_kept_texts_for_bpe_and_un
         after = model(**dict(pruned_tokenizer(kept_texts, padding=True, return_tensors="pt"))).logits
     torch.testing.assert_close(after, before)
     assert len(pruned_tokenizer("a text of unseen words: zebra quux")["input_ids"]) > 2  # still runs
+
+
+def test_family_info_says_which_steps_each_folder_supports(family_teacher):
+    from workbench.core.sources.models import summarize_model
+
+    case, teacher = family_teacher
+    summary = summarize_model(str(teacher))
+    text = "\n".join(summary.lines())
+    assert (summary.layers, summary.hidden_size, summary.heads, summary.ffn_size) == (2, 32, 4, 64)
+    for step in ("attention loss (scores)", "attention loss (relation)", "head pruning", "FFN pruning",
+                 "ONNX fusion", "int8"):
+        assert step in summary.support and step in text
+    scores, fusion = summary.support["attention loss (scores)"], summary.support["ONNX fusion"]
+    expected_no = case.model_type in ("deberta-v2", "modernbert")
+    assert scores.startswith("no: ") == expected_no and fusion.startswith("no: ") == expected_no
+    assert summary.support["attention loss (relation)"] == "yes"
+
+
+def test_relation_loss_teaches_a_student_with_other_head_counts_in_a_family_without_scores(tiny_csv, tmp_path):
+    from workbench.core.events import Step
+
+    teacher = save_family_teacher(CASES["modernbert"], tmp_path / "teacher")
+    recipe = tiny_recipe(teacher, tiny_csv, tmp_path / "runs")
+    recipe.student = recipe.student.model_copy(update={"preset": "custom", "layers": 1, "hidden_size": 24,
+                                                       "heads": 3, "ffn_size": 48, "init": "random",
+                                                       "teacher_layers": None})
+    recipe.distillation.attention_loss = "relation"
+    events = list(run_job(recipe))
+    assert isinstance(events[-1], Finished), events[-1]
+    steps = [e for e in events if isinstance(e, Step) and e.stage == "intermediate"]
+    assert steps and all(e.losses["attention"] > 0 for e in steps)
+
+
+def test_distilbert_family_teacher_runs_the_smoke_recipe_from_the_cli(tiny_csv, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    teacher = save_family_teacher(CASES["distilbert"], tmp_path / "distilbert")
+    path = tiny_recipe(teacher, tiny_csv, tmp_path / "runs").save(tmp_path / "smoke.yaml")
+    done = subprocess.run([sys.executable, "-m", "workbench.cli", "run", str(path)], capture_output=True,
+                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "student_accuracy" in json.loads(done.stdout)

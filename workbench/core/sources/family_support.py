@@ -46,6 +46,12 @@ def family_capabilities(config) -> list[StepSupport]:
     ]
 
 
+def support_text(config) -> dict[str, str]:
+    """Each step as the user reads it: "yes", or "no: why; what to use instead"."""
+    return {s.step: ("yes" + (f" ({s.note})" if s.note else "")) if s.supported else f"no: {s.note}"
+            for s in family_capabilities(config)}
+
+
 def unsupported_steps(recipe: Recipe, config) -> list[str]:
     """One line per step the recipe asks for that this model cannot do; empty when the recipe can run.
     ONNX fusion is not listed: export falls back to unfused int8 by itself (see `fallbacks`)."""
