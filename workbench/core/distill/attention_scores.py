@@ -63,7 +63,10 @@ class ProjectionCapture:
 
     def _hook(self, index: int, roles: tuple[str, ...]):
         def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-            # The projections may run in either order; a layer is complete once every chosen role is seen.
+            # The projections may run in either order; a layer is complete once every chosen role is seen. Only
+            # the first time in a pass: DeBERTa runs its query and key projections again on position embeddings.
+            if index in self.projections:
+                return
             pending = self._pending.setdefault(index, {})
             for role, part in zip(roles, output.chunk(len(roles), dim=-1), strict=True):
                 if role in self.roles:

@@ -38,6 +38,10 @@ class EncoderFamily:
     # One linear layer whose output is [Q | K | V] (ModernBERT's Wqkv); then the three paths above are unused.
     qkv_path: str | None = None
     attention_output_path: str = "attention.output.dense"
+    # DeBERTa: projections of the relative-position embeddings, with the heads' rows (sliced alike when present),
+    # and the attention module that keeps its head count in attributes instead of reading it off the weights.
+    position_projection_paths: tuple[str, ...] = ()
+    head_count_path: str | None = None
     ffn_in_path: str = "intermediate.dense"
     ffn_out_path: str = "output.dense"
     # A gated FFN's input layer gives [input | gate], 2 x ffn rows (GeGLU); a neuron owns one row of each.
@@ -86,6 +90,17 @@ class EncoderFamily:
         if self.qkv_path:
             raise ModelSourceError(f"{self.name} computes Q, K and V in one linear layer; use projection_hooks")
         return self.linear(layer, self.query_path), self.linear(layer, self.key_path)
+
+    def position_projections(self, layer: nn.Module) -> list[nn.Linear]:
+        return [attrgetter(path)(layer) for path in self.position_projection_paths
+                if _has_path(layer, path)]
+
+    def set_layer_heads(self, layer: nn.Module, width: int) -> None:
+        """Tell an attention module that keeps its head count in attributes how wide its projections now are."""
+        if self.head_count_path:
+            attention = attrgetter(self.head_count_path)(layer)
+            attention.all_head_size = width
+            attention.num_attention_heads = width // attention.attention_head_size
 
     def attention_width(self, layer: nn.Module) -> int:
         """Heads x head size that the layer really has (fewer after head pruning)."""
@@ -137,6 +152,14 @@ class EncoderFamily:
             config.layer_types = ["sliding_attention" if i % every else "full_attention" for i in range(layers)]
 
 
+def _has_path(module: nn.Module, path: str) -> bool:
+    try:
+        attrgetter(path)(module)
+    except AttributeError:
+        return False
+    return True
+
+
 BERT = EncoderFamily("BERT", ("bert",))
 ROBERTA = EncoderFamily("RoBERTa", ("roberta", "xlm-roberta", "camembert"))
 ELECTRA = EncoderFamily("ELECTRA", ("electra",))
@@ -163,8 +186,9 @@ DEBERTA = EncoderFamily(
     query_path="attention.self.query_proj",
     key_path="attention.self.key_proj",
     value_path="attention.self.value_proj",
+    position_projection_paths=("attention.self.pos_key_proj", "attention.self.pos_query_proj"),
+    head_count_path="attention.self",
     scores_unsupported="DeBERTa's disentangled attention adds position terms that its projections do not show",
-    head_pruning_unsupported="DeBERTa's attention keeps its head count in the module, not in the weights",
     fusion_unsupported="ONNX Runtime's transformer optimizer does not fuse DeBERTa's disentangled attention",
 )
 MODERNBERT = EncoderFamily(

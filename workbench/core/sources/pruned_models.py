@@ -50,7 +50,10 @@ def shrink_layer(family: EncoderFamily, layer: nn.Module, head_columns: torch.Te
     width = family.attention_width(layer)
     for module, roles in family.projection_hooks(layer):
         keep_linear(module, torch.cat([head_columns + i * width for i in range(len(roles))]), dim=0)
+    for module in family.position_projections(layer):
+        keep_linear(module, head_columns, dim=0)
     keep_linear(family.linear(layer, family.attention_output_path), head_columns, dim=1)
+    family.set_layer_heads(layer, len(head_columns))
     ffn = family.ffn_width(layer)
     halves = (neurons, neurons + ffn) if family.ffn_gated else (neurons,)
     keep_linear(family.linear(layer, family.ffn_in_path), torch.cat(halves), dim=0)
