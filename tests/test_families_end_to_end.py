@@ -35,8 +35,7 @@ def family_recipe(teacher, csv, runs, config):
     support = {s.step: s.supported for s in family_capabilities(config)}
     recipe.distillation.attention_loss = "scores" if support["attention loss (scores)"] else "relation"
     recipe.pruning.enabled, recipe.pruning.vocabulary = True, True
-    recipe.pruning.heads_ratio = 0.5 if support["head pruning"] else 0.0
-    recipe.pruning.ffn_ratio = 0.5
+    recipe.pruning.heads_ratio = recipe.pruning.ffn_ratio = 0.5
     recipe.quantization.enabled = True
     return recipe
 
@@ -57,8 +56,7 @@ def test_whole_job_runs_for_every_family(family_teacher, tiny_csv, tmp_path):
     student = load_pruned(run.path / "student")
     assert family_of(student.config) is family_of(config)
     assert current_ffn(student) == 32
-    heads_pruned = family_of(config).head_pruning_unsupported is None
-    assert attention_heads(student.config) == (2 if heads_pruned else 4)
+    assert attention_heads(student.config) == 2
     assert student.config.vocab_size < config.vocab_size
     parity = json.loads((run.path / "onnx" / "parity.json").read_text())
     assert parity["all_ok"] and finished.summary["parity_ok"], parity
@@ -99,16 +97,16 @@ def test_family_refuses_unsupported_steps_in_one_line_before_training(model_type
     config = family_config(case, family_tokenizer(case, tmp_path))
     family = family_of(config)
     recipe = tiny_recipe(tmp_path, tiny_csv, tmp_path / "runs")
-    recipe.pruning.enabled, recipe.pruning.heads_ratio = True, 0.5
-    if family.scores_unsupported is None and family.head_pruning_unsupported is None:
+    recipe.distillation.attention_loss = "relation"
+    check_supported(recipe, config)  # relations work for every family
+    recipe.distillation.attention_loss = "scores"
+    if family.scores_unsupported is None:
         check_supported(recipe, config)
         return
     with pytest.raises(UnsupportedStepError) as error:
         check_supported(recipe, config)
     message = str(error.value)
-    assert "\n" not in message and family.name in message
-    assert ("attention_loss: relation" in message) == bool(family.scores_unsupported)
-    assert ("heads_ratio: 0" in message) == bool(family.head_pruning_unsupported)
+    assert "\n" not in message and family.name in message and "attention_loss: relation" in message
 
 
 @pytest.mark.parametrize("model_type", ["roberta", "xlm-roberta", "modernbert", "deberta-v2"])
@@ -181,3 +179,13 @@ def test_distilbert_family_teacher_runs_the_smoke_recipe_from_the_cli(tiny_csv, 
                           text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "student_accuracy" in json.loads(done.stdout)
+
+
+def test_family_without_scores_fails_the_job_before_any_training_in_one_line(tiny_csv, tmp_path):
+    from workbench.core.events import Failed
+
+    teacher = save_family_teacher(CASES["modernbert"], tmp_path / "teacher")
+    events = list(run_job(tiny_recipe(teacher, tiny_csv, tmp_path / "runs")))  # attention_loss: scores
+    assert isinstance(events[-1], Failed) and not any(isinstance(e, StageStarted) for e in events)
+    assert "ModernBERT does not support attention loss (scores)" in events[-1].message
+    assert "attention_loss: relation" in events[-1].message and "\n" not in events[-1].message

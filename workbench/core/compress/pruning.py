@@ -93,8 +93,6 @@ def prune(
         if not 0 <= ratio < 1:
             raise PruningError(f"pruning.{name} is {ratio}; give a fraction from 0 up to (not including) 1")
     family = _family(model)
-    if heads_ratio and family.head_pruning_unsupported:
-        raise PruningError(f"{family.name}: {family.head_pruning_unsupported}; set pruning.heads_ratio: 0")
     layers = family.layers(model)
     head_size, heads, ffn = attention_head_size(model.config), _current_heads(model), current_ffn(model)
     parameters_before = _count(model)

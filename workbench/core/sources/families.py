@@ -53,7 +53,6 @@ class EncoderFamily:
     ffn_field: str = "intermediate_size"
     # What the architecture allows; None: supported, else why not (shown to the user).
     scores_unsupported: str | None = None  # pre-softmax scores rebuilt as Q K^T / sqrt(d) from projections
-    head_pruning_unsupported: str | None = None
     fusion_unsupported: str | None = None  # ONNX Runtime's transformer optimizer fusing attention
 
     def base(self, model: nn.Module) -> nn.Module:

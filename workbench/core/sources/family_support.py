@@ -39,7 +39,7 @@ def family_capabilities(config) -> list[StepSupport]:
     return [
         _support(ATTENTION_SCORES, scores, "use distillation.attention_loss: relation or mapping.attention: false"),
         StepSupport(RELATION, True),
-        _support(HEAD_PRUNING, family.head_pruning_unsupported, "prune FFN neurons only (pruning.heads_ratio: 0)"),
+        StepSupport(HEAD_PRUNING, True),
         StepSupport(FFN_PRUNING, True),
         _support(FUSION, fusion, "int8 is made from the unfused graph"),
         StepSupport(INT8, True, "from the unfused graph" if fusion else ""),
@@ -57,12 +57,10 @@ def unsupported_steps(recipe: Recipe, config) -> list[str]:
     ONNX fusion is not listed: export falls back to unfused int8 by itself (see `fallbacks`)."""
     support = {s.step: s for s in family_capabilities(config)}
     name = family_of(config).name
-    problems = []
-    if _attention_loss_on(recipe) and recipe.distillation.attention_loss == "scores":
-        problems.append(_problem(name, support[ATTENTION_SCORES]))
-    if recipe.pruning.enabled and recipe.pruning.heads_ratio > 0:
-        problems.append(_problem(name, support[HEAD_PRUNING]))
-    return [p for p in problems if p]
+    scores = support[ATTENTION_SCORES]
+    if _attention_loss_on(recipe) and recipe.distillation.attention_loss == "scores" and not scores.supported:
+        return [f"{name} does not support {scores.step}: {scores.note}"]
+    return []
 
 
 def fallbacks(recipe: Recipe, config) -> list[str]:
@@ -87,6 +85,3 @@ def _attention_loss_on(recipe: Recipe) -> bool:
 def _support(step: str, reason: str | None, instead: str) -> StepSupport:
     return StepSupport(step, reason is None, f"{reason}; {instead}" if reason else "")
 
-
-def _problem(name: str, support: StepSupport) -> str:
-    return "" if support.supported else f"{name} does not support {support.step}: {support.note}"
