@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from workbench.core.events import Finished, StageFinished, StageStarted
@@ -124,7 +124,7 @@ def in_window(app: QApplication, recipe: Recipe, settings_dir: Path) -> tuple[fl
     done: list = []
     window.training.job_finished.connect(done.append)
     window.training.start()
-    window.training.worker._iterator.event.connect(probe.seen, Qt.ConnectionType.DirectConnection)
+    window.training.worker.add_probe(probe.seen)
     probe.start()
     while not done:
         app.processEvents()

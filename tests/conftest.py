@@ -6,7 +6,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-from tests.tiny import save_tiny_bert, write_tiny_csv  # noqa: E402
+from tests.tiny import save_tiny_bert, tiny_recipe, write_tiny_csv  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +24,9 @@ def tiny_classifier_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_csv(tmp_path_factory):
     return write_tiny_csv(tmp_path_factory.mktemp("data") / "tiny.csv")
+
+
+@pytest.fixture
+def recipe(tiny_base_dir, tiny_csv, tmp_path):
+    """The tiny job's recipe (tests/tiny.py), writing its runs under the test's own folder."""
+    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs")

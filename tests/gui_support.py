@@ -46,12 +46,10 @@ def open_tiny_window(qtbot, recipe_path, settings, request):
 def pause_at(window, stage: str, kind: type):
     """Pause the job from inside its own thread when it reports `kind` in `stage`, so that a test can act on
     a run that is reliably mid-stage (a queued signal would arrive after a tiny job has moved on)."""
-    from PySide6.QtCore import Qt
-
     worker = window.training.worker
 
     def on_event(event) -> None:
         if isinstance(event, kind) and event.stage == stage and not worker.control.cancelled:
             worker.control.pause()
 
-    worker._iterator.event.connect(on_event, Qt.ConnectionType.DirectConnection)
+    worker.add_probe(on_event)

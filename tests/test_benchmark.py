@@ -7,8 +7,8 @@ import json
 from tests.tiny_run import make_tiny_run
 from workbench.core.measure.benchmark import benchmark_run, time_interleaved
 
-MODELS = {"teacher-torch-fp32", "teacher-onnx-fp32", "student-torch-fp32", "student-onnx-fused-fp32",
-          "student-onnx-int8"}
+MODELS = {"teacher-torch-fp32", "teacher-onnx-fp32", "teacher-onnx-int8", "student-torch-fp32",
+          "student-onnx-fused-fp32", "student-onnx-int8"}
 
 
 def test_bench_json_has_every_model_and_field(tiny_csv, tmp_path):

@@ -63,7 +63,7 @@ def test_sigkill_mid_stage_then_resume_matches_uninterrupted(tiny_base_dir, tiny
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
-    assert RunFolder.open(run_dir).status()["status"] == "running"  # died without a word
+    assert RunFolder.open(run_dir).status()["status"] == "interrupted"  # died without a word, and it shows
 
     resumed = subprocess.run([*command, "--resume", str(run_dir)], capture_output=True, text=True, env=env,
                              timeout=600)

@@ -112,11 +112,13 @@ def test_static_int8_calibrates_on_given_batches(exported, tmp_path):
 def test_export_run_writes_the_run_artifacts(tiny_csv, tmp_path):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
     summary = export_run(run)
-    names = {"teacher-fp32.onnx", "student-fp32.onnx", "student-fused.onnx", "student-int8.onnx"}
+    names = {"teacher-fp32.onnx", "teacher-fused.onnx", "teacher-int8.onnx",  # the no-distillation reference
+             "student-fp32.onnx", "student-fused.onnx", "student-int8.onnx"}
     assert set(summary.artifacts) == names and all((run / "onnx" / n).is_file() for n in names)
     manifest = json.loads((run / "onnx" / "export.json").read_text())
     assert manifest["fusion"]["fused"]["Attention"] == 1  # the tiny student has one layer
     assert manifest["sizes"]["student-int8.onnx"] < manifest["sizes"]["student-fp32.onnx"]
+    assert manifest["sizes"]["teacher-int8.onnx"] < manifest["sizes"]["teacher-fp32.onnx"]
 
 
 def test_export_of_a_missing_model_is_a_workbench_error(tmp_path):

@@ -181,3 +181,8 @@ def test_mapping_drag_connects_layers_and_pair_switches_edit_the_recipe(qtbot, r
     assert window.recipe.mapping.no_attention == [1] and mapping.lines[1].pen().style() == Qt.PenStyle.DotLine
     click_switch("hidden")
     assert window.recipe.mapping.no_hidden == [] and mapping.lines[1].pen().style() == Qt.PenStyle.DashLine
+
+    # A loss weighted 0 is off for every pair, as in the job: the lines say so and its switches are greyed.
+    window.editor.set("distillation.weights.attention", 0.0)
+    assert not mapping.toggles[1, "attention"].isEnabled() and mapping.toggles[1, "hidden"].isEnabled()
+    assert mapping.lines[1].pen().style() == Qt.PenStyle.DashLine  # hidden only

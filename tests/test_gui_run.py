@@ -4,13 +4,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.gui_support import open_tiny_window, pause_at, settings, wait_for_background  # noqa: F401
 from tests.tiny import tiny_recipe
 from tests.tiny_onnx import write_int8_onnx
+from workbench.core.distill.checkpoints import load_checkpoint
 from workbench.core.events import Finished, StageStarted, Step
 from workbench.core.measure.inference import STUDENT, STUDENT_INT8, TEACHER
 from workbench.core.run_folder import RunFolder
@@ -118,7 +118,7 @@ def test_pause_then_cancel_leaves_a_resumable_checkpoint(qtbot, recipe_path, set
     assert isinstance(cancelled, Finished) and cancelled.status == "cancelled"
     run = RunFolder.open(cancelled.run_dir)
     assert run.status()["status"] == "cancelled"
-    assert torch.load(run.checkpoint_path, weights_only=False)["stage"] == "intermediate"
+    assert load_checkpoint(run.checkpoint_path).info["stage"] == "intermediate"
 
     # The Runs panel offers to resume it; resuming continues the intermediate stage and finishes.
     window.runs.select_run(str(run.path))

@@ -1,23 +1,15 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from tests.tiny import tiny_recipe
+from tests.tiny_job import run_to_end
+from workbench.core.distill.checkpoints import load_checkpoint
 from workbench.core.events import ArtifactWritten, CheckpointSaved, Failed, Finished, JobControl, StageStarted, Step
 from workbench.core.job import run_job
 from workbench.core.run_folder import RunFolder
-
-
-@pytest.fixture
-def recipe(tiny_base_dir, tiny_csv, tmp_path):
-    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs")
-
-
-def run_to_end(recipe, control=None, resume_dir=None):
-    events = list(run_job(recipe, control, resume_dir))
-    assert isinstance(events[-1], Finished | Failed), events[-1]
-    return events
 
 
 def test_smoke_job_writes_a_complete_run_folder(recipe):
@@ -81,7 +73,7 @@ def test_cancel_then_resume_matches_an_uninterrupted_run_exactly(recipe, epochs,
     assert isinstance(cancelled, Finished) and cancelled.status == "cancelled"
     run = RunFolder.open(cancelled.run_dir)
     assert run.status()["status"] == "cancelled"
-    assert torch.load(run.checkpoint_path, weights_only=False)["stage"] == "intermediate"
+    assert load_checkpoint(run.checkpoint_path).info["stage"] == "intermediate"
 
     resumed_events = run_to_end(None, resume_dir=cancelled.run_dir)
     started = [e for e in resumed_events if isinstance(e, StageStarted)]
@@ -104,25 +96,29 @@ def test_nan_loss_names_step_and_component_and_keeps_last_checkpoint(recipe, mon
     assert "stage prediction, step 1: the prediction loss is nan" in failed.message
     run = RunFolder.open(failed.run_dir)
     assert run.status()["status"] == "failed"
-    checkpoint = torch.load(run.checkpoint_path, weights_only=False)
-    assert checkpoint["stage"] == "intermediate"
-    assert all(torch.isfinite(t).all() for t in checkpoint["student"].values() if t.is_floating_point())
+    checkpoint = load_checkpoint(run.checkpoint_path)
+    assert checkpoint.info["stage"] == "intermediate"
+    assert all(torch.isfinite(t).all() for t in checkpoint.groups["student"].values() if t.is_floating_point())
 
 
 def test_full_disk_fails_with_a_message_and_a_way_out(recipe, monkeypatch):
     import errno
 
-    real_save = torch.save
+    real_write = Path.write_bytes
 
-    def full_disk(obj, path, *args, **kwargs):
-        if "last.pt" in str(path):
+    def full_disk(path, data):
+        if "last.safetensors" in path.name:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(obj, path, *args, **kwargs)
+        return real_write(path, data)
 
-    monkeypatch.setattr("workbench.core.distill.training_loop.torch.save", full_disk)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
     failed = run_to_end(recipe)[-1]
     assert isinstance(failed, Failed)
-    assert "the disk is full" in failed.message and "--resume" in failed.message
+    assert "the disk is full" in failed.message
+    assert f"`workbench run --resume {failed.run_dir}`" in failed.message  # the run folder, not its parent
+    run = RunFolder.open(failed.run_dir)
+    assert run.status()["status"] == "failed"
+    assert not [p for p in run.path.rglob("*") if p.name.endswith((".tmp", ".new"))]  # no orphan temporary files
 
 
 def test_head_count_mismatch_refuses_attention_loss(recipe):

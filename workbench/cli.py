@@ -8,7 +8,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.quiet import quiet_environment
 from workbench.core.recipe import BUNDLED_TEACHER, DataConfig, Recipe
+
+EXIT_CANCELLED = 130  # what a shell reports for Ctrl-C, so a script tells "cancelled" from "finished" (0)
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -33,7 +36,7 @@ def _check(args: argparse.Namespace) -> None:
         print(recipe.to_yaml(), end="")
 
 
-def _run(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace) -> int:
     import json
     import signal
 
@@ -53,15 +56,16 @@ def _run(args: argparse.Namespace) -> None:
     if os.environ.get("RANK", "0") != "0":  # under torchrun / accelerate launch only rank 0 reports
         for _ in events:
             pass
-        return
+        return 0
     last = follow(events)
     if isinstance(last, Failed):
         raise WorkbenchError(last.message)
     if isinstance(last, Finished):
         if last.status == "cancelled":
             print(f"cancelled; continue with: workbench run --resume {last.run_dir}")
-        else:
-            print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
+            return EXIT_CANCELLED
+        print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
+    return 0
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -147,25 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    _quiet_libraries()
+    quiet_environment()
     try:
-        args.handler(args)
+        return args.handler(args) or 0
     except WorkbenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
-    return 0
-
-
-def _quiet_libraries() -> None:
-    """Library progress bars and info logs drown the workbench's own output."""
-    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        return EXIT_CANCELLED
 
 
 if __name__ == "__main__":

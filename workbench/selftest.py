@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 import workbench
+from workbench.core.quiet import quiet_environment
 
 # Libraries the engine imports inside functions; a frozen build must carry every one of them.
 CORE_LIBRARIES = (
@@ -220,9 +221,7 @@ def run_checks(checks: Sequence[Check], out: TextIO | None = None) -> bool:
 
 
 def main() -> int:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' save/load bars too
+    quiet_environment()
     frozen = " (packaged)" if getattr(sys, "frozen", False) else ""
     print(f"TinyBERT Workbench {workbench.__version__} self-test{frozen}", flush=True)
     return 0 if run_checks(CHECKS) else 1

@@ -7,7 +7,7 @@ loop honours between steps (the shape of transformers' Trainer callbacks and nap
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -19,6 +19,19 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         return {"event": self.kind, **asdict(self)}
+
+    @staticmethod
+    def from_dict(record: dict[str, Any]) -> Event | None:
+        """The event a `to_dict` record (a metrics.jsonl line) was written from, or None for a record of
+        another kind or of another version of the workbench; so a reopened run replays like a live one."""
+        kind = _KINDS.get(str(record.get("event")))
+        if kind is None:
+            return None
+        names = {f.name for f in fields(kind)}
+        try:
+            return kind(**{key: value for key, value in record.items() if key in names})
+        except TypeError:
+            return None
 
 
 @dataclass
@@ -91,6 +104,10 @@ class Failed(Event):
     message: str
 
 
+_KINDS: dict[str, type[Event]] = {kind.__name__: kind for kind in (
+    StageStarted, Step, Evaluation, CheckpointSaved, ArtifactWritten, Notice, StageFinished, Finished, Failed)}
+
+
 def describe(event: Event) -> str | None:
     """One log line for an event worth a line; the window's log and the command line both print these."""
     if isinstance(event, StageStarted):
@@ -149,3 +166,9 @@ class JobControl:
 
     def wait_while_paused(self) -> None:
         self._running.wait()
+
+    def raise_if_cancelled(self, stage: str) -> None:
+        """Where a stage can stop between two pieces of work: end the job there when a cancel was asked."""
+        self.wait_while_paused()
+        if self.cancelled:
+            raise JobCancelled(stage)

@@ -126,11 +126,12 @@ class AugmentationConfig(Section):
                               "(default: the teacher's own MLM head, else its embedding neighbours)")
 
 
-class GeneralDistillationConfig(Section):
+class GeneralDistillationConfig(StageConfig):
+    """A training stage like the others (epochs, lr, warm-up, max_steps) over unlabelled text."""
+
     enabled: bool = False
     source: str | None = None
     text_column: str = "text"
-    epochs: float = Field(default=1.0, ge=0)
     lr: LearningRate = 1e-4
     max_rows: int | None = Field(default=None, ge=1)
 
@@ -157,6 +158,12 @@ class DistillationConfig(Section):
     teacher_cache_mb: int = Field(default=512, ge=0, description="memory budget for cached teacher outputs")
 
 
+class RecoveryConfig(StageConfig):
+    """The distillation stage that recovers accuracy after pruning; no lr: the prediction stage's."""
+
+    lr: LearningRate | None = None
+
+
 class PruningConfig(Section):
     enabled: bool = False
     importance: Literal["gradient", "magnitude"] = "gradient"
@@ -164,7 +171,17 @@ class PruningConfig(Section):
     ffn_ratio: float = Field(default=0.0, ge=0, lt=1)
     vocabulary: bool = False
     vocabulary_margin: int = Field(default=0, ge=0)
-    recovery_epochs: float = Field(default=1.0, ge=0)
+    recovery: RecoveryConfig = RecoveryConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recovery_epochs_of_older_recipes(cls, data: Any) -> Any:
+        """Recipes (and run folders) from before the recovery stage had its own section wrote
+        `recovery_epochs: N`; they keep loading."""
+        if isinstance(data, dict) and "recovery_epochs" in data and "recovery" not in data:
+            data = {**data, "recovery": {"epochs": data["recovery_epochs"]}}
+            del data["recovery_epochs"]
+        return data
 
 
 class QuantizationConfig(Section):

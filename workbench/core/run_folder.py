@@ -1,13 +1,20 @@
-"""The run folder: everything a job leaves behind, enough to reopen, compare or resume it.
+"""The run folder: everything a job leaves behind, enough to reopen, compare or resume it. This module is
+the one owner of its layout; every other module asks a `RunFolder` for a path.
 
     RUN/recipe.yaml        the recipe as run
-    RUN/status.json        running / finished / cancelled / failed, with the last message
+    RUN/status.json        running / finished / cancelled / failed, with the last message (and the pid
+                           of a running job, so a job that was killed reads as interrupted)
     RUN/data.json          split sizes, class counts, content hash, cleaning counts
     RUN/metrics.jsonl      one JSON line per logged step, evaluation, checkpoint and stage
     RUN/tensorboard/       the same scalars for TensorBoard
-    RUN/checkpoints/       last.pt (resumable state) and best-*.pt, written atomically
+    RUN/checkpoints/       last.safetensors and previous.safetensors (resumable state), best-STAGE weights,
+                           pruned-student/ (the shapes the recovery stage resumes into)
     RUN/teacher/ RUN/student/   Hugging Face folders
-    RUN/evaluation.json    test-split metrics of teacher and student
+    RUN/evaluation.json    test-split metrics of teacher, student and int8 student
+    RUN/pruning.json  RUN/vocabulary.json   what pruning removed
+    RUN/onnx/              ONNX artifacts and parity.json
+    RUN/bench.json         measured latency, size and memory
+    RUN/report/            the HTML report
 """
 
 from __future__ import annotations
@@ -15,40 +22,53 @@ from __future__ import annotations
 import errno
 import json
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe
+from workbench.core.run_summary import RunSummary, summarize
 
-CHECKPOINT = "last.pt"
+RESUMABLE = ("cancelled", "failed", "running", "interrupted")
 
 
 class DiskFullError(WorkbenchError):
     pass
 
 
-def atomic_write(path: Path, write) -> Path:
-    """Write through a temporary file in the same folder, then rename: a killed job leaves no torn file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+class OutputFolderError(WorkbenchError):
+    """The output folder cannot be written: read-only, not a folder, no permission."""
+
+
+def atomic_write(path: Path, write, previous: Path | None = None) -> Path:
+    """Write through a temporary file in the same folder, then rename: a killed job leaves no torn file.
+    With `previous`, the file that was at `path` is kept there (moved just before the rename)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
+        if previous is not None and path.is_file():
+            os.replace(path, previous)
         os.replace(tmp, path)
     except OSError as error:
         tmp.unlink(missing_ok=True)
-        if error.errno == errno.ENOSPC:
-            run_dir = path.parents[1]
-            raise DiskFullError(
-                f"{path}: the disk is full; free some space, then continue with `workbench run --resume {run_dir}`"
-            ) from None
-        raise
+        raise _one_line(error, path) from None
     return path
 
 
 def write_json(path: Path, data: Any) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2), encoding="utf-8"))
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from a file a run wrote, or {} when it is absent, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class RunFolder:
@@ -58,13 +78,19 @@ class RunFolder:
 
     @classmethod
     def create(cls, recipe: Recipe) -> RunFolder:
+        root = Path(recipe.output_dir)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = Path(recipe.output_dir) / f"{recipe.name}-{stamp}"
-        suffix = 1
+        path, suffix = root / f"{recipe.name}-{stamp}", 1
         while path.exists():
             suffix += 1
-            path = Path(recipe.output_dir) / f"{recipe.name}-{stamp}-{suffix}"
-        path.mkdir(parents=True)
+            path = root / f"{recipe.name}-{stamp}-{suffix}"
+        try:
+            path.mkdir(parents=True)
+        except OSError as error:
+            raise OutputFolderError(
+                f"{root}: cannot create a run folder there ({error.strerror or error}); set output_dir to a "
+                "folder you can write to"
+            ) from None
         run = cls(path)
         recipe.save(run.recipe_path)
         run.set_status("running")
@@ -77,34 +103,78 @@ class RunFolder:
             raise WorkbenchError(f"{path}: not a run folder (no recipe.yaml)")
         return run
 
-    @property
-    def recipe_path(self) -> Path:
-        return self.path / "recipe.yaml"
+    # The layout. Every path a run has is named here once.
+    recipe_path = property(lambda self: self.path / "recipe.yaml")
+    status_path = property(lambda self: self.path / "status.json")
+    data_manifest_path = property(lambda self: self.path / "data.json")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    tensorboard_dir = property(lambda self: self.path / "tensorboard")
+    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    checkpoint_path = property(lambda self: self.checkpoints_dir / "last.safetensors")
+    previous_checkpoint_path = property(lambda self: self.checkpoints_dir / "previous.safetensors")
+    legacy_checkpoint_path = property(lambda self: self.checkpoints_dir / "last.pt")
+    pruned_student_dir = property(lambda self: self.checkpoints_dir / "pruned-student")
+    teacher_dir = property(lambda self: self.path / "teacher")
+    student_dir = property(lambda self: self.path / "student")
+    evaluation_path = property(lambda self: self.path / "evaluation.json")
+    pruning_path = property(lambda self: self.path / "pruning.json")
+    vocabulary_path = property(lambda self: self.path / "vocabulary.json")
+    augmented_path = property(lambda self: self.path / "augmented.jsonl")
+    onnx_dir = property(lambda self: self.path / "onnx")
+    parity_path = property(lambda self: self.onnx_dir / "parity.json")
+    bench_path = property(lambda self: self.path / "bench.json")
+    report_dir = property(lambda self: self.path / "report")
 
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.path / "checkpoints" / CHECKPOINT
+    def best_weights_path(self, stage: str) -> Path:
+        return self.checkpoints_dir / f"best-{stage}.safetensors"
+
+    def onnx_path(self, artifact: str) -> Path:
+        """An ONNX artifact by file name, e.g. 'student-int8.onnx'."""
+        return self.onnx_dir / artifact
 
     def recipe(self) -> Recipe:
         return Recipe.load(self.recipe_path)
 
     def set_status(self, status: str, message: str = "", **extra: Any) -> None:
-        write_json(self.path / "status.json", {"status": status, "message": message, "time": time.time(), **extra})
+        owner = {"pid": os.getpid(), "host": socket.gethostname()} if status == "running" else {}
+        write_json(self.status_path, {"status": status, "message": message, "time": time.time(), **owner, **extra})
 
     def status(self) -> dict[str, Any]:
-        path = self.path / "status.json"
-        return json.loads(path.read_text()) if path.is_file() else {"status": "unknown"}
+        """The recorded status; a "running" job whose process has ended (killed, crashed) reads as
+        "interrupted", so no reader ever shows a dead job as running."""
+        recorded = read_json(self.status_path) or {"status": "unknown"}
+        if recorded.get("status") == "running" and not _owner_alive(recorded):
+            return {**recorded, "status": "interrupted",
+                    "message": f"the job stopped without finishing; continue with `workbench run --resume {self.path}`"}
+        return recorded
+
+    @property
+    def resumable(self) -> bool:
+        has_checkpoint = self.checkpoint_path.is_file() or self.previous_checkpoint_path.is_file()
+        return self.status().get("status") in RESUMABLE and has_checkpoint
+
+    def summary(self) -> RunSummary:
+        """The run's headline figures for a runs list, read from its files alone."""
+        return summarize(self)
 
     def log(self, record: dict[str, Any]) -> None:
-        with (self.path / "metrics.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+        try:
+            with self.metrics_path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+        except OSError as error:
+            raise _one_line(error, self.metrics_path) from None
         self._log_scalars(record)
 
     def metrics(self) -> list[dict[str, Any]]:
-        path = self.path / "metrics.jsonl"
-        if not path.is_file():
+        if not self.metrics_path.is_file():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        records = []
+        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:  # a line torn by a kill mid-write; the rest of the log still reads
+                continue
+        return [record for record in records if isinstance(record, dict)]
 
     def _log_scalars(self, record: dict[str, Any]) -> None:
         if record.get("event") not in ("Step", "Evaluation"):
@@ -112,7 +182,7 @@ class RunFolder:
         if self._tensorboard is None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._tensorboard = SummaryWriter(str(self.path / "tensorboard"))
+            self._tensorboard = SummaryWriter(str(self.tensorboard_dir))
         stage, step = record["stage"], record["step"]
         scalars = record.get("losses", {}) | {k: v for k, v in record.get("metrics", {}).items()
                                                 if isinstance(v, int | float)}
@@ -125,3 +195,43 @@ class RunFolder:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
+
+
+def list_runs(output_dir: str | Path) -> list[RunSummary]:
+    """Every run folder under the output folder, newest first."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        return []
+    runs = [RunFolder(folder) for folder in root.iterdir() if (folder / "recipe.yaml").is_file()]
+    return sorted((run.summary() for run in runs), key=lambda row: row.started, reverse=True)
+
+
+def run_folder_of(path: Path) -> Path:
+    """The run folder a file or folder inside it belongs to (the nearest parent with a recipe.yaml)."""
+    for folder in (path, *path.parents):
+        if (folder / "recipe.yaml").is_file():
+            return folder
+    return path.parent
+
+
+def _one_line(error: OSError, path: Path) -> WorkbenchError | OSError:
+    resume = f"`workbench run --resume {run_folder_of(path)}`"
+    if error.errno == errno.ENOSPC:
+        return DiskFullError(f"{path}: the disk is full; free some space, then continue with {resume}")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputFolderError(f"{path.parent}: cannot write there ({error.strerror}); make it writable, "
+                                 f"then continue with {resume}")
+    return error
+
+
+def _owner_alive(status: dict[str, Any]) -> bool:
+    pid, host = status.get("pid"), status.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return True  # written by an older version or another machine: nothing to check it against
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

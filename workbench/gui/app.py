@@ -18,6 +18,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.quiet import quiet_environment
 from workbench.core.recipe import Recipe
 from workbench.core.sources.resources import preset_path, resources_dir
 from workbench.gui.main_window import MainWindow
@@ -40,14 +41,6 @@ class _FirstPaint(QObject):
         return False
 
 
-def _quiet_libraries() -> None:
-    """Library progress bars and info logs belong to no panel; the window reports progress itself."""
-    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
 def app_icon() -> QIcon:
     """The application icon from its rendered PNG sizes (no SVG image plugin needed)."""
     icon = QIcon()
@@ -57,7 +50,7 @@ def app_icon() -> QIcon:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _quiet_libraries()
+    quiet_environment()
     args = list(sys.argv[1:] if argv is None else argv)
     if "--selftest" in args:
         from workbench.selftest import main as selftest

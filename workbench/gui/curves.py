@@ -6,11 +6,9 @@ fine-tuning, then intermediate-layer and prediction-layer distillation. Each los
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core import events
 from workbench.core.events import Event
 
 LOSS, LR, ACCURACY, THROUGHPUT = "loss", "learning rate", "dev accuracy", "throughput"
@@ -102,15 +100,3 @@ class Curves:
     def points(self, chart: str, curve: str) -> int:
         series = self.charts[chart].get(curve)
         return len(series.x) if series else 0
-
-
-def event_from_record(record: dict[str, Any]) -> Event | None:
-    """The job event a metrics.jsonl line was written from, so that a reopened run replays like a live one."""
-    kind = getattr(events, str(record.get("event")), None)
-    if not (isinstance(kind, type) and issubclass(kind, Event)):
-        return None
-    names = {f.name for f in dataclasses.fields(kind)}
-    try:
-        return kind(**{key: value for key, value in record.items() if key in names})
-    except TypeError:  # a line from another version of the workbench
-        return None

@@ -123,7 +123,8 @@ def _gradient_importance(model: PreTrainedModel, batches: Iterable[dict[str, tor
     for index, layer in enumerate(layers):
         hooks.append(family.linear(layer, family.attention_output_path).register_forward_pre_hook(
             _gate(gates, "heads", index, head_size)))
-        hooks.append(family.linear(layer, family.ffn_out_path).register_forward_pre_hook(_gate(gates, "neurons", index, 1)))
+        ffn_out = family.linear(layer, family.ffn_out_path)
+        hooks.append(ffn_out.register_forward_pre_hook(_gate(gates, "neurons", index, 1)))
     was_training, device = model.training, next(model.parameters()).device
     model.eval()  # dropout would add noise to the gradients
     seen = 0

@@ -16,17 +16,16 @@ import os
 import random
 import re
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForMaskedLM, PreTrainedModel
-from transformers.utils import logging as hf_logging
 
 from workbench.core.distill.word_vocabulary import WordVocabulary
 from workbench.core.errors import WorkbenchError
+from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import AugmentationConfig
 
 # Words and single punctuation marks, as BERT's basic tokenizer splits them.
@@ -53,7 +52,7 @@ def make_augmenter(model_folder: Path, tokenizer: Any, masked_lm: str | None = N
         model_folder = resolve_model_source(masked_lm).folder
         tokenizer = AutoTokenizer.from_pretrained(model_folder)
     # Loading a headless encoder as a masked LM reports missing keys: expected here, and what is checked.
-    with _quiet_transformers():
+    with quiet_libraries():
         model, info = AutoModelForMaskedLM.from_pretrained(model_folder, output_loading_info=True)
     neighbours = NeighbourAugmenter(model.get_input_embeddings().weight, tokenizer)
     head_is_new = any(not key.startswith(model.base_model_prefix + ".") for key in info["missing_keys"])
@@ -234,13 +233,3 @@ def _read_cache(path: Path, key: dict[str, Any]) -> tuple[list[str], list[int]] 
 
 def _top(k: int, allowed: torch.Tensor) -> int:
     return min(k, int(allowed.sum()) - 1)  # the word itself is allowed but never offered
-
-
-@contextmanager
-def _quiet_transformers():
-    previous = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(previous)

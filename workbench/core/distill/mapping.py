@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from workbench.core.errors import RecipeError
-from workbench.core.recipe import MappingConfig
+from workbench.core.recipe import LossWeights, MappingConfig
 from workbench.core.sources.layer_spread import spread_layers
 
 MODES = ("uniform", "last", "custom")
@@ -65,6 +65,15 @@ def layer_mapping(mode: str, student_layers: int, teacher_layers: int, custom: l
             f"uniform mapping rounds to {chosen}"
         )
     return LayerMapping(pairs, note, **switches)
+
+
+def pair_losses(m: int, n: int, config: MappingConfig, weights: LossWeights) -> tuple[bool, bool]:
+    """(hidden, attention): whether pair m -> n contributes each loss in the job. The one rule the job's
+    losses, the report and the window's mapping view all follow: the loss is on for all pairs, weighted
+    above 0, not switched off for this pair, and (attention) the teacher side is a layer, not the embeddings."""
+    hidden = config.hidden and weights.hidden > 0 and m not in config.no_hidden
+    attention = config.attention and weights.attention > 0 and n > 0 and m not in config.no_attention
+    return hidden, attention
 
 
 def recipe_mapping(config: MappingConfig, student_layers: int, teacher_layers: int) -> LayerMapping:

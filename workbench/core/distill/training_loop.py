@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.distill.checkpoints import (
+    Checkpoint,
+    load_weights,
+    optimizer_from_checkpoint,
+    optimizer_to_checkpoint,
+    restore_rng,
+    rng_to_checkpoint,
+    save_checkpoint,
+    save_weights,
+)
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import (
     CheckpointSaved,
@@ -31,7 +39,7 @@ from workbench.core.events import (
     Step,
 )
 from workbench.core.recipe import StageConfig, TrainingConfig
-from workbench.core.run_folder import RunFolder, atomic_write
+from workbench.core.run_folder import RunFolder
 from workbench.core.sources.batches import EpochOrder
 
 
@@ -61,19 +69,9 @@ class StageState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def rng_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-
-
-def restore_rng(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-
-
 class StageRunner:
     def __init__(self, accelerator, run: RunFolder | None, folder: Path, control: JobControl,
-                 training: TrainingConfig, checkpoint_payload: Callable[[], dict[str, Any]]) -> None:
+                 training: TrainingConfig, checkpoint_payload: Callable[[], Checkpoint]) -> None:
         self.accelerator = accelerator
         self.run = run  # None on ranks other than 0: they compute but write nothing
         self.folder = folder  # the run folder's path, known to every rank (they all read the best weights)
@@ -82,9 +80,9 @@ class StageRunner:
         self.checkpoint_payload = checkpoint_payload  # what the job adds: finished stages, student weights
 
     def best_path(self, stage: Stage) -> Path:
-        return self.folder / "checkpoints" / f"best-{stage.name}.pt"
+        return RunFolder(self.folder).best_weights_path(stage.name)
 
-    def run_stage(self, stage: Stage, resume: dict[str, Any] | None = None) -> Iterator[Event]:
+    def run_stage(self, stage: Stage, resume: Checkpoint | None = None) -> Iterator[Event]:
         accelerator = self.accelerator
         module = stage.module
         optimizer = make_optimizer(module, stage.config.lr, self.training.weight_decay)
@@ -95,17 +93,21 @@ class StageRunner:
         scheduler = _linear_schedule(optimizer, total, stage.config.warmup_ratio)
         state, saved_rng = StageState(), None
         if resume:
-            state = StageState(**resume["state"])
-            accelerator.unwrap_model(prepared_module).load_state_dict(resume["module"])
-            optimizer.load_state_dict(resume["optimizer"])
-            scheduler.load_state_dict(resume["scheduler"])
-            saved_rng = resume["rng"]
-        if resume:
+            state = StageState(**resume.info["state"])
+            accelerator.unwrap_model(prepared_module).load_state_dict(resume.groups["module"])
+            optimizer.load_state_dict(optimizer_from_checkpoint(resume.groups.get("optimizer", {}),
+                                                                resume.info["optimizer"]))
+            scheduler.load_state_dict(resume.info["scheduler"])
+            saved_rng = resume
             _replay_seen_batches(stage, loader, order, state, steps_per_epoch)
+            if state.step >= total:  # saved at the stage's end: no batch follows, what comes next draws now
+                restore_rng(resume.groups["rng"], resume.info["rng"])
+                saved_rng = None
         yield StageStarted(stage.name, total, stage.config.epochs, resumed_at_step=state.step)
         started, examples_done = time.perf_counter(), 0
         window_start, window_examples = started, 0
         prepared_module.train()
+        saved_step = state.step if resume else -1
         while state.step < total:
             order.epoch = state.epoch
             batches = iter(accelerator.skip_first_batches(loader, state.batch) if state.batch else loader)
@@ -113,12 +115,13 @@ class StageRunner:
             if saved_rng:
                 # Only now: a DataLoader draws its base seed from the global RNG when it yields its first batch,
                 # which the interrupted run did before the checkpoint was written.
-                restore_rng(saved_rng)
+                restore_rng(saved_rng.groups["rng"], saved_rng.info["rng"])
                 saved_rng = None
             for batch in itertools.chain([first], batches):
                 self.control.wait_while_paused()
                 if self.control.cancelled:
-                    yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)
+                    if state.step != saved_step:  # else the last checkpoint already holds this state
+                        yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)
                     raise JobCancelled(stage.name)
                 losses = stage.losses(prepared_module, batch)
                 total_loss = sum(losses.values())
@@ -149,13 +152,14 @@ class StageRunner:
                     state.epoch, state.batch = state.epoch + 1, 0
                 if state.step == total or epoch_done or state.step % self.training.checkpoint_every == 0:
                     yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)
+                    saved_step = state.step
                 if state.step == total or epoch_done:
                     break
         if stage.keep_best:
             accelerator.wait_for_everyone()
             best = self.best_path(stage)
             if best.is_file():
-                accelerator.unwrap_model(prepared_module).load_state_dict(torch.load(best, weights_only=True))
+                accelerator.unwrap_model(prepared_module).load_state_dict(load_weights(best))
         elapsed = time.perf_counter() - started
         yield StageFinished(stage.name, elapsed, examples_done / max(elapsed, 1e-9))
 
@@ -168,22 +172,21 @@ class StageRunner:
         if stage.keep_best and metrics["accuracy"] > state.best_accuracy:
             state.best_accuracy = metrics["accuracy"]
             if self.run:
-                weights = self.accelerator.unwrap_model(module).state_dict()
-                atomic_write(self.best_path(stage), lambda tmp: torch.save(weights, tmp))
+                save_weights(self.best_path(stage), self.accelerator.unwrap_model(module).state_dict())
 
     def _checkpoint(self, stage: Stage, module, optimizer, scheduler, state: StageState) -> Iterator[Event]:
         if self.run is None:
             return
-        payload = {
-            "stage": stage.name,
-            "state": vars(state).copy(),
-            "module": self.accelerator.unwrap_model(module).state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng": rng_state(),
-            **self.checkpoint_payload(),
-        }
-        path = atomic_write(self.run.checkpoint_path, lambda tmp: torch.save(payload, tmp))
+        optimizer_tensors, optimizer_info = optimizer_to_checkpoint(optimizer.state_dict())
+        rng_tensors, rng_info = rng_to_checkpoint()
+        job = self.checkpoint_payload()
+        checkpoint = Checkpoint(
+            {"stage": stage.name, "state": vars(state).copy(), "optimizer": optimizer_info,
+             "scheduler": scheduler.state_dict(), "rng": rng_info, **job.info},
+            {"module": self.accelerator.unwrap_model(module).state_dict(), "optimizer": optimizer_tensors,
+             "rng": rng_tensors, **job.groups},
+        )
+        path = save_checkpoint(self.run.checkpoint_path, checkpoint, previous=self.run.previous_checkpoint_path)
         yield CheckpointSaved(stage.name, state.step, str(path))
 
 

@@ -53,16 +53,18 @@ class Variant:
         return folder_size_bytes(self.path) if self.kind == "torch" else onnx_size_bytes(self.path)
 
 
-def default_variants(run_dir: str | Path) -> list[Variant]:
+def default_variants(run_dir: str | Path, export_missing: bool = True) -> list[Variant]:
     """Teacher and student in PyTorch fp32 and every ONNX artifact the run has, exporting them first when
-    the run has none yet."""
+    the run has none yet (and `export_missing`)."""
     run = Path(run_dir)
     onnx = run / ONNX_DIR
-    if not (onnx / "student-fp32.onnx").is_file() or not (onnx / "teacher-fp32.onnx").is_file():
+    exported = (onnx / "student-fp32.onnx").is_file() and (onnx / "teacher-fp32.onnx").is_file()
+    if export_missing and not exported:
         export_run(run)
     candidates = [
         Variant("teacher-torch-fp32", "torch", run / "teacher", run / "teacher"),
         Variant("teacher-onnx-fp32", "onnx", onnx / "teacher-fp32.onnx", run / "teacher"),
+        Variant("teacher-onnx-int8", "onnx", onnx / "teacher-int8.onnx", run / "teacher"),
         Variant("student-torch-fp32", "torch", run / "student", run / "student"),
         Variant("student-onnx-fused-fp32", "onnx", onnx / "student-fused.onnx", run / "student"),
         Variant("student-onnx-int8", "onnx", onnx / "student-int8.onnx", run / "student"),
@@ -79,8 +81,11 @@ def load_runner(variant: Variant, threads: int) -> Runner:
 
 
 def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches: Sequence[int] = (1, 32),
-            seq_lens: Sequence[int] = (64, 128), repeats: int = 20, warmup: int = 3) -> dict[str, Any]:
-    """Everything bench.json holds except the run folder; `test` is the split that accuracy is taken on."""
+            seq_lens: Sequence[int] = (64, 128), repeats: int = 20, warmup: int = 3,
+            between_models: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Everything bench.json holds except the run folder; `test` is the split that accuracy is taken on.
+    `between_models` runs after each model is loaded or scored and after each shape is timed (a cancel
+    check, when a job measures)."""
     import onnxruntime
     import torch
 
@@ -92,16 +97,19 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
         runners, models = {}, {}
         for variant in variants:
             runners[variant.name], peak = _load_measuring_memory(variant, threads, largest[variant.tokenizer])
+            between_models()
             models[variant.name] = {"kind": variant.kind, "path": str(variant.path), "size_bytes": variant.size_bytes,
                                     "peak_memory_bytes": peak, "latency": []}
         for variant in variants:
             models[variant.name]["test"] = _test_metrics(runners[variant.name], tokenizers[variant.tokenizer], test)
+            between_models()
         for batch in batches:
             for seq_len in seq_lens:
                 inputs = _timing_inputs(test.texts, tokenizers, batch, seq_len)
                 calls = {v.name: _bind(runners[v.name], inputs[v.tokenizer]) for v in variants}
                 for name, seconds in time_interleaved(calls, repeats, warmup).items():
                     models[name]["latency"].append(_latency_entry(batch, seq_len, seconds))
+                between_models()
     finally:
         torch.set_num_threads(previous_threads)
     return {

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.distill.mapping import MappingError, recipe_mapping
+from workbench.core.distill.mapping import MappingError, pair_losses, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
 from workbench.core.report.headline import benchmarked_headline, latency_shape, static_headline
@@ -191,11 +191,8 @@ def _mapping_section(run: RunFiles, out: Path) -> str:
         return section("Layer mapping", f'<p class="flag">{html.escape(str(error))}</p>')
     weights = recipe.distillation.weights
     links = [Link(0, 0, "outer" if weights.embedding > 0 else "off")]
-    hidden_pairs, attention_pairs = set(mapping.hidden_pairs()), set(mapping.attention_pairs())
-    for m, n in mapping.pairs:  # the same rule as distillation.intermediate_losses
-        hidden = recipe.mapping.hidden and weights.hidden > 0 and (m, n) in hidden_pairs
-        attention = recipe.mapping.attention and weights.attention > 0 and n > 0 and (m, n) in attention_pairs
-        links.append(Link(m, n, LINK_KINDS[hidden, attention]))
+    for m, n in mapping.pairs:
+        links.append(Link(m, n, LINK_KINDS[pair_losses(m, n, recipe.mapping, weights)]))
     links.append(Link(student_layers + 1, teacher_layers + 1, "outer" if weights.prediction > 0 else "off"))
     pairs = ", ".join(f"student layer {m} ← teacher {'embeddings' if n == 0 else f'layer {n}'}" for m, n in
                       mapping.pairs)

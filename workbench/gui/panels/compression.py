@@ -110,7 +110,7 @@ class CompressionPanel(QScrollArea):
         add_row(form, "FFN neurons to remove", bind(LineField("pruning.ffn_ratio", "float", tip="fraction")))
         form.addRow(bind(CheckField("pruning.vocabulary", "Trim the vocabulary to tokens the data uses")).container)
         add_row(form, "Vocabulary margin", bind(SpinField("pruning.vocabulary_margin")))
-        add_row(form, "Recovery epochs", bind(LineField("pruning.recovery_epochs", "float")))
+        add_row(form, "Recovery epochs", bind(LineField("pruning.recovery.epochs", "float")))
         return box
 
     def _quantization(self) -> QGroupBox:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.distill.mapping import LayerMapping, MappingError, recipe_mapping
+from workbench.core.distill.mapping import LayerMapping, MappingError, pair_losses, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.gui.fields import CheckField, ComboField
 from workbench.gui.model_info import ModelsInfo
@@ -364,23 +364,26 @@ class MappingPanel(QWidget):
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-20, -20, 20, 20))
 
     def _pair_losses(self, m: int, n: int) -> tuple[bool, bool]:
-        """(hidden, attention): the losses pair m -> n keeps, by the same rule as the job's."""
-        config = self.editor.recipe.mapping
-        return config.hidden and m not in config.no_hidden, config.attention and n > 0 and m not in config.no_attention
+        """(hidden, attention): the losses pair m -> n keeps, by the job's own rule."""
+        recipe = self.editor.recipe
+        return pair_losses(m, n, recipe.mapping, recipe.distillation.weights)
 
     def _draw_toggles(self, student_layers: int) -> None:
         """A hidden / attention switch beside each student layer; greyed where the loss is off for every pair
-        (the switches above the view) or, for attention, where the layer learns from the embeddings."""
-        config = self.editor.recipe.mapping
+        (the switches above the view, or a weight of 0) or, for attention, where the layer learns from the
+        embeddings: where the job's rule would ignore the switch."""
+        recipe = self.editor.recipe
+        config, weights = recipe.mapping, recipe.distillation.weights
+        every_pair = config.model_copy(update={"no_hidden": [], "no_attention": []})
         teacher_of = dict(self.mapping.pairs) if self.mapping else {}
         header = self.scene.addSimpleText("losses of this pair")
         header.setPos(STUDENT_X + BOX_W + 12, -BOX_H)
         for m in range(1, student_layers + 1):
             box = self.student_boxes[m].rect()
             y = box.center().y() - TOGGLE / 2
-            for offset, loss, on_for_all, off in ((12, "hidden", config.hidden, config.no_hidden),
-                                                  (84, "attention", config.attention, config.no_attention)):
-                enabled = on_for_all and not (loss == "attention" and teacher_of.get(m) == 0)
+            switchable = pair_losses(m, teacher_of.get(m, 1), every_pair, weights)
+            for offset, loss, enabled, off in ((12, "hidden", switchable[0], config.no_hidden),
+                                               (84, "attention", switchable[1], config.no_attention)):
                 toggle = LossToggle(m, loss, enabled and m not in off, enabled,
                                     QPointF(box.right() + offset, y), self)
                 self.scene.addItem(toggle)

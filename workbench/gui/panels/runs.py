@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.run_folder import RunFolder
+from workbench.core.run_folder import RunFolder, list_runs
+from workbench.core.run_summary import RunSummary
 from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
-from workbench.gui.run_index import RunRow, list_runs
 
 COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "started"]
 STATUS_COLOURS = {"finished": "#2e7d32", "cancelled": "#ef6c00", "failed": "#c62828", "running": "#1565c0"}
@@ -44,12 +44,12 @@ class RunsPanel(QWidget):
     resume_requested = Signal(str)
     recipe_requested = Signal(str)
     try_requested = Signal(str)
-    runs_listed = Signal(list)  # RunRow list, after every refresh
+    runs_listed = Signal(list)  # RunSummary list, after every refresh
 
     def __init__(self, output_dir: str = "runs") -> None:
         super().__init__()
         self.output_dir = output_dir
-        self.rows: list[RunRow] = []
+        self.rows: list[RunSummary] = []
         self.active_run: str | None = None  # the run the window is training now: not resumable meanwhile
         self._background = Latest(self)
         self.report_path: Path | None = None
@@ -164,7 +164,7 @@ class RunsPanel(QWidget):
         rows = sorted({index.row() for index in model.selectedRows()}) if model else []
         return [self.rows[r].path for r in rows if r < len(self.rows)]
 
-    def _selected_rows(self) -> list[RunRow]:
+    def _selected_rows(self) -> list[RunSummary]:
         paths = set(self.selected_paths())
         return [row for row in self.rows if row.path in paths]
 
@@ -188,7 +188,7 @@ class RunsPanel(QWidget):
 
     # -- comparing -------------------------------------------------------------------------------------------
 
-    def _compare(self, rows: list[RunRow]) -> None:
+    def _compare(self, rows: list[RunSummary]) -> None:
         loss: dict[str, Series] = {}
         accuracy: dict[str, Series] = {}
         for row in rows:

@@ -34,7 +34,7 @@ from workbench.core.events import (
 )
 from workbench.core.run_folder import RunFolder
 from workbench.gui.charts import ChartCard
-from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves, event_from_record
+from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves
 from workbench.gui.job_worker import JobWorker
 from workbench.gui.recipe_editor import RecipeEditor
 
@@ -252,7 +252,7 @@ class TrainingPanel(QWidget):
         self._reset()
         run = RunFolder(Path(run_dir))
         for record in run.metrics():
-            event = event_from_record(record)
+            event = Event.from_dict(record)
             if event is not None:
                 self.on_event(event)
         self.run_dir = str(run_dir)  # after the replay: recorded paths say where the run was, not where it is

@@ -1,0 +1,84 @@
+"""A run's headline figures for a runs list, read from its files alone (nothing is loaded or run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.core.run_folder import RunFolder
+
+INT8_STUDENT = "student-int8.onnx"
+
+
+@dataclass
+class RunSummary:
+    path: str
+    name: str
+    recipe: str
+    status: str
+    message: str
+    started: float
+    teacher_accuracy: float | None
+    student_accuracy: float | None
+    agreement: float | None
+    student_mib: float | None
+    resumable: bool
+    int8_accuracy: float | None = None
+    int8_mib: float | None = None
+    int8_latency_ms: float | None = None  # batch 1 at the shortest measured length
+    teacher_latency_ms: float | None = None
+
+    @property
+    def has_student(self) -> bool:
+        return self.student_mib is not None
+
+
+def summarize(run: RunFolder) -> RunSummary:
+    from workbench.core.run_folder import read_json
+
+    status, evaluation = run.status(), read_json(run.evaluation_path)
+    summary = status if "student_accuracy" in status else {}
+    bench = read_json(run.bench_path).get("models", {})
+
+    def accuracy(section: str, summary_key: str) -> float | None:
+        return _number(summary.get(summary_key, (evaluation.get(section) or {}).get("accuracy")))
+
+    weights = list(run.student_dir.glob("*.safetensors"))
+    int8 = run.onnx_path(INT8_STUDENT)
+    return RunSummary(
+        path=str(run.path), name=run.path.name, recipe=_recipe_name(run),
+        status=str(status.get("status", "unknown")), message=str(status.get("message", "")),
+        started=run.recipe_path.stat().st_mtime,
+        teacher_accuracy=accuracy("teacher", "teacher_accuracy"),
+        student_accuracy=accuracy("student", "student_accuracy"),
+        agreement=_number(summary.get("agreement", evaluation.get("teacher_student_agreement"))),
+        student_mib=sum(p.stat().st_size for p in weights) / 2**20 if weights else None,
+        resumable=run.resumable,
+        int8_accuracy=accuracy("student_int8", "student_int8_accuracy"),
+        int8_mib=int8.stat().st_size / 2**20 if int8.is_file() else None,
+        int8_latency_ms=_batch1_ms(bench.get("student-onnx-int8")),
+        teacher_latency_ms=_batch1_ms(bench.get("teacher-torch-fp32")),
+    )
+
+
+def _recipe_name(run: RunFolder) -> str:
+    import yaml
+
+    try:
+        data = yaml.safe_load(run.recipe_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return "?"
+    return str(data.get("name", "?")) if isinstance(data, dict) else "?"
+
+
+def _batch1_ms(model: dict[str, Any] | None) -> float | None:
+    entries = [e for e in (model or {}).get("latency", []) if isinstance(e, dict) and e.get("batch") == 1]
+    if not entries:
+        return None
+    shortest = min(entries, key=lambda e: e.get("seq_len", 0))
+    return _number(shortest.get("median_ms"))
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

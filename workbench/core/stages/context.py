@@ -1,0 +1,137 @@
+"""What every stage of a job shares: the recipe, the run folder, the data and its loaders, the teacher, the
+student (built when a stage first asks for it), the training loop and the resume bookkeeping."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from workbench.core.distill.distillation import StudentWithProjections, check_attention_compatible
+from workbench.core.distill.mapping import LayerMapping, recipe_mapping
+from workbench.core.distill.teacher_cache import TeacherCache
+from workbench.core.distill.training_loop import StageRunner
+from workbench.core.events import Event, JobControl, Notice, StageStarted
+from workbench.core.quiet import quiet_libraries
+from workbench.core.recipe import Recipe
+from workbench.core.run_folder import RunFolder
+from workbench.core.sources.data import TaskData
+from workbench.core.sources.families import family_of
+from workbench.core.sources.pruned_models import load_pruned
+from workbench.core.sources.student import build_student, fast_attention
+from workbench.core.stages.resume import ResumeBook
+
+PRUNING = "pruning"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def make_accelerator(recipe: Recipe):
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    training = recipe.training
+    if training.threads:
+        torch.set_num_threads(training.threads)
+    precision = {"fp32": "no", "fp16": "fp16", "bf16": "bf16"}[training.precision]
+    # Each stage trains part of the model (no classifier in stage 1, no projections in stage 2).
+    unused = DistributedDataParallelKwargs(find_unused_parameters=True)
+    return Accelerator(cpu=training.device == "cpu", mixed_precision=precision, kwargs_handlers=[unused])
+
+
+@dataclass
+class JobContext:
+    recipe: Recipe
+    control: JobControl
+    accelerator: Any
+    run: RunFolder | None  # None on ranks other than 0: they compute but write nothing
+    run_path: Path
+    resume: ResumeBook
+    data: TaskData | None = None
+    tokenizer: Any = None
+    teacher_folder: Path | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+    teacher: Any = None
+    runner: StageRunner | None = None
+    mapping: LayerMapping | None = None
+    notices: list[str] = field(default_factory=list)
+    _student: StudentWithProjections | None = None
+
+    @classmethod
+    def open(cls, recipe: Recipe | None, control: JobControl, resume_dir: str | Path | None) -> JobContext:
+        """Seeded, with its run folder created (or reopened) and the resume state read."""
+        recipe = RunFolder.open(resume_dir).recipe() if resume_dir else recipe
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        quiet_libraries()
+        seed_everything(recipe.training.seed)
+        accelerator = make_accelerator(recipe)
+        run, run_path = _shared_run_folder(accelerator, recipe, resume_dir)
+        notices: list[str] = []
+        resume = ResumeBook.open(resume_dir, notices.append)
+        if run and resume_dir:
+            run.set_status("running", "resumed")
+        context = cls(recipe, control, accelerator, run, run_path, resume, notices=notices)
+        context.runner = StageRunner(accelerator, run, run_path, control, recipe.training,
+                                     lambda: resume.payload(context._student))
+        return context
+
+    def log(self, event: Event) -> Event:
+        """Record the event in the run folder and hand it on."""
+        if isinstance(event, StageStarted):
+            event.run_dir = str(self.run_path)
+        if self.run:
+            self.run.log({"time": time.time(), **event.to_dict()})
+        return event
+
+    def pending_notices(self) -> list[Event]:
+        notices, self.notices = self.notices, []
+        return [self.log(Notice(message)) for message in notices]
+
+    @property
+    def student(self) -> StudentWithProjections:
+        """The student with its projections, built on first use: before the teacher is fine-tuned when
+        general distillation needs it, after otherwise (so that it copies the fine-tuned layers)."""
+        if self._student is None:
+            self._student = self._build_student()
+        return self._student
+
+    def teacher_cache(self) -> TeacherCache | None:
+        budget = self.recipe.distillation.teacher_cache_mb * 2**20
+        return TeacherCache(budget) if budget else None
+
+    def _build_student(self) -> StudentWithProjections:
+        recipe, teacher = self.recipe, self.teacher
+        if self.resume.done(PRUNING):  # resuming the recovery stage: the checkpoint holds pruned shapes
+            model = load_pruned(RunFolder(self.run_path).pruned_student_dir, **fast_attention(teacher.config))
+        else:
+            model = build_student(recipe.student, teacher, self.data.label_names)
+            check_attention_compatible(teacher.config, model.config, recipe.distillation.weights,
+                                       recipe.mapping.attention, recipe.distillation.attention_loss)
+        student = StudentWithProjections(model, family_of(teacher.config).hidden_size(teacher.config))
+        if (weights := self.resume.student_weights()) is not None:
+            student.load_state_dict(weights)
+        self.mapping = recipe_mapping(recipe.mapping, family_of(model.config).num_layers(model.config),
+                                      family_of(teacher.config).num_layers(teacher.config))
+        return student
+
+
+def _shared_run_folder(accelerator, recipe: Recipe, resume_dir: str | Path | None
+                       ) -> tuple[RunFolder | None, Path]:
+    """Rank 0 creates (or reopens) the run folder; every rank learns its path, only rank 0 writes."""
+    from accelerate.utils import broadcast_object_list
+
+    path = [None]
+    if accelerator.is_main_process:
+        path[0] = str(RunFolder.open(resume_dir).path if resume_dir else RunFolder.create(recipe).path)
+    if accelerator.num_processes > 1:
+        broadcast_object_list(path)
+    return (RunFolder(Path(path[0])) if accelerator.is_main_process else None), Path(path[0])

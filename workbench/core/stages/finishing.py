@@ -1,0 +1,119 @@
+"""The job's stages after training: scoring on the test split (with vocabulary pruning when asked), ONNX
+export with its parity checks and the int8 student's score, and the speed benchmark. Only rank 0 runs them.
+
+Each checks for cancel between the models it handles, so Cancel is honoured here too, not only in training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from workbench.core.compress.vocab_pruning import prune_vocabulary, select_vocabulary
+from workbench.core.events import ArtifactWritten, Event, Notice
+from workbench.core.measure.evaluation import agreement, classification_metrics
+from workbench.core.measure.prediction import predict
+from workbench.core.run_folder import read_json, write_json
+from workbench.core.sources.batches import eval_loader, tokenize
+from workbench.core.sources.split_inputs import split_of
+from workbench.core.stages.context import JobContext
+
+SCORING, EXPORT, BENCHMARK = "scoring", "export", "benchmark"
+INT8_STUDENT = "student-int8.onnx"
+BENCHMARK_BATCHES = (1, 32)
+BENCHMARK_REPEATS = 10
+
+
+def scoring(context: JobContext) -> Iterator[Event]:
+    """Teacher and student on the test split; the student is written (vocabulary-pruned if asked)."""
+    run, data = context.run, context.data
+    labels, names = np.array(data.splits["test"]["label"]), data.label_names
+    teacher_predictions = predict(context.teacher, context.loaders["test"], context.accelerator.device)
+    context.control.raise_if_cancelled(SCORING)
+    student = context.student.student
+    student_predictions = predict(student, context.loaders["test"], context.accelerator.device)
+    evaluation: dict[str, Any] = {"split": "test",
+                                  "teacher": classification_metrics(labels, teacher_predictions, names)}
+    if context.recipe.pruning.enabled and context.recipe.pruning.vocabulary:
+        evaluation["student_full_vocabulary"] = classification_metrics(labels, student_predictions, names)
+        student_predictions = _score_with_pruned_vocabulary(context)
+    else:
+        student.save_pretrained(run.student_dir)
+        context.tokenizer.save_pretrained(run.student_dir)
+    evaluation["student"] = classification_metrics(labels, student_predictions, names)
+    evaluation["teacher_student_agreement"] = agreement(teacher_predictions, student_predictions)
+    write_json(run.evaluation_path, evaluation)
+    yield context.log(ArtifactWritten("student", str(run.student_dir)))
+
+
+def export(context: JobContext) -> Iterator[Event]:
+    """ONNX fp32, fused and int8 artifacts, each checked against its PyTorch model on the dev split; an
+    artifact that disagrees is flagged (here, in parity.json and in the report), never silently shipped."""
+    from workbench.core.compress.export import export_run
+    from workbench.core.compress.parity import check_run
+    from workbench.core.measure.benchmark import Variant, score_variant
+
+    run, recipe = context.run, context.recipe
+    exported = export_run(run.path, recipe.quantization)
+    for name, path in exported.artifacts.items():
+        yield context.log(ArtifactWritten(name, str(path)))
+    context.control.raise_if_cancelled(EXPORT)
+    results = check_run(run.path, threads=_threads(context), dev=split_of(context.data, "dev", recipe.data.max_length))
+    for result in results:
+        if not result.ok:
+            yield context.log(Notice(result.message))
+    context.control.raise_if_cancelled(EXPORT)
+    variant = Variant("student-onnx-int8", "onnx", run.onnx_path(INT8_STUDENT), run.student_dir)
+    test = split_of(context.data, "test", recipe.data.max_length)
+    evaluation = read_json(run.evaluation_path)
+    evaluation["student_int8"] = score_variant(variant, test, _threads(context))
+    write_json(run.evaluation_path, evaluation)
+
+
+def benchmark(context: JobContext) -> Iterator[Event]:
+    """Latency, size and memory of teacher and student, PyTorch and ONNX (the fused int8 teacher among them),
+    at batch 1 and 32 and the recipe's length, timed interleaved; so every finished job has its speed."""
+    from workbench.core.measure.benchmark import default_variants, measure
+
+    run, recipe = context.run, context.recipe
+    variants = default_variants(run.path, export_missing=False)
+    test = split_of(context.data, "test", recipe.data.max_length)
+    result = measure(variants, test, _threads(context), BENCHMARK_BATCHES, (recipe.data.max_length,),
+                     repeats=BENCHMARK_REPEATS, between_models=lambda: context.control.raise_if_cancelled(BENCHMARK))
+    write_json(run.bench_path, {"run_dir": str(run.path), **result})
+    yield context.log(ArtifactWritten("benchmark", str(run.bench_path)))
+
+
+def job_summary(context: JobContext) -> dict[str, Any]:
+    """The headline figures a finished job reports (status.json and the Finished event)."""
+    evaluation = read_json(context.run.evaluation_path)
+    summary = {
+        "teacher_accuracy": evaluation["teacher"]["accuracy"],
+        "student_accuracy": evaluation["student"]["accuracy"],
+        "teacher_macro_f1": evaluation["teacher"]["macro_f1"],
+        "student_macro_f1": evaluation["student"]["macro_f1"],
+        "agreement": evaluation["teacher_student_agreement"],
+    }
+    if "student_int8" in evaluation:
+        summary["parity_ok"] = bool(read_json(context.run.parity_path).get("all_ok"))
+        summary["student_int8_accuracy"] = evaluation["student_int8"]["accuracy"]
+    return summary
+
+
+def _score_with_pruned_vocabulary(context: JobContext) -> np.ndarray:
+    """Keep the embedding rows of tokens the training and dev texts use; test texts stay unseen so that the
+    accuracy effect is measured honestly."""
+    run, data, recipe = context.run, context.data, context.recipe
+    student = context.student.student
+    texts = [*data.splits["train"]["text"], *data.splits["dev"]["text"]]
+    selection = select_vocabulary(student, context.tokenizer, texts, recipe.pruning.vocabulary_margin)
+    write_json(run.vocabulary_path, selection.to_dict())
+    tokenizer = prune_vocabulary(student, context.tokenizer, selection, run.student_dir)
+    test = tokenize(data.splits["test"], tokenizer, recipe.data.max_length)
+    return predict(student, eval_loader(test, tokenizer, recipe.training.eval_batch_size), context.accelerator.device)
+
+
+def _threads(context: JobContext) -> int:
+    return context.recipe.training.threads or 2

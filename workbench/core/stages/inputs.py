@@ -1,0 +1,122 @@
+"""A job's inputs, read once at its start: the task data, the teacher's tokenizer, the batch loaders of every
+split (the augmented training set for distillation when asked) and the task teacher."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.recipe import Recipe
+from workbench.core.run_folder import write_json
+from workbench.core.sources.batches import eval_loader, tokenize, train_loader
+from workbench.core.sources.data import TaskData, load_task_data
+from workbench.core.sources.family_support import check_supported, fallbacks
+from workbench.core.sources.models import head_labels, load_config, load_tokenizer, resolve_model_source
+from workbench.core.sources.student import fast_attention
+from workbench.core.stages.context import JobContext, seed_everything
+
+FINETUNE = "teacher_finetune"
+
+
+def read_inputs(context: JobContext) -> None:
+    """Fill the context's data, tokenizer, loaders and teacher."""
+    recipe = context.recipe
+    context.data = load_task_data(recipe.data)
+    _check_same_data(context, context.data)
+    source = resolve_model_source(recipe.teacher.source)
+    context.teacher_folder = source.folder
+    context.tokenizer = load_tokenizer(source)
+    # Before any training: a step the family cannot do stops the job here in one line; a step it does
+    # another way (int8 of the unfused graph) is announced.
+    teacher_config = load_config(source)
+    check_supported(recipe, teacher_config)
+    context.notices.extend(fallbacks(recipe, teacher_config))
+    context.loaders = _loaders(context)
+    context.teacher = _teacher(context, source.folder, context.data.label_names)
+
+
+def general_loader(recipe: Recipe, tokenizer):
+    """Unlabelled text for general distillation: a text file (one text a line) or a dataset column."""
+    from workbench.core.sources.data import clean, read_source
+
+    config = recipe.distillation.general
+    raw, _ = read_source(config.source, config.text_column, None)
+    texts, _ = clean(raw, with_labels=False)
+    if config.max_rows:
+        texts = texts.select(range(min(config.max_rows, len(texts))))
+    dataset = tokenize(texts, tokenizer, recipe.data.max_length)
+    training = recipe.training
+    return train_loader(dataset, tokenizer, training.batch_size, training.seed, training.group_by_length)
+
+
+def _loaders(context: JobContext) -> dict[str, Any]:
+    recipe, data, tokenizer = context.recipe, context.data, context.tokenizer
+    batch, seed, max_length = recipe.training.batch_size, recipe.training.seed, recipe.data.max_length
+    grouped = recipe.training.group_by_length
+    splits = {name: tokenize(split, tokenizer, max_length) for name, split in data.splits.items()}
+    loaders = {
+        "train": train_loader(splits["train"], tokenizer, batch, seed, grouped),
+        "dev": eval_loader(splits["dev"], tokenizer, recipe.training.eval_batch_size),
+        "test": eval_loader(splits["test"], tokenizer, recipe.training.eval_batch_size),
+    }
+    loaders["distill"] = loaders["train"]
+    if recipe.distillation.augmentation.enabled:
+        augmented = tokenize(_augmented(context), tokenizer, max_length)
+        loaders["distill"] = train_loader(augmented, tokenizer, batch, seed, grouped)
+    return loaders
+
+
+def _augmented(context: JobContext):
+    """The training split with TinyBERT's word-replaced copies, cached in the run folder."""
+    from datasets import Dataset
+
+    from workbench.core.distill.augment import augment, cached_augmentation, make_augmenter
+    from workbench.core.run_folder import RunFolder
+
+    recipe, data = context.recipe, context.data
+    config, seed = recipe.distillation.augmentation, recipe.training.seed
+    train = data.splits["train"]
+    key = {"data": data.content_hash, "teacher": recipe.teacher.source, "config": config.model_dump(), "seed": seed}
+
+    def compute() -> tuple[list[str], list[int]]:
+        augmenter = make_augmenter(context.teacher_folder, context.tokenizer, config.model)
+        return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
+
+    with context.accelerator.main_process_first():  # rank 0 computes, the others read its cache
+        texts, labels = cached_augmentation(RunFolder(context.run_path).augmented_path, key, compute)
+    return Dataset.from_dict({"text": texts, "label": labels})
+
+
+def _teacher(context: JobContext, folder: Path, label_names: list[str]):
+    """The task teacher: fine-tuned in this run, or the source itself when its head fits the labels."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    from workbench.core.run_folder import RunFolder
+
+    fine_tuned = RunFolder(context.run_path).teacher_dir
+    if context.resume.done(FINETUNE) and fine_tuned.is_dir():
+        folder = fine_tuned
+    config = AutoConfig.from_pretrained(folder)
+    if head_labels(config) == label_names:
+        context.resume.finish(FINETUNE)  # the teacher already solves this task
+    labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
+              "label2id": {name: i for i, name in enumerate(label_names)}}
+    seed_everything(context.recipe.training.seed)  # the new head's initialisation is part of the recipe
+    return AutoModelForSequenceClassification.from_pretrained(
+        folder, ignore_mismatched_sizes=True, **labels, **fast_attention(config))
+
+
+def _check_same_data(context: JobContext, data: TaskData) -> None:
+    if not context.run:
+        return
+    manifest = context.run.data_manifest_path
+    if context.resume.checkpoint is not None and manifest.is_file():
+        recorded = json.loads(manifest.read_text())["content_hash"]
+        if recorded != data.content_hash:
+            raise WorkbenchError(
+                f"{context.run.path}: the data changed since the run started (content hash differs); "
+                "resuming would mix two data sets, so start the recipe anew"
+            )
+    write_json(manifest, data.manifest())
