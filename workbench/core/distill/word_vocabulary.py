@@ -26,10 +26,18 @@ def _pre_tokenizer_types(spec: dict[str, Any] | None) -> list[tuple[str, dict[st
     return [(spec["type"], spec)]
 
 
-def stopwords() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+# NLTK's English stopword list, as data: NLTK and scikit-learn (which ship such lists) stay out of the packaged
+# app. Kept words, not replaced: for sentiment that also keeps negations ("not", "no", "nor") as they are.
+STOPWORDS = frozenset("""
+i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers herself
+it its itself they them their theirs themselves what which who whom this that these those am is are was were be
+been being have has had having do does did doing a an the and but if or because as until while of at by for with
+about against between into through during before after above below to from up down in out on off over under
+again further then once here there when where why how all any both each few more most other some such no nor
+not only own same so than too very s t can will just don should now d ll m o re ve y ain aren couldn didn doesn
+hadn hasn haven isn ma mightn mustn needn shan shouldn wasn weren won wouldn
+""".split())
 
-    return frozenset(ENGLISH_STOP_WORDS)
 
 
 class WordVocabulary:
@@ -38,7 +46,6 @@ class WordVocabulary:
 
     def __init__(self, tokenizer: Any, size: int) -> None:
         self.tokenizer = tokenizer
-        self.stopwords = stopwords()
         backend = json.loads(tokenizer.backend_tokenizer.to_str()) if hasattr(tokenizer, "backend_tokenizer") else {}
         kinds = dict(_pre_tokenizer_types(backend.get("pre_tokenizer")))
         self.marker, self.space_before = "", False
@@ -50,7 +57,7 @@ class WordVocabulary:
         special = set(tokenizer.all_special_ids)
         tokens = tokenizer.convert_ids_to_tokens(list(range(min(size, len(tokenizer)))))
         self.words = [None if i in special else self._word_of(token) for i, token in enumerate(tokens)]
-        allowed = [w is not None and w.lower() not in self.stopwords for w in self.words]
+        allowed = [w is not None and w.lower() not in STOPWORDS for w in self.words]
         self.allowed = torch.tensor(allowed + [False] * (size - len(allowed)))
 
     def _word_of(self, token: str) -> str | None:
@@ -69,4 +76,4 @@ class WordVocabulary:
 
     def replaceable(self, word: str) -> bool:
         """Words are replaced, stopwords and punctuation kept."""
-        return word.isalpha() and word.lower() not in self.stopwords
+        return word.isalpha() and word.lower() not in STOPWORDS
