@@ -5,9 +5,11 @@ hidden states alone. The relation loss (distillation.attention_loss: relation) c
 relations instead, which any head count allows. Both variants distil the same fine-tuned teacher (bundled
 MiniLM-L6, 12 heads) into the same random-init 4-layer, 312-wide, 6-head student on the quick-demo split,
 with the same seeds; pruning and int8 are off. The table gives test accuracy, macro-F1, agreement with the
-teacher and wall time, and the relation / hidden-only ratios.
+teacher and wall time (the first variant's includes fine-tuning the teacher), and the relation / hidden-only
+ratios. --teacher reuses a fine-tuned teacher (RUN/teacher of an earlier run) and --variants runs only some.
 
     .venv/bin/python benchmarks/relation_loss.py [--train-rows 3000] [--epochs 2] [--threads 2]
+        [--teacher runs/relation-benchmark/quick-demo-XXXX/teacher] [--variants relation]
 """
 
 from __future__ import annotations
@@ -54,9 +56,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/relation-benchmark"))
+    parser.add_argument("--teacher", help="a fine-tuned teacher folder to distil (default: fine-tune one first)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     args = parser.parse_args()
-    results, teacher = {}, None
-    for name, settings in VARIANTS.items():
+    results, teacher = {}, args.teacher
+    for name in args.variants:
+        settings = VARIANTS[name]
         recipe = base_recipe(args).with_overrides([f"{k}={str(v).lower()}" for k, v in settings.items()])
         if teacher:  # the first run fine-tuned it; the next distils the very same teacher
             recipe.teacher.source = teacher
@@ -66,6 +71,8 @@ def main() -> None:
         print(f"{name:<12} test accuracy {summary['student_accuracy']:.4f}  macro-F1 {summary['student_macro_f1']:.4f}"
               f"  agreement {summary['agreement']:.4f}  teacher {summary['teacher_accuracy']:.4f}  {seconds:.0f} s",
               flush=True)
+    if len(results) < len(VARIANTS):
+        return
     (relation, _), (hidden, _) = results["relation"], results["hidden only"]
     print("relation / hidden only: " + ", ".join(
         f"{key} {relation[key] / hidden[key]:.3f}" for key in ("student_accuracy", "student_macro_f1", "agreement")))

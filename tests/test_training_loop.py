@@ -26,7 +26,7 @@ def test_optimizer_decays_weight_matrices_but_not_biases_or_layer_norms():
 
 
 def _grad_norms_seen(max_grad_norm):
-    from workbench.core.job import make_accelerator
+    from workbench.core.stages.context import make_accelerator
 
     recipe = Recipe()
     recipe.training.device, recipe.training.max_grad_norm = "cpu", max_grad_norm
