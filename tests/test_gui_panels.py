@@ -186,3 +186,12 @@ def test_mapping_drag_connects_layers_and_pair_switches_edit_the_recipe(qtbot, r
     window.editor.set("distillation.weights.attention", 0.0)
     assert not mapping.toggles[1, "attention"].isEnabled() and mapping.toggles[1, "hidden"].isEnabled()
     assert mapping.lines[1].pen().style() == Qt.PenStyle.DashLine  # hidden only
+
+
+def test_trusting_the_teacher_code_shows_a_warning(qtbot, recipe_path, settings, request):  # noqa: F811
+    window = open_tiny_window(qtbot, recipe_path, settings, request)
+    models = window.models
+    assert not models.trust_warning.isVisibleTo(models)
+    models.trust_code.widget.setChecked(True)
+    assert window.editor.recipe.teacher.trust_remote_code and models.trust_warning.isVisibleTo(models)
+    assert "code may run" in models.trust_warning.text()

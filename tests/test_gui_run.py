@@ -45,6 +45,7 @@ def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, reque
 
     with qtbot.waitSignal(window.training.job_finished, timeout=90_000) as finished:
         qtbot.mouseClick(window.training.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.training.worker is not None, timeout=60_000)  # after the preflight
         window.training.worker.event.connect(on_event)
     last = finished.args[0]
     assert isinstance(last, Finished) and last.status == "finished", last

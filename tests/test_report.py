@@ -80,7 +80,8 @@ def test_a_jobs_report_has_measured_speed_against_the_fused_int8_teacher(run_dir
     _, page = open_report(run_dir)
     assert "speed not measured yet" not in page.all_text and "faster" in page.all_text
     bench = json.loads((run_dir / "bench.json").read_text())
-    assert {"teacher-torch-fp32", "teacher-onnx-int8", "student-torch-fp32", "student-onnx-int8"} <= set(bench["models"])
+    measured = set(bench["models"])
+    assert {"teacher-torch-fp32", "teacher-onnx-int8", "student-torch-fp32", "student-onnx-int8"} <= measured
 
 
 def test_report_of_an_unbenchmarked_run_shows_every_chart_and_says_speed_is_unmeasured(run_dir):
@@ -124,3 +125,12 @@ def test_benchmarked_report_has_the_pareto_chart_and_flags_an_artifact_that_fail
     assert "not shipped" in flags.lower() and "student-int8.onnx" in flags
     # The headline now speaks for the best student that passed, not for the flagged one.
     assert "student-onnx-fused-fp32 against teacher-torch-fp32" in page.all_text
+
+
+def test_the_job_times_each_phase_and_the_report_shows_where_the_time_went(run_dir):
+    timings = json.loads((run_dir / "timings.json").read_text())
+    assert {"reading data and models", "teacher_finetune", "intermediate", "prediction", "pruning", "scoring",
+            "export", "benchmark"} <= set(timings["phases"])
+    assert all(seconds >= 0 for seconds in timings["phases"].values())
+    _, page = open_report(run_dir)
+    assert "Where the time went" in page.all_text and "reading data and models" in page.all_text

@@ -30,13 +30,24 @@ def _data(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    recipe = Recipe.load(args.recipe)
-    print(f"{args.recipe}: valid recipe '{recipe.name}'")
+    recipe = Recipe.load(args.recipe).with_overrides(args.set)
+    if not args.recipe_only:
+        from workbench.core.preflight import check_recipe
+
+        print("\n".join(check_recipe(recipe).lines))
+    print(f"{args.recipe}: valid recipe '{recipe.name}'" + ("" if args.recipe_only else "; ready to run"))
     if args.show:
         print(recipe.to_yaml(), end="")
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.recipe and not args.resume:
+        raise WorkbenchError("give a recipe file to run, or --resume RUN_DIR")
+    if args.set and not args.recipe:
+        raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
+    # The recipe is read before torch is imported: a bad one is answered at once, in little memory.
+    recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
+
     import json
     import signal
 
@@ -44,11 +55,6 @@ def _run(args: argparse.Namespace) -> int:
     from workbench.core.job import run_job
     from workbench.core.progress import follow
 
-    if not args.recipe and not args.resume:
-        raise WorkbenchError("give a recipe file to run, or --resume RUN_DIR")
-    if args.set and not args.recipe:
-        raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
-    recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
     control = JobControl()
     # Ctrl-C asks the loop to stop at the next step, checkpoint and say how to resume.
     signal.signal(signal.SIGINT, lambda *_: control.cancel())
@@ -95,6 +101,15 @@ def _report(args: argparse.Namespace) -> None:
     print(write_report(args.run_dir))
 
 
+def _deploy(args: argparse.Namespace) -> None:
+    from workbench.core.deploy.bundle import write_bundle
+
+    bundle = write_bundle(args.run_dir, args.out, model=args.model, ort_format=args.format == "ort")
+    print(f"wrote the {bundle.model} bundle of {args.run_dir} to {bundle.path}: {', '.join(bundle.files)}")
+    print(f"try it: pip install -r {bundle.path / 'requirements.txt'} && "
+          f"python {bundle.path / 'predict.py'} \"some text\"")
+
+
 def _gui(args: argparse.Namespace) -> None:
     from workbench.gui.app import main as gui_main
 
@@ -120,9 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--label-column", default=defaults.label_column)
     data.add_argument("--tokenizer", default=BUNDLED_TEACHER, help="model whose tokenizer counts tokens")
 
-    check = command("check", _check, "validate a recipe file")
+    check = command("check", _check, "validate a recipe and run every check a job makes before training: "
+                    "models, mapping, lengths, vocabulary, data")
     check.add_argument("recipe")
     check.add_argument("--show", action="store_true", help="print the recipe with every default filled in")
+    check.add_argument("--recipe-only", action="store_true", help="validate the file alone; read no model or data")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="change one recipe value before checking, as `workbench run --set` does")
 
     run = command("run", _run, "run a recipe headless (also under `accelerate launch` or `torchrun`)")
     run.add_argument("recipe", nargs="?")
@@ -144,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = command("report", _report, "write RUN_DIR/report/index.html: headline, charts, parity flags, recipe")
     report.add_argument("run_dir")
+
+    deploy = command("deploy", _deploy, "write a folder that runs the student with onnxruntime, tokenizers and numpy "
+                                        "alone: model, tokenizer.json, labels, model card, predict.py")
+    deploy.add_argument("run_dir")
+    deploy.add_argument("--out", metavar="DIR", help="folder to write (default RUN_DIR/deploy)")
+    deploy.add_argument("--model", choices=["int8", "fp32"], default="int8", help="which ONNX student to ship")
+    deploy.add_argument("--format", choices=["onnx", "ort"], default="onnx",
+                        help="ort: also the ORT-format model and operator list for ONNX Runtime mobile builds")
 
     gui = command("gui", _gui, "open the workbench window")
     gui.add_argument("recipe", nargs="?")

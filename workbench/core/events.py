@@ -104,8 +104,17 @@ class Failed(Event):
     message: str
 
 
+@dataclass
+class PhaseTimed(Event):
+    """One phase of the job took this long: a training stage, or work outside them (reading, export...)."""
+
+    phase: str
+    seconds: float
+
+
 _KINDS: dict[str, type[Event]] = {kind.__name__: kind for kind in (
-    StageStarted, Step, Evaluation, CheckpointSaved, ArtifactWritten, Notice, StageFinished, Finished, Failed)}
+    StageStarted, Step, Evaluation, CheckpointSaved, ArtifactWritten, Notice, StageFinished, Finished, Failed,
+    PhaseTimed)}
 
 
 def describe(event: Event) -> str | None:
@@ -127,6 +136,8 @@ def describe(event: Event) -> str | None:
         return f"■ {event.stage}: {event.seconds:.0f} s, {event.examples_per_s:.1f} examples/s"
     if isinstance(event, Notice):
         return f"⚠ {event.message}"
+    if isinstance(event, PhaseTimed):
+        return f"  ⏱ {event.phase}: {event.seconds:.1f} s"
     if isinstance(event, Finished):
         return f"● {event.status}: {event.run_dir}"
     if isinstance(event, Failed):

@@ -25,6 +25,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder
 from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest
+from workbench.gui.checked_start import CheckedStart
 from workbench.gui.device import describe_device
 from workbench.gui.panels.compression import CompressionPanel
 from workbench.gui.panels.mapping import MappingPanel
@@ -126,7 +127,7 @@ class MainWindow(QMainWindow):
 
     def _start_from_menu(self) -> None:
         self.show_panel("Training")
-        self.training.start()
+        self.checked_start.start()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -151,6 +152,7 @@ class MainWindow(QMainWindow):
         self.editor.recipe_changed.connect(lambda recipe: self.runs.set_output_dir(recipe.output_dir))
         self.editor.problems_changed.connect(self._show_problems)
         self.models.described.connect(self.mapping.set_models)
+        self.checked_start = CheckedStart(self.training, self.editor, self)
         self.training.run_changed.connect(self._show_run)
         self.training.running_changed.connect(self._running_changed)
         self.training.job_finished.connect(self._job_finished)

@@ -27,6 +27,7 @@ from workbench.core.distill.word_vocabulary import WordVocabulary
 from workbench.core.errors import WorkbenchError
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import AugmentationConfig
+from workbench.core.sources.models import pretrained_options
 
 # Words and single punctuation marks, as BERT's basic tokenizer splits them.
 _WORD = re.compile(r"\w+|[^\w\s]")
@@ -39,7 +40,8 @@ class Augmenter(Protocol):
         ...
 
 
-def make_augmenter(model_folder: Path, tokenizer: Any, masked_lm: str | None = None) -> Augmenter:
+def make_augmenter(model_folder: Path, tokenizer: Any, masked_lm: str | None = None,
+                   trust_remote_code: bool = False) -> Augmenter:
     """The masked-LM augmenter when the folder holds trained MLM head weights, else the neighbour one.
 
     `masked_lm` (the recipe's augmentation.model) names another local model folder to use instead, which
@@ -50,10 +52,11 @@ def make_augmenter(model_folder: Path, tokenizer: Any, masked_lm: str | None = N
         from workbench.core.sources.models import resolve_model_source
 
         model_folder = resolve_model_source(masked_lm).folder
-        tokenizer = AutoTokenizer.from_pretrained(model_folder)
+        tokenizer = AutoTokenizer.from_pretrained(model_folder, **pretrained_options(trust_remote_code))
     # Loading a headless encoder as a masked LM reports missing keys: expected here, and what is checked.
     with quiet_libraries():
-        model, info = AutoModelForMaskedLM.from_pretrained(model_folder, output_loading_info=True)
+        model, info = AutoModelForMaskedLM.from_pretrained(model_folder, output_loading_info=True,
+                                                           **pretrained_options(trust_remote_code))
     neighbours = NeighbourAugmenter(model.get_input_embeddings().weight, tokenizer)
     head_is_new = any(not key.startswith(model.base_model_prefix + ".") for key in info["missing_keys"])
     if head_is_new and masked_lm:

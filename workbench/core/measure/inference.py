@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.sources.models import head_labels
+from workbench.core.sources.models import check_model_folder, head_labels
 
 INT8_ONNX = Path("onnx") / "student-int8.onnx"
 TEACHER, STUDENT, STUDENT_INT8 = "teacher", "student fp32", "student int8"
@@ -46,7 +46,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def _labels_of(folder: Path) -> list[str]:
     from transformers import AutoConfig
 
-    labels = head_labels(AutoConfig.from_pretrained(folder))
+    labels = head_labels(AutoConfig.from_pretrained(folder, trust_remote_code=False))
     if not labels:
         raise WorkbenchError(f"{folder}: has no classification head, so it cannot label text")
     return labels
@@ -63,10 +63,10 @@ class TorchPredictor:
         from workbench.core.sources.model_runner import TorchRunner  # pruned students have per-layer shapes
 
         self.name = name
-        self.folder = Path(folder)
+        self.folder = check_model_folder(Path(folder))  # run folders are sent around: nothing in them may run
         self.max_length = max_length
         self.labels = _labels_of(self.folder)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.folder, trust_remote_code=False)
         self.runner = TorchRunner(self.folder)
         self.size_bytes = self.runner.size_bytes
 
@@ -87,7 +87,7 @@ class OnnxPredictor:
         self.path = Path(onnx_path)
         self.max_length = max_length
         self.labels = _labels_of(Path(tokenizer_folder))
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder, trust_remote_code=False)
         self.runner = OnnxRunner(self.path, threads)  # the benchmark's session: same timings in the panel
         self.size_bytes = self.runner.size_bytes  # with weights stored beside the graph
 

@@ -85,6 +85,11 @@ class EncoderFamily:
         return [(self.linear(layer, path), (role,))
                 for path, role in zip((self.query_path, self.key_path, self.value_path), ROLES, strict=True)]
 
+    def linear_paths(self) -> tuple[str, ...]:
+        """Every attention and FFN linear layer of an encoder layer (for sparsity, which zeroes weights)."""
+        projections = (self.qkv_path,) if self.qkv_path else (self.query_path, self.key_path, self.value_path)
+        return (*projections, self.attention_output_path, self.ffn_in_path, self.ffn_out_path)
+
     def query_key(self, layer: nn.Module) -> tuple[nn.Linear, nn.Linear]:
         if self.qkv_path:
             raise ModelSourceError(f"{self.name} computes Q, K and V in one linear layer; use projection_hooks")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,11 @@ from workbench.core.distill.distillation import StudentWithProjections, check_at
 from workbench.core.distill.mapping import LayerMapping, recipe_mapping
 from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.distill.training_loop import StageRunner
-from workbench.core.events import Event, JobControl, Notice, StageStarted
+from workbench.core.events import Event, JobControl, Notice, PhaseTimed, StageStarted
+from workbench.core.preflight import check_models
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
-from workbench.core.run_folder import RunFolder
+from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.data import TaskData
 from workbench.core.sources.families import family_of
 from workbench.core.sources.pruned_models import load_pruned
@@ -63,13 +66,17 @@ class JobContext:
     teacher: Any = None
     runner: StageRunner | None = None
     mapping: LayerMapping | None = None
+    teacher_key: dict[str, Any] | None = None  # what the fine-tuned teacher depends on, when it is cached
     notices: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds, in the order they ran
+    _timed: list[Event] = field(default_factory=list)
     _student: StudentWithProjections | None = None
 
     @classmethod
     def open(cls, recipe: Recipe | None, control: JobControl, resume_dir: str | Path | None) -> JobContext:
         """Seeded, with its run folder created (or reopened) and the resume state read."""
         recipe = RunFolder.open(resume_dir).recipe() if resume_dir else recipe
+        check_models(recipe)  # workbench.core.preflight, before a run folder exists; the data's checks follow
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         quiet_libraries()
         seed_everything(recipe.training.seed)
@@ -92,6 +99,22 @@ class JobContext:
             self.run.log({"time": time.time(), **event.to_dict()})
         return event
 
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a phase of the job into RUN/timings.json; `timed_phases` hands the events on."""
+        started = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - started
+        self.timings[name] = self.timings.get(name, 0.0) + seconds
+        self._timed.append(PhaseTimed(name, seconds))
+        if self.run:
+            write_json(self.run.timings_path, {"unit": "seconds (wall clock)", "phases": self.timings,
+                                               "total": sum(self.timings.values())})
+
+    def timed_phases(self) -> list[Event]:
+        timed, self._timed = self._timed, []
+        return [self.log(event) for event in timed]
+
     def pending_notices(self) -> list[Event]:
         notices, self.notices = self.notices, []
         return [self.log(Notice(message)) for message in notices]
@@ -110,6 +133,7 @@ class JobContext:
 
     def _build_student(self) -> StudentWithProjections:
         recipe, teacher = self.recipe, self.teacher
+        seed_everything(recipe.training.seed)  # the student's draws do not depend on what ran before
         if self.resume.done(PRUNING):  # resuming the recovery stage: the checkpoint holds pruned shapes
             model = load_pruned(RunFolder(self.run_path).pruned_student_dir, **fast_attention(teacher.config))
         else:

@@ -4,6 +4,7 @@ split (the augmented training set for distillation when asked) and the task teac
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,16 @@ from workbench.core.run_folder import write_json
 from workbench.core.sources.batches import eval_loader, tokenize, train_loader
 from workbench.core.sources.data import TaskData, load_task_data
 from workbench.core.sources.family_support import check_supported, fallbacks
-from workbench.core.sources.models import head_labels, load_config, load_tokenizer, resolve_model_source
+from workbench.core.sources.models import (
+    head_labels,
+    load_config,
+    load_tokenizer,
+    pretrained_options,
+    resolve_model_source,
+)
 from workbench.core.sources.student import fast_attention
 from workbench.core.stages.context import JobContext, seed_everything
+from workbench.core.stages.teacher_reuse import cached_teacher, teacher_key
 
 FINETUNE = "teacher_finetune"
 
@@ -24,8 +32,10 @@ def read_inputs(context: JobContext) -> None:
     """Fill the context's data, tokenizer, loaders and teacher."""
     recipe = context.recipe
     context.data = load_task_data(recipe.data)
+    if context.data.cleaning.bytes_replaced_rows:
+        context.notices.append(f"{recipe.data.source}: {context.data.cleaning.line()}")
     _check_same_data(context, context.data)
-    source = resolve_model_source(recipe.teacher.source)
+    source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
     context.teacher_folder = source.folder
     context.tokenizer = load_tokenizer(source)
     # Before any training: a step the family cannot do stops the job here in one line; a step it does
@@ -81,7 +91,8 @@ def _augmented(context: JobContext):
     key = {"data": data.content_hash, "teacher": recipe.teacher.source, "config": config.model_dump(), "seed": seed}
 
     def compute() -> tuple[list[str], list[int]]:
-        augmenter = make_augmenter(context.teacher_folder, context.tokenizer, config.model)
+        augmenter = make_augmenter(context.teacher_folder, context.tokenizer, config.model,
+                                   recipe.teacher.trust_remote_code)
         return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
 
     with context.accelerator.main_process_first():  # rank 0 computes, the others read its cache
@@ -98,14 +109,32 @@ def _teacher(context: JobContext, folder: Path, label_names: list[str]):
     fine_tuned = RunFolder(context.run_path).teacher_dir
     if context.resume.done(FINETUNE) and fine_tuned.is_dir():
         folder = fine_tuned
-    config = AutoConfig.from_pretrained(folder)
+    trust = context.recipe.teacher.trust_remote_code
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=trust)
     if head_labels(config) == label_names:
         context.resume.finish(FINETUNE)  # the teacher already solves this task
+    elif not context.resume.done(FINETUNE) and context.recipe.teacher.reuse:
+        folder = _reused_teacher(context, folder, label_names) or folder
     labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
               "label2id": {name: i for i, name in enumerate(label_names)}}
     seed_everything(context.recipe.training.seed)  # the new head's initialisation is part of the recipe
     return AutoModelForSequenceClassification.from_pretrained(
-        folder, ignore_mismatched_sizes=True, **labels, **fast_attention(config))
+        folder, ignore_mismatched_sizes=True, **labels, **pretrained_options(trust), **fast_attention(config))
+
+
+def _reused_teacher(context: JobContext, source: Path, label_names: list[str]) -> Path | None:
+    """A teacher fine-tuned earlier on this split with these settings, copied into the run; else None (and
+    the key is kept, so that the teacher this run fine-tunes is cached under it)."""
+    key = context.teacher_key = teacher_key(context.recipe, source, context.data.content_hash, label_names)
+    cached = cached_teacher(context.recipe, key)
+    if cached is None:
+        return None
+    context.resume.finish(FINETUNE)
+    if context.run:
+        shutil.copytree(cached, context.run.teacher_dir, dirs_exist_ok=True)
+        write_json(context.run.teacher_reuse_path, {"cached_teacher": str(cached), "key": key})
+    context.notices.append(f"teacher: reusing the one fine-tuned earlier on this split with these settings ({cached})")
+    return cached
 
 
 def _check_same_data(context: JobContext, data: TaskData) -> None:

@@ -1,5 +1,6 @@
 """Runs panel: every run folder under the output folder with its status and headline figures. Select two or
-more to compare their curves; open a run's folder, show it in Training, resume it, or export a report."""
+more to compare their curves; open a run's folder, show it in Training, resume it, export a report, or write its
+deploy bundle."""
 
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ class RunsPanel(QWidget):
             ("open", "Open folder", self.open_folder),
             ("bench", "Benchmark", self.benchmark),
             ("report", "Report", self.write_report),
+            ("deploy", "Deploy", self.deploy),
             ("compare", "Export comparison…", self.export_report_dialog),
         ):
             button = QPushButton(text)
@@ -183,6 +185,7 @@ class RunsPanel(QWidget):
         idle = not self._background.busy
         self.buttons["report"].setEnabled(one and idle)
         self.buttons["bench"].setEnabled(one and idle and rows[0].has_student and rows[0].path != self.active_run)
+        self.buttons["deploy"].setEnabled(one and idle and rows[0].status == "finished")
         self.buttons["compare"].setEnabled(bool(rows))
         self._compare(rows)
 
@@ -238,6 +241,20 @@ class RunsPanel(QWidget):
 
         self._run_on_selected("bench", "Benchmarking {name} (exports first if needed; this takes minutes)…",
                               bench, done, "benchmark failed")
+
+    def deploy(self) -> None:
+        """The core's deploy bundle of one run, written to RUN/deploy: the int8 student with its tokenizer,
+        labels, model card and a predict.py that needs only onnxruntime, tokenizers and numpy."""
+        def write(path: str):
+            from workbench.core.deploy.bundle import write_bundle
+
+            return write_bundle(path)
+
+        def done(bundle) -> None:
+            self.heading.setText(f"Deploy bundle written: {html.escape(str(bundle.path))} (start with model-card.md)")
+            self._selection_changed()
+
+        self._run_on_selected("deploy", "Writing the deploy bundle of {name}…", write, done, "bundle not written")
 
     def _run_on_selected(self, button: str, doing: str, work: Callable[[str], Any], done: Callable[[Any], None],
                          failure: str) -> None:
