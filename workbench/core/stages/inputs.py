@@ -13,7 +13,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.run_folder import write_json
 from workbench.core.sources.batches import eval_loader, tokenize, train_loader
 from workbench.core.sources.data import TaskData, load_task_data
-from workbench.core.sources.family_support import check_supported, fallbacks
+from workbench.core.sources.family_support import fallbacks
 from workbench.core.sources.models import (
     head_labels,
     load_config,
@@ -38,11 +38,9 @@ def read_inputs(context: JobContext) -> None:
     source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
     context.teacher_folder = source.folder
     context.tokenizer = load_tokenizer(source)
-    # Before any training: a step the family cannot do stops the job here in one line; a step it does
-    # another way (int8 of the unfused graph) is announced.
-    teacher_config = load_config(source)
-    check_supported(recipe, teacher_config)
-    context.notices.extend(fallbacks(recipe, teacher_config))
+    # A step the family cannot do stopped the job in preflight; one it does another way (int8 of the
+    # unfused graph) is announced.
+    context.notices.extend(fallbacks(recipe, load_config(source)))
     context.loaders = _loaders(context)
     context.teacher = _teacher(context, source.folder, context.data.label_names)
 
