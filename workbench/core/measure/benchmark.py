@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import inspect
 import os
 import platform
 import statistics
@@ -23,18 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from workbench.core.compress.export import (
-    ONNX_DIR,
-    SESSION_CONFIG,
-    SESSION_DISABLED_OPTIMIZERS,
-    export_run,
-    onnx_feeds,
-    ort_session,
-)
+from workbench.core.compress.export import ONNX_DIR, export_run
 from workbench.core.measure.evaluation import classification_metrics
 from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.sources.model_runner import (
+    SESSION_CONFIG,
+    SESSION_DISABLED_OPTIMIZERS,
+    OnnxRunner,
+    TorchRunner,
+    onnx_size_bytes,
+)
 from workbench.core.sources.models import folder_size_bytes
-from workbench.core.sources.pruned_models import load_pruned
 from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
 Runner = Callable[[Batch], np.ndarray]
@@ -52,7 +50,7 @@ class Variant:
 
     @property
     def size_bytes(self) -> int:
-        return folder_size_bytes(self.path) if self.kind == "torch" else self.path.stat().st_size
+        return folder_size_bytes(self.path) if self.kind == "torch" else onnx_size_bytes(self.path)
 
 
 def default_variants(run_dir: str | Path, export_missing: bool = True) -> list[Variant]:
@@ -75,21 +73,11 @@ def default_variants(run_dir: str | Path, export_missing: bool = True) -> list[V
 
 
 def load_runner(variant: Variant, threads: int) -> Runner:
-    """A function from a batch to logits; torch runs under inference mode with its default sdpa attention."""
+    """A function from a batch to logits (the core's one model runner); torch runs under inference mode with
+    its default sdpa attention."""
     if variant.kind.startswith("onnx"):
-        session = ort_session(variant.path, threads, ort_default_optimizers=variant.kind == "onnx-ort-defaults")
-        inputs = [i.name for i in session.get_inputs()]
-        return lambda batch: session.run(["logits"], onnx_feeds(inputs, batch))[0]
-    import torch
-
-    model = load_pruned(variant.path).eval()
-    accepted = set(inspect.signature(model.forward).parameters)
-
-    def run(batch: Batch) -> np.ndarray:
-        with torch.inference_mode():
-            return model(**{k: torch.from_numpy(v) for k, v in batch.items() if k in accepted}).logits.numpy()
-
-    return run
+        return OnnxRunner(variant.path, threads, ort_default_optimizers=variant.kind == "onnx-ort-defaults")
+    return TorchRunner(variant.path)
 
 
 def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches: Sequence[int] = (1, 32),

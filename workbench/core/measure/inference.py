@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.sources.models import check_model_folder, folder_size_bytes, head_labels
+from workbench.core.sources.models import check_model_folder, head_labels
 
 INT8_ONNX = Path("onnx") / "student-int8.onnx"
 TEACHER, STUDENT, STUDENT_INT8 = "teacher", "student fp32", "student int8"
@@ -61,24 +61,18 @@ class TorchPredictor:
         # is shown (torch must load only afterwards).
         from transformers import AutoTokenizer
 
-        from workbench.core.sources.pruned_models import load_pruned  # pruned students have per-layer shapes
+        from workbench.core.sources.model_runner import TorchRunner  # pruned students have per-layer shapes
 
         self.name = name
         self.folder = check_model_folder(Path(folder))  # run folders are sent around: nothing in them may run
         self.max_length = max_length
         self.labels = _labels_of(self.folder)
         self.tokenizer = AutoTokenizer.from_pretrained(self.folder, trust_remote_code=False)
-        self.model = load_pruned(self.folder).eval()
-        self.size_bytes = folder_size_bytes(self.folder)
+        self.runner = TorchRunner(self.folder)
+        self.size_bytes = self.runner.size_bytes
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="pt")
-        with torch.inference_mode():
-            logits = self.model(**batch).logits
-        return softmax(logits.float().numpy())
+        return softmax(self.runner(_encode(self.tokenizer, texts, self.max_length)))
 
 
 class OnnxPredictor:
@@ -88,23 +82,22 @@ class OnnxPredictor:
                  threads: int | None = None) -> None:
         from transformers import AutoTokenizer
 
-        from workbench.core.compress.export import ort_session
+        from workbench.core.sources.model_runner import OnnxRunner
 
         self.name = name
         self.path = Path(onnx_path)
         self.max_length = max_length
         self.labels = _labels_of(Path(tokenizer_folder))
         self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder, trust_remote_code=False)
-        self.session = ort_session(self.path, threads)  # the benchmark's session: same timings in the panel
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        # Weights stored beside the graph (models over 2 GB) count towards the size too.
-        self.size_bytes = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+        self.runner = OnnxRunner(self.path, threads)  # the benchmark's session: same timings in the panel
+        self.size_bytes = self.runner.size_bytes  # with weights stored beside the graph
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="np")
-        feeds = {name: batch[name].astype(np.int64) for name in self.input_names if name in batch}
-        return softmax(self.session.run(None, feeds)[0])
+        return softmax(self.runner(_encode(self.tokenizer, texts, self.max_length)))
+
+
+def _encode(tokenizer, texts: Sequence[str], max_length: int) -> dict[str, np.ndarray]:
+    return dict(tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="np"))
 
 
 def median_latency_ms(predictor: Predictor, texts: Sequence[str], repeats: int = 5, warmup: int = 1) -> float:

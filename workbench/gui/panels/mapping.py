@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.distill.mapping import LayerMapping, MappingError, pair_losses, recipe_mapping
 from workbench.core.recipe import Recipe
-from workbench.gui.fields import CheckField
+from workbench.gui.fields import CheckField, ComboField
 from workbench.gui.model_info import ModelsInfo
 from workbench.gui.recipe_editor import RecipeEditor
 
@@ -121,9 +121,14 @@ class MappingPanel(QWidget):
         self.hidden_field = editor.bind(CheckField("mapping.hidden", "Hidden-state loss",
                                                    tip="MSE between projected student and teacher hidden states"))
         self.attention_field = editor.bind(CheckField("mapping.attention", "Attention loss",
-                                                      tip="MSE between attention scores; needs equal head counts"))
+                                                      tip="attention scores (equal head counts) or relations"))
+        self.attention_kind_field = editor.bind(ComboField(
+            "distillation.attention_loss", [("scores (TinyBERT)", "scores"), ("relations (MiniLM)", "relation")],
+            tip="scores: MSE of attention scores, needs equal head counts; relations: Q-Q, K-K, V-V relation "
+                "KL, any head counts and families"))
         controls.addWidget(self.hidden_field.container)
         controls.addWidget(self.attention_field.container)
+        controls.addWidget(self.attention_kind_field.container)
         controls.addStretch(1)
         layout.addLayout(controls)
         self.notes = QLabel(wordWrap=True)
@@ -240,13 +245,14 @@ class MappingPanel(QWidget):
 
     def _on_recipe_changed(self, recipe: Recipe) -> None:
         self._show_mode(recipe.mapping.mode)
+        self._check_heads()
         self.redraw()
 
     def _check_heads(self) -> None:
-        """Attention loss compares heads one to one; with different head counts it is switched off here
-        rather than failing the job after the teacher has been fine-tuned."""
+        """Attention scores are compared head to head; with different head counts the scores loss is switched
+        off here (relations still work) rather than failing the job after the teacher has been fine-tuned."""
         heads = self._heads()
-        if heads and heads[0] != heads[1]:
+        if heads and heads[0] != heads[1] and self.editor.get("distillation.attention_loss") == "scores":
             if self.editor.get("mapping.attention"):
                 self._attention_switched_off = True
                 self.editor.set("mapping.attention", False)
@@ -269,8 +275,11 @@ class MappingPanel(QWidget):
         recipe = self.editor.recipe
         heads = self._heads()
         if heads and heads[0] != heads[1]:
-            notes.append(f"The teacher has {heads[0]} attention heads and the student {heads[1]}: attention loss "
-                         "needs equal head counts, so it is off and only hidden states are matched.")
+            relation = recipe.distillation.attention_loss == "relation"
+            notes.append(f"The teacher has {heads[0]} attention heads and the student {heads[1]}: "
+                         + ("relations (MiniLM) compare Q, K and V relations, which any head counts allow."
+                            if relation else "the scores loss needs equal head counts, so it is off and only "
+                            "hidden states are matched; choose relations (MiniLM) to distil attention anyway."))
         if self.info.layers is None:
             problems.append(self.info.teacher_error or self.info.student_error or "")
             if not any(problems):
