@@ -24,8 +24,8 @@ import numpy as np
 from workbench.core.errors import WorkbenchError
 from workbench.core.sources.models import check_model_folder, head_labels
 
-INT8_ONNX = Path("onnx") / "student-int8.onnx"
-TEACHER, STUDENT, STUDENT_INT8 = "teacher", "student fp32", "student int8"
+INT8_ONNX, INT4_ONNX = Path("onnx") / "student-int8.onnx", Path("onnx") / "student-int4.onnx"
+TEACHER, STUDENT, STUDENT_INT8, STUDENT_INT4 = "teacher", "student fp32", "student int8", "student int4"
 NOT_EXPORTED = "not exported yet"
 
 
@@ -161,12 +161,14 @@ def model_files_stamp(run_dir: str | Path) -> tuple[int | None, ...]:
     """When each of the run's model files was last written (None: not there): loaded predictors are stale
     once this changes, e.g. after an export that finished since."""
     run_dir = Path(run_dir)
-    files = (run_dir / "teacher" / "config.json", run_dir / "student" / "config.json", run_dir / INT8_ONNX)
+    files = (run_dir / "teacher" / "config.json", run_dir / "student" / "config.json", run_dir / INT8_ONNX,
+             run_dir / INT4_ONNX)
     return tuple(path.stat().st_mtime_ns if path.is_file() else None for path in files)
 
 
 def run_predictors(run_dir: str | Path, threads: int = 1) -> dict[str, Predictor | str]:
-    """The three models of a run by name; a model that is not there yet maps to the reason instead."""
+    """The run's models by name: teacher, student, int8 student (a model not there yet maps to the reason
+    instead) and the int4 student where the run wrote one."""
     run_dir = Path(run_dir)
     max_length = _run_max_length(run_dir)
     found: dict[str, Predictor | str] = {}
@@ -182,12 +184,16 @@ def run_predictors(run_dir: str | Path, threads: int = 1) -> dict[str, Predictor
         found[STUDENT_INT8] = OnnxPredictor(STUDENT_INT8, int8, student, max_length, threads)
     else:
         found[STUDENT_INT8] = NOT_EXPORTED
+    int4 = run_dir / INT4_ONNX
+    if int4.is_file() and (student / "config.json").is_file():
+        found[STUDENT_INT4] = OnnxPredictor(STUDENT_INT4, int4, student, max_length, threads)
     return found
 
 
 # Where each model's test accuracy is recorded: evaluation.json (written by the job, the int8 student's after
 # export) first, else bench.json (written by the benchmark step), which older runs only have for int8.
-_EVALUATION_KEYS = {TEACHER: "teacher", STUDENT: "student", STUDENT_INT8: "student_int8"}
+_EVALUATION_KEYS = {TEACHER: "teacher", STUDENT: "student", STUDENT_INT8: "student_int8",
+                    STUDENT_INT4: "student_int4"}
 _BENCH_NAMES = {TEACHER: "teacher-torch-fp32", STUDENT: "student-torch-fp32", STUDENT_INT8: "student-onnx-int8"}
 
 
@@ -199,8 +205,11 @@ def recorded_accuracies(run_dir: str | Path) -> dict[str, float | None]:
     for name, key in _EVALUATION_KEYS.items():
         value = (evaluation.get(key) or {}).get("accuracy")
         if value is None:
-            value = ((bench.get("models") or {}).get(_BENCH_NAMES[name]) or {}).get("test", {}).get("accuracy")
+            measured = (bench.get("models") or {}).get(_BENCH_NAMES.get(name, "")) or {}
+            value = measured.get("test", {}).get("accuracy")
         found[name] = float(value) if isinstance(value, int | float) else None
+    if found[STUDENT_INT4] is None:  # a fourth model only where the run wrote one
+        del found[STUDENT_INT4]
     return found
 
 
