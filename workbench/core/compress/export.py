@@ -41,7 +41,6 @@ from workbench.core.sources.model_runner import (
 from workbench.core.sources.pruned_models import attention_head_size, attention_heads, load_pruned
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
-ONNX_DIR = "onnx"
 DEFAULT_OPSET = 17
 ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
     "teacher-fp32.onnx": "teacher",
@@ -186,9 +185,9 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
     RUN/onnx/export.json."""
     run = RunFolder.open(run_dir)
     config = config or run.recipe().quantization
-    folder = run.path / ONNX_DIR
+    folder = run.onnx_dir
     for name in {"student"} | ({"teacher"} if teacher else set()):
-        if not (run.path / name).is_dir():
+        if not run.model_dir(name).is_dir():
             raise ExportError(f"{run.path}: has no {name} model folder yet; finish the run before exporting")
     for name, source in ARTIFACTS.items():  # no stale artifact of other settings may pass for a new one
         if source == "student" or teacher:
@@ -212,9 +211,10 @@ def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: i
     accuracy-guarded with max_accuracy_drop, and its int4 beside with int4); adds them to `paths`."""
     from transformers import AutoConfig
 
-    folder = run_dir / ONNX_DIR
-    plain = paths[f"{name}-fp32.onnx"] = export_onnx(run_dir / name, folder / f"{name}-fp32.onnx", opset)
-    fusion, model_config = None, AutoConfig.from_pretrained(run_dir / name, trust_remote_code=False)
+    run = RunFolder(run_dir)
+    folder, model = run.onnx_dir, run.model_dir(name)
+    plain = paths[f"{name}-fp32.onnx"] = export_onnx(model, folder / f"{name}-fp32.onnx", opset)
+    fusion, model_config = None, AutoConfig.from_pretrained(model, trust_remote_code=False)
     # A family whose attention ONNX Runtime cannot fuse gets int8 of the plain graph (the job said so).
     if config.fusion and family_of(model_config).fusion_unsupported is None:
         fusion = fuse(plain, folder / f"{name}-fused.onnx", model_config)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.compress.export import ARTIFACTS, ONNX_DIR
+from workbench.core.compress.export import ARTIFACTS
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.model_runner import OnnxRunner, TorchRunner
@@ -72,13 +72,13 @@ def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
     split = dev or load_split(run.path, "dev")
     results, batches = [], {}
     for artifact, source in ARTIFACTS.items():
-        path = run.path / ONNX_DIR / artifact
+        path = run.onnx_path(artifact)
         if not path.is_file():
             continue
         if source not in batches:  # each model reads the text through its own tokenizer
-            tokenizer = load_tokenizer_from(run.path / source)
+            tokenizer = load_tokenizer_from(run.model_dir(source))
             batches[source] = encode_batches(split.texts, tokenizer, split.max_length, batch_size)
-        results.append(check_parity(path, run.path / source, batches[source], config, threads))
-    write_json(run.path / ONNX_DIR / "parity.json",
+        results.append(check_parity(path, run.model_dir(source), batches[source], config, threads))
+    write_json(run.parity_path,
                {"split": "dev", "all_ok": all(r.ok for r in results), "results": [asdict(r) for r in results]})
     return results

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from workbench.core.compress.export import ONNX_DIR, export_run
+from workbench.core.compress.export import export_run
 from workbench.core.measure.evaluation import classification_metrics
-from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.run_folder import INT8_STUDENT, RunFolder, write_json
 from workbench.core.sources.model_runner import (
     SESSION_CONFIG,
     SESSION_DISABLED_OPTIMIZERS,
@@ -56,18 +56,18 @@ class Variant:
 def default_variants(run_dir: str | Path, export_missing: bool = True) -> list[Variant]:
     """Teacher and student in PyTorch fp32 and every ONNX artifact the run has, exporting them first when
     the run has none yet (and `export_missing`)."""
-    run = Path(run_dir)
-    onnx = run / ONNX_DIR
-    exported = (onnx / "student-fp32.onnx").is_file() and (onnx / "teacher-fp32.onnx").is_file()
+    run = RunFolder(Path(run_dir))
+    exported = run.onnx_path("student-fp32.onnx").is_file() and run.onnx_path("teacher-fp32.onnx").is_file()
     if export_missing and not exported:
-        export_run(run)
+        export_run(run.path)
+    teacher, student = run.teacher_dir, run.student_dir
     candidates = [
-        Variant("teacher-torch-fp32", "torch", run / "teacher", run / "teacher"),
-        Variant("teacher-onnx-fp32", "onnx", onnx / "teacher-fp32.onnx", run / "teacher"),
-        Variant("teacher-onnx-int8", "onnx", onnx / "teacher-int8.onnx", run / "teacher"),
-        Variant("student-torch-fp32", "torch", run / "student", run / "student"),
-        Variant("student-onnx-fused-fp32", "onnx", onnx / "student-fused.onnx", run / "student"),
-        Variant("student-onnx-int8", "onnx", onnx / "student-int8.onnx", run / "student"),
+        Variant("teacher-torch-fp32", "torch", teacher, teacher),
+        Variant("teacher-onnx-fp32", "onnx", run.onnx_path("teacher-fp32.onnx"), teacher),
+        Variant("teacher-onnx-int8", "onnx", run.onnx_path("teacher-int8.onnx"), teacher),
+        Variant("student-torch-fp32", "torch", student, student),
+        Variant("student-onnx-fused-fp32", "onnx", run.onnx_path("student-fused.onnx"), student),
+        Variant("student-onnx-int8", "onnx", run.onnx_path(INT8_STUDENT), student),
     ]
     return [v for v in candidates if v.path.exists()]
 
@@ -135,7 +135,7 @@ def benchmark_run(run_dir: str | Path, threads: int = 2, batches: Sequence[int] 
     result = {"run_dir": str(run.path),
               **measure(default_variants(run.path), load_split(run.path, "test"), threads, batches, seq_lens,
                         repeats, warmup)}
-    write_json(run.path / "bench.json", result)
+    write_json(run.bench_path, result)
     return result
 
 

@@ -22,9 +22,9 @@ from typing import Protocol
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, RunFolder, read_json
 from workbench.core.sources.models import check_model_folder, head_labels
 
-INT8_ONNX, INT4_ONNX = Path("onnx") / "student-int8.onnx", Path("onnx") / "student-int4.onnx"
 TEACHER, STUDENT, STUDENT_INT8, STUDENT_INT4 = "teacher", "student fp32", "student int8", "student int4"
 NOT_EXPORTED = "not exported yet"
 
@@ -140,11 +140,11 @@ def _run_max_length(run_dir: Path) -> int:
 def teacher_folder(run_dir: Path) -> Path | None:
     """The run's task teacher: RUN/teacher when it was fine-tuned there, else its source when that already
     has a head (the job then skips fine-tuning and writes no teacher folder)."""
-    if (run_dir / "teacher" / "config.json").is_file():
-        return run_dir / "teacher"
-    from workbench.core.run_folder import RunFolder
     from workbench.core.sources.models import resolve_model_source
 
+    fine_tuned = RunFolder(run_dir).teacher_dir
+    if (fine_tuned / "config.json").is_file():
+        return fine_tuned
     try:
         source = resolve_model_source(RunFolder.open(run_dir).recipe().teacher.source).folder
     except WorkbenchError:
@@ -160,9 +160,9 @@ def _has_head(folder: Path) -> bool:
 def model_files_stamp(run_dir: str | Path) -> tuple[int | None, ...]:
     """When each of the run's model files was last written (None: not there): loaded predictors are stale
     once this changes, e.g. after an export that finished since."""
-    run_dir = Path(run_dir)
-    files = (run_dir / "teacher" / "config.json", run_dir / "student" / "config.json", run_dir / INT8_ONNX,
-             run_dir / INT4_ONNX)
+    run = RunFolder(Path(run_dir))
+    files = (run.teacher_dir / "config.json", run.student_dir / "config.json", run.onnx_path(INT8_STUDENT),
+             run.onnx_path(INT4_STUDENT))
     return tuple(path.stat().st_mtime_ns if path.is_file() else None for path in files)
 
 
@@ -174,17 +174,18 @@ def run_predictors(run_dir: str | Path, threads: int = 1) -> dict[str, Predictor
     found: dict[str, Predictor | str] = {}
     teacher = teacher_folder(run_dir)
     found[TEACHER] = TorchPredictor(TEACHER, teacher, max_length) if teacher else "no task teacher in this run"
-    student = run_dir / "student"
+    run = RunFolder(run_dir)
+    student = run.student_dir
     if (student / "config.json").is_file():
         found[STUDENT] = TorchPredictor(STUDENT, student, max_length)
     else:
         found[STUDENT] = "the run has not written its student yet"
-    int8 = run_dir / INT8_ONNX
+    int8 = run.onnx_path(INT8_STUDENT)
     if int8.is_file() and (student / "config.json").is_file():
         found[STUDENT_INT8] = OnnxPredictor(STUDENT_INT8, int8, student, max_length, threads)
     else:
         found[STUDENT_INT8] = NOT_EXPORTED
-    int4 = run_dir / INT4_ONNX
+    int4 = run.onnx_path(INT4_STUDENT)
     if int4.is_file() and (student / "config.json").is_file():
         found[STUDENT_INT4] = OnnxPredictor(STUDENT_INT4, int4, student, max_length, threads)
     return found
@@ -199,8 +200,8 @@ _BENCH_NAMES = {TEACHER: "teacher-torch-fp32", STUDENT: "student-torch-fp32", ST
 
 def recorded_accuracies(run_dir: str | Path) -> dict[str, float | None]:
     """Test-split accuracy of each model as the run recorded it; None where nothing recorded it yet."""
-    run_dir = Path(run_dir)
-    evaluation, bench = _read_json(run_dir / "evaluation.json"), _read_json(run_dir / "bench.json")
+    run = RunFolder(Path(run_dir))
+    evaluation, bench = read_json(run.evaluation_path), read_json(run.bench_path)
     found: dict[str, float | None] = {}
     for name, key in _EVALUATION_KEYS.items():
         value = (evaluation.get(key) or {}).get("accuracy")
@@ -212,13 +213,6 @@ def recorded_accuracies(run_dir: str | Path) -> dict[str, float | None]:
         del found[STUDENT_INT4]
     return found
 
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def compare(predictors: dict[str, Predictor | str], texts: Sequence[str], repeats: int = 5,
