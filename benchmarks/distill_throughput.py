@@ -21,11 +21,11 @@ import time
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForSequenceClassification
-from transformers.utils import logging as transformers_logging
 
 from workbench.core.distill.distillation import StudentWithProjections, intermediate_losses
 from workbench.core.distill.mapping import layer_mapping
 from workbench.core.distill.teacher_cache import TeacherCache
+from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.sources.batches import tokenize, train_loader
 from workbench.core.sources.data import load_task_data
@@ -102,7 +102,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    transformers_logging.set_verbosity_error()  # the new classifier head's load report is expected
+    with quiet_libraries():  # the new classifier head's load report is expected
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
     recipe = Recipe.load(args.recipe)
     recipe.data.train_size, recipe.data.dev_size, recipe.data.test_size = args.examples, 32, 32
     data = load_task_data(recipe.data)

@@ -22,14 +22,13 @@ Sessions from `ort_session` keep ONNX Runtime from re-fusing skip + layer norm a
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.quiet import quiet_onnx
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.families import family_of
@@ -107,7 +106,7 @@ def fuse(onnx_in: str | Path, onnx_out: str | Path, config, keep_matmuls: bool =
     options.enable_bias_gelu = False
     if keep_matmuls:
         options.enable_attention = options.enable_embed_layer_norm = False
-    with quiet_logs():
+    with quiet_onnx():
         # A head-pruned model has fewer heads of the original width: the fused Attention must be told so.
         heads = attention_heads(config)
         optimized = optimize_model(str(onnx_in), model_type="bert", num_heads=heads,
@@ -123,7 +122,7 @@ def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel
     fp32, and with `only` just those nodes are quantized (compress/int8_guard.py measures them so)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with quiet_logs():
+    with quiet_onnx():
         quantize_dynamic(str(onnx_in), str(onnx_out), per_channel=per_channel, weight_type=QuantType.QInt8,
                          nodes_to_exclude=list(exclude), nodes_to_quantize=list(only or []),
                          extra_options=_FUSED_GRAPH_OPTIONS)
@@ -152,7 +151,7 @@ def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_
     feeds = [model_feeds(inputs, batch) for batch in calibration_batches]
     if not feeds:
         raise ExportError(f"{onnx_in}: static int8 needs calibration batches and got none")
-    with quiet_logs():
+    with quiet_onnx():
         # uint8 activations with int8 weights and 7-bit weight range: ONNX Runtime's advice for x86 CPUs,
         # which saturate 8-bit products without VNNI. Only the weight-bearing MatMul and Gather: quantizing
         # the classifier's Gemm stops on a missing calibrated range for the pooler output on fused graphs.
@@ -261,19 +260,3 @@ def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32, s
     split = load_split(run_dir, "dev")
     tokenizer = load_tokenizer_from(Path(run_dir) / source)
     return encode_batches(split.texts[:count * batch_size], tokenizer, split.max_length, batch_size)
-
-
-@contextlib.contextmanager
-def quiet_logs() -> Iterator[None]:
-    """The optimizer and quantizer log advice and progress at warning level through the root logger, and
-    their helper sessions warn about initializers they drop; none of it is for the user."""
-    import onnxruntime
-
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    onnxruntime.set_default_logger_severity(3)
-    try:
-        yield
-    finally:
-        logging.disable(previous)
-        onnxruntime.set_default_logger_severity(2)  # ONNX Runtime's default: warnings

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.compress.export import ExportError, fuse, quiet_logs
+from workbench.core.compress.export import ExportError, fuse
+from workbench.core.quiet import quiet_onnx
 
 ACCURACY_LEVEL = 4
 
@@ -70,7 +71,7 @@ def quantize_int4(onnx_in: str | Path, onnx_out: str | Path, block_size: int = 3
     config = nbits.DefaultWeightOnlyQuantConfig(
         block_size=block_size, is_symmetric=True, accuracy_level=ACCURACY_LEVEL,
         op_types_to_quantize=("MatMul", "Gather"), quant_axes=(("MatMul", 0), ("Gather", 1)))
-    with quiet_logs(), np.errstate(invalid="ignore", divide="ignore"):  # all-zero blocks: scale 0, weights 0
+    with quiet_onnx(), np.errstate(invalid="ignore", divide="ignore"):  # all-zero blocks: scale 0, weights 0
         # The quantizer logs every node it visits at INFO and raises the opset to 21 (int4 types) with a
         # warning; the parity check proves the result on real inputs.
         logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.ERROR)

@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 
 from workbench.core.deploy.errors import DeployError
+from workbench.core.quiet import quiet_onnx
 
 OPERATORS_SUFFIX = ".required_operators.config"
 
@@ -25,17 +26,13 @@ def convert_to_ort(onnx_path: Path) -> tuple[Path, Path]:
     from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
 
     log = io.StringIO()
-    previous = logging.root.manager.disable
-    logging.disable(logging.INFO)  # it narrates each step on stdout and its logger; the files say what happened
-    try:
-        with contextlib.redirect_stdout(log):
+    try:  # it narrates each step on stdout and its logger; the files say what happened
+        with quiet_onnx(logging.INFO), contextlib.redirect_stdout(log):
             convert_onnx_models_to_ort(onnx_path, output_dir=onnx_path.parent,
                                        optimization_styles=[OptimizationStyle.Fixed])
     except Exception as error:  # the converter raises whatever ONNX Runtime raised
         raise DeployError(f"{onnx_path.name}: ONNX Runtime's ORT-format converter failed "
                           f"({str(error).splitlines()[0][:200]})") from None
-    finally:
-        logging.disable(previous)
     ort_path, operators = onnx_path.with_suffix(".ort"), onnx_path.with_suffix(OPERATORS_SUFFIX)
     if not (ort_path.is_file() and operators.is_file()):
         raise DeployError(f"{onnx_path.name}: ONNX Runtime's ORT-format converter wrote no model "

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from workbench.core.errors import DataSourceError
+from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import BUNDLED_TWEETS, DataConfig
 from workbench.core.sources.labels import check_scalar_labels, class_names_of, label_names_of, label_text
 from workbench.core.sources.resources import bundled_tweets_csv
@@ -72,7 +73,8 @@ class TaskData:
 def read_source(source: str, text_column: str, label_column: str | None):
     """Read a source into a `datasets.Dataset` with a `text` column (and `label` when asked for); the origin
     names the source and, when it was not UTF-8, the encoding it was decoded from."""
-    dataset, origin = _read_raw(source)
+    with quiet_libraries():  # the workbench reports progress and read errors itself, in one line
+        dataset, origin = _read_raw(source)
     wanted = {TEXT: text_column} | ({LABEL: label_column} if label_column else {})
     missing = [name for name in wanted.values() if name not in dataset.column_names]
     if missing:
@@ -89,11 +91,7 @@ def _read_raw(source: str):
     # summary) is still importing transformers, that finds a half-initialised module and the read fails.
     # Importing it here first waits for that import to finish.
     import transformers  # noqa: F401
-    from datasets import Dataset, DatasetDict, concatenate_datasets, disable_progress_bars, load_dataset
-    from datasets.utils.logging import CRITICAL, set_verbosity
-
-    disable_progress_bars()  # the workbench reports its own progress,
-    set_verbosity(CRITICAL)  # and its own read errors, in one line (datasets logs each one first)
+    from datasets import Dataset, DatasetDict, concatenate_datasets, load_dataset
 
     path = BUNDLED_DATA[source]() if source in BUNDLED_DATA else Path(source).expanduser()
     if source.startswith("bundled:") and source not in BUNDLED_DATA:
@@ -218,6 +216,11 @@ def _missing(label) -> bool:
 
 
 def load_task_data(config: DataConfig) -> TaskData:
+    with quiet_libraries():  # datasets' bars and logs while it casts and splits are not for the user
+        return _task_data(config)
+
+
+def _task_data(config: DataConfig) -> TaskData:
     from datasets import ClassLabel, Dataset
 
     raw, origin = read_source(config.source, config.text_column, config.label_column)
