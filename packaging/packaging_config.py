@@ -57,8 +57,12 @@ TRANSFORMERS_MODEL_DEPENDENCIES = ("align", "encoder_decoder")
 SHAPE_INFERENCE_MODULE = "onnxruntime.tools.symbolic_shape_infer"
 # The deploy bundle copies predict.py from the workbench's own source file, so it must be on disk too.
 DEPLOY_RUNNER_MODULE = "workbench.core.deploy.predict"
+# The ORT-format converter appends this package's folder to sys.path and imports its flatbuffers schema
+# (ort_flatbuffers_py) as a top-level package: the files must be on disk, and collected, which nothing
+# imports by name.
+ORT_FORMAT_PACKAGE = "onnxruntime.tools.ort_format_model"
 MODULE_COLLECTION_MODE = {"onnxruntime.transformers": "pyz+py", SHAPE_INFERENCE_MODULE: "pyz+py",
-                          DEPLOY_RUNNER_MODULE: "pyz+py"}
+                          DEPLOY_RUNNER_MODULE: "pyz+py", ORT_FORMAT_PACKAGE: "pyz+py"}
 
 
 def onnxruntime_optimizer_modules() -> list[str]:
