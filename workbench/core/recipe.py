@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.core.errors import RecipeError
+from workbench.core.recipe_search import SearchConfig
 
 BUNDLED_TEACHER = "bundled:all-MiniLM-L6-v2"
 BUNDLED_TWEETS = "bundled:tweets"
@@ -213,6 +214,7 @@ class Recipe(Section):
     pruning: PruningConfig = PruningConfig()
     quantization: QuantizationConfig = QuantizationConfig()
     training: TrainingConfig = TrainingConfig()
+    search: SearchConfig = SearchConfig()
     output_dir: str = "runs"
 
     def to_yaml(self) -> str:
