@@ -223,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("recipe", nargs="?")
     search.add_argument("--resume", metavar="STUDY_DIR", help="continue a killed or cancelled study")
     search.add_argument("--join", metavar="STUDY_DIR", help="another worker of a running study (shared storage)")
-    search.add_argument("--trials", type=int, metavar="N", help="trials the study should have (overrides search.trials)")
+    search.add_argument("--trials", type=int, metavar="N", help="trials the study should have (overrides "
+                        "search.trials)")
     search.add_argument("--export-recipe", nargs=2, metavar=("STUDY_DIR", "TRIAL"),
                         help="write the recipe of a full job training that trial's student")
     search.add_argument("-o", "--out", metavar="FILE", help="where --export-recipe writes (default trial-N.yaml)")

@@ -31,12 +31,13 @@ from workbench.gui.panels.mapping import MappingPanel
 from workbench.gui.panels.models import ModelsPanel
 from workbench.gui.panels.presentation import PresentationDialog
 from workbench.gui.panels.runs import RunsPanel
+from workbench.gui.panels.search import SearchPanel
 from workbench.gui.panels.training import TrainingPanel
 from workbench.gui.panels.tryit import TryItPanel
 from workbench.gui.recipe_editor import RecipeEditor
 
 RECENT_KEY, GEOMETRY_KEY, MAX_RECENT = "recent_recipes", "window/geometry", 8
-PANELS = ("Models", "Layer mapping", "Compression", "Training", "Try it", "Runs")
+PANELS = ("Models", "Layer mapping", "Compression", "Training", "Try it", "Runs", "Search")
 
 
 class MainWindow(QMainWindow):
@@ -56,8 +57,10 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel(self.editor)
         self.tryit = TryItPanel(self.open_presentation)
         self.runs = RunsPanel(recipe.output_dir)
+        self.search = SearchPanel(self.editor)
         self.panels: dict[str, QWidget] = dict(zip(PANELS, (self.models, self.mapping, self.compression,
-                                                            self.training, self.tryit, self.runs), strict=True))
+                                                            self.training, self.tryit, self.runs, self.search),
+                                                   strict=True))
         self.nav = QListWidget()
         self.stack = QStackedWidget()
         for index, (name, panel) in enumerate(self.panels.items(), start=1):
@@ -159,6 +162,7 @@ class MainWindow(QMainWindow):
         self.runs.resume_requested.connect(self._resume)
         self.runs.recipe_requested.connect(lambda run: self.load_recipe(RunFolder(Path(run)).recipe_path))
         self.runs.try_requested.connect(self._try_run)
+        self.search.student_chosen.connect(lambda trial: self.show_panel("Models"))
 
     def show_panel(self, name: str) -> None:
         self.nav.setCurrentRow(PANELS.index(name))

@@ -33,7 +33,8 @@ def frontier_chart(rows: Sequence[dict[str, Any]], references: dict[str, dict[st
     for row in plotted:
         live = row["state"] == "complete" and not row["over_budget"]
         axes.scatter(row["latency_ms"], row["dev_accuracy"], s=40 + 400 * row["size_mib"] / largest,
-                     color=FRONTIER if live else GREY, alpha=0.6, edgecolors="#212121" if row["on_frontier"] else "none")
+                     color=FRONTIER if live else GREY, alpha=0.6,
+                     edgecolors="#212121" if row["on_frontier"] else "none")
         axes.annotate(str(row["number"]), (row["latency_ms"], row["dev_accuracy"]), fontsize=8, ha="center",
                       va="center")
     front = sorted((r for r in plotted if r["on_frontier"]), key=lambda r: r["latency_ms"])

@@ -26,6 +26,7 @@ class ReferencesMeasured(Event):
 class CandidateMeasured(Event):
     trial: int
     candidate: dict[str, Any]
+    description: str
     cost: dict[str, float]
     over_budget: list[str]  # why it will not be trained; empty when it will
 

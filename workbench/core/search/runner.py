@@ -20,7 +20,14 @@ from workbench.core.search.events import ReferencesMeasured, SearchFinished, Stu
 from workbench.core.search.folder import StudyError, StudyFolder
 from workbench.core.search.frontier import best_under_budget, describe_budget, mark, no_candidate_message
 from workbench.core.search.space import candidate_recipe, teacher_shape
-from workbench.core.search.study import finished_trials, load_study, open_storage, retire_dead_trials, rows_of, trials_used
+from workbench.core.search.study import (
+    finished_trials,
+    load_study,
+    open_storage,
+    retire_dead_trials,
+    rows_of,
+    trials_used,
+)
 from workbench.core.search.trial import TrialSetting, run_trial
 
 

@@ -46,7 +46,7 @@ class Candidate:
 
     def describe(self) -> str:
         kind, _, spec = self.shape.partition(":")
-        shape = f"layers {spec}" if kind == KEEP else f"random {spec}"
+        shape = f"keeps layers {spec}" if kind == KEEP else f"random {spec}"
         parts = [shape]
         if self.ffn_ratio:
             parts.append(f"FFN -{self.ffn_ratio:.0%}")

@@ -68,7 +68,7 @@ def run_trial(study, trial, setting: TrialSetting) -> Iterator[Event]:
     cost = setting.meter.measure(recipe, f"trial-{trial.number}")
     trial.set_user_attr("cost", cost.to_dict())
     over = cost_violations(cost.latency_ms, cost.size_mib, budget)
-    yield CandidateMeasured(trial.number, candidate.to_dict(), cost.to_dict(), over)
+    yield CandidateMeasured(trial.number, candidate.to_dict(), candidate.describe(), cost.to_dict(), over)
     if over:
         trial.set_user_attr("reason", "over budget, not trained: " + "; ".join(over))
         yield _told(study, trial, TrialState.PRUNED, PRUNED)

@@ -1,0 +1,61 @@
+"""The Search panel's live chart: candidates at their measured int8 latency (log axis) and dev accuracy, marker
+size by model size, over-budget and pruned ones grey, untrained ones as grey triangles along the bottom, the
+frontier joined, and the reference models as labelled vertical lines at their measured latency."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from workbench.core.search.frontier import COMPLETE, TrialRow
+
+LIVE, GREY, FRONT, REFERENCE = "#1e88e5", "#bdbdbd", "#1e88e5", "#757575"
+
+
+class FrontierPlot(pg.PlotWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLogMode(x=True, y=False)
+        self.setLabel("bottom", "measured int8 latency (ms, log scale)")
+        self.setLabel("left", "dev accuracy")
+        self.showGrid(x=True, y=True, alpha=0.3)
+        self.addLegend(offset=(-10, 10))
+        self.scatter = pg.ScatterPlotItem(name="trained candidates (grey: over budget or pruned)")
+        self.untrained = pg.ScatterPlotItem(name="measured, not trained (over budget)", symbol="t",
+                                            brush=GREY, pen=None, size=10)
+        self.frontier = pg.PlotDataItem(pen=pg.mkPen(FRONT, width=2), name="frontier")
+        for item in (self.scatter, self.untrained, self.frontier):
+            self.addItem(item)
+        self.reference_lines: list[pg.InfiniteLine] = []
+
+    def show_rows(self, rows: list[TrialRow], references: dict[str, dict[str, Any]]) -> None:
+        """Redraw from rows whose over_budget and on_frontier flags the core has set."""
+        trained = [r for r in rows if r.dev_accuracy is not None and r.latency_ms]
+        untrained = [r for r in rows if r.dev_accuracy is None and r.latency_ms]
+        largest = max((r.size_mib for r in rows if r.size_mib), default=1.0) or 1.0
+        self.scatter.setData([{
+            "pos": (math.log10(r.latency_ms), r.dev_accuracy), "size": 8 + 22 * (r.size_mib or 0) / largest,
+            "brush": pg.mkBrush(LIVE if r.state == COMPLETE and not r.over_budget else GREY),
+            "pen": pg.mkPen("#212121", width=2) if r.on_frontier else pg.mkPen(None), "data": r.number}
+            for r in trained])
+        floor = min((r.dev_accuracy for r in trained), default=0.0) - 0.02
+        self.untrained.setData([math.log10(r.latency_ms) for r in untrained], [floor] * len(untrained))
+        front = sorted((r for r in trained if r.on_frontier), key=lambda r: r.latency_ms)
+        # PlotDataItem takes the log itself in log mode; scatter points and lines are placed in view (log) units.
+        self.frontier.setData([r.latency_ms for r in front], [r.dev_accuracy for r in front])
+        self._show_references(references)
+
+    def _show_references(self, references: dict[str, dict[str, Any]]) -> None:
+        for line in self.reference_lines:
+            self.removeItem(line)
+        self.reference_lines = []
+        for name, model in references.items():
+            line = pg.InfiniteLine(pos=math.log10(model["latency_ms"]), angle=90,
+                                   pen=pg.mkPen(REFERENCE, style=Qt.PenStyle.DashLine),
+                                   label=f"{name} {model['latency_ms']:.2f} ms",
+                                   labelOpts={"position": 0.85, "color": REFERENCE, "rotateAxis": (1, 0)})
+            self.addItem(line)
+            self.reference_lines.append(line)
