@@ -22,7 +22,8 @@ class FrontierPlot(pg.PlotWidget):
         self.setLabel("bottom", "measured int8 latency (ms, log scale)")
         self.setLabel("left", "dev accuracy")
         self.showGrid(x=True, y=True, alpha=0.3)
-        self.addLegend(offset=(-10, 10))
+        self.getAxis("left").enableAutoSIPrefix(False)
+        self.addLegend(offset=(-10, -10))
         self.scatter = pg.ScatterPlotItem(name="trained candidates (grey: over budget or pruned)")
         self.untrained = pg.ScatterPlotItem(name="measured, not trained (over budget)", symbol="t",
                                             brush=GREY, pen=None, size=10)
@@ -47,15 +48,23 @@ class FrontierPlot(pg.PlotWidget):
         # PlotDataItem takes the log itself in log mode; scatter points and lines are placed in view (log) units.
         self.frontier.setData([r.latency_ms for r in front], [r.dev_accuracy for r in front])
         self._show_references(references)
+        # The view's own auto-range would include the reference lines' labels; accuracies set the y range.
+        accuracies = [r.dev_accuracy for r in trained] or [0.5]
+        self.setYRange(max(0.0, min(accuracies) - 0.06), min(1.0, max(accuracies) + 0.04), padding=0)
+        latencies = [r.latency_ms for r in rows if r.latency_ms] + [m["latency_ms"] for m in references.values()]
+        if latencies:  # room on the right for the slowest reference's label
+            self.setXRange(math.log10(min(latencies)) - 0.15, math.log10(max(latencies)) + 0.6, padding=0)
 
     def _show_references(self, references: dict[str, dict[str, Any]]) -> None:
         for line in self.reference_lines:
             self.removeItem(line)
         self.reference_lines = []
-        for name, model in references.items():
+        for index, (name, model) in enumerate(references.items()):
+            # Labels at staggered heights, so that lines close together keep readable names.
             line = pg.InfiniteLine(pos=math.log10(model["latency_ms"]), angle=90,
                                    pen=pg.mkPen(REFERENCE, style=Qt.PenStyle.DashLine),
-                                   label=f"{name} {model['latency_ms']:.2f} ms",
-                                   labelOpts={"position": 0.85, "color": REFERENCE, "rotateAxis": (1, 0)})
+                                   label=f"{name}\n{model['latency_ms']:.2f} ms",
+                                   labelOpts={"position": 0.92 - 0.12 * index, "color": REFERENCE,
+                                              "anchors": [(0, 0.5), (0, 0.5)]})
             self.addItem(line)
             self.reference_lines.append(line)

@@ -21,6 +21,7 @@ from workbench.core.search.folder import JOURNAL_PREFIX, StudyError, StudyFolder
 from workbench.core.search.frontier import COMPLETE, FAILED, PRUNED, RUNNING, TrialRow
 
 INTERRUPTED = "interrupted"  # user attribute of a trial whose worker was killed or cancelled: it is retried
+COPY_OF = "copy_of"  # user attribute of a trial that drew an already finished candidate and took its figures
 
 
 def open_storage(url: str):
@@ -97,14 +98,14 @@ def retire_dead_trials(study) -> list[int]:
 
 
 def rows_of(study) -> list[TrialRow]:
-    """Every trial of the study as a row (queued ones left out)."""
+    """Every trial of the study as a row (queued, interrupted and copied ones left out)."""
     from optuna.trial import TrialState
 
     states = {TrialState.COMPLETE: COMPLETE, TrialState.PRUNED: PRUNED, TrialState.FAIL: FAILED,
               TrialState.RUNNING: RUNNING}
     rows = []
     for trial in study.get_trials(deepcopy=False):
-        if trial.state not in states or trial.user_attrs.get(INTERRUPTED):
+        if trial.state not in states or trial.user_attrs.get(INTERRUPTED) or COPY_OF in trial.user_attrs:
             continue
         rows.append(row_of(trial.number, states[trial.state], trial.user_attrs, trial.intermediate_values))
     return rows

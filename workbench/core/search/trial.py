@@ -17,7 +17,7 @@ from workbench.core.search.events import CandidateMeasured, TrialDone, TrialProg
 from workbench.core.search.folder import StudyFolder
 from workbench.core.search.frontier import COMPLETE, FAILED, PRUNED, TrialRow, accuracy_violations, cost_violations
 from workbench.core.search.space import TeacherShape, candidate_recipe, suggest
-from workbench.core.search.study import INTERRUPTED, claim, row_of
+from workbench.core.search.study import COPY_OF, INTERRUPTED, claim, row_of
 from workbench.core.stages.training import PREDICTION, RECOVERY
 
 STUDENT_STAGES = (PREDICTION, RECOVERY)  # the stages whose dev accuracy is the student's (the pruner's steps)
@@ -64,6 +64,9 @@ def run_trial(study, trial, setting: TrialSetting) -> Iterator[Event]:
     base, budget = setting.base, setting.base.search.budget
     candidate = suggest(trial, base.search.space, setting.teacher)
     trial.set_user_attr("candidate", candidate.describe())
+    if (earlier := _same_candidate_finished(study, trial)) is not None:
+        yield _copied(study, trial, earlier)
+        return
     recipe = candidate_recipe(base, candidate, setting.teacher, f"trial-{trial.number}", setting.folder.trials_dir)
     cost = setting.meter.measure(recipe, f"trial-{trial.number}")
     trial.set_user_attr("cost", cost.to_dict())
@@ -111,6 +114,27 @@ def _train(study, trial, recipe: Recipe, setting: TrialSetting) -> Iterator[Even
         message = last.message if isinstance(last, Failed) else "the job ended without a student"
         trial.set_user_attr("reason", f"the job failed: {message}")
         yield _told(study, trial, TrialState.FAIL, FAILED)
+
+
+def _same_candidate_finished(study, trial):
+    """An earlier finished trial of the same candidate: samplers may draw a categorical combination twice."""
+    from optuna.trial import TrialState
+
+    for other in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        if other.params == trial.params and COPY_OF not in other.user_attrs:
+            return other
+    return None
+
+
+def _copied(study, trial, earlier) -> TrialDone:
+    """Tell the trial what the earlier one measured (and learned), instead of measuring and training again."""
+    for key in ("cost", "dev_accuracy", "test_accuracy", "kept_teacher", "kept_int8_teacher", "run_dir"):
+        if key in earlier.user_attrs:
+            trial.set_user_attr(key, earlier.user_attrs[key])
+    trial.set_user_attr(COPY_OF, earlier.number)
+    trial.set_user_attr("reason", f"same candidate as trial {earlier.number}: its figures, not measured again")
+    label = COMPLETE if earlier.value is not None else PRUNED
+    return _told(study, trial, earlier.state, label, earlier.value)
 
 
 def _completed(study, trial, dev_accuracy: float, setting: TrialSetting) -> TrialDone:
