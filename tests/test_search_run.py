@@ -29,18 +29,20 @@ def test_candidates_over_the_latency_budget_are_never_trained(tmp_path):
     assert (folder.report_dir / "index.html").is_file()
 
 
-def test_a_candidate_under_budget_trains_and_reports_its_accuracy(tmp_path):
+def test_a_candidate_under_budget_trains_once_and_reports_its_accuracy(tmp_path):
     fast_job_benchmark()
-    recipe = tiny_search_recipe(tmp_path, trials=1, max_latency_ms=1000.0)
+    recipe = tiny_search_recipe(tmp_path, trials=2, max_latency_ms=1000.0)  # one candidate, drawn twice
     recipe.search.space.layer_counts, recipe.search.space.ffn_ratios = [1], [0.5]
     events = list(run_search(recipe))
     steps = [e.event for e in events if isinstance(e, TrialProgress) and isinstance(e.event, Step)]
     assert steps, "the candidate under budget trained"
-    done = next(e for e in events if isinstance(e, TrialDone)).row
+    done, again = (e.row for e in events if isinstance(e, TrialDone))
     assert done["state"] == "complete" and 0 <= done["dev_accuracy"] <= 1
+    assert again["reason"] == "same candidate as trial 0: its figures, not measured again"
+    assert again["dev_accuracy"] == done["dev_accuracy"] and len(list(Path(done["run_dir"]).parent.iterdir())) == 1
     assert done["kept_teacher"] is not None and done["kept_int8_teacher"] is not None
     assert Path(done["run_dir"]).parent == StudyFolder(events[-1].study_dir).trials_dir
-    assert events[-1].best["number"] == 0 and events[-1].rows[0]["on_frontier"]
+    assert events[-1].best["number"] == 0 and [row["number"] for row in events[-1].rows] == [0]
     student = trial_recipe(events[-1].study_dir, 0)
     assert student.student.teacher_layers == [2] and student.pruning.ffn_ratio == 0.5
     assert student.output_dir == recipe.output_dir  # a full job, beside the study, not inside it
