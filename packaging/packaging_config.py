@@ -53,7 +53,10 @@ TRANSFORMERS_MODEL_DEPENDENCIES = ("align", "encoder_decoder")
 # The optimizer's shape inference imports this as a top-level module from onnxruntime/tools/, and only after
 # checking that transformers/../tools/symbolic_shape_infer.py exists: both need their source files on disk.
 SHAPE_INFERENCE_MODULE = "onnxruntime.tools.symbolic_shape_infer"
-MODULE_COLLECTION_MODE = {"onnxruntime.transformers": "pyz+py", SHAPE_INFERENCE_MODULE: "pyz+py"}
+# The deploy bundle copies predict.py from the workbench's own source file, so it must be on disk too.
+DEPLOY_RUNNER_MODULE = "workbench.core.deploy.predict"
+MODULE_COLLECTION_MODE = {"onnxruntime.transformers": "pyz+py", SHAPE_INFERENCE_MODULE: "pyz+py",
+                          DEPLOY_RUNNER_MODULE: "pyz+py"}
 
 
 def onnxruntime_optimizer_modules() -> list[str]:

@@ -94,8 +94,8 @@ def test_a_pickle_in_checkpoint_files_is_never_run(recipe, tmp_path):
 
 def test_truncated_last_checkpoint_falls_back_to_the_previous_and_ends_the_same(recipe):
     uninterrupted = run_to_end(recipe)[-1]
-    run = cancel_at_checkpoint(recipe, "intermediate", 2)
-    assert run.previous_checkpoint_path.is_file()
+    run = cancel_at_checkpoint(recipe, "intermediate", 4)  # the stage's end: stopped at prediction's start
+    assert load_checkpoint(run.previous_checkpoint_path).info["stage"] == "intermediate"
     data = run.checkpoint_path.read_bytes()
     run.checkpoint_path.write_bytes(data[: len(data) // 2])
     events = run_to_end(None, resume_dir=run.path)
@@ -175,3 +175,22 @@ def test_load_newest_reports_every_unreadable_checkpoint(tmp_path):
     bad.write_bytes(b"\x00" * 10)
     with pytest.raises(CheckpointError, match="no usable checkpoint"):
         load_newest([bad, tmp_path / "previous.safetensors"], notice=lambda message: None)
+
+
+@pytest.mark.parametrize("error", [errno.EROFS, errno.EPERM, errno.EACCES], ids=["read-only", "immutable", "denied"])
+def test_an_output_folder_that_turns_unwritable_mid_run_is_one_line_with_the_resume_command(recipe, monkeypatch,
+                                                                                           error):
+    real_write = Path.write_bytes
+
+    def refuse(path, data):
+        if path.name == ".last.safetensors.tmp":
+            raise OSError(error, os.strerror(error))
+        return real_write(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    failed = run_to_end(recipe)[-1]
+    assert isinstance(failed, Failed) and "\n" not in failed.message
+    assert "cannot write there" in failed.message and f"`workbench run --resume {failed.run_dir}`" in failed.message
+    run = RunFolder.open(failed.run_dir)
+    assert run.status()["status"] == "failed"
+    assert not [p for p in run.path.rglob("*") if p.name.endswith(".tmp")]

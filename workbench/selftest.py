@@ -26,7 +26,8 @@ from workbench.core.quiet import quiet_environment
 CORE_LIBRARIES = (
     "torch", "transformers", "tokenizers", "safetensors.torch", "datasets", "accelerate", "onnx", "onnxruntime",
     "onnxruntime.quantization", "onnxruntime.transformers.optimizer", "torch.utils.tensorboard",
-    "matplotlib.backends.backend_agg", "yaml", "pydantic",
+    "matplotlib.backends.backend_agg", "yaml", "pydantic", "charset_normalizer", "optuna",
+    "onnxruntime.tools.convert_onnx_models_to_ort",
 )
 GUI_LIBRARIES = ("PySide6.QtWidgets", "PySide6.QtSvg", "pyqtgraph", "superqt")
 # Names the engine takes from transformers' lazy top-level module.
