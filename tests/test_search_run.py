@@ -46,3 +46,30 @@ def test_a_candidate_under_budget_trains_once_and_reports_its_accuracy(tmp_path)
     student = trial_recipe(events[-1].study_dir, 0)
     assert student.student.teacher_layers == [2] and student.pruning.ffn_ratio == 0.5
     assert student.output_dir == recipe.output_dir  # a full job, beside the study, not inside it
+
+
+def test_the_pruner_cancels_a_candidate_that_trails_after_its_first_epoch(tmp_path):
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+
+    from workbench.core.run_folder import RunFolder
+    from workbench.core.search.study import load_study, open_storage
+
+    fast_job_benchmark()
+    recipe = tiny_search_recipe(tmp_path, trials=3, max_latency_ms=1000.0)
+    recipe.search.space.layer_counts = [1]
+    folder = StudyFolder.create(recipe)
+    study = load_study(folder, recipe.search, open_storage(folder.info["storage"]), seed=0)
+    space = {"shape": ["keep:2"], "ffn_ratio": [0.0, 0.5], "heads_ratio": [0.0], "vocabulary": [False],
+             "int8": ["dynamic"]}
+    leader = {name: choices[0] for name, choices in space.items()}
+    for _ in range(2):  # two earlier trials at a perfect dev accuracy after their first epoch
+        study.add_trial(optuna.trial.create_trial(
+            params=leader, distributions={k: CategoricalDistribution(v) for k, v in space.items()}, value=1.0,
+            intermediate_values={0: 1.0}, system_attrs={"completed_rung_0": 1.0}))
+    study.enqueue_trial({**leader, "ffn_ratio": 0.5})
+    events = list(run_search(join=folder.path))
+    row = next(e.row for e in events if isinstance(e, TrialDone))
+    assert row["state"] == "pruned" and row["reason"].startswith("pruned by the successive-halving pruner at dev")
+    run = RunFolder(Path(row["run_dir"]))
+    assert run.status()["status"] == "cancelled" and not run.student_dir.exists()  # stopped before pruning

@@ -84,7 +84,7 @@ def pareto_front(rows: list[TrialRow]) -> list[TrialRow]:
 
 def best_under_budget(rows: list[TrialRow], budget: SearchBudget) -> TrialRow | None:
     """The most accurate trained candidate within every budget (the faster one of equals)."""
-    fitting = [r for r in rows if r.state == COMPLETE and r.dev_accuracy is not None
+    fitting = [r for r in rows if r.state == COMPLETE and None not in (r.dev_accuracy, r.latency_ms, r.size_mib)
                and not cost_violations(r.latency_ms, r.size_mib, budget) and not accuracy_violations(r, budget)]
     return max(fitting, key=lambda r: (r.dev_accuracy, -r.latency_ms), default=None)
 

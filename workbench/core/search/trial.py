@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.core.errors import WorkbenchError
 from workbench.core.events import Evaluation, Event, Failed, Finished, JobControl
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder, read_json
@@ -67,8 +68,13 @@ def run_trial(study, trial, setting: TrialSetting) -> Iterator[Event]:
     if (earlier := _same_candidate_finished(study, trial)) is not None:
         yield _copied(study, trial, earlier)
         return
-    recipe = candidate_recipe(base, candidate, setting.teacher, f"trial-{trial.number}", setting.folder.trials_dir)
-    cost = setting.meter.measure(recipe, f"trial-{trial.number}")
+    try:
+        recipe = candidate_recipe(base, candidate, setting.teacher, f"trial-{trial.number}", setting.folder.trials_dir)
+        cost = setting.meter.measure(recipe, f"trial-{trial.number}")
+    except WorkbenchError as error:  # a shape this teacher or exporter cannot take: the study goes on
+        trial.set_user_attr("reason", f"cannot be built or measured: {error}")
+        yield _told(study, trial, TrialState.FAIL, FAILED)
+        return
     trial.set_user_attr("cost", cost.to_dict())
     over = cost_violations(cost.latency_ms, cost.size_mib, budget)
     yield CandidateMeasured(trial.number, candidate.to_dict(), candidate.describe(), cost.to_dict(), over)
