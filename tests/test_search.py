@@ -71,3 +71,19 @@ def test_no_candidate_message_names_the_budget_and_the_closest():
     assert "no candidate meets the budget (int8 latency ≤ 0.5 ms at batch 1 × 64 tokens on 2 threads)" in message
     assert message.index("trial 1") < message.index("trial 2") < message.index("trial 0")
     assert "trial 3" not in message  # the three closest only
+
+
+def test_a_study_folder_keeps_any_optuna_storage_url(tmp_path):
+    from workbench.core.search.folder import StudyError, StudyFolder
+    from workbench.core.search.study import load_study, open_storage
+
+    recipe = Recipe.from_dict({"name": "s", "output_dir": str(tmp_path),
+                               "search": {"storage": f"sqlite:///{tmp_path / 'shared.db'}"}})
+    folder = StudyFolder.create(recipe)
+    assert StudyFolder.open(folder.path).info["storage"] == recipe.search.storage
+    study = load_study(folder, recipe.search, open_storage(folder.info["storage"]), seed=0)
+    assert study.study_name == folder.path.name and (tmp_path / "shared.db").is_file()
+    with pytest.raises(StudyError, match="search.storage 'nosuchdb://x': cannot open it"):
+        open_storage("nosuchdb://x")
+    with pytest.raises(StudyError, match="not a study folder"):
+        StudyFolder.open(tmp_path)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import shutil
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -158,19 +160,14 @@ def _bound(runner: Runner, batch: Batch):
     return lambda: runner(batch)
 
 
-class _torch_threads:
+@contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
     """PyTorch's thread count for the timed section (ONNX Runtime sessions get theirs when created)."""
+    import torch
 
-    def __init__(self, threads: int) -> None:
-        self.threads, self.previous = threads, 0
-
-    def __enter__(self) -> None:
-        import torch
-
-        self.previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-
-    def __exit__(self, *exc: object) -> None:
-        import torch
-
-        torch.set_num_threads(self.previous)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -41,10 +41,10 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         base = folder.recipe()
         if trials is not None:
             base.search.trials = trials
-        study = load_study(folder, base.search, open_storage(folder.info["storage"]),
-                           seed=base.search.seed if recipe is not None else None)
+        storage = open_storage(folder.info["storage"])
+        study = load_study(folder, base.search, storage, seed=base.search.seed if recipe is not None else None)
         if resume:
-            retire_dead_trials(study)
+            retire_dead_trials(study, storage)
         yield StudyOpened(str(folder.path), study.study_name, folder.info["storage"], finished_trials(study))
         meter = CostMeter(base, folder)
         yield ReferencesMeasured(meter.measure_references())

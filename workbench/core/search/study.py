@@ -80,7 +80,7 @@ def claim(trial) -> None:
     trial.set_user_attr("pid", os.getpid())
 
 
-def retire_dead_trials(study) -> list[int]:
+def retire_dead_trials(study, storage) -> list[int]:
     """Trials left RUNNING by a worker of this machine that no longer exists (kill -9, power loss): marked
     FAIL as interrupted and queued again with the same candidate. Workers on other machines are left alone."""
     from optuna.trial import TrialState
@@ -90,8 +90,9 @@ def retire_dead_trials(study) -> list[int]:
         attrs = trial.user_attrs
         if attrs.get("host") != socket.gethostname() or _alive(attrs.get("pid")):
             continue
-        study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
-        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        # The storage API is the one way to finish another process's trial; it addresses trials by their id.
+        storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
         retired.append(trial.number)
     return retired
