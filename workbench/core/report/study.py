@@ -24,8 +24,8 @@ GREY, FRONTIER = "#bdbdbd", PALETTE[0]
 
 
 def frontier_chart(rows: Sequence[dict[str, Any]], references: dict[str, dict[str, Any]], path: Path) -> Path:
-    """Dev accuracy against measured int8 latency; marker area by size, over-budget and pruned trials grey,
-    the frontier joined, the reference models as labelled vertical lines."""
+    """Dev accuracy against measured int8 latency; marker area by size, over-budget and pruned trials grey
+    (untrained ones along the bottom), the frontier joined, the reference models as labelled vertical lines."""
     figure_ = Figure(figsize=(8, 5))
     axes = figure_.add_subplot()
     plotted = [r for r in rows if r.get("latency_ms") is not None and r.get("dev_accuracy") is not None]
@@ -37,6 +37,10 @@ def frontier_chart(rows: Sequence[dict[str, Any]], references: dict[str, dict[st
                      edgecolors="#212121" if row["on_frontier"] else "none")
         axes.annotate(str(row["number"]), (row["latency_ms"], row["dev_accuracy"]), fontsize=8, ha="center",
                       va="center")
+    untrained = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None and r.get("dev_accuracy") is None]
+    if untrained:  # measured but never trained: no accuracy, so a row of grey marks along the bottom
+        axes.scatter(untrained, [0.03] * len(untrained), marker="v", color=GREY, transform=axes.get_xaxis_transform(),
+                     label="measured, not trained (over budget)")
     front = sorted((r for r in plotted if r["on_frontier"]), key=lambda r: r["latency_ms"])
     if front:
         axes.step([r["latency_ms"] for r in front], [r["dev_accuracy"] for r in front], where="post",
@@ -45,7 +49,14 @@ def frontier_chart(rows: Sequence[dict[str, Any]], references: dict[str, dict[st
         axes.axvline(model["latency_ms"], color=TEACHER_GREY, linestyle="--", linewidth=1)
         axes.annotate(name, (model["latency_ms"], 1), xycoords=("data", "axes fraction"), rotation=90, fontsize=8,
                       va="top", ha="right", color=TEACHER_GREY)
+    if front or untrained:
+        axes.legend(loc="lower right", fontsize=8)
     axes.set_xscale("log")
+    latencies = [r["latency_ms"] for r in rows if r.get("latency_ms")] + [m["latency_ms"] for m in references.values()]
+    if latencies:  # marks placed in axes coordinates do not widen the limits by themselves
+        axes.set_xlim(min(latencies) / 1.6, max(latencies) * 1.6)
+    if not plotted:
+        axes.set_ylim(0, 1)
     axes.set_xlabel("measured int8 latency (ms, log) — left is faster")
     axes.set_ylabel("dev accuracy — up is better")
     axes.set_title("Candidates of the study (grey: over budget or pruned; ringed: on the frontier)", fontsize=10)
