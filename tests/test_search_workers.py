@@ -33,23 +33,26 @@ def _finished(folder: StudyFolder) -> dict[int, dict]:
 
 
 def test_kill_minus_nine_then_resume_keeps_finished_trials(tmp_path):
-    recipe = tiny_search_recipe(tmp_path, trials=5, max_latency_ms=1e-6)  # measured, never trained: fast
+    recipe = tiny_search_recipe(tmp_path, trials=200, max_latency_ms=1e-6)  # measured, never trained: fast
     folder = StudyFolder.create(recipe)
     first = _worker("--join", str(folder.path))
     deadline = time.monotonic() + 120
     while len(_finished(folder)) < 2 and time.monotonic() < deadline and first.poll() is None:
-        time.sleep(0.3)
+        time.sleep(0.2)
     first.send_signal(signal.SIGKILL)
     first.wait()
     kept = _finished(folder)
-    assert 2 <= len(kept) < 5, "killed mid-study"
-    resumed = _worker("--resume", str(folder.path))
+    assert len(kept) >= 2 and first.returncode == -signal.SIGKILL, "killed mid-study"
+    wanted = len(kept) + 2  # the resumed study continues to two more trials
+    resumed = _worker("--resume", str(folder.path), "--trials", str(wanted))
     output, _ = resumed.communicate(timeout=180)
     assert resumed.returncode == 0, output
     after = _finished(folder)
-    assert len(after) == 5 and "no candidate meets the budget" in output
+    assert len(after) == wanted and "no candidate meets the budget" in output
     assert all(after[number] == attrs for number, attrs in kept.items())  # finished trials kept as they were
-    assert f"{len(kept)} finished trials kept" in output or f"{len(kept) + 1} finished trials kept" in output
+    assert f"{len(kept)} finished trials kept" in output
+    interrupted = [t for t in _study(folder).get_trials() if t.user_attrs.get("interrupted")]
+    assert len(interrupted) <= 1  # the trial the kill cut short, if any, is retried rather than counted
 
 
 def test_two_workers_joining_one_study_never_train_the_same_trial(tmp_path):
