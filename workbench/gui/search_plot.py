@@ -53,7 +53,12 @@ class FrontierPlot(pg.PlotWidget):
         self.setYRange(max(0.0, min(accuracies) - 0.06), min(1.0, max(accuracies) + 0.04), padding=0)
         latencies = [r.latency_ms for r in rows if r.latency_ms] + [m["latency_ms"] for m in references.values()]
         if latencies:  # room on the right for the slowest reference's label
-            self.setXRange(math.log10(min(latencies)) - 0.15, math.log10(max(latencies)) + 0.6, padding=0)
+            low, high = math.log10(min(latencies)) - 0.15, math.log10(max(latencies)) + 0.6
+            self.setXRange(low, high, padding=0)
+            # Labels at 1-2-5 steps: the log axis's own minor labels (2·10¹ 3·10¹ ...) ran into each other.
+            steps = [m * 10.0**e for e in range(math.floor(low), math.ceil(high) + 1) for m in (1, 2, 5)]
+            ticks = [(math.log10(v), f"{v:g}") for v in steps if low <= math.log10(v) <= high]
+            self.getAxis("bottom").setTicks([ticks])
 
     def _show_references(self, references: dict[str, dict[str, Any]]) -> None:
         for line in self.reference_lines:
