@@ -6,7 +6,7 @@ under a real display (Xvfb) for a real paint; the first launch also pays for a c
 
     xvfb-run -s "-screen 0 1280x800x24" nice -n 19 .venv/bin/python benchmarks/gui_launch.py [--launches 5]
 
-Goal (issue 5): <= 2 s on this machine.
+Goal (issue 12): <= 1 s on this machine (issue 5 asked <= 2 s).
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]  # `python -m` imports from the working directory: this tree
 
 
 def launch_once(settings_home: str) -> float:
     env = dict(os.environ, WORKBENCH_REPORT_PAINT="exit", XDG_CONFIG_HOME=settings_home)
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "workbench.gui.app"], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env=env)
+                               stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
     for line in process.stdout:
         if line.strip() == "first-paint":
             elapsed = time.perf_counter() - started
@@ -42,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:  # no saved geometry or recent files from a user
         times = [launch_once(home) for _ in range(args.launches)]
     print("launch-to-first-paint: " + ", ".join(f"{t:.2f}" for t in times) + " s")
-    print(f"median {statistics.median(times):.2f} s, slowest {max(times):.2f} s  (goal <= 2 s; "
+    print(f"median {statistics.median(times):.2f} s, slowest {max(times):.2f} s  (goal <= 1 s; "
           f"platform {os.environ.get('QT_QPA_PLATFORM') or 'default'}, DISPLAY {os.environ.get('DISPLAY', '-')})")
 
 

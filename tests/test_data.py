@@ -29,9 +29,10 @@ def test_split_is_stratified_disjoint_and_sized(tiny_csv):
 
 def test_cleaning_drops_empty_and_duplicate_texts_and_replaces_bad_bytes(tmp_path):
     path = tmp_path / "messy.csv"
-    rows = [b"sentiment,text"] + [f"positive,good {i}".encode() for i in range(10)]
+    # UTF-8 (the accented rows say so) with two bytes that no encoding of the rest can explain.
+    rows = [b"sentiment,text"] + [f"positive,good {i} caf\u00e9".encode() for i in range(10)]
     rows += [f"negative,bad {i}".encode() for i in range(5)] + [f"neutral,car {i}".encode() for i in range(5)]
-    rows += [b"negative,bad \xff\xfe day", b"negative,good 3", b"neutral,   "]
+    rows += [b"negative,bad \xff\xfe day", b"negative,good 3 caf\xc3\xa9", b"neutral,   "]
     path.write_bytes(b"\n".join(rows) + b"\n")
     data = load_task_data(DataConfig(source=str(path), train_size=0.5, dev_size=0.2, test_size=0.2))
     report = data.cleaning
@@ -70,7 +71,7 @@ def test_garbage_parquet_is_one_line(tmp_path):
 
 
 def test_unknown_label_and_missing_file(tiny_csv, tmp_path):
-    with pytest.raises(DataSourceError, match="labels positive are not in data.label_names"):
+    with pytest.raises(DataSourceError, match="labels 'positive' in 'sentiment' are not in data.label_names"):
         load_task_data(tiny_config(tiny_csv, label_names=["negative", "neutral"]))
     with pytest.raises(DataSourceError, match="no such data file"):
         load_task_data(tiny_config(tmp_path / "absent.csv"))

@@ -8,6 +8,7 @@ from tests.gui_support import open_tiny_window, settings, wait_for_background  #
 from tests.tiny import tiny_recipe
 from workbench.core.job import run_job
 from workbench.gui.curves import LOSS, Curves
+from workbench.gui.panels.data_section import PREVIEW_ROWS
 
 
 @pytest.fixture
@@ -90,10 +91,10 @@ def test_models_and_mapping_explain_what_the_job_would_refuse(qtbot, recipe_path
 
 def test_data_preview_shows_rows_and_class_balance(qtbot, recipe_path, settings, request):  # noqa: F811
     window = open_tiny_window(qtbot, recipe_path, settings, request)
-    section = window.compression.data_section
-    window.show_panel("Compression")
+    section = window.data.section
+    window.show_panel("Data")
     qtbot.waitUntil(lambda: section.preview is not None, timeout=30_000)
-    assert section.table.rowCount() == 6
+    assert section.table.rowCount() == PREVIEW_ROWS
     assert section.balance.values == {"negative": 40.0, "neutral": 40.0, "positive": 40.0}
     window.editor.set("data.label_column", "mood")
     qtbot.waitUntil(lambda: section.preview is None and "no column 'mood'" in section.status.text(), timeout=30_000)
@@ -181,3 +182,12 @@ def test_mapping_drag_connects_layers_and_pair_switches_edit_the_recipe(qtbot, r
     window.editor.set("distillation.weights.attention", 0.0)
     assert not mapping.toggles[1, "attention"].isEnabled() and mapping.toggles[1, "hidden"].isEnabled()
     assert mapping.lines[1].pen().style() == Qt.PenStyle.DashLine  # hidden only
+
+
+def test_trusting_the_teacher_code_shows_a_warning(qtbot, recipe_path, settings, request):  # noqa: F811
+    window = open_tiny_window(qtbot, recipe_path, settings, request)
+    models = window.models
+    assert not models.trust_warning.isVisibleTo(models)
+    models.trust_code.widget.setChecked(True)
+    assert window.editor.recipe.teacher.trust_remote_code and models.trust_warning.isVisibleTo(models)
+    assert "code may run" in models.trust_warning.text()

@@ -6,6 +6,7 @@ import time
 from PySide6.QtCore import Qt, QTimer
 
 from tests.gui_support import wait_for_background  # noqa: F401
+from workbench.core.measure import inference
 from workbench.core.measure.inference import NOT_EXPORTED, STUDENT, STUDENT_INT8, TEACHER
 from workbench.gui.panels import tryit
 from workbench.gui.panels.tryit import TryItPanel
@@ -21,7 +22,7 @@ def test_models_load_on_a_worker_thread_while_the_window_keeps_ticking(qtbot, tm
         time.sleep(LOAD_S)
         return {TEACHER: "no task teacher in this run", STUDENT: "no student yet", STUDENT_INT8: NOT_EXPORTED}
 
-    monkeypatch.setattr(tryit, "run_predictors", slow_run_predictors)
+    monkeypatch.setattr(inference, "run_predictors", slow_run_predictors)
     monkeypatch.setattr(tryit, "_loaded", {})
     panel = TryItPanel()
     qtbot.addWidget(panel)

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.gui_support import settings, wait_for_background  # noqa: F401 (fixtures)
 from workbench.core.recipe import Recipe
@@ -15,7 +16,7 @@ def test_window_opens_on_the_quick_demo_recipe(qtbot, settings):  # noqa: F811
     assert "quick-demo" in window.windowTitle()
     assert "bundled:all-MiniLM-L6-v2" in window.statusBar().currentMessage()
     assert [window.nav.item(i).text().split(maxsplit=1)[1] for i in range(window.nav.count())] == [
-        "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs", "Search"]
+        "Data", "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs", "Search"]
     qtbot.waitUntil(lambda: window.models.info.teacher is not None, timeout=60_000)
     assert window.models.teacher_card.values["layers"].text() == "6"
     assert "M" in window.models.student_card.values["parameters"].text()
@@ -43,11 +44,13 @@ def test_torch_and_transformers_load_only_after_the_window_is_shown():
         "from workbench.gui.main_window import MainWindow\n"
         "app = QApplication([])\n"
         "window = MainWindow(Recipe.load(preset_path('quick-demo')))\n"
-        "heavy = sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'datasets', 'pyqtgraph', 'numpy', 'superqt')\n"
+        "                if m in sys.modules)\n"
         "print('before show:', heavy)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+                            env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin",
+                                 "PYTHONPATH": str(Path(__file__).resolve().parents[1])})  # this tree's code
     assert "before show: []" in result.stdout, result.stdout + result.stderr
 
 

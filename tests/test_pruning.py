@@ -105,7 +105,7 @@ def test_gradient_importance_ranks_a_silenced_head_and_neuron_lowest(model, batc
         crippled.bert.encoder.layer[0].output.dense.weight[:, 5] = 0
     scores = compute_importance(crippled, "gradient", batches)
     assert scores.heads[0].argmin() == 2 and scores.heads[1].argmin() == 1
-    assert scores.neurons[0, 5] == 0 and (scores.neurons[0] > 0).sum() == 63
+    assert scores.neurons[0][5] == 0 and (scores.neurons[0] > 0).sum() == 63
     _, report = prune(crippled, 0.25, 1 / 64, "gradient", batches)
     assert report.removed_heads == [[2], [1]]
     assert report.removed_neurons[0] == [5]
@@ -126,7 +126,7 @@ def test_gradient_importance_is_the_mean_absolute_gradient_of_each_examples_loss
     step = 1e-4
     derivatives = (losses(1 + step) - losses(1 - step)) / (2 * step)
     assert (derivatives > 0).any() and (derivatives < 0).any()  # signs differ: abs must come per example
-    torch.testing.assert_close(scores.heads[1, 2].double(), derivatives.abs().mean(), rtol=1e-3, atol=0)
+    torch.testing.assert_close(scores.heads[1][2].double(), derivatives.abs().mean(), rtol=1e-3, atol=0)
 
 
 def test_magnitude_importance_ranks_a_weak_head_and_neuron_lowest(model):

@@ -30,13 +30,24 @@ def _data(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    recipe = Recipe.load(args.recipe)
-    print(f"{args.recipe}: valid recipe '{recipe.name}'")
+    recipe = Recipe.load(args.recipe).with_overrides(args.set)
+    if not args.recipe_only:
+        from workbench.core.preflight import check_recipe
+
+        print("\n".join(check_recipe(recipe).lines))
+    print(f"{args.recipe}: valid recipe '{recipe.name}'" + ("" if args.recipe_only else "; ready to run"))
     if args.show:
         print(recipe.to_yaml(), end="")
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.recipe and not args.resume:
+        raise WorkbenchError("give a recipe file to run, or --resume RUN_DIR")
+    if args.set and not args.recipe:
+        raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
+    # The recipe is read before torch is imported: a bad one is answered at once, in little memory.
+    recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
+
     import json
     import signal
 
@@ -44,11 +55,6 @@ def _run(args: argparse.Namespace) -> int:
     from workbench.core.job import run_job
     from workbench.core.progress import follow
 
-    if not args.recipe and not args.resume:
-        raise WorkbenchError("give a recipe file to run, or --resume RUN_DIR")
-    if args.set and not args.recipe:
-        raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
-    recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
     control = JobControl()
     # Ctrl-C asks the loop to stop at the next step, checkpoint and say how to resume.
     signal.signal(signal.SIGINT, lambda *_: control.cancel())
@@ -185,9 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--label-column", default=defaults.label_column)
     data.add_argument("--tokenizer", default=BUNDLED_TEACHER, help="model whose tokenizer counts tokens")
 
-    check = command("check", _check, "validate a recipe file")
+    check = command("check", _check, "validate a recipe and run every check a job makes before training: "
+                    "models, mapping, lengths, vocabulary, data")
     check.add_argument("recipe")
     check.add_argument("--show", action="store_true", help="print the recipe with every default filled in")
+    check.add_argument("--recipe-only", action="store_true", help="validate the file alone; read no model or data")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="change one recipe value before checking, as `workbench run --set` does")
 
     run = command("run", _run, "run a recipe headless (also under `accelerate launch` or `torchrun`)")
     run.add_argument("recipe", nargs="?")

@@ -7,6 +7,7 @@ loop honours between steps (the shape of transformers' Trainer callbacks and nap
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -175,8 +176,13 @@ class JobControl:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def wait_while_paused(self) -> None:
+    def wait_while_paused(self) -> float:
+        """Block while paused; return the seconds waited, which stage time and throughput leave out."""
+        if self._running.is_set():
+            return 0.0
+        began = time.perf_counter()
         self._running.wait()
+        return time.perf_counter() - began
 
     def raise_if_cancelled(self, stage: str) -> None:
         """Where a stage can stop between two pieces of work: end the job there when a cancel was asked."""

@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.core.compress.qat import QAT
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import Event, Failed, Finished, JobCancelled, JobControl
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
-from workbench.core.stages import finishing, training
+from workbench.core.stages import finishing, quantization_aware, training
 from workbench.core.stages.context import PRUNING, JobContext
 from workbench.core.stages.inputs import FINETUNE, read_inputs
 
@@ -39,6 +40,7 @@ PIPELINE = (
     JobStage(training.INTERMEDIATE, training.intermediate_distillation),
     JobStage(training.PREDICTION, training.prediction_distillation),
     JobStage(PRUNING, training.pruning_and_recovery, training.pruning_wanted),
+    JobStage(QAT, quantization_aware.quantization_aware_training, quantization_aware.qat_wanted),
     JobStage(finishing.SCORING, finishing.scoring, everywhere=False),
     JobStage(finishing.EXPORT, finishing.export, _recipe_asks("quantization.enabled"), everywhere=False),
     JobStage(finishing.BENCHMARK, finishing.benchmark, everywhere=False),
@@ -78,6 +80,7 @@ class Job:
         with context.phase("reading data and models"):
             read_inputs(context)
         yield from context.timed_phases()
+        yield from context.pending_notices()  # e.g. how many rows had undecodable bytes replaced
         for stage in PIPELINE:
             if not (stage.everywhere or context.run):
                 continue

@@ -1,9 +1,11 @@
-"""The command line's view of a running job: one progress bar per stage with loss, speed and ETA."""
+"""A running job's progress as people read it: one progress bar per stage with loss, speed and ETA on the
+command line (`follow`), and the stage clock both views share, which leaves paused time out (`StageClock`)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from workbench.core.events import (
@@ -21,6 +23,37 @@ from workbench.core.events import (
 
 # Events printed as a line; stages and steps are the progress bar's.
 LINE_EVENTS = (Evaluation, StageFinished, ArtifactWritten, Notice)
+
+
+class StageClock:
+    """The active time of the current stage: wall time since it started minus the time the job was paused,
+    so that a pause neither stretches the stage's time nor inflates its ETA."""
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self._now = now
+        self.start(0)
+
+    def start(self, first_step: int) -> None:
+        self.first_step = first_step
+        self._started, self._paused_total, self._paused_since = self._now(), 0.0, None
+
+    def set_paused(self, paused: bool) -> None:
+        """Say whether the job is paused now; repeating the same state changes nothing."""
+        if paused and self._paused_since is None:
+            self._paused_since = self._now()
+        elif not paused and self._paused_since is not None:
+            self._paused_total += self._now() - self._paused_since
+            self._paused_since = None
+
+    def active_seconds(self) -> float:
+        now = self._now()
+        pausing = now - self._paused_since if self._paused_since is not None else 0.0
+        return now - self._started - self._paused_total - pausing
+
+    def eta_seconds(self, step: int, total: int) -> float:
+        """The rest of the stage at the active pace so far (0 until a step is done)."""
+        done = step - self.first_step
+        return (total - step) * self.active_seconds() / done if done > 0 else 0.0
 
 
 def follow(events: Iterable[Event], stream: TextIO | None = None) -> Event | None:

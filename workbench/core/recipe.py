@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from workbench.core.errors import RecipeError
+from workbench.core.errors import RecipeError, short_repr
 from workbench.core.recipe_search import SearchConfig
+from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
 BUNDLED_TEACHER = "bundled:all-MiniLM-L6-v2"
 BUNDLED_TWEETS = "bundled:tweets"
@@ -25,9 +26,9 @@ LearningRate = Annotated[float, Field(gt=0, lt=1)]
 
 
 class Section(BaseModel):
-    """Base of every recipe section: unknown keys are errors, assignments are validated."""
+    """Base of every recipe section: unknown keys are errors, assignments are validated, numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(Section):
@@ -57,6 +58,8 @@ class TeacherConfig(Section):
     reuse: bool = Field(default=True, description="reuse a teacher fine-tuned earlier on the same split and settings")
     cache_dir: str | None = Field(default=None, description="where fine-tuned teachers are kept; default: "
                                   "OUTPUT_DIR/.teacher-cache")
+    # Models whose config names custom code (`auto_map`) run that code when loaded: only on this opt-in.
+    trust_remote_code: bool = False
 
 
 StudentPreset = Literal["tinybert-4l-312d", "tinybert-6l-768d", "drop-layers", "custom"]
@@ -163,9 +166,15 @@ class RecoveryConfig(StageConfig):
 
 class PruningConfig(Section):
     enabled: bool = False
-    importance: Literal["gradient", "magnitude"] = "gradient"
+    # gradient: |dL/d gate| on dev batches; l1 / l2: weight norms ('magnitude' is the older name of l2).
+    importance: Literal["gradient", "l1", "l2", "magnitude"] = "gradient"
     heads_ratio: float = Field(default=0.0, ge=0, lt=1)
     ffn_ratio: float = Field(default=0.0, ge=0, lt=1)
+    threshold: float | None = Field(default=None, gt=0, lt=1, description="instead of ratios: remove every unit "
+                                    "whose importance divided by its layer's highest is below this")
+    threshold_units: Literal["both", "heads", "ffn"] = "both"
+    unstructured_sparsity: float = Field(default=0.0, ge=0, lt=1, description="share of encoder weights zeroed")
+    unstructured_scope: Literal["layer", "global"] = "layer"  # the share per weight matrix or over all of them
     vocabulary: bool = False
     vocabulary_margin: int = Field(default=0, ge=0)
     recovery: RecoveryConfig = RecoveryConfig()
@@ -180,6 +189,20 @@ class PruningConfig(Section):
             del data["recovery_epochs"]
         return data
 
+    @model_validator(mode="after")
+    def _threshold_or_ratios(self) -> PruningConfig:
+        if self.threshold is not None and (self.heads_ratio or self.ffn_ratio):
+            raise ValueError("give either threshold or heads_ratio / ffn_ratio, not both")
+        return self
+
+    @property
+    def structured(self) -> bool:  # heads or FFN neurons are removed, by ratio or by threshold
+        return bool(self.heads_ratio or self.ffn_ratio or self.threshold is not None)
+
+    @property
+    def prunes_weights(self) -> bool:  # the pruning step has work (the vocabulary is pruned apart, at the end)
+        return self.enabled and (self.structured or bool(self.unstructured_sparsity))
+
 
 class QuantizationConfig(Section):
     enabled: bool = True
@@ -189,6 +212,22 @@ class QuantizationConfig(Section):
     calibration_batches: int = Field(default=8, ge=1)
     max_logit_delta: float = Field(default=0.5, gt=0)
     min_agreement: float = Field(default=0.98, ge=0, le=1)
+    max_accuracy_drop: float | None = Field(default=None, ge=0, lt=1, description="dev accuracy int8 may lose "
+                                            "against fp32; the most sensitive layers stay fp32 until it holds")
+    int4: bool = Field(default=False, description="also write a weight-only int4 student (MatMulNBits)")
+    # Quick-demo student: block 32 gave 4.70 MiB (test accuracy 0.755), 64 4.24 MiB (0.759), 128 4.01 (0.754).
+    int4_block_size: int = Field(default=64, ge=16, le=256, description="weights sharing one int4 scale")
+    qat_epochs: float = Field(default=0.0, ge=0, le=100, description="quantization-aware distillation when int8 "
+                              "loses more than max_accuracy_drop; 0 = off")
+    qat_lr: LearningRate = 1e-5
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuantizationConfig:
+        if self.int4_block_size & (self.int4_block_size - 1):
+            raise ValueError(f"int4_block_size {self.int4_block_size} is not a power of two (16, 32, ... 256)")
+        if self.qat_epochs and self.max_accuracy_drop is None:
+            raise ValueError("qat_epochs runs only when int8 loses more than max_accuracy_drop: set that too")
+        return self
 
 
 class TrainingConfig(Section):
@@ -231,7 +270,8 @@ class Recipe(Section):
     @classmethod
     def from_dict(cls, data: Any, origin: str = "recipe") -> Recipe:
         if not isinstance(data, dict):
-            raise RecipeError(f"{origin}: a recipe is a mapping of sections (data, teacher, ...), got {data!r:.60}")
+            raise RecipeError(
+                f"{origin}: a recipe is a mapping of sections (data, teacher, ...), got {short_repr(data)}")
         try:
             return cls.model_validate(data)
         except ValidationError as error:
@@ -251,31 +291,21 @@ class Recipe(Section):
                 target = target.setdefault(section, {})
                 if not isinstance(target, dict):
                     raise RecipeError(f"--set {assignment!r}: '{section}' is a value, not a section")
-            target[key] = yaml.safe_load(text) if text.strip() else None
+            target[key] = parse_yaml(text, f"--set {path.strip()}") if text.strip() else None
         return Recipe.from_dict(data, origin="--set")
 
     @classmethod
     def load(cls, path: str | Path) -> Recipe:
+        """The recipe in a YAML file: the one loader of the command line, the job and the window."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise RecipeError(f"{path}: no such recipe file") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise RecipeError(f"{path}: cannot read the recipe ({error})") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise RecipeError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+        data = parse_yaml(read_recipe_text(path), str(path))
         return cls.from_dict(data if data is not None else {}, origin=str(path))
 
 
 def describe_validation_error(error: ValidationError, origin: str) -> str:
     """One line per problem: the dotted field path, what is wrong and what is allowed."""
     lines = [f"{origin}: {error.error_count()} problem(s) in the recipe"]
-    for item in error.errors():
+    for item in error.errors(include_url=False):
         path = ".".join(str(part) for part in item["loc"])
         if item["type"] == "extra_forbidden":
             allowed = _allowed_keys(item["loc"][:-1])
@@ -284,7 +314,9 @@ def describe_validation_error(error: ValidationError, origin: str) -> str:
             lines.append(f"  {path}: unknown key{hint}; allowed keys: {', '.join(allowed)}")
         else:
             where = path or "recipe"
-            lines.append(f"  {where}: {item['msg']} (got {item.get('input')!r:.60})")
+            lines.append(f"  {where}: {item['msg']} (got {short_repr(item.get('input'))})")
+    if len(lines) == 2:  # one problem: one line
+        return f"{origin}: {lines[1].strip()}"
     return "\n".join(lines)
 
 

@@ -11,8 +11,9 @@ the one owner of its layout; every other module asks a `RunFolder` for a path.
                            pruned-student/ (the shapes the recovery stage resumes into)
     RUN/teacher/ RUN/student/   Hugging Face folders
     RUN/evaluation.json    test-split metrics of teacher, student and int8 student
-    RUN/pruning.json  RUN/vocabulary.json   what pruning removed
-    RUN/onnx/              ONNX artifacts, export.json and parity.json
+    RUN/pruning.json  RUN/vocabulary.json   what pruning removed; RUN/sparsity.json the zeroed weights
+    RUN/qat.json           post-training int8 against the tolerance, and what quantization-aware training won
+    RUN/onnx/              ONNX artifacts, export.json, parity.json and int8_guard.json (nodes kept fp32)
     RUN/bench.json         measured latency, size and memory
     RUN/report/            the HTML report
     RUN/deploy/            the deploy bundle the window's Deploy button writes
@@ -120,11 +121,14 @@ class RunFolder:
     evaluation_path = property(lambda self: self.path / "evaluation.json")
     teacher_reuse_path = property(lambda self: self.path / "teacher-reuse.json")
     pruning_path = property(lambda self: self.path / "pruning.json")
+    sparsity_path = property(lambda self: self.path / "sparsity.json")
+    qat_path = property(lambda self: self.path / "qat.json")
     vocabulary_path = property(lambda self: self.path / "vocabulary.json")
     augmented_path = property(lambda self: self.path / "augmented.jsonl")
     onnx_dir = property(lambda self: self.path / "onnx")
     export_path = property(lambda self: self.onnx_dir / "export.json")
     parity_path = property(lambda self: self.onnx_dir / "parity.json")
+    int8_guard_path = property(lambda self: self.onnx_dir / "int8_guard.json")
     bench_path = property(lambda self: self.path / "bench.json")
     timings_path = property(lambda self: self.path / "timings.json")
     report_dir = property(lambda self: self.path / "report")

@@ -63,13 +63,15 @@ def summarize(run: RunFolder) -> RunSummary:
 
 
 def _recipe_name(run: RunFolder) -> str:
-    import yaml
+    from workbench.core.errors import RecipeError
+    from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
-    try:
-        data = yaml.safe_load(run.recipe_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    try:  # the recipe loader's bounds: run folders are sent around, and str() of an alias bomb never ends
+        data = parse_yaml(read_recipe_text(run.recipe_path), str(run.recipe_path))
+    except RecipeError:
         return "?"
-    return str(data.get("name", "?")) if isinstance(data, dict) else "?"
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else "?"
 
 
 def _batch1_ms(model: dict[str, Any] | None) -> float | None:

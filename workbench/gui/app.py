@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QThreadPool, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QThreadPool, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -21,7 +21,8 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.quiet import quiet_environment
 from workbench.core.recipe import Recipe
 from workbench.core.sources.resources import preset_path, resources_dir
-from workbench.gui.main_window import MainWindow
+from workbench.gui.main_window import MainWindow, recent_recipes_in
+from workbench.gui.xcb_check import check_xcb
 
 
 class _FirstPaint(QObject):
@@ -49,6 +50,13 @@ def app_icon() -> QIcon:
     return icon
 
 
+def first_recipe_path(args: Sequence[str], settings: QSettings) -> Path:
+    """The recipe named on the command line, else the last one opened or saved, else the quick-demo preset."""
+    if args and not args[0].startswith("-"):
+        return Path(args[0])
+    return next((Path(p) for p in recent_recipes_in(settings) if Path(p).is_file()), preset_path("quick-demo"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     quiet_environment()
     args = list(sys.argv[1:] if argv is None else argv)
@@ -56,18 +64,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from workbench.selftest import main as selftest
 
         return selftest()
+    missing = check_xcb(args)
+    if missing is not None:
+        return missing
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in args if a.startswith("-")]])
     app.setApplicationName("TinyBERT Workbench")
     app.setOrganizationName("TinyBERT Workbench")
     app.setWindowIcon(app_icon())
     app.setDesktopFileName("tinybert-workbench")  # ties the window to the installed .desktop entry
-    path = Path(args[0]) if args and not args[0].startswith("-") else preset_path("quick-demo")
+    settings = QSettings()
+    path = first_recipe_path(args, settings)
     try:
         recipe = Recipe.load(path)
     except WorkbenchError as error:
         QMessageBox.critical(None, "Recipe not loaded", str(error))
         return 2
-    window = MainWindow(recipe, path)
+    window = MainWindow(recipe, path, settings)
     report = os.environ.get("WORKBENCH_REPORT_PAINT")
     if report:
         probe = _FirstPaint(quit_after=report == "exit")

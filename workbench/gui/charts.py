@@ -1,17 +1,17 @@
 """Chart cards: a titled pyqtgraph plot with a legend, exportable as PNG / SVG and copyable for slides.
 
 Cards never redraw on their own: the panel that owns them pushes data at most ~10 times a second, so a
-fast training loop never waits on painting.
+fast training loop never waits on painting. A card builds its plot when it first paints or gets data:
+importing pyqtgraph takes a sixth of the launch, and the window's first paint does not wait for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import pyqtgraph as pg
-from pyqtgraph.exporters import ImageExporter, SVGExporter
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QFont, QImage
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,24 +24,37 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.gui import svg_compat
-from workbench.gui.curves import Series
+from workbench.gui.curves import UNTRAINED_HEAD, Series
 
-pg.setConfigOptions(background="w", foreground="#333", antialias=True)
-svg_compat.install()
+_configured = False
 
 # Fixed colours per curve name, so a component looks the same in every chart and every run.
 COLOURS = {
     "total": "#212121", "embedding": "#1e88e5", "hidden": "#43a047", "attention": "#fb8c00",
     "prediction": "#8e24aa", "hard label": "#e53935", "teacher loss": "#757575", "learning rate": "#3949ab",
     "examples/s": "#00897b", "teacher (dev)": "#757575", "student (dev)": "#e53935",
-    "teacher": "#757575", "student fp32": "#1e88e5", "student int8": "#43a047",
+    "teacher": "#757575", "student fp32": "#1e88e5", "student int8": "#43a047", UNTRAINED_HEAD: "#bdbdbd",
 }
+DASHED = {UNTRAINED_HEAD}  # curves that are no result: drawn dashed
 PALETTE = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41", "#d81b60")
 
 
 def colour_for(name: str, index: int) -> str:
     return COLOURS.get(name, PALETTE[index % len(PALETTE)])
+
+
+def pyqtgraph():
+    """pyqtgraph, configured on first use."""
+    global _configured
+    import pyqtgraph as pg
+
+    if not _configured:
+        from workbench.gui import svg_compat
+
+        pg.setConfigOptions(background="w", foreground="#333", antialias=True)
+        svg_compat.install()
+        _configured = True
+    return pg
 
 
 class ChartCard(QFrame):
@@ -52,26 +65,14 @@ class ChartCard(QFrame):
         super().__init__(parent)
         self.title = title
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        # The legend sits in its own row above the plot, never over the curves: a loss curve near the top of
-        # its axis would otherwise disappear under it.
-        self.plot_widget = pg.GraphicsLayoutWidget()
-        self.legend = pg.LegendItem(colCount=4, labelTextSize="8pt", horSpacing=14, verSpacing=-6)
-        self.plot_widget.addItem(self.legend, row=0, col=0)
-        self.plot_item: pg.PlotItem = self.plot_widget.addPlot(row=1, col=0)
-        self.plot_item.showGrid(x=True, y=True, alpha=0.2)
-        self.plot_item.setLabel("left", y_label)
-        self.plot_item.setLabel("bottom", x_label)
-        self.plot_item.setLogMode(y=log_y)
-        # Accuracy in [0, 1] and rates around 1e-4 read better as they are than as "x0.001" multiples.
-        self.plot_item.getAxis("left").enableAutoSIPrefix(False)
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self.markers: list[pg.InfiniteLine] = []
+        self._axes = (y_label, x_label, log_y)
+        self._plot_widget: Any = None  # built by _build
+        self.curves: dict[str, Any] = {}  # name -> pg.PlotDataItem
+        self.markers: list[Any] = []  # pg.InfiniteLine per stage start
         self._x_end = 0.0
-        # A label over the plot, not a plot item: it must stay centred whatever the axes show.
-        self._placeholder = QLabel("no data yet", self.plot_widget)
-        self._placeholder.setStyleSheet("color: #9e9e9e; background: transparent;")
-        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.plot_widget.installEventFilter(self)
+        self._placeholder_text: str | None = "no data yet"
+        self._area = QWidget()
+        QVBoxLayout(self._area).setContentsMargins(0, 0, 0, 0)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
@@ -92,27 +93,92 @@ class ChartCard(QFrame):
             button.clicked.connect(slot)
             header.addWidget(button)
         layout.addLayout(header)
-        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self._area, 1)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.plot_widget and event.type() == QEvent.Type.Resize:
-            self._placeholder.setGeometry(0, 0, self.plot_widget.width(), self.plot_widget.height())
+    # -- the plot, built on first use ------------------------------------------------------------------------
+
+    @property
+    def built(self) -> bool:
+        return self._plot_widget is not None
+
+    @property
+    def plot_widget(self):
+        self._build()
+        return self._plot_widget
+
+    @property
+    def plot_item(self):
+        self._build()
+        return self._plot_item
+
+    @property
+    def legend(self):
+        self._build()
+        return self._legend
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        if not self.built:
+            QTimer.singleShot(0, self._build)  # right after this paint, not before it
+
+    def _build(self) -> None:
+        if self.built:
+            return
+        pg = pyqtgraph()
+        from workbench.gui.log_axis import LogAxis
+
+        y_label, x_label, log_y = self._axes
+        # The legend sits in its own row above the plot, never over the curves: a loss curve near the top of
+        # its axis would otherwise disappear under it.
+        widget = pg.GraphicsLayoutWidget()
+        self._legend = pg.LegendItem(colCount=4, labelTextSize="8pt", horSpacing=14, verSpacing=-6)
+        widget.addItem(self._legend, row=0, col=0)
+        plot = widget.addPlot(row=1, col=0, axisItems={"left": LogAxis("left")} if log_y else None)
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setLabel("left", y_label)
+        plot.setLabel("bottom", x_label)
+        plot.setLogMode(y=log_y)
+        # Accuracy in [0, 1] and rates around 1e-4 read better as they are than as "x0.001" multiples.
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        # A label over the plot, not a plot item: it must stay centred whatever the axes show.
+        self._placeholder = QLabel(widget)
+        self._placeholder.setStyleSheet("color: #9e9e9e; background: transparent;")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._plot_widget, self._plot_item = widget, plot
+        widget.installEventFilter(self)
+        self._area.layout().addWidget(widget)
+        self._configure_plot()
+        self.set_placeholder(self._placeholder_text)
+
+    def _configure_plot(self) -> None:
+        """What a kind of card changes in its plot once it is built."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self._plot_widget and event.type() == QEvent.Type.Resize:
+            self._placeholder.setGeometry(0, 0, watched.width(), watched.height())
         return super().eventFilter(watched, event)
 
     def set_placeholder(self, text: str | None) -> None:
         """A grey line over an empty chart: why it is empty ("no data yet", "not exported yet")."""
-        self._placeholder.setText(text or "")
-        self._placeholder.setVisible(bool(text))
+        self._placeholder_text = text
+        if self.built:
+            self._placeholder.setText(text or "")
+            self._placeholder.setVisible(bool(text))
 
     # -- data ------------------------------------------------------------------------------------------------
 
     def set_curves(self, curves: dict[str, Series], symbols: bool = False) -> None:
         """Create or update one labelled curve per series; unchanged series are left alone."""
+        if not self.built and not any(len(s.x) for s in curves.values()):
+            self.set_placeholder("no data yet")
+            return
+        pg = pyqtgraph()
         for name, series in curves.items():
             item = self.curves.get(name)
             if item is None:
                 colour = colour_for(name, len(self.curves))
-                pen = pg.mkPen(colour, width=2.5 if name == "total" else 1.6)
+                pen = pg.mkPen(colour, width=2.5 if name == "total" else 1.6,
+                               style=Qt.PenStyle.DashLine if name in DASHED else Qt.PenStyle.SolidLine)
                 options = {"symbol": "o", "symbolSize": 6, "symbolBrush": colour, "symbolPen": None} if symbols else {}
                 item = self.plot_item.plot([], [], pen=pen, **options)
                 self.legend.addItem(item, name)
@@ -129,6 +195,7 @@ class ChartCard(QFrame):
         """Vertical lines where each stage begins, labelled with the stage."""
         if len(starts) == len(self.markers):
             return
+        pg = pyqtgraph()
         for line in self.markers:
             self.plot_item.removeItem(line)
         self.markers = []
@@ -147,6 +214,10 @@ class ChartCard(QFrame):
             self.plot_item.setXRange(0, end, padding=0.02)
 
     def clear(self) -> None:
+        if not self.built:
+            self.curves.clear()
+            self.set_placeholder("no data yet")
+            return
         for item in self.curves.values():
             self.plot_item.removeItem(item)
         self.legend.clear()
@@ -166,6 +237,9 @@ class ChartCard(QFrame):
         return self.plot_widget.scene()  # plot and legend row together
 
     def image(self) -> QImage:
+        from pyqtgraph.exporters import ImageExporter
+
+        pyqtgraph()
         exporter = ImageExporter(self._export_target())
         exporter.parameters()["width"] = max(800, int(self.plot_widget.width()))
         return exporter.export(toBytes=True)
@@ -177,6 +251,9 @@ class ChartCard(QFrame):
         return path
 
     def save_svg(self, path: str | Path) -> Path:
+        from pyqtgraph.exporters import SVGExporter
+
+        pyqtgraph()
         SVGExporter(self._export_target()).export(str(path))
         return Path(path)
 
@@ -202,13 +279,16 @@ class BarCard(ChartCard):
 
     def __init__(self, title: str, y_label: str, parent: QWidget | None = None) -> None:
         super().__init__(title, y_label, x_label="", parent=parent)
-        self.plot_item.showGrid(x=False, y=True, alpha=0.2)
-        self.plot_item.setMouseEnabled(x=False, y=False)
-        self.legend.setVisible(False)
         self._items: list = []
         self.values: dict[str, float | None] = {}
 
+    def _configure_plot(self) -> None:
+        self._plot_item.showGrid(x=False, y=True, alpha=0.2)
+        self._plot_item.setMouseEnabled(x=False, y=False)
+        self._legend.setVisible(False)
+
     def set_bars(self, values: dict[str, float | None], fmt: str = "{:.1f}") -> None:
+        pg = pyqtgraph()
         for item in self._items:
             self.plot_item.removeItem(item)
         self._items = []

@@ -13,8 +13,17 @@ from workbench.core.events import Event
 
 LOSS, LR, ACCURACY, THROUGHPUT = "loss", "learning rate", "dev accuracy", "throughput"
 CHARTS = (LOSS, LR, ACCURACY, THROUGHPUT)
-TEACHER_STAGE = "teacher_finetune"
+TEACHER_STAGE, INTERMEDIATE_STAGE = "teacher_finetune", "intermediate"
 COMPONENT_NAMES = {"hard_label": "hard label"}
+# The intermediate stage trains the layers, not the classifier: the student's dev accuracy there is a
+# by-product, drawn apart (dashed, grey) so that nobody reads it as a result.
+UNTRAINED_HEAD = "student (dev, head not trained yet)"
+
+
+def accuracy_curve(stage: str, split: str) -> str:
+    if stage == TEACHER_STAGE:
+        return f"teacher ({split})"
+    return UNTRAINED_HEAD if stage == INTERMEDIATE_STAGE else f"student ({split})"
 
 
 def curve_name(stage: str, component: str) -> str:
@@ -78,9 +87,9 @@ class Curves:
             self.series(THROUGHPUT, "examples/s").append(x, float(record["examples_per_s"]))
             self.steps_logged += 1
         elif kind == "Evaluation" and "accuracy" in record.get("metrics", {}):
-            model = "teacher" if record["stage"] == TEACHER_STAGE else "student"
             x = self._x(record["stage"], record["step"])
-            self.series(ACCURACY, f"{model} ({record.get('split', 'dev')})").append(x, record["metrics"]["accuracy"])
+            self.series(ACCURACY, accuracy_curve(record["stage"], record.get("split", "dev"))).append(
+                x, record["metrics"]["accuracy"])
         else:
             return
         self.version += 1

@@ -6,11 +6,13 @@ and sends back the recipe's own message for the field, shown in red right under 
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from typing import Any
 
 import annotated_types
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,9 +28,8 @@ INVALID_STYLE = "border: 1px solid #c62828; background: #fff3f3;"
 INT_RANGE = (-(2**31), 2**31 - 1)  # what a QSpinBox can hold
 
 
-def recipe_bounds(path: str, model: type[BaseModel] | None = None) -> tuple[int | None, int | None]:
-    """The whole-number range the recipe allows at a dotted path, from its fields' ge / gt / le / lt
-    constraints; None where the recipe sets no bound."""
+def recipe_field(path: str, model: type[BaseModel] | None = None) -> FieldInfo:
+    """The recipe's field at a dotted path: its bounds, choices and description are the window's too."""
     if model is None:
         from workbench.core.recipe import Recipe
 
@@ -36,8 +37,19 @@ def recipe_bounds(path: str, model: type[BaseModel] | None = None) -> tuple[int 
     *sections, name = path.split(".")
     for section in sections:
         model = model.model_fields[section].annotation
+    return model.model_fields[name]
+
+
+def recipe_choices(path: str) -> list[Any]:
+    """The values a Literal field of the recipe allows, in the recipe's order."""
+    return list(typing.get_args(recipe_field(path).annotation))
+
+
+def recipe_bounds(path: str, model: type[BaseModel] | None = None) -> tuple[int | None, int | None]:
+    """The whole-number range the recipe allows at a dotted path, from its fields' ge / gt / le / lt
+    constraints; None where the recipe sets no bound."""
     low = high = None
-    for constraint in model.model_fields[name].metadata:
+    for constraint in recipe_field(path, model).metadata:
         if isinstance(constraint, annotated_types.Ge | annotated_types.Gt):
             bound = constraint.ge if isinstance(constraint, annotated_types.Ge) else constraint.gt + 1
             low = int(bound) if low is None else max(low, int(bound))
@@ -96,7 +108,7 @@ class LineField(Field):
 
     def __init__(self, path: str, kind: str = "str", placeholder: str = "", tip: str = "") -> None:
         super().__init__(path, QLineEdit(placeholderText=placeholder), tip)
-        self.kind = kind  # str | optional_str | float | optional_int | int_list
+        self.kind = kind  # str | optional_str | float | optional_float | optional_int | int_list
         self.widget.textEdited.connect(self._emit)
 
     def value(self) -> Any:
@@ -108,14 +120,14 @@ class LineField(Field):
                 return None
             raise ParseProblem("give a value")
         try:
-            if self.kind == "float":
+            if self.kind in ("float", "optional_float"):
                 return float(text)
             if self.kind == "optional_int":
                 return int(text)
             if self.kind == "int_list":
                 return [int(part) for part in text.replace(",", " ").split()]
         except ValueError:
-            expected = {"float": "a number", "optional_int": "a whole number",
+            expected = {"float": "a number", "optional_float": "a number", "optional_int": "a whole number",
                         "int_list": "whole numbers separated by commas"}[self.kind]
             raise ParseProblem(f"'{text}' is not {expected}") from None
         return text or None
@@ -167,6 +179,14 @@ class ComboField(Field):
     def set_value(self, value: Any) -> None:
         index = self.widget.findData(value)
         self.widget.setCurrentIndex(max(index, 0))
+
+
+def recipe_combo(path: str, labels: dict[Any, str] | None = None, tip: str = "") -> ComboField:
+    """A combo box of the values the recipe's Literal field allows (labels optional), the recipe's description
+    as its tip unless one is given."""
+    labels = labels or {}
+    return ComboField(path, [(labels.get(v, str(v)), v) for v in recipe_choices(path)],
+                      tip or recipe_field(path).description or "")
 
 
 class CheckField(Field):

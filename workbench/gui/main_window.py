@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -25,19 +24,29 @@ from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder
 from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest
+from workbench.gui.checked_start import CheckedStart
 from workbench.gui.device import describe_device
 from workbench.gui.panels.compression import CompressionPanel
+from workbench.gui.panels.data_section import DataPanel
 from workbench.gui.panels.mapping import MappingPanel
 from workbench.gui.panels.models import ModelsPanel
-from workbench.gui.panels.presentation import PresentationDialog
+from workbench.gui.panels.presentation import PresentationWindow
 from workbench.gui.panels.runs import RunsPanel
 from workbench.gui.panels.search import SearchPanel
 from workbench.gui.panels.training import TrainingPanel
 from workbench.gui.panels.tryit import TryItPanel
 from workbench.gui.recipe_editor import RecipeEditor
+from workbench.gui.sidebar import StepList
+from workbench.gui.steps import STEPS, route_problems, step_states
 
 RECENT_KEY, GEOMETRY_KEY, MAX_RECENT = "recent_recipes", "window/geometry", 8
-PANELS = ("Models", "Layer mapping", "Compression", "Training", "Try it", "Runs", "Search")
+PANELS = STEPS
+
+
+def recent_recipes_in(settings: QSettings) -> list[str]:
+    """Recipe files opened or saved, newest first (QSettings gives one string back for a one-item list)."""
+    value = settings.value(RECENT_KEY, [])
+    return [value] if isinstance(value, str) else list(value or [])
 
 
 class MainWindow(QMainWindow):
@@ -50,7 +59,9 @@ class MainWindow(QMainWindow):
         self._went_live = False
         self._close_when_cancelled = False
         self._device = Latest(self)
+        self._presentation: PresentationWindow | None = None
 
+        self.data = DataPanel(self.editor)
         self.models = ModelsPanel(self.editor)
         self.mapping = MappingPanel(self.editor)
         self.compression = CompressionPanel(self.editor)
@@ -58,16 +69,15 @@ class MainWindow(QMainWindow):
         self.tryit = TryItPanel(self.open_presentation)
         self.runs = RunsPanel(recipe.output_dir)
         self.search = SearchPanel(self.editor)
-        self.panels: dict[str, QWidget] = dict(zip(PANELS, (self.models, self.mapping, self.compression,
+        self.panels: dict[str, QWidget] = dict(zip(PANELS, (self.data, self.models, self.mapping, self.compression,
                                                             self.training, self.tryit, self.runs, self.search),
                                                    strict=True))
-        self.nav = QListWidget()
+        self.nav = StepList(PANELS)
         self.stack = QStackedWidget()
-        for index, (name, panel) in enumerate(self.panels.items(), start=1):
-            self.nav.addItem(f"{index}  {name}")
+        for panel in self.panels.values():
             self.stack.addWidget(panel)
-        self.nav.setFixedWidth(170)
-        self.nav.setStyleSheet("QListWidget { font-size: 14px; } QListWidget::item { padding: 9px 6px; }")
+        self._steps_timer = QTimer(self, singleShot=True, interval=0)
+        self._steps_timer.timeout.connect(self._refresh_steps)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -85,6 +95,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.runs.refresh()
         self.nav.setCurrentRow(0)
+        self._refresh_steps()
         if not self.restoreGeometry(QByteArray(self.settings.value(GEOMETRY_KEY, QByteArray()))):
             self.resize(1280, 800)
         self._show_recipe()
@@ -123,13 +134,12 @@ class MainWindow(QMainWindow):
             self._action(view, name, lambda _=False, i=index: self.nav.setCurrentRow(i),
                          QKeySequence(f"Ctrl+{index + 1}"))
         view.addSeparator()
-        self._action(view, "Presentation view", lambda: self.open_presentation(self.tryit.figures()),
-                     QKeySequence("F11"))
+        self._action(view, "Presentation mode", lambda: self.open_presentation(), QKeySequence("F11"))
         self._fill_recent()
 
     def _start_from_menu(self) -> None:
         self.show_panel("Training")
-        self.training.start()
+        self.checked_start.start()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -138,8 +148,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self.recent_recipes()))
 
     def recent_recipes(self) -> list[str]:
-        value = self.settings.value(RECENT_KEY, [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return recent_recipes_in(self.settings)
 
     def _remember(self, path: Path) -> None:
         name = str(Path(path).resolve())
@@ -154,6 +163,7 @@ class MainWindow(QMainWindow):
         self.editor.recipe_changed.connect(lambda recipe: self.runs.set_output_dir(recipe.output_dir))
         self.editor.problems_changed.connect(self._show_problems)
         self.models.described.connect(self.mapping.set_models)
+        self.checked_start = CheckedStart(self.training, self.editor, self)
         self.training.run_changed.connect(self._show_run)
         self.training.running_changed.connect(self._running_changed)
         self.training.job_finished.connect(self._job_finished)
@@ -163,6 +173,19 @@ class MainWindow(QMainWindow):
         self.runs.recipe_requested.connect(lambda run: self.load_recipe(RunFolder(Path(run)).recipe_path))
         self.runs.try_requested.connect(self._try_run)
         self.search.student_chosen.connect(lambda trial: self.show_panel("Models"))
+        for signal in (self.editor.recipe_changed, self.editor.problems_changed, self.models.described,
+                       self.data.section.previewed, self.runs.runs_listed, self.tryit.run_combo.currentIndexChanged):
+            signal.connect(lambda *_: self._steps_timer.start())  # many changes at once: one refresh
+
+    def _refresh_steps(self) -> None:
+        """Each step's mark and one-line summary, from the core's messages (see workbench/gui/steps.py)."""
+        preview = self.data.section.preview
+        routed = route_problems(self.editor.problems, self.editor.fields, self.panels)
+        states = step_states(self.recipe, routed, self.models.info, self.data.section.failure,
+                             sum(preview.class_counts.values()) if preview else None,
+                             self.tryit.run_combo.currentText() or None, len(self.runs.rows))
+        for name, state in states.items():
+            self.nav.show_state(name, state)
 
     def show_panel(self, name: str) -> None:
         self.nav.setCurrentRow(PANELS.index(name))
@@ -216,17 +239,21 @@ class MainWindow(QMainWindow):
         self.tryit.set_runs(paths if run_dir in paths else [*paths, run_dir], select=run_dir)
         self.show_panel("Try it")
 
-    def open_presentation(self, figures: dict) -> None:
-        dialog = PresentationDialog(figures, self)
-        dialog.show()
+    def open_presentation(self, run_dir: str | None = None) -> None:
+        """Full screen figures of the run tried last, else of the run selected in Runs."""
+        run_dir = run_dir or self.tryit.run_combo.currentData() or next(iter(self.runs.selected_paths()), None)
+        if self._presentation is None:
+            self._presentation = PresentationWindow(self)
+        self._presentation.show_run(run_dir)
 
     # -- going live after the first paint --------------------------------------------------------------------
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
         if not self._went_live:
             self._went_live = True
-            # Everything that imports torch / transformers starts after the window is on screen.
+            # Everything that imports torch / transformers starts after the window's first paint: started
+            # on show, it ran before the X server's expose event and held the first paint back ~0.4 s.
             QTimer.singleShot(0, self._go_live)
 
     def _go_live(self) -> None:

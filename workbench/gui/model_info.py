@@ -32,17 +32,17 @@ class ModelsInfo:
 
 
 @functools.lru_cache(maxsize=16)
-def _summary(source: str):
+def _summary(source: str, trust_remote_code: bool):
     from workbench.core.sources.models import summarize_model
 
-    return summarize_model(source)
+    return summarize_model(source, trust_remote_code)
 
 
 @functools.lru_cache(maxsize=16)
-def _config(source: str):
+def _config(source: str, trust_remote_code: bool):
     from workbench.core.sources.models import load_config, resolve_model_source
 
-    return load_config(resolve_model_source(source))
+    return load_config(resolve_model_source(source, trust_remote_code))
 
 
 def describe_models(recipe: Recipe) -> ModelsInfo:
@@ -50,13 +50,13 @@ def describe_models(recipe: Recipe) -> ModelsInfo:
 
     info = ModelsInfo()
     try:
-        info.teacher = _summary(recipe.teacher.source)
+        info.teacher = _summary(recipe.teacher.source, recipe.teacher.trust_remote_code)
     except WorkbenchError as error:
         info.teacher_error = str(error)
         return info
     labels = recipe.data.label_names or info.teacher.labels or PLACEHOLDER_LABELS
     try:
-        teacher_config = _config(recipe.teacher.source)
+        teacher_config = _config(recipe.teacher.source, recipe.teacher.trust_remote_code)
         config = student_config(recipe.student, teacher_config, labels)
         info.student = describe_student(config, teacher_config, recipe.data.max_length)
         info.student["ratio"] = info.teacher.parameters / max(1, info.student["parameters"])
@@ -82,6 +82,12 @@ def pruning_text(config: PruningConfig, heads: int, ffn_size: int) -> str:
     parts = [f"{name} {total} → {total - removed_count(total, ratio)} per layer"
              for name, total, ratio in (("heads", heads, config.heads_ratio), ("FFN", ffn_size, config.ffn_ratio))
              if removed_count(total, ratio)]
+    if config.threshold is not None:
+        units = {"both": "heads and FFN neurons", "heads": "heads", "ffn": "FFN neurons"}[config.threshold_units]
+        parts.append(f"{units} below {config.threshold:g} of their layer's strongest removed (how many is known "
+                     "once they are ranked)")
+    if config.unstructured_sparsity:
+        parts.append(f"{config.unstructured_sparsity:.0%} of encoder weights zeroed (same file size, smaller zip)")
     if config.vocabulary:
         parts.append("vocabulary trimmed to the data's tokens")
     return "; ".join(parts) + " — sizes above are before it" if parts else "none (all ratios are 0)"

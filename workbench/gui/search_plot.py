@@ -7,10 +7,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from workbench.core.search.frontier import COMPLETE, TrialRow
+from workbench.gui.charts import pyqtgraph
+
+pg = pyqtgraph()  # configured as every chart of the window (white background)
 
 LIVE, GREY, FRONT, REFERENCE = "#1e88e5", "#bdbdbd", "#1e88e5", "#757575"
 

@@ -5,6 +5,9 @@
     RUN/onnx/student-fused.onnx  attention / layer norm / GELU fused (when quantization.fusion)
     RUN/onnx/student-int8.onnx   dynamic int8 of the fused model (plain one without fusion); static int8 of
                                  the plain one
+    RUN/onnx/student-int4.onnx  with quantization.int4: weight-only int4 (compress/int4.py)
+    RUN/onnx/int8_guard.json     with quantization.max_accuracy_drop: the nodes int8 left in fp32, and why
+                                 (RunFolder.int8_guard_path)
     RUN/onnx/export.json         opset, exporter, fused operator counts, file sizes
 
 Exports use the TorchScript exporter with the eager attention implementation: measured with torch 2.13 on
@@ -22,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,6 +47,7 @@ ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
     "student-fp32.onnx": "student",
     "student-fused.onnx": "student",
     "student-int8.onnx": "student",
+    "student-int4.onnx": "student",
 }
 
 
@@ -92,15 +96,19 @@ def export_onnx(model_folder: str | Path, out_path: str | Path, opset: int = DEF
     return out_path
 
 
-def fuse(onnx_in: str | Path, onnx_out: str | Path, config) -> FusionReport:
-    """Run ONNX Runtime's BERT optimizer; `config` is the model's transformers config (heads, width)."""
+def fuse(onnx_in: str | Path, onnx_out: str | Path, config, keep_matmuls: bool = False) -> FusionReport:
+    """Run ONNX Runtime's BERT optimizer; `config` is the model's transformers config (heads, width). With
+    `keep_matmuls` attention and the embedding layer norm stay unfused, so that every weight stays in a plain
+    MatMul or Gather, which is what the int4 quantizer reads (compress/int4.py)."""
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     options = FusionOptions("bert")
     options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # slow kernels, see above
     options.enable_bias_gelu = False
-    with _quiet_logs():
+    if keep_matmuls:
+        options.enable_attention = options.enable_embed_layer_norm = False
+    with quiet_logs():
         # A head-pruned model has fewer heads of the original width: the fused Attention must be told so.
         heads = attention_heads(config)
         optimized = optimize_model(str(onnx_in), model_type="bert", num_heads=heads,
@@ -110,12 +118,15 @@ def fuse(onnx_in: str | Path, onnx_out: str | Path, config) -> FusionReport:
     return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, config.num_hidden_layers)
 
 
-def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel: bool = False) -> Path:
-    """Dynamic int8: weights quantized ahead of time, activations at run time."""
+def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel: bool = False,
+                          exclude: Sequence[str] = (), only: Sequence[str] | None = None) -> Path:
+    """Dynamic int8: weights quantized ahead of time, activations at run time; nodes named in `exclude` stay
+    fp32, and with `only` just those nodes are quantized (compress/int8_guard.py measures them so)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _quiet_logs():
+    with quiet_logs():
         quantize_dynamic(str(onnx_in), str(onnx_out), per_channel=per_channel, weight_type=QuantType.QInt8,
+                         nodes_to_exclude=list(exclude), nodes_to_quantize=list(only or []),
                          extra_options=_FUSED_GRAPH_OPTIONS)
     return Path(onnx_out)
 
@@ -131,8 +142,10 @@ class _CalibrationBatches:
 
 
 def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_batches: Iterable[Batch],
-                         per_channel: bool = False) -> Path:
-    """Static int8 (QDQ): activation ranges calibrated on the given batches (the dev split)."""
+                         per_channel: bool = False, exclude: Sequence[str] = (),
+                         only: Sequence[str] | None = None) -> Path:
+    """Static int8 (QDQ): activation ranges calibrated on the given batches (the dev split); `exclude` and
+    `only` as for dynamic int8."""
     from onnxruntime import InferenceSession
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -140,14 +153,15 @@ def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_
     feeds = [onnx_feeds(inputs, batch) for batch in calibration_batches]
     if not feeds:
         raise ExportError(f"{onnx_in}: static int8 needs calibration batches and got none")
-    with _quiet_logs():
+    with quiet_logs():
         # uint8 activations with int8 weights and 7-bit weight range: ONNX Runtime's advice for x86 CPUs,
         # which saturate 8-bit products without VNNI. Only the weight-bearing MatMul and Gather: quantizing
         # the classifier's Gemm stops on a missing calibrated range for the pooler output on fused graphs.
         quantize_static(str(onnx_in), str(onnx_out), _CalibrationBatches(feeds), quant_format=QuantFormat.QDQ,
                         per_channel=per_channel, reduce_range=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"],
-                        calibrate_method=CalibrationMethod.MinMax, extra_options=_FUSED_GRAPH_OPTIONS)
+                        calibrate_method=CalibrationMethod.MinMax, extra_options=_FUSED_GRAPH_OPTIONS,
+                        nodes_to_exclude=list(exclude), nodes_to_quantize=list(only or []))
     return Path(onnx_out)
 
 
@@ -228,26 +242,51 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
 
 def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: int,
                   paths: dict[str, Path]) -> FusionReport | None:
-    """NAME-fp32.onnx, then NAME-fused.onnx and NAME-int8.onnx as the settings ask; adds them to `paths`."""
+    """NAME-fp32.onnx, then NAME-fused.onnx and NAME-int8.onnx as the settings ask (the student's int8
+    accuracy-guarded with max_accuracy_drop, and its int4 beside with int4); adds them to `paths`."""
     from transformers import AutoConfig
 
     folder = run_dir / ONNX_DIR
     plain = paths[f"{name}-fp32.onnx"] = export_onnx(run_dir / name, folder / f"{name}-fp32.onnx", opset)
+    model_config = AutoConfig.from_pretrained(run_dir / name, trust_remote_code=False)
     fusion = None
     if config.fusion:
-        fusion = fuse(plain, folder / f"{name}-fused.onnx", AutoConfig.from_pretrained(run_dir / name))
+        fusion = fuse(plain, folder / f"{name}-fused.onnx", model_config)
         paths[f"{name}-fused.onnx"] = Path(fusion.path)
+    guarded = name == "student" and config.max_accuracy_drop is not None
+    guard_report = RunFolder(run_dir).int8_guard_path
+    if name == "student":
+        guard_report.unlink(missing_ok=True)
     if config.enabled:
-        int8 = folder / f"{name}-int8.onnx"
-        if config.mode == "static":
-            # Static QDQ cannot quantize fused Attention and EmbedLayerNormalization: from the fused graph the
-            # quantized student measured 3.3 times larger and 1.6 times slower than from the plain export.
-            paths[int8.name] = quantize_static_int8(
-                plain, int8, calibration_batches(run_dir, config.calibration_batches, source=name),
-                config.per_channel)
+        base, quantize = int8_quantizer(run_dir, name, paths, config)
+        int8 = paths[f"{name}-int8.onnx"] = folder / f"{name}-int8.onnx"
+        if guarded:
+            from workbench.core.compress.int8_guard import guard_run  # it runs models through ort_session
+
+            guard_run(run_dir, base, int8, quantize, config.max_accuracy_drop, config.mode, guard_report)
         else:
-            paths[int8.name] = quantize_dynamic_int8(paths.get(f"{name}-fused.onnx", plain), int8, config.per_channel)
+            quantize(int8, (), None)
+    if config.int4 and name == "student":
+        from workbench.core.compress.int4 import write_int4
+
+        paths["student-int4.onnx"] = write_int4(plain, folder / "student-int4.onnx", model_config,
+                                                config.int4_block_size)
     return fusion
+
+
+def int8_quantizer(run_dir: Path, name: str, paths: dict[str, Path], config: QuantizationConfig
+                   ) -> tuple[Path, Callable[[Path, Sequence[str], Sequence[str] | None], Path]]:
+    """The fp32 model that NAME's int8 starts from and a quantizer `(out, exclude, only) -> out` for the
+    recipe's mode: dynamic from the fused model (the plain one without fusion), static from the plain one."""
+    plain = paths[f"{name}-fp32.onnx"]
+    if config.mode == "static":
+        # Static QDQ cannot quantize fused Attention and EmbedLayerNormalization: from the fused graph the
+        # quantized student measured 3.3 times larger and 1.6 times slower than from the plain export.
+        batches = calibration_batches(run_dir, config.calibration_batches, source=name)
+        return plain, lambda out, exclude, only: quantize_static_int8(plain, out, batches, config.per_channel,
+                                                                      exclude, only)
+    base = paths.get(f"{name}-fused.onnx", plain)
+    return base, lambda out, exclude, only: quantize_dynamic_int8(base, out, config.per_channel, exclude, only)
 
 
 def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32, source: str = "student"
@@ -259,7 +298,7 @@ def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32, s
 
 
 @contextlib.contextmanager
-def _quiet_logs() -> Iterator[None]:
+def quiet_logs() -> Iterator[None]:
     """The optimizer and quantizer log advice and progress at warning level through the root logger, and
     their helper sessions warn about initializers they drop; none of it is for the user."""
     import onnxruntime

@@ -1,44 +1,42 @@
-"""Structured pruning: rank attention heads and FFN neurons, remove the least important, the same count per layer.
+"""Structured pruning: rank attention heads and FFN neurons (compress/importance.py), remove the least
+important by ratio or by threshold.
 
-Importance is gradient-based (Michel et al. 2019: |dL/d mask| of a gate on each head's context and each FFN
-neuron's activation, summed over examples) or weight magnitude. The gates are forward pre-hooks on the
-attention output projection and the FFN's second linear layer, because transformers 5 models no longer
-take a `head_mask` argument.
+A ratio removes the same count from every layer. A threshold removes every FFN neuron whose importance,
+divided by the highest in its layer, is below it (so each layer keeps its strongest unit, and layers may end
+with different widths), and from every layer the same number of heads: as many as the layer with the fewest
+heads below the threshold has, because the config and ONNX Runtime's fused Attention take one head count for
+the whole model. No unit at or above the threshold is ever removed.
 
 How a pruned model keeps loading and exporting: see sources/pruned_models.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from transformers import PreTrainedModel
 
-from workbench.core.errors import WorkbenchError
-from workbench.core.sources.batches import model_inputs
-from workbench.core.sources.families import PRUNING_CONFIG_KEY, EncoderFamily, family_of
-from workbench.core.sources.pruned_models import (
-    attention_head_size,
-    current_ffn,
-    shrink_layer,
+from workbench.core.compress.importance import (
+    Importance,
+    ImportanceMethod,
+    PruningError,
+    compute_importance,
+    current_heads,
 )
+from workbench.core.compress.sparsity import sparsify
+from workbench.core.recipe import PruningConfig
+from workbench.core.sources.families import PRUNING_CONFIG_KEY, family_of
+from workbench.core.sources.pruned_models import attention_head_size, config_heads, layer_ffn_sizes, shrink_layer
 
-ImportanceMethod = Literal["gradient", "magnitude"]
+# Importance, PruningError and compute_importance are part of pruning's interface; they live in importance.py.
+__all__ = ["Importance", "PruningError", "PruningReport", "compute_importance", "normalised", "prune",
+           "prune_as_recipe", "removed_count"]
 
-
-class PruningError(WorkbenchError):
-    """A pruning request that cannot be carried out on this model."""
-
-
-@dataclass(frozen=True)
-class Importance:
-    heads: torch.Tensor  # (layers, heads per layer); higher is more important
-    neurons: torch.Tensor  # (layers, FFN neurons per layer)
+ThresholdUnits = Literal["both", "heads", "ffn"]
 
 
 @dataclass(frozen=True)
@@ -49,26 +47,19 @@ class PruningReport:
     importance: ImportanceMethod
     heads_before: int
     heads_after: int
-    ffn_before: int
+    ffn_before: int  # the widest layer's, before and after
     ffn_after: int
     removed_heads: list[list[int]]
     removed_neurons: list[list[int]]
     parameters_before: int
     parameters_after: int
+    criterion: Literal["ratio", "threshold"] = "ratio"
+    threshold: float | None = None
+    ffn_per_layer: list[int] | None = None  # every layer's FFN width after pruning
+    heads_below_threshold: list[int] | None = None  # per layer, before equalising the head count
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def compute_importance(
-    model: PreTrainedModel, method: ImportanceMethod, batches: Iterable[dict[str, torch.Tensor]] = ()
-) -> Importance:
-    """Importance of every head and FFN neuron; `batches` (labelled dev batches) only for 'gradient'."""
-    if method == "magnitude":
-        return _magnitude_importance(model)
-    if method == "gradient":
-        return _gradient_importance(model, batches)
-    raise PruningError(f"unknown importance '{method}'; use 'gradient' or 'magnitude'")
 
 
 def removed_count(total: int, ratio: float) -> int:
@@ -82,9 +73,12 @@ def prune(
     ffn_ratio: float,
     importance: ImportanceMethod = "gradient",
     batches: Iterable[dict[str, torch.Tensor]] = (),
+    threshold: float | None = None,
+    threshold_units: ThresholdUnits = "both",
 ) -> tuple[PreTrainedModel, PruningReport]:
     """Remove the least important `heads_ratio` of heads and `ffn_ratio` of FFN neurons in every layer
-    (rounded down, the same count in each layer, so that one config describes every layer).
+    (rounded down, the same count in each layer), or, with `threshold`, the units below it (module docstring)
+    of the kinds `threshold_units` names.
 
     The model is pruned in place and returned, so that wrappers holding it (StudentWithProjections) stay
     valid; its hidden size is unchanged. Save it with `save_pretrained` and load it with `load_pruned`.
@@ -92,103 +86,76 @@ def prune(
     for name, ratio in (("heads_ratio", heads_ratio), ("ffn_ratio", ffn_ratio)):
         if not 0 <= ratio < 1:
             raise PruningError(f"pruning.{name} is {ratio}; give a fraction from 0 up to (not including) 1")
-    family = _family(model)
+    if threshold is not None and not 0 < threshold < 1:
+        raise PruningError(f"pruning.threshold is {threshold}; give a fraction above 0 and below 1")
+    family = family_of(model.config)
     layers = family.layers(model)
-    head_size, heads, ffn = attention_head_size(model.config), _current_heads(model), current_ffn(model)
-    parameters_before = _count(model)
-    drop_heads, drop_neurons = removed_count(heads, heads_ratio), removed_count(ffn, ffn_ratio)
-    removed_heads: list[list[int]] = [[] for _ in layers]
-    removed_neurons: list[list[int]] = [[] for _ in layers]
-    if drop_heads or drop_neurons:  # nothing to rank otherwise (and no batches needed)
+    heads, ffn_before, parameters_before = current_heads(model), layer_ffn_sizes(model), _count(model)
+    scores = None
+    if threshold is not None:
         scores = compute_importance(model, importance, batches)
-        for index, layer in enumerate(layers):
-            keep_heads, removed_heads[index] = _split(scores.heads[index], drop_heads)
-            keep_neurons, removed_neurons[index] = _split(scores.neurons[index], drop_neurons)
-            shrink_layer(family, layer, _head_columns(keep_heads, head_size), keep_neurons)
-    setattr(model.config, family.ffn_field, ffn - drop_neurons)
-    if drop_heads:  # an FFN-only pruned model keeps a plain config that from_pretrained loads
-        setattr(model.config, PRUNING_CONFIG_KEY, {"attention_heads": heads - drop_heads})
-    report = PruningReport(importance, heads, heads - drop_heads, ffn, ffn - drop_neurons, removed_heads,
-                           removed_neurons, parameters_before, _count(model))
+        below_heads = [_below(s, threshold) if threshold_units != "ffn" else [] for s in scores.heads]
+        removed_heads = _equalised(scores.heads, below_heads)
+        removed_neurons = [_below(s, threshold) if threshold_units != "heads" else [] for s in scores.neurons]
+    else:
+        drop_heads = removed_count(heads, heads_ratio)
+        drop_neurons = [removed_count(width, ffn_ratio) for width in ffn_before]
+        if drop_heads or any(drop_neurons):  # nothing to rank otherwise (and no batches needed)
+            scores = compute_importance(model, importance, batches)
+        removed_heads = [_lowest(scores.heads[i], drop_heads) if drop_heads else [] for i in range(len(layers))]
+        removed_neurons = [_lowest(scores.neurons[i], drop) if drop else [] for i, drop in enumerate(drop_neurons)]
+    head_size = attention_head_size(model.config)
+    for layer, gone_heads, gone_neurons, width in zip(layers, removed_heads, removed_neurons, ffn_before, strict=True):
+        shrink_layer(family, layer, _head_columns(_kept(heads, gone_heads), head_size), _kept(width, gone_neurons))
+    heads_after, ffn_after = heads - len(removed_heads[0]), layer_ffn_sizes(model)
+    _record_shapes(model, heads_after, ffn_after)
+    report = PruningReport(
+        importance, heads, heads_after, max(ffn_before), max(ffn_after), removed_heads, removed_neurons,
+        parameters_before, _count(model), "threshold" if threshold is not None else "ratio", threshold,
+        ffn_after, [len(b) for b in below_heads] if threshold is not None else None)
     return model, report
 
 
-def _gradient_importance(model: PreTrainedModel, batches: Iterable[dict[str, torch.Tensor]]) -> Importance:
-    family = _family(model)
-    layers = family.layers(model)
-    heads, ffn, head_size = _current_heads(model), current_ffn(model), attention_head_size(model.config)
-    head_scores, neuron_scores = torch.zeros(len(layers), heads), torch.zeros(len(layers), ffn)
-    gates: dict[str, list[torch.Tensor]] = {}
-    hooks = []
-    for index, layer in enumerate(layers):
-        hooks.append(family.linear(layer, family.attention_output_path).register_forward_pre_hook(
-            _gate(gates, "heads", index, head_size)))
-        ffn_out = family.linear(layer, family.ffn_out_path)
-        hooks.append(ffn_out.register_forward_pre_hook(_gate(gates, "neurons", index, 1)))
-    was_training, device = model.training, next(model.parameters()).device
-    model.eval()  # dropout would add noise to the gradients
-    seen = 0
-    try:
-        with torch.enable_grad():
-            for batch in batches:
-                inputs = {name: value.to(device) for name, value in model_inputs(batch).items()}
-                size = len(inputs["input_ids"])
-                # One gate per example (batch, units): its gradient is that example's own, so the absolute
-                # value is taken per example as in Michel et al., not after examples cancel each other out.
-                gates["heads"] = [torch.ones(size, heads, device=device, requires_grad=True) for _ in layers]
-                gates["neurons"] = [torch.ones(size, ffn, device=device, requires_grad=True) for _ in layers]
-                logits = getattr(model(**inputs), "logits", None)
-                if logits is None:
-                    raise PruningError("gradient importance needs a model with a classification head; "
-                                       "use importance 'magnitude'")
-                # Unlabelled batches: the model's own predictions stand in for labels.
-                labels = batch["labels"].to(device) if "labels" in batch else logits.argmax(-1)
-                loss = F.cross_entropy(logits, labels, reduction="sum")
-                grads = torch.autograd.grad(loss, gates["heads"] + gates["neurons"])
-                head_scores += torch.stack([g.abs().sum(0) for g in grads[: len(layers)]]).cpu()
-                neuron_scores += torch.stack([g.abs().sum(0) for g in grads[len(layers):]]).cpu()
-                seen += size
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    if not seen:
-        raise PruningError("gradient importance needs at least one batch of dev examples")
-    return Importance(head_scores / seen, neuron_scores / seen)
+def prune_as_recipe(model: PreTrainedModel, config: PruningConfig, batches: Iterable[dict[str, torch.Tensor]] = ()
+                    ) -> dict[str, dict[str, Any]]:
+    """The job's pruning step: heads and FFN neurons (ratios or threshold), then unstructured sparsity, as
+    the recipe's pruning section asks. Returns the reports by their file name in the run folder."""
+    reports: dict[str, dict[str, Any]] = {}
+    if config.structured:
+        _, report = prune(model, config.heads_ratio, config.ffn_ratio, config.importance, batches, config.threshold,
+                          config.threshold_units)
+        reports["pruning.json"] = report.to_dict()
+    if config.unstructured_sparsity:
+        reports["sparsity.json"] = sparsify(model, config.unstructured_sparsity, config.unstructured_scope).to_dict()
+    return reports
 
 
-def _gate(gates: dict[str, list[torch.Tensor]], kind: str, index: int, width: int) -> Callable:
-    """A pre-hook multiplying each unit's slice of the input (`width` columns per unit) by its gate."""
-    def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-        gate = gates[kind][index].repeat_interleave(width, dim=1).unsqueeze(1)  # (batch, 1, units * width)
-        return (args[0] * gate.to(args[0].dtype), *args[1:])
-
-    return hook
+def normalised(scores: torch.Tensor) -> torch.Tensor:
+    """Scores divided by the layer's highest: 1 for its strongest unit. A layer whose units all score 0 gives
+    no ranking, so every unit counts as fully important there."""
+    top = scores.max()
+    return scores / top if top > 0 else torch.ones_like(scores)
 
 
-def _magnitude_importance(model: PreTrainedModel) -> Importance:
-    """||W_V,h|| * ||W_O,h|| per head and ||w_in,i|| * ||w_out,i|| per neuron: a bound on how much the unit can
-    write into the residual stream (queries and keys only shape the attention pattern)."""
-    family, heads = _family(model), _current_heads(model)
-    head_scores, neuron_scores = [], []
-    with torch.no_grad():
-        for layer in family.layers(model):
-            value = family.linear(layer, family.value_path).weight  # (heads * head_size, hidden)
-            output = family.linear(layer, family.attention_output_path).weight  # (hidden, heads * head_size)
-            value_norm = value.reshape(heads, -1).norm(dim=1)
-            output_norm = output.reshape(output.shape[0], heads, -1).norm(dim=(0, 2))
-            head_scores.append((value_norm * output_norm).float().cpu())
-            ffn_in = family.linear(layer, family.ffn_in_path).weight
-            ffn_out = family.linear(layer, family.ffn_out_path).weight
-            neuron_scores.append((ffn_in.norm(dim=1) * ffn_out.norm(dim=0)).float().cpu())
-    return Importance(torch.stack(head_scores), torch.stack(neuron_scores))
+def _below(scores: torch.Tensor, threshold: float) -> list[int]:
+    return torch.nonzero(normalised(scores) < threshold).flatten().tolist()
 
 
-def _split(scores: torch.Tensor, drop: int) -> tuple[torch.Tensor, list[int]]:
-    """Indices to keep (in their original order, so surviving heads keep their relative layout) and those
-    dropped, the `drop` lowest-scoring ones."""
-    order = torch.argsort(scores, stable=True)
-    return torch.sort(order[drop:]).values, sorted(order[:drop].tolist())
+def _equalised(scores: list[torch.Tensor], below: list[list[int]]) -> list[list[int]]:
+    """The same number of heads from each layer: the fewest any layer has below the threshold, each layer's
+    lowest-scoring ones (which are all below it)."""
+    drop = min(len(b) for b in below)
+    return [_lowest(s, drop) if drop else [] for s in scores]
+
+
+def _lowest(scores: torch.Tensor, drop: int) -> list[int]:
+    return sorted(torch.argsort(scores, stable=True)[:drop].tolist())
+
+
+def _kept(total: int, removed: list[int]) -> torch.Tensor:
+    """Indices kept, in their original order, so that surviving heads keep their relative layout."""
+    gone = set(removed)
+    return torch.tensor([i for i in range(total) if i not in gone], dtype=torch.long)
 
 
 def _head_columns(heads: torch.Tensor, head_size: int) -> torch.Tensor:
@@ -196,15 +163,23 @@ def _head_columns(heads: torch.Tensor, head_size: int) -> torch.Tensor:
     return (heads[:, None] * head_size + torch.arange(head_size)).flatten()
 
 
-def _family(model: PreTrainedModel) -> EncoderFamily:
-    return family_of(model.config)
-
-
-def _current_heads(model: PreTrainedModel) -> int:
-    family = _family(model)
-    query = family.linear(family.layers(model)[0], family.query_path)
-    return query.out_features // attention_head_size(model.config)
+def _record_shapes(model: PreTrainedModel, heads: int, ffn: list[int]) -> None:
+    """Write the pruned shapes into the config (sources/pruned_models.py): a model pruned evenly in its FFN
+    only keeps a plain config that from_pretrained loads."""
+    config, family = model.config, family_of(model.config)
+    setattr(config, family.ffn_field, max(ffn))
+    record = dict(getattr(config, PRUNING_CONFIG_KEY, None) or {})
+    record.pop("ffn_per_layer", None)
+    if len(set(ffn)) > 1:
+        record["ffn_per_layer"] = ffn
+    if heads != config_heads(config):
+        record["attention_heads"] = heads
+    if record:
+        setattr(config, PRUNING_CONFIG_KEY, record)
+    elif hasattr(config, PRUNING_CONFIG_KEY):
+        delattr(config, PRUNING_CONFIG_KEY)
 
 
 def _count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+

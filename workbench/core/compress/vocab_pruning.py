@@ -102,7 +102,7 @@ def prune_vocabulary(model: PreTrainedModel, tokenizer: Any, selection: Vocabula
     tokenizer.save_pretrained(folder)
     # The saved tokenizer_config.json keeps the class and its settings; only the vocabulary file changes.
     (folder / "tokenizer.json").write_text(_pruned_tokenizer_json(tokenizer, new_id), encoding="utf-8")
-    return AutoTokenizer.from_pretrained(folder)
+    return AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
 
 
 def _pruned_tokenizer_json(tokenizer: Any, new_id: dict[int, int]) -> str:

@@ -129,10 +129,10 @@ def _write_tokenizer(student: Path, max_length: int, path: Path) -> list[str]:
 
     from workbench.core.sources.models import head_labels
 
-    labels = head_labels(AutoConfig.from_pretrained(student))
+    labels = head_labels(AutoConfig.from_pretrained(student, trust_remote_code=False))
     if not labels:
         raise DeployError(f"{student}: has no classification head, so there is nothing to deploy")
-    tokenizer = AutoTokenizer.from_pretrained(student)
+    tokenizer = AutoTokenizer.from_pretrained(student, trust_remote_code=False)
     if tokenizer.pad_token_id is None:
         raise DeployError(f"{student}: the tokenizer has no padding token; give it one and export again")
     backend = tokenizer.backend_tokenizer

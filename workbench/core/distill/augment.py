@@ -22,6 +22,7 @@ from transformers import AutoModelForMaskedLM, PreTrainedModel
 
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import AugmentationConfig
+from workbench.core.sources.models import pretrained_options
 
 # Words and single punctuation marks, as BERT's basic tokenizer splits them.
 _WORD = re.compile(r"\w+|[^\w\s]")
@@ -34,11 +35,12 @@ class Augmenter(Protocol):
         ...
 
 
-def make_augmenter(model_folder: Path, tokenizer: Any) -> Augmenter:
+def make_augmenter(model_folder: Path, tokenizer: Any, trust_remote_code: bool = False) -> Augmenter:
     """The masked-LM augmenter when the folder holds trained MLM head weights, else the neighbour one."""
     # Loading a headless encoder as a masked LM reports missing keys: expected here, and what is checked.
     with quiet_libraries():
-        model, info = AutoModelForMaskedLM.from_pretrained(model_folder, output_loading_info=True)
+        model, info = AutoModelForMaskedLM.from_pretrained(model_folder, output_loading_info=True,
+                                                           **pretrained_options(trust_remote_code))
     neighbours = NeighbourAugmenter(model.get_input_embeddings().weight, tokenizer)
     head_is_new = any(not key.startswith(model.base_model_prefix + ".") for key in info["missing_keys"])
     return neighbours if head_is_new else MaskedLMAugmenter(model.eval(), tokenizer, neighbours)

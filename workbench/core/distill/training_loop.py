@@ -118,7 +118,8 @@ class StageRunner:
                 restore_rng(saved_rng.groups["rng"], saved_rng.info["rng"])
                 saved_rng = None
             for batch in itertools.chain([first], batches):
-                self.control.wait_while_paused()
+                paused = self.control.wait_while_paused()
+                started, window_start = started + paused, window_start + paused  # paused time is not stage time
                 if self.control.cancelled:
                     if state.step != saved_step:  # else the last checkpoint already holds this state
                         yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)

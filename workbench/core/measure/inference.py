@@ -10,10 +10,11 @@ The int8 student is read from RUN/onnx/student-int8.onnx with ONNX Runtime when 
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.sources.models import folder_size_bytes, head_labels
+from workbench.core.sources.models import check_model_folder, folder_size_bytes, head_labels
 
 INT8_ONNX = Path("onnx") / "student-int8.onnx"
 TEACHER, STUDENT, STUDENT_INT8 = "teacher", "student fp32", "student int8"
@@ -46,7 +47,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def _labels_of(folder: Path) -> list[str]:
     from transformers import AutoConfig
 
-    labels = head_labels(AutoConfig.from_pretrained(folder))
+    labels = head_labels(AutoConfig.from_pretrained(folder, trust_remote_code=False))
     if not labels:
         raise WorkbenchError(f"{folder}: has no classification head, so it cannot label text")
     return labels
@@ -63,10 +64,10 @@ class TorchPredictor:
         from workbench.core.sources.pruned_models import load_pruned  # pruned students have per-layer shapes
 
         self.name = name
-        self.folder = Path(folder)
+        self.folder = check_model_folder(Path(folder))  # run folders are sent around: nothing in them may run
         self.max_length = max_length
         self.labels = _labels_of(self.folder)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.folder, trust_remote_code=False)
         self.model = load_pruned(self.folder).eval()
         self.size_bytes = folder_size_bytes(self.folder)
 
@@ -93,7 +94,7 @@ class OnnxPredictor:
         self.path = Path(onnx_path)
         self.max_length = max_length
         self.labels = _labels_of(Path(tokenizer_folder))
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder, trust_remote_code=False)
         self.session = ort_session(self.path, threads)  # the benchmark's session: same timings in the panel
         self.input_names = [i.name for i in self.session.get_inputs()]
         # Weights stored beside the graph (models over 2 GB) count towards the size too.
@@ -244,3 +245,23 @@ def compare(predictors: dict[str, Predictor | str], texts: Sequence[str], repeat
     finally:
         torch.set_num_threads(previous)
     return results
+
+
+def predict_batches(predictors: dict[str, Predictor | str], texts: Iterable[str], batch_size: int = 64,
+                    threads: int | None = 1) -> Iterator[tuple[list[str], dict[str, np.ndarray]]]:
+    """Every present model on `texts` one batch at a time: (the batch, each model's class probabilities).
+
+    The texts are read lazily and nothing of a batch outlives it here, so memory stays bounded however many
+    texts there are; a caller that stops iterating stops the work at the next batch. Threads as in `compare`."""
+    import torch
+
+    present = {name: p for name, p in predictors.items() if not isinstance(p, str)}
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        iterator = iter(texts)
+        while batch := list(itertools.islice(iterator, batch_size)):
+            yield batch, {name: predictor.predict(batch) for name, predictor in present.items()}
+    finally:
+        torch.set_num_threads(previous)

@@ -17,6 +17,7 @@ from typing import Any
 from workbench.core.distill.mapping import MappingError, pair_losses, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
+from workbench.core.report.compression_details import guard_section
 from workbench.core.report.headline import benchmarked_headline, latency_shape, static_headline
 from workbench.core.report.sections import (
     benchmark_section,
@@ -71,6 +72,9 @@ class RunFiles:
     vocabulary: dict[str, Any] | None
     timings: dict[str, Any] | None
     labels: list[str]
+    sparsity: dict[str, Any] | None = None
+    int8_guard: dict[str, Any] | None = None
+    qat: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run: RunFolder) -> RunFiles:
@@ -82,7 +86,7 @@ class RunFiles:
         return cls(run.path, run.recipe(), run.recipe_path.read_text(encoding="utf-8"), run.status(),
                    run.metrics(), evaluation, optional(run.bench_path), optional(run.parity_path),
                    optional(run.pruning_path), optional(run.vocabulary_path), optional(run.timings_path),
-                   labels)
+                   labels, optional(run.sparsity_path), optional(run.int8_guard_path), optional(run.qat_path))
 
     @property
     def failed_artifacts(self) -> set[str]:
@@ -100,8 +104,8 @@ def write_report(run_dir: str | Path) -> Path:
     body = "".join([
         _header(run), _headline(run, shape), benchmark_section(run.bench, shape, run.failed_artifacts, out),
         _training_section(run.metrics, out), _mapping_section(run, out), _evaluation_section(run, out),
-        compression_section(run.pruning, run.vocabulary, run.evaluation),
-        parity_section(run.parity), timings_section(run.timings),
+        compression_section(run.pruning, run.vocabulary, run.evaluation, run.sparsity),
+        guard_section(run.int8_guard, run.qat), parity_section(run.parity), timings_section(run.timings),
         section("Recipe", f"<pre>{html.escape(run.recipe_text)}</pre>"),
     ])
     title = html.escape(f"Compression report: {run.recipe.name}")
@@ -190,7 +194,7 @@ def _mapping_section(run: RunFiles, out: Path) -> str:
     folders = [run.path / "teacher", run.path / "student"]
     if not all((f / "config.json").is_file() for f in folders):
         return section("Layer mapping", '<p class="muted">Drawn once the run has written teacher and student.</p>')
-    configs = [AutoConfig.from_pretrained(f) for f in folders]
+    configs = [AutoConfig.from_pretrained(f, trust_remote_code=False) for f in folders]
     teacher_layers, student_layers = (family_of(c).num_layers(c) for c in configs)
     recipe = run.recipe
     try:

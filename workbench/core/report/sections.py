@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.report.charts import pareto_chart, size_text
+from workbench.core.report.compression_details import pruning_per_layer, sparsity_part
 from workbench.core.report.headline import pareto_points, shipped
 
 NOT_SHIPPED = "not shipped: parity failed"
@@ -74,17 +75,17 @@ def benchmark_section(bench: dict[str, Any] | None, shape: tuple[int, int] | Non
 
 
 def compression_section(pruning: dict[str, Any] | None, vocabulary: dict[str, Any] | None,
-                        evaluation: dict[str, Any] | None) -> str:
+                        evaluation: dict[str, Any] | None, sparsity: dict[str, Any] | None = None) -> str:
     inner = ""
     if pruning:
         before, after = pruning["parameters_before"], pruning["parameters_after"]
-        layers = len(pruning["removed_heads"])
         inner += "<h3>Structured pruning</h3>" + table(["", "before", "after"], [
             ["attention heads per layer", str(pruning["heads_before"]), str(pruning["heads_after"])],
-            ["FFN neurons per layer", str(pruning["ffn_before"]), str(pruning["ffn_after"])],
+            ["FFN neurons per layer (widest)", str(pruning["ffn_before"]), str(pruning["ffn_after"])],
             ["parameters", f"{before:,}", f"{after:,} ({after / before:.0%})"],
-        ]) + (f'<p>Importance: {html.escape(pruning["importance"])}; the same number removed from every layer '
-              f"({layers} {'layer' if layers == 1 else 'layers'}), then a recovery stage of distillation.</p>")
+        ]) + (f'<p>Importance: {html.escape(pruning["importance"])}; then a recovery stage of distillation.</p>'
+              + pruning_per_layer(pruning))
+    inner += sparsity_part(sparsity)
     if vocabulary:
         rows = [["tokens in the vocabulary", f"{vocabulary['vocab_before']:,}",
                  f"{vocabulary['vocab_after']:,} ({vocabulary['vocab_after'] / vocabulary['vocab_before']:.0%})"],

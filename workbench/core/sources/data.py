@@ -1,26 +1,33 @@
 """Data sources: the bundled tweet corpus, local CSV / TSV / JSON / JSONL / parquet files, hub datasets.
 
-Every source is read through `datasets`, cleaned the same way (undecodable bytes replaced, empty and
-exact-duplicate texts dropped, with counts), and split deterministically and stratified by label into
-train / dev / test. The split's sizes and a content hash travel with every run.
+Every source is read through `datasets` (text files first decoded from their detected encoding), cleaned the
+same way (undecodable bytes replaced, empty and exact-duplicate texts dropped, with counts), and split
+deterministically and stratified by label into train / dev / test. The split's sizes and a content hash
+travel with every run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from workbench.core.errors import DataSourceError
 from workbench.core.recipe import BUNDLED_TWEETS, DataConfig
+from workbench.core.sources.labels import check_scalar_labels, class_names_of, label_names_of, label_text
 from workbench.core.sources.resources import bundled_tweets_csv
+from workbench.core.sources.text_encoding import REPLACEMENT_CHAR, as_utf8
 
 TEXT, LABEL = "text", "label"
 SPLITS = ("train", "dev", "test")
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 BUNDLED_DATA = {BUNDLED_TWEETS: bundled_tweets_csv}
-REPLACEMENT_CHAR = "\ufffd"
+# The bundled corpus went through a lossy conversion before it was published (emoji became stray bytes that
+# no encoding turns back into text; a detector would call it cp775). It is read as it always was, UTF-8 with
+# those bytes replaced and counted, so that its content hash and every result made on it stay comparable.
+BUNDLED_ENCODINGS = {BUNDLED_TWEETS: "utf-8"}
 
 
 @dataclass
@@ -63,7 +70,8 @@ class TaskData:
 
 
 def read_source(source: str, text_column: str, label_column: str | None):
-    """Read a source into a `datasets.Dataset` with a `text` column (and `label` when asked for)."""
+    """Read a source into a `datasets.Dataset` with a `text` column (and `label` when asked for); the origin
+    names the source and, when it was not UTF-8, the encoding it was decoded from."""
     dataset, origin = _read_raw(source)
     wanted = {TEXT: text_column} | ({LABEL: label_column} if label_column else {})
     missing = [name for name in wanted.values() if name not in dataset.column_names]
@@ -82,19 +90,18 @@ def _read_raw(source: str):
     # Importing it here first waits for that import to finish.
     import transformers  # noqa: F401
     from datasets import Dataset, DatasetDict, concatenate_datasets, disable_progress_bars, load_dataset
+    from datasets.utils.logging import CRITICAL, set_verbosity
 
-    disable_progress_bars()  # the workbench reports its own progress
+    disable_progress_bars()  # the workbench reports its own progress,
+    set_verbosity(CRITICAL)  # and its own read errors, in one line (datasets logs each one first)
 
     path = BUNDLED_DATA[source]() if source in BUNDLED_DATA else Path(source).expanduser()
     if source.startswith("bundled:") and source not in BUNDLED_DATA:
         raise DataSourceError(f"{source}: unknown bundled data set; bundled: {', '.join(BUNDLED_DATA)}")
     if path.exists():
-        builder, options = _builder_for(path)
-        try:
-            loaded = load_dataset(builder, data_files=str(path), split="train", **options)
-        except Exception as error:  # datasets wraps parser errors in several types
-            raise DataSourceError(f"{path}: cannot be read as {builder} ({_first_line(error)})") from None
-        return loaded, f"{source} ({path})" if source in BUNDLED_DATA else str(path)
+        loaded, encoding = _read_file(path, load_dataset, BUNDLED_ENCODINGS.get(source))
+        origin = f"{source} ({path})" if source in BUNDLED_DATA else str(path)
+        return loaded, origin if encoding == "utf-8" else f"{origin} (decoded from {encoding})"
     if source.startswith((".", "/", "~")) or Path(source).suffix.lower() in FORMATS:
         raise DataSourceError(f"{source}: no such data file")
     try:
@@ -110,6 +117,26 @@ def _read_raw(source: str):
     return loaded, source
 
 
+def _read_file(path: Path, load_dataset, encoding: str | None = None) -> tuple[object, str]:
+    """A local file through `datasets`, decoded from its own encoding first (detected unless given); the
+    dataset and that encoding."""
+    builder, options = _builder_for(path)
+    decoded = as_utf8(path, encoding) if builder != "parquet" else None
+    try:
+        data_file = decoded.path if decoded else path
+        if builder == "csv" and not _has_a_row(data_file):
+            raise DataSourceError(f"{path}: has a header line but no rows")
+        return load_dataset(builder, data_files=str(data_file), split="train", **options), (
+            decoded.encoding if decoded else "utf-8")
+    except DataSourceError:
+        raise
+    except Exception as error:  # datasets wraps parser errors in several types
+        raise DataSourceError(f"{path}: cannot be read as {builder} ({_reader_error(error)})") from None
+    finally:
+        if decoded and decoded.path != path:
+            shutil.rmtree(decoded.path.parent, ignore_errors=True)  # datasets has copied it into Arrow by now
+
+
 def _builder_for(path: Path) -> tuple[str, dict]:
     if path.is_dir():
         raise DataSourceError(f"{path}: is a folder; give one CSV / TSV / JSON / JSONL / parquet file")
@@ -119,25 +146,40 @@ def _builder_for(path: Path) -> tuple[str, dict]:
     if path.stat().st_size == 0:
         raise DataSourceError(f"{path}: the file is empty")
     if builder == "parquet":
+        if not _has_parquet_magic(path):
+            raise DataSourceError(f"{path}: cannot be read as parquet (no PAR1 marks: not a parquet file); "
+                                  "give the file the extension of its format")
         return builder, {}
-    if _looks_binary(path):
-        raise DataSourceError(f"{path}: holds binary data, not {path.suffix.lstrip('.').upper()} text")
     options = {"encoding": "utf-8", "encoding_errors": "replace"}
     if path.suffix.lower() == ".tsv":
         options["delimiter"] = "\t"
     return builder, options
 
 
-def _looks_binary(path: Path, probe: int = 8192) -> bool:
-    head = path.open("rb").read(probe)
-    if b"\x00" in head:
-        return True
-    text = head.decode("utf-8", errors="replace")
-    return text.count(REPLACEMENT_CHAR) > 0.1 * max(len(text), 1)
+def _has_a_row(path: Path) -> bool:
+    """A second non-blank line after the header (datasets' own answer is "corresponds to no data")."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        lines = (line for line in handle if line.strip())
+        return next(lines, None) is not None and next(lines, None) is not None
 
 
-def _first_line(error: Exception) -> str:
+def _has_parquet_magic(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(0, path.stat().st_size - 4))
+        return head == b"PAR1" and handle.read(4) == b"PAR1"
+
+
+def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+def _reader_error(error: BaseException) -> str:
+    """The first line of the innermost cause: datasets wraps every parser error in "An error occurred while
+    generating the dataset", which names nothing."""
+    while error.__cause__ is not None or (error.__context__ is not None and not error.__suppress_context__):
+        error = error.__cause__ or error.__context__
+    return _first_line(error)
 
 
 def clean(dataset, with_labels: bool = True):
@@ -151,7 +193,7 @@ def clean(dataset, with_labels: bool = True):
     keep: list[int] = []
     empty = duplicates = 0
     for index, (text, label) in enumerate(zip(texts, labels, strict=True)):
-        if not text or (with_labels and (label is None or str(label).strip() == "")):
+        if not text or (with_labels and _missing(label)):
             empty += 1
         elif text in seen:
             duplicates += 1
@@ -166,35 +208,29 @@ def clean(dataset, with_labels: bool = True):
         duplicates_dropped=duplicates,
         rows_kept=len(keep),
     )
-    columns = {TEXT: kept_texts} | ({LABEL: [labels[i] for i in keep]} if with_labels else {})
+    columns = {TEXT: kept_texts} | ({LABEL: [label_text(labels[i]) for i in keep]} if with_labels else {})
     return Dataset.from_dict(columns), report
 
 
+def _missing(label) -> bool:
+    """No label: empty, or NaN where pandas read an empty cell of a numeric column."""
+    return label is None or label != label or str(label).strip() == ""
+
+
 def load_task_data(config: DataConfig) -> TaskData:
-    from datasets import ClassLabel
+    from datasets import ClassLabel, Dataset
 
     raw, origin = read_source(config.source, config.text_column, config.label_column)
+    check_scalar_labels(raw[LABEL], config.label_column, origin)
     cleaned, report = clean(raw)
     if len(cleaned) == 0:
         raise DataSourceError(f"{origin}: has no rows with both a text and a label")
-    cleaned = cleaned.map(lambda row: {LABEL: str(row[LABEL]).strip()})
-    label_names = _label_names(cleaned, config, origin)
-    labelled = cleaned.cast_column(LABEL, ClassLabel(names=label_names))
+    labels = class_names_of(cleaned[LABEL], config, origin)
+    label_names = label_names_of(labels, config, origin)
+    labelled = Dataset.from_dict({TEXT: cleaned[TEXT], LABEL: labels}).cast_column(
+        LABEL, ClassLabel(names=label_names))
     splits = stratified_split(labelled, config, origin)
     return TaskData(splits, label_names, report, content_hash(splits))
-
-
-def _label_names(dataset, config: DataConfig, origin: str) -> list[str]:
-    present = sorted(set(dataset[LABEL]))
-    names = config.label_names or present
-    unknown = sorted(set(present) - set(names))
-    if unknown:
-        raise DataSourceError(
-            f"{origin}: labels {', '.join(unknown)} are not in data.label_names ({', '.join(names)})"
-        )
-    if len(names) < 2:
-        raise DataSourceError(f"{origin}: needs at least two classes in '{config.label_column}', found {names}")
-    return list(names)
 
 
 def split_counts(config: DataConfig, available: int, origin: str) -> dict[str, int]:

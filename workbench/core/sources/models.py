@@ -6,15 +6,25 @@ everything downstream loads models and tokenizers one way.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from workbench.core.errors import ModelSourceError
+from workbench.core.errors import ModelSourceError, short_repr
 from workbench.core.sources.resources import bundled_teacher_dir
 
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": bundled_teacher_dir}
-WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
+SAFE_WEIGHTS = "*.safetensors"
+# Pickle formats: loading one can run code, so the workbench never loads them (see `_check_weights`).
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle")
+# Files whose `auto_map` makes transformers import Python code that ships with the model.
+CODE_MAP_FILES = ("config.json", "tokenizer_config.json", "preprocessor_config.json")
+MAX_CONFIG_BYTES = 10_000_000
+# A folder without one of these has no tokenizer (transformers would build an empty one from the config).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model")
 HUB_PATTERNS = ["*.json", "*.txt", "*.model", "*.safetensors"]
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -24,19 +34,27 @@ class ModelSource:
     spec: str
     kind: str  # "bundled" | "local" | "hub"
     folder: Path
+    trust_remote_code: bool = False  # the recipe's teacher.trust_remote_code: the model's own code may run
 
 
-def resolve_model_source(spec: str) -> ModelSource:
-    """Turn what the user wrote into a local model folder, or explain why that is impossible."""
+def resolve_model_source(spec: str, trust_remote_code: bool = False) -> ModelSource:
+    """Turn what the user wrote into a checked local model folder, or explain why that is impossible."""
     spec = spec.strip()
     if spec.startswith("bundled:"):
-        return ModelSource(spec, "bundled", _check_model_folder(_bundled_folder(spec)))
-    path = Path(spec).expanduser()
-    if path.exists():
-        return ModelSource(spec, "local", _check_model_folder(path))
-    if spec.startswith((".", "/", "~")) or spec.count("/") > 1 or not _HUB_ID.match(spec):
+        kind, folder = "bundled", _bundled_folder(spec)
+    elif (path := Path(spec).expanduser()).exists():
+        kind, folder = "local", path
+    elif spec.startswith((".", "/", "~")) or spec.count("/") > 1 or not _HUB_ID.match(spec):
         raise ModelSourceError(f"{spec}: no such model folder (and not a Hugging Face hub id)")
-    return ModelSource(spec, "hub", _check_model_folder(_download_from_hub(spec)))
+    else:
+        kind, folder = "hub", _download_from_hub(spec)
+    return ModelSource(spec, kind, check_model_folder(folder, trust_remote_code), trust_remote_code)
+
+
+def pretrained_options(trust_remote_code: bool = False) -> dict[str, bool]:
+    """What every model `from_pretrained` of the workbench passes: safetensors only, no model code unless
+    the recipe opted in (an explicit False also keeps transformers from asking on the terminal)."""
+    return {"use_safetensors": True, "trust_remote_code": trust_remote_code}
 
 
 def _bundled_folder(spec: str) -> Path:
@@ -46,16 +64,66 @@ def _bundled_folder(spec: str) -> Path:
     return BUNDLED_MODELS[name]()
 
 
-def _check_model_folder(folder: Path) -> Path:
+def check_model_folder(folder: Path, trust_remote_code: bool = False) -> Path:
+    """A folder that loads without running anything from it: a JSON config, no custom code unless trusted,
+    safetensors weights whose header reads."""
     if not folder.is_dir():
         raise ModelSourceError(f"{folder}: is a file, not a model folder (give the folder holding config.json)")
     if not (folder / "config.json").is_file():
         raise ModelSourceError(
             f"{folder}: holds no model (no config.json); give a Hugging Face model folder or a hub id"
         )
-    if not weight_files(folder):
-        raise ModelSourceError(f"{folder}: has config.json but no weights (model.safetensors or pytorch_model.bin)")
+    for name in CODE_MAP_FILES:
+        settings = _json_object(folder / name) if (folder / name).is_file() else {}
+        if "auto_map" in settings and not trust_remote_code:
+            raise ModelSourceError(
+                f"{folder}: {name} asks to run the model's own Python code (auto_map "
+                f"{short_repr(settings['auto_map'])}); the workbench runs no code from model folders unless the "
+                "recipe sets teacher.trust_remote_code: true (only for a model whose code you have read)"
+            )
+    _check_weights(folder)
     return folder
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ModelSourceError(f"{path}: {path.stat().st_size:,} bytes is too large for a model configuration")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelSourceError(f"{path}: is not a readable JSON file ({_first_line(error)})") from None
+    if not isinstance(data, dict):
+        raise ModelSourceError(f"{path}: is JSON but not an object of settings (got {short_repr(data)})")
+    return data
+
+
+def _check_weights(folder: Path) -> None:
+    from safetensors import safe_open
+
+    safe = weight_files(folder)
+    pickles = sorted(p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern) if p.is_file())
+    if not safe and pickles:
+        raise ModelSourceError(
+            f"{folder}: its only weights are pickle files ({', '.join(pickles[:3])}), which can run code when "
+            "loaded, so the workbench does not open them; convert them to safetensors where you trust the "
+            "file (e.g. transformers' `AutoModel.from_pretrained(DIR).save_pretrained(NEW_DIR)` writes "
+            "model.safetensors) or download the model's safetensors version"
+        )
+    if not safe:
+        raise ModelSourceError(f"{folder}: has config.json but no weights (no model.safetensors)")
+    for path in safe:
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass  # reads and checks the header only
+        except Exception as error:  # safetensors raises its own error types for every kind of damage
+            raise ModelSourceError(
+                f"{path}: is not a readable safetensors file ({_first_line(error)}); the download or copy "
+                "is damaged, fetch the model again"
+            ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
 
 
 def _download_from_hub(model_id: str) -> Path:
@@ -75,7 +143,8 @@ def _download_from_hub(model_id: str) -> Path:
 
 
 def weight_files(folder: Path) -> list[Path]:
-    return sorted({p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern) if p.is_file()})
+    """The weights the workbench loads: safetensors files, sharded or not."""
+    return sorted(p for p in folder.glob(SAFE_WEIGHTS) if p.is_file())
 
 
 def folder_size_bytes(folder: Path) -> int:
@@ -86,20 +155,27 @@ def load_config(source: ModelSource):
     from transformers import AutoConfig
 
     try:
-        return AutoConfig.from_pretrained(source.folder)
-    except (ValueError, OSError) as error:
+        return AutoConfig.from_pretrained(source.folder, trust_remote_code=source.trust_remote_code)
+    except (ValueError, OSError, TypeError, KeyError, AttributeError) as error:
         raise ModelSourceError(
-            f"{source.spec}: config.json is not a model configuration transformers knows ({error})"
+            f"{source.spec}: config.json is not a model configuration transformers knows ({_first_line(error)})"
         ) from None
 
 
 def load_tokenizer(source: ModelSource):
     from transformers import AutoTokenizer
 
+    if not has_tokenizer(source.folder):
+        raise ModelSourceError(f"{source.spec}: has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...); "
+                               "save the tokenizer with the model (tokenizer.save_pretrained(FOLDER))")
     try:
-        return AutoTokenizer.from_pretrained(source.folder)
-    except (ValueError, OSError) as error:
-        raise ModelSourceError(f"{source.spec}: has no usable tokenizer ({str(error).splitlines()[0]})") from None
+        return AutoTokenizer.from_pretrained(source.folder, trust_remote_code=source.trust_remote_code)
+    except Exception as error:  # tokenizers and transformers raise many types for damaged tokenizer files
+        raise ModelSourceError(f"{source.spec}: has no usable tokenizer ({_first_line(error)})") from None
+
+
+def has_tokenizer(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in TOKENIZER_FILES)
 
 
 def has_classification_head(config) -> bool:
@@ -160,8 +236,8 @@ class ModelSummary:
         ]
 
 
-def summarize_model(spec: str) -> ModelSummary:
-    source = resolve_model_source(spec)
+def summarize_model(spec: str, trust_remote_code: bool = False) -> ModelSummary:
+    source = resolve_model_source(spec, trust_remote_code)
     config = load_config(source)
     return ModelSummary(
         source=spec,

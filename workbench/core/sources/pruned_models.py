@@ -5,9 +5,11 @@ modules derive the head size from hidden_size / num_attention_heads, so the conf
 count (and thereby the right head size) and `config.workbench_pruning["attention_heads"]` records the heads
 left per layer. The attention forward reshapes its projections with `view(..., -1, head_size)`, so smaller
 Q/K/V and output projections give fewer heads with no code change: the pruned model runs and exports to ONNX
-as plain torch ops. Only loading needs help, since `from_pretrained` builds full-size projections:
-`load_pruned` builds the model from its config, shrinks the projections to the recorded shapes, then loads
-the saved weights.
+as plain torch ops. Threshold pruning can leave each layer its own FFN width: the config's FFN field then
+holds the widest and `workbench_pruning["ffn_per_layer"]` every layer's (head counts stay equal in every
+layer: the config and ONNX Runtime's fused Attention take one head count for the whole model). Only loading
+needs help, since `from_pretrained` builds full-size projections: `load_pruned` builds the model from its
+config, shrinks the projections to the recorded shapes, then loads the saved weights.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
 
 from workbench.core.errors import ModelSourceError
-from workbench.core.sources.families import EncoderFamily, family_of
+from workbench.core.sources.families import PRUNING_CONFIG_KEY, EncoderFamily, family_of
 
 
 def attention_heads(config: PretrainedConfig) -> int:
@@ -42,6 +44,17 @@ def current_ffn(model: PreTrainedModel) -> int:
     """FFN neurons per layer, read off the first layer's weights."""
     family = family_of(model.config)
     return family.linear(family.layers(model)[0], family.ffn_in_path).out_features
+
+
+def layer_ffn_sizes(model: PreTrainedModel) -> list[int]:
+    """FFN neurons of every layer, read off the weights (threshold pruning may leave them unequal)."""
+    family = family_of(model.config)
+    return [family.linear(layer, family.ffn_in_path).out_features for layer in family.layers(model)]
+
+
+def recorded_ffn_sizes(config: PretrainedConfig) -> list[int] | None:
+    """Per-layer FFN widths recorded by threshold pruning; None when every layer has the config's width."""
+    return (getattr(config, PRUNING_CONFIG_KEY, None) or {}).get("ffn_per_layer")
 
 
 def shrink_layer(family: EncoderFamily, layer: nn.Module, head_columns: torch.Tensor, neurons: torch.Tensor) -> None:
@@ -75,24 +88,24 @@ def load_pruned(folder: str | Path, **from_config: Any) -> PreTrainedModel:
     from transformers import AutoConfig
 
     folder = Path(folder)
-    config = AutoConfig.from_pretrained(folder)
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
     architecture = (config.architectures or [None])[0]
     model_class = getattr(transformers, architecture or "", None)
     if model_class is None:
         raise ModelSourceError(
             f"{folder}: config.json names no known architecture ({architecture!r}); cannot load it"
         )
-    heads = attention_heads(config)
-    if heads == config_heads(config):
-        return model_class.from_pretrained(folder, **from_config).eval()  # the config says it all
+    heads, ffn_sizes = attention_heads(config), recorded_ffn_sizes(config)
+    if heads == config_heads(config) and not ffn_sizes:  # the config says it all
+        return model_class.from_pretrained(folder, use_safetensors=True, **from_config).eval()
     # What from_pretrained does, with projections shrunk before the weights arrive. `_from_config` is the
     # constructor the Auto classes use; unlike __init__ it takes attn_implementation.
     model = model_class._from_config(config, **from_config)
     family = family_of(config)
     columns = torch.arange(heads * attention_head_size(config))
-    neurons = torch.arange(current_ffn(model))
-    for layer in family.layers(model):
-        shrink_layer(family, layer, columns, neurons)
+    ffn_sizes = ffn_sizes or [current_ffn(model)] * family.num_layers(config)
+    for layer, width in zip(family.layers(model), ffn_sizes, strict=True):
+        shrink_layer(family, layer, columns, torch.arange(width))
     files = sorted(folder.glob("*.safetensors"))
     if not files:
         raise ModelSourceError(f"{folder}: holds no model.safetensors; save the pruned model with save_pretrained")

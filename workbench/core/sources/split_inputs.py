@@ -41,7 +41,7 @@ def split_of(data: TaskData, split: str, max_length: int) -> Split:
 def load_tokenizer_from(folder: str | Path):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(folder)
+    return AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
 
 
 def encode_batches(texts: list[str], tokenizer, max_length: int, batch_size: int,

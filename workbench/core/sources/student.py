@@ -16,7 +16,13 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICA
 
 from workbench.core.errors import ModelSourceError, RecipeError
 from workbench.core.recipe import StudentConfig
-from workbench.core.sources.models import count_parameters, head_labels, load_config, resolve_model_source
+from workbench.core.sources.models import (
+    count_parameters,
+    head_labels,
+    load_config,
+    pretrained_options,
+    resolve_model_source,
+)
 
 
 @dataclass(frozen=True)
@@ -87,11 +93,12 @@ def build_student(
     config = student_config(cfg, teacher_model.config, label_names)
     if cfg.init == "pretrained":
         folder = resolve_model_source(cfg.pretrained).folder
-        return AutoModelForSequenceClassification.from_pretrained(folder, config=config, **_attention(config))
+        return AutoModelForSequenceClassification.from_pretrained(folder, config=config, **_attention(config),
+                                                                  **pretrained_options())
     student = AutoModelForSequenceClassification.from_config(config, **_attention(config))
     if cfg.init == "teacher":
         _copy_teacher_weights(
-            student, teacher_model, _chosen_teacher_layers(cfg, config, teacher_model.config)
+            student, teacher_model, chosen_teacher_layers(cfg, config, teacher_model.config)
         )
     return student
 
@@ -156,7 +163,7 @@ def _pretrained_config(
     return config
 
 
-def _chosen_teacher_layers(
+def chosen_teacher_layers(
     cfg: StudentConfig, config: PretrainedConfig, teacher_config: PretrainedConfig
 ) -> list[int]:
     student, teacher = _shape(config), _shape(teacher_config)

@@ -20,6 +20,7 @@ from workbench.core.distill.mapping import LayerMapping, recipe_mapping
 from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.distill.training_loop import StageRunner
 from workbench.core.events import Event, JobControl, Notice, PhaseTimed, StageStarted
+from workbench.core.preflight import check_models
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder, write_json
@@ -75,6 +76,7 @@ class JobContext:
     def open(cls, recipe: Recipe | None, control: JobControl, resume_dir: str | Path | None) -> JobContext:
         """Seeded, with its run folder created (or reopened) and the resume state read."""
         recipe = RunFolder.open(resume_dir).recipe() if resume_dir else recipe
+        check_models(recipe)  # workbench.core.preflight, before a run folder exists; the data's checks follow
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         quiet_libraries()
         seed_everything(recipe.training.seed)

@@ -21,7 +21,7 @@ from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
 
 SCORING, EXPORT, BENCHMARK = "scoring", "export", "benchmark"
-INT8_STUDENT = "student-int8.onnx"
+INT8_STUDENT, INT4_STUDENT = "student-int8.onnx", "student-int4.onnx"
 BENCHMARK_BATCHES = (1, 32)
 BENCHMARK_REPEATS = 10
 
@@ -65,10 +65,12 @@ def export(context: JobContext) -> Iterator[Event]:
         if not result.ok:
             yield context.log(Notice(result.message))
     context.control.raise_if_cancelled(EXPORT)
-    variant = Variant("student-onnx-int8", "onnx", run.onnx_path(INT8_STUDENT), run.student_dir)
     test = split_of(context.data, "test", recipe.data.max_length)
     evaluation = read_json(run.evaluation_path)
-    evaluation["student_int8"] = score_variant(variant, test, _threads(context))
+    for key, artifact in (("student_int8", INT8_STUDENT), ("student_int4", INT4_STUDENT)):
+        if run.onnx_path(artifact).is_file():
+            variant = Variant(f"student-onnx-{key[-4:]}", "onnx", run.onnx_path(artifact), run.student_dir)
+            evaluation[key] = score_variant(variant, test, _threads(context))
     write_json(run.evaluation_path, evaluation)
 
 
@@ -99,6 +101,8 @@ def job_summary(context: JobContext) -> dict[str, Any]:
     if "student_int8" in evaluation:
         summary["parity_ok"] = bool(read_json(context.run.parity_path).get("all_ok"))
         summary["student_int8_accuracy"] = evaluation["student_int8"]["accuracy"]
+    if "student_int4" in evaluation:
+        summary["student_int4_accuracy"] = evaluation["student_int4"]["accuracy"]
     return summary
 
 

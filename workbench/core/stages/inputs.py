@@ -13,7 +13,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.run_folder import write_json
 from workbench.core.sources.batches import eval_loader, tokenize, train_loader
 from workbench.core.sources.data import TaskData, load_task_data
-from workbench.core.sources.models import head_labels, load_tokenizer, resolve_model_source
+from workbench.core.sources.models import head_labels, load_tokenizer, pretrained_options, resolve_model_source
 from workbench.core.stages.context import JobContext, seed_everything
 from workbench.core.stages.teacher_reuse import cached_teacher, teacher_key
 
@@ -24,8 +24,10 @@ def read_inputs(context: JobContext) -> None:
     """Fill the context's data, tokenizer, loaders and teacher."""
     recipe = context.recipe
     context.data = load_task_data(recipe.data)
+    if context.data.cleaning.bytes_replaced_rows:
+        context.notices.append(f"{recipe.data.source}: {context.data.cleaning.line()}")
     _check_same_data(context, context.data)
-    source = resolve_model_source(recipe.teacher.source)
+    source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
     context.teacher_folder = source.folder
     context.tokenizer = load_tokenizer(source)
     context.loaders = _loaders(context)
@@ -76,7 +78,7 @@ def _augmented(context: JobContext):
     key = {"data": data.content_hash, "teacher": recipe.teacher.source, "config": config.model_dump(), "seed": seed}
 
     def compute() -> tuple[list[str], list[int]]:
-        augmenter = make_augmenter(context.teacher_folder, context.tokenizer)
+        augmenter = make_augmenter(context.teacher_folder, context.tokenizer, recipe.teacher.trust_remote_code)
         return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
 
     with context.accelerator.main_process_first():  # rank 0 computes, the others read its cache
@@ -93,7 +95,8 @@ def _teacher(context: JobContext, folder: Path, label_names: list[str]):
     fine_tuned = RunFolder(context.run_path).teacher_dir
     if context.resume.done(FINETUNE) and fine_tuned.is_dir():
         folder = fine_tuned
-    config = AutoConfig.from_pretrained(folder)
+    trust = context.recipe.teacher.trust_remote_code
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=trust)
     if head_labels(config) == label_names:
         context.resume.finish(FINETUNE)  # the teacher already solves this task
     elif not context.resume.done(FINETUNE) and context.recipe.teacher.reuse:
@@ -102,7 +105,7 @@ def _teacher(context: JobContext, folder: Path, label_names: list[str]):
               "label2id": {name: i for i, name in enumerate(label_names)}}
     seed_everything(context.recipe.training.seed)  # the new head's initialisation is part of the recipe
     return AutoModelForSequenceClassification.from_pretrained(
-        folder, attn_implementation="sdpa", ignore_mismatched_sizes=True, **labels)
+        folder, attn_implementation="sdpa", ignore_mismatched_sizes=True, **labels, **pretrained_options(trust))
 
 
 def _reused_teacher(context: JobContext, source: Path, label_names: list[str]) -> Path | None:

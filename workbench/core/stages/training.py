@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.core.compress.pruning import prune
+from workbench.core.compress.pruning import prune_as_recipe
+from workbench.core.compress.sparsity import zeros_kept
 from workbench.core.distill.distillation import finetune_losses, intermediate_losses, prediction_losses
 from workbench.core.distill.training_loop import Stage
 from workbench.core.events import ArtifactWritten, Event, StageFinished
@@ -64,22 +65,26 @@ def prediction_distillation(context: JobContext) -> Iterator[Event]:
 
 
 def pruning_and_recovery(context: JobContext) -> Iterator[Event]:
-    """Remove the least important heads and FFN neurons, then recover by prediction-layer distillation."""
-    config = context.recipe.pruning
+    """Remove the least important heads and FFN neurons (by ratio or threshold) and zero the smallest weights
+    as the recipe asks, then recover by prediction-layer distillation with the zeros kept."""
+    run, student = context.run, context.student.student
     if not context.resume.done(PRUNING):
         batches = itertools.islice(context.loaders["train"], PRUNING_BATCHES)
-        _, report = prune(context.student.student, config.heads_ratio, config.ffn_ratio, config.importance, batches)
+        reports = prune_as_recipe(student, context.recipe.pruning, batches)
         context.resume.finish(PRUNING)
-        if context.run:
-            write_json(context.run.pruning_path, report.to_dict())
-            context.student.student.save_pretrained(context.run.pruned_student_dir)
-            yield context.log(ArtifactWritten("pruning report", str(context.run.pruning_path)))
-    yield from train(context, _prediction_stage(context, RECOVERY, _recovery_config(context)))
+        if run:
+            student.save_pretrained(run.pruned_student_dir)
+            for path, report in ((run.pruning_path, reports.get("pruning.json")),
+                                 (run.sparsity_path, reports.get("sparsity.json"))):
+                if report:
+                    write_json(path, report)
+                    yield context.log(ArtifactWritten("pruning report", str(path)))
+    with zeros_kept(student):  # after a resume the saved zeros are the mask again
+        yield from train(context, _prediction_stage(context, RECOVERY, _recovery_config(context)))
 
 
 def pruning_wanted(context: JobContext) -> bool:
-    config = context.recipe.pruning
-    return config.enabled and bool(config.heads_ratio or config.ffn_ratio)
+    return context.recipe.pruning.prunes_weights
 
 
 def train(context: JobContext, stage: Stage) -> Iterator[Event]:

@@ -1,4 +1,4 @@
-"""Compression panel: data, distillation stages and loss weights, augmentation, pruning, quantization and
+"""Compression panel: distillation stages and loss weights, augmentation, pruning, quantization and
 run settings. Every widget edits the recipe; the recipe's own message appears under a field it rejects."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row
-from workbench.gui.panels.data_section import DataSection
+from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row, recipe_combo, recipe_field
 from workbench.gui.recipe_editor import RecipeEditor
 
 STAGES = (("teacher_finetune", "Teacher fine-tuning"), ("intermediate", "Intermediate layers"),
@@ -30,7 +29,6 @@ class CompressionPanel(QScrollArea):
         self.setWidgetResizable(True)
         body = QWidget()
         self.setWidget(body)
-        self.data_section = DataSection(editor)
         columns = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(self._stages())
@@ -45,7 +43,6 @@ class CompressionPanel(QScrollArea):
         columns.addLayout(left, 1)
         columns.addLayout(right, 1)
         layout = QVBoxLayout(body)
-        layout.addWidget(self.data_section)
         layout.addLayout(columns)
 
     def _stages(self) -> QGroupBox:
@@ -104,27 +101,46 @@ class CompressionPanel(QScrollArea):
         form = QFormLayout(box)
         bind = self.editor.bind
         form.addRow(bind(CheckField("pruning.enabled", "Prune, then recover by distillation")).container)
-        add_row(form, "Importance", bind(ComboField("pruning.importance", [("gradient", "gradient"),
-                                                                            ("magnitude", "magnitude")])))
+        add_row(form, "Importance", bind(recipe_combo("pruning.importance", {
+            "gradient": "gradient (dev batches)", "l1": "L1 weight norm", "l2": "L2 weight norm",
+            "magnitude": "magnitude (older name of L2)"})))
         add_row(form, "Heads to remove", bind(LineField("pruning.heads_ratio", "float", tip="fraction, 0 ≤ x < 1")))
         add_row(form, "FFN neurons to remove", bind(LineField("pruning.ffn_ratio", "float", tip="fraction")))
+        add_row(form, "Or: importance threshold", bind(LineField(
+            "pruning.threshold", "optional_float", "off: use the ratios",
+            recipe_field("pruning.threshold").description)))
+        add_row(form, "Threshold applies to", bind(recipe_combo("pruning.threshold_units", {
+            "both": "heads and FFN neurons", "heads": "heads only", "ffn": "FFN neurons only"})))
+        add_row(form, "Unstructured sparsity", bind(LineField(
+            "pruning.unstructured_sparsity", "float",
+            tip="share of encoder weights set to zero by magnitude; shrinks the zipped model, not latency")))
+        add_row(form, "Sparsity measured", bind(recipe_combo("pruning.unstructured_scope", {
+            "layer": "per weight matrix", "global": "over all weights"})))
         form.addRow(bind(CheckField("pruning.vocabulary", "Trim the vocabulary to tokens the data uses")).container)
         add_row(form, "Vocabulary margin", bind(SpinField("pruning.vocabulary_margin")))
         add_row(form, "Recovery epochs", bind(LineField("pruning.recovery.epochs", "float")))
         return box
 
     def _quantization(self) -> QGroupBox:
-        box = QGroupBox("Quantization (ONNX int8)")
+        box = QGroupBox("Quantization (ONNX int8 / int4)")
         form = QFormLayout(box)
         bind = self.editor.bind
         form.addRow(bind(CheckField("quantization.enabled", "Export and quantize to int8")).container)
-        add_row(form, "Mode", bind(ComboField("quantization.mode", [("dynamic", "dynamic"),
-                                                                   ("static (calibrated)", "static")])))
+        add_row(form, "Mode", bind(recipe_combo("quantization.mode", {"static": "static (calibrated)"})))
         form.addRow(bind(CheckField("quantization.fusion", "Fuse attention / layer norm / GELU")).container)
         form.addRow(bind(CheckField("quantization.per_channel", "Per-channel weight scales")).container)
         add_row(form, "Calibration batches", bind(SpinField("quantization.calibration_batches")))
         add_row(form, "Min agreement", bind(LineField("quantization.min_agreement", "float",
                                                       tip="share of predictions int8 must keep")))
+        add_row(form, "Max accuracy drop", bind(LineField(
+            "quantization.max_accuracy_drop", "optional_float", "off: quantize every layer",
+            recipe_field("quantization.max_accuracy_drop").description)))
+        add_row(form, "QAT epochs", bind(LineField("quantization.qat_epochs", "float",
+                                                   tip=recipe_field("quantization.qat_epochs").description)))
+        add_row(form, "QAT learning rate", bind(LineField("quantization.qat_lr", "float")))
+        form.addRow(bind(CheckField("quantization.int4", "Also write a weight-only int4 student")).container)
+        add_row(form, "int4 block size", bind(SpinField("quantization.int4_block_size",
+                                                        tip=recipe_field("quantization.int4_block_size").description)))
         return box
 
     def _run_settings(self) -> QGroupBox:

@@ -1,10 +1,11 @@
-"""The data part of the Compression panel: source, columns, split sizes and max length, with a preview
-of a few cleaned rows and the class balance, read in the background through the core's data loader."""
+"""The Data step: source, columns, split sizes and max length, with a preview of a few cleaned rows and the
+class balance, read in the background through the core's data loader."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -26,7 +28,7 @@ from workbench.gui.charts import BarCard
 from workbench.gui.fields import LineField, SpinField, add_row
 from workbench.gui.recipe_editor import RecipeEditor
 
-PREVIEW_ROWS = 6
+PREVIEW_ROWS = 8
 
 
 @dataclass
@@ -50,10 +52,13 @@ def preview_data(source: str, text_column: str, label_column: str) -> DataPrevie
 
 
 class DataSection(QGroupBox):
+    previewed = Signal()  # a preview or its failure is shown
+
     def __init__(self, editor: RecipeEditor) -> None:
         super().__init__("Data")
         self.editor = editor
         self.preview: DataPreview | None = None
+        self.failure: str | None = None  # the core's message when the data cannot be read
         self._background = Latest(self)
         self._live = False
         self._previewed: tuple[str, str, str] | None = None
@@ -94,11 +99,9 @@ class DataSection(QGroupBox):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMinimumHeight(150)
+        self.table.setMinimumHeight(240)
         self.balance = BarCard("Class balance", "rows")
-        self.balance.setMinimumHeight(190)
-        for widget in (self.table, self.balance):
-            widget.setMaximumHeight(240)  # a preview, not a data browser: leave room for the settings below
+        self.balance.setMinimumHeight(240)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -115,13 +118,13 @@ class DataSection(QGroupBox):
         if name:
             self.editor.set("data.source", name)
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        # Reading a 38k-row corpus takes seconds of CPU: only when someone looks at the data, and after the
-        # window is up (the panel is not visible at launch).
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        # Reading a 38k-row corpus takes seconds of CPU: only when someone looks at the data, and after it
+        # has painted (the step is the first one shown at launch).
         if not self._live:
             self._live = True
-            self.refresh()
+            QTimer.singleShot(0, self.refresh)
 
     @property
     def busy(self) -> bool:
@@ -142,14 +145,15 @@ class DataSection(QGroupBox):
         self._background.run(lambda: preview_data(*key), self._show, self._failed)
 
     def _failed(self, message: str) -> None:
-        self.preview = None
+        self.preview, self.failure = None, message
         self.status.setStyleSheet("color: #c62828;")
         self.status.setText(f"⚠ {message}")
         self.table.setRowCount(0)
         self.balance.set_bars({})
+        self.previewed.emit()
 
     def _show(self, preview: DataPreview) -> None:
-        self.preview = preview
+        self.preview, self.failure = preview, None
         total = sum(preview.class_counts.values())
         balance = ", ".join(f"{name} {100 * count / max(total, 1):.0f}%" for name, count in
                             preview.class_counts.items())
@@ -160,3 +164,14 @@ class DataSection(QGroupBox):
             self.table.setItem(index, 0, QTableWidgetItem(label))
             self.table.setItem(index, 1, QTableWidgetItem(text))
         self.balance.set_bars({name: float(count) for name, count in preview.class_counts.items()}, "{:,.0f}")
+        self.previewed.emit()
+
+
+class DataPanel(QScrollArea):
+    """The Data step on its own page: the section above, scrolled when the window is small."""
+
+    def __init__(self, editor: RecipeEditor) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.section = DataSection(editor)
+        self.setWidget(self.section)

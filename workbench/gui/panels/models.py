@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from workbench.core.recipe import Recipe
 from workbench.core.sources.models import BUNDLED_MODELS
 from workbench.gui.background import Latest
-from workbench.gui.fields import ComboField, LineField, SpinField, add_row
+from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row
 from workbench.gui.model_info import ModelsInfo, describe_models, model_inputs_of, pruning_text
 from workbench.gui.recipe_editor import RecipeEditor
 
@@ -126,9 +126,17 @@ class ModelsPanel(QWidget):
         self.bundled_combo.currentIndexChanged.connect(lambda: self._apply_teacher(BUNDLED))
         self.folder_edit.editingFinished.connect(lambda: self._apply_teacher(FOLDER))
         self.hub_edit.editingFinished.connect(lambda: self._apply_teacher(HUB))
+        self.trust_code = self.editor.bind(CheckField(
+            "teacher.trust_remote_code", "Run the model's own code (trust_remote_code)",
+            tip="Only for a model whose code you have read: its Python files run with your permissions"))
+        grid.addWidget(self.trust_code.container, len(rows), 0, 1, 3)
+        self.trust_warning = QLabel("⚠ The teacher's own Python code may run when it loads: use only a model "
+                                    "whose code you have read.", styleSheet=ERROR_STYLE, wordWrap=True)
+        self.trust_warning.setVisible(self.editor.recipe.teacher.trust_remote_code)
+        grid.addWidget(self.trust_warning, len(rows) + 1, 0, 1, 3)
         self.teacher_problem = QLabel(styleSheet=ERROR_STYLE, wordWrap=True)
         self.teacher_problem.hide()
-        grid.addWidget(self.teacher_problem, len(rows), 0, 1, 3)
+        grid.addWidget(self.teacher_problem, len(rows) + 2, 0, 1, 3)
         self.teacher_card = Card("Teacher summary", ["architecture", "layers", "hidden size", "attention heads",
                                                      "FFN size", "vocabulary", "parameters", "size on disk",
                                                      "task head", "folder"])
@@ -204,6 +212,7 @@ class ModelsPanel(QWidget):
 
     def _on_recipe_changed(self, recipe: Recipe) -> None:
         self._show_source(recipe.teacher.source)
+        self.trust_warning.setVisible(recipe.teacher.trust_remote_code)
         if self._live and model_inputs_of(recipe) != self._described_inputs:
             self.refresh()
 

@@ -1,73 +1,152 @@
-"""Presentation view: the three models' size, latency and test accuracy in large type, for a projector."""
+"""Presentation mode: a run's teacher, student and int8 student in large type, full screen, for a projector.
+
+Size, batch-1 latency and test accuracy come from the run's benchmark results (RUN/bench.json, with
+evaluation.json for accuracy), each with its ratio against the PyTorch teacher and, when the benchmark
+measured it, against the teacher fused to int8 without distillation: the figure a sceptical audience
+compares with. Anything not measured says so. F11 toggles full screen, Esc leaves, "Copy as image" puts
+the figures on the clipboard for a slide.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from workbench.core.measure.inference import TEACHER
+from workbench.gui.bench_figures import STUDENT, STUDENT_INT8, TEACHER, TEACHER_INT8, Figures, run_figures
+from workbench.gui.charts import colour_for
 
-
-def _big(text: str, size: int, colour: str = "#212121", bold: bool = False) -> QLabel:
-    label = QLabel(text)
-    font = QFont()
-    font.setPointSize(size)
-    font.setBold(bold)
-    label.setFont(font)
-    label.setStyleSheet(f"color: {colour};")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    return label
+NOT_MEASURED = "not measured"
+MODELS = (TEACHER, STUDENT, STUDENT_INT8)
+ROWS = (("size_mib", "Size", "{:.1f} MiB"), ("latency_ms", "Latency (batch 1)", "{:.1f} ms"),
+        ("accuracy", "Test accuracy", "{:.1%}"))
+GOOD, BAD, GREY = "#2e7d32", "#c62828", "#757575"
 
 
-def ratio_lines(figures: dict[str, dict[str, float | None]], name: str) -> dict[str, str]:
-    """'7.9× smaller', '3.1× faster', '-1.2 points' against the teacher."""
-    teacher, model = figures.get(TEACHER, {}), figures[name]
-    lines = {"size": "", "latency": "", "accuracy": ""}
+def ratio_text(key: str, reference: Figures, model: Figures, against: str) -> tuple[str, str] | None:
+    """('7.9× smaller than the teacher', colour) or None when either figure is missing."""
+    mine, theirs = getattr(model, key), getattr(reference, key)
+    if mine is None or theirs is None:
+        return None
+    if key == "accuracy":
+        points = 100 * (mine - theirs)
+        return f"{points:+.1f} points vs {against}", GOOD if points >= -1 else BAD
+    if not mine:
+        return None
+    ratio = theirs / mine
+    better, worse = ("smaller", "larger") if key == "size_mib" else ("faster", "slower")
+    text = f"{ratio:.1f}× {better}" if ratio >= 1 else f"{1 / ratio:.1f}× {worse}"
+    return f"{text} than {against}", GOOD if ratio >= 1 else BAD
+
+
+def cell_lines(key: str, name: str, figures: dict[str, Figures]) -> list[tuple[str, str]]:
+    """The ratio lines under one model's value: against the PyTorch teacher, then the fused int8 teacher."""
     if name == TEACHER:
-        return {key: "reference" for key in lines}
-    if teacher.get("size") and model.get("size"):
-        smaller = teacher["size"] / model["size"]
-        lines["size"] = f"{smaller:.1f}× smaller" if smaller >= 1 else f"{1 / smaller:.1f}× larger"
-    if teacher.get("latency") and model.get("latency"):
-        speedup = teacher["latency"] / model["latency"]
-        lines["latency"] = f"{speedup:.1f}× faster" if speedup >= 1 else f"{1 / speedup:.1f}× slower"
-    if teacher.get("accuracy") is not None and model.get("accuracy") is not None:
-        lines["accuracy"] = f"{100 * (model['accuracy'] - teacher['accuracy']):+.1f} points"
-    return lines
+        return [("reference (PyTorch)", GREY)]
+    lines = [ratio_text(key, figures[TEACHER], figures[name], "the teacher")]
+    if any(v is not None for v in vars(figures[TEACHER_INT8]).values()):
+        lines.append(ratio_text(key, figures[TEACHER_INT8], figures[name], "the int8 teacher"))
+    return [line for line in lines if line]
 
 
-class PresentationDialog(QDialog):
-    def __init__(self, figures: dict[str, dict[str, float | None]], parent=None) -> None:
-        super().__init__(parent)
+class PresentationWindow(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("TinyBERT Workbench — presentation")
-        self.setStyleSheet("background: white;")
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(48)
-        rows = (("size", "Size", "{:.1f} MiB"), ("latency", "Latency", "{:.1f} ms"),
-                ("accuracy", "Test accuracy", "{:.1%}"))
-        for row, (_, title, _) in enumerate(rows, start=1):
-            grid.addWidget(_big(title, 18, "#757575"), row * 2 - 1, 0, 2, 1)
-        for column, (name, values) in enumerate(figures.items(), start=1):
-            grid.addWidget(_big(name, 24, str(values.get("colour") or "#212121"), bold=True), 0, column)
-            ratios = ratio_lines(figures, name)
-            for row, (key, _, fmt) in enumerate(rows, start=1):
-                value = values.get(key)
-                grid.addWidget(_big(fmt.format(value) if value is not None else "n/a", 40, bold=True),
-                               row * 2 - 1, column)
-                worse = any(word in ratios[key] for word in ("slower", "larger")) or ratios[key].startswith("-")
-                grid.addWidget(_big(ratios[key], 16, "#c62828" if worse else "#2e7d32"), row * 2, column)
-        if not figures:
-            grid.addWidget(_big("Classify some text in Try it first.", 24), 0, 0)
+        self.setStyleSheet("background: white; color: #212121;")
+        self.figures: dict[str, Figures] = {}
+        self.full_screen = False  # ours: setting the geometry by hand clears Qt's full-screen state
+        self.content = QWidget()
+        self.copy_button = QPushButton("Copy as image")
+        self.copy_button.clicked.connect(self.copy_image)
+        close = QPushButton("Close (Esc)")
+        close.clicked.connect(self.close)
         buttons = QHBoxLayout()
+        buttons.addWidget(QLabel("F11: full screen on / off"))
         buttons.addStretch(1)
-        copy = QPushButton("Copy as image")
-        copy.clicked.connect(lambda: QApplication.clipboard().setPixmap(self.grab()))
-        close = QPushButton("Close")
-        close.clicked.connect(self.accept)
-        buttons.addWidget(copy)
+        buttons.addWidget(self.copy_button)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
-        layout.addLayout(grid, 1)
+        layout.addWidget(self.content, 1)
         layout.addLayout(buttons)
-        self.resize(1100, 650)
+        QShortcut(QKeySequence("F11"), self, self.toggle_full_screen)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
+
+    def show_run(self, run_dir: str | None, seq_len: int | None = None) -> None:
+        """Fill with the run's figures and go full screen on the screen the window is on."""
+        self.figures = run_figures(run_dir, seq_len) if run_dir else {}
+        self._build(Path(run_dir).name if run_dir else None)
+        self._full_screen()
+        self.raise_()
+        self.activateWindow()
+
+    def toggle_full_screen(self) -> None:
+        if self.full_screen:
+            self.full_screen = False
+            self.showNormal()
+            self.resize(1280, 720)
+        else:
+            self._full_screen()
+
+    def _full_screen(self) -> None:
+        self.full_screen = True
+        self.showFullScreen()
+        screen = self.screen().geometry() if self.screen() else None
+        if screen is not None and self.geometry() != screen:  # no window manager (a bare X server) resized it
+            self.setGeometry(screen)
+
+    def copy_image(self) -> None:
+        QApplication.clipboard().setPixmap(self.content.grab())
+
+    # -- layout ----------------------------------------------------------------------------------------------
+
+    def _font(self, scale: float, bold: bool = False) -> QFont:
+        """Type sized to the screen: readable from the back of a room at 1280x720 and larger."""
+        screen = self.screen().geometry() if self.screen() else None
+        # A 16:9 share of the screen: narrow screens get smaller type, not a window wider than the screen.
+        height = min(screen.height(), screen.width() * 9 / 16) if screen else 720
+        font = QFont()
+        font.setPixelSize(max(12, int(height * scale)))
+        font.setBold(bold)
+        return font
+
+    def _label(self, text: str, scale: float, colour: str = "#212121", bold: bool = False) -> QLabel:
+        label = QLabel(text)
+        label.setFont(self._font(scale, bold))
+        label.setStyleSheet(f"color: {colour};")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)  # long ratio lines wrap rather than widen the window past the screen
+        return label
+
+    def _build(self, run_name: str | None) -> None:
+        old = self.content.layout()
+        if old is not None:
+            QWidget().setLayout(old)  # re-parents the old layout and its labels away, to be deleted with it
+        grid = QGridLayout(self.content)
+        grid.setHorizontalSpacing(40)
+        if not self.figures:
+            grid.addWidget(self._label("Pick a finished run in Try it or Runs first.", 0.045), 0, 0)
+            return
+        grid.addWidget(self._label(f"TinyBERT Workbench · {run_name}", 0.035, GREY), 0, 0, 1, len(MODELS) + 1)
+        for column, name in enumerate(MODELS, start=1):
+            grid.addWidget(self._label(name, 0.045, colour_for(name, column), bold=True), 1, column)
+        for row, (key, title, fmt) in enumerate(ROWS, start=1):
+            grid.addWidget(self._label(title, 0.032, GREY), 2 * row, 0, 2, 1)
+            for column, name in enumerate(MODELS, start=1):
+                value = getattr(self.figures[name], key)
+                grid.addWidget(self._label(fmt.format(value) if value is not None else NOT_MEASURED,
+                                           0.06 if value is not None else 0.035, bold=value is not None),
+                               2 * row, column)
+                lines = "<br>".join(f"<span style='color:{c}'>{t}</span>" for t, c in cell_lines(key, name,
+                                                                                                  self.figures))
+                grid.addWidget(self._label(lines, 0.024), 2 * row + 1, column)
+        grid.addWidget(self._label(self._basis(), 0.02, GREY), 2 * len(ROWS) + 2, 0, 1, len(MODELS) + 1)
+
+    def _basis(self) -> str:
+        if all(f.latency_ms is None for f in self.figures.values()):
+            return "No benchmark in this run yet: Runs → Benchmark measures it."
+        int8_teacher = ("; int8 teacher: the teacher fused to int8 without distillation"
+                        if self.figures[TEACHER_INT8].latency_ms is not None else "")
+        return f"Measured by the run's benchmark (bench.json): median latency at batch 1{int8_teacher}."

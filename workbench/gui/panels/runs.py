@@ -31,13 +31,31 @@ from workbench.core.run_summary import RunSummary
 from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
+from workbench.gui.pareto import ParetoCard, Point
 
-COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "started"]
+COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "int8 size",
+           "int8 acc.", "started"]
 STATUS_COLOURS = {"finished": "#2e7d32", "cancelled": "#ef6c00", "failed": "#c62828", "running": "#1565c0"}
 
 
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def mib(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} MiB"
+
+
+def row_values(row: RunSummary, status: str) -> list[str]:
+    return [row.name, row.recipe, status, percent(row.teacher_accuracy), percent(row.student_accuracy),
+            percent(row.agreement), mib(row.student_mib), mib(row.int8_mib), percent(row.int8_accuracy),
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
+
+
+def pareto_points(rows: list[RunSummary]) -> list[Point]:
+    """Every listed run whose int8 student has a measured batch-1 latency and test accuracy."""
+    return [Point(row.name, row.int8_latency_ms, row.int8_accuracy) for row in rows
+            if row.int8_latency_ms is not None and row.int8_accuracy is not None]
 
 
 class RunsPanel(QWidget):
@@ -100,7 +118,7 @@ class RunsPanel(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.heading)
         top_layout.addLayout(bar)
-        top_layout.addWidget(self.table)
+        top_layout.addLayout(self._table_and_pareto())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(charts)
@@ -108,6 +126,15 @@ class RunsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._selection_changed()
+
+    def _table_and_pareto(self) -> QHBoxLayout:
+        """The runs table with the trade-off chart of every listed run beside it (not below: three charts in
+        a row would make the panel wider than a 1280-pixel screen)."""
+        self.pareto_chart = ParetoCard()
+        row = QHBoxLayout()
+        row.addWidget(self.table, 3)
+        row.addWidget(self.pareto_chart, 2)
+        return row
 
     # -- listing ---------------------------------------------------------------------------------------------
 
@@ -139,10 +166,7 @@ class RunsPanel(QWidget):
         self.table.setRowCount(len(self.rows))
         for index, row in enumerate(self.rows):
             status = "running here" if row.path == self.active_run else row.status
-            values = [row.name, row.recipe, status, percent(row.teacher_accuracy), percent(row.student_accuracy),
-                      percent(row.agreement), "–" if row.student_mib is None else f"{row.student_mib:.1f} MiB",
-                      time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
-            for column, value in enumerate(values):
+            for column, value in enumerate(row_values(row, status)):
                 item = QTableWidgetItem(value)
                 if column == 2:
                     item.setForeground(_brush(STATUS_COLOURS.get(row.status, "#424242")))
@@ -153,6 +177,7 @@ class RunsPanel(QWidget):
             if row.path in selected:
                 self.table.selectRow(index)
         self.table.blockSignals(False)
+        self.pareto_chart.set_points(pareto_points(self.rows))
         self._selection_changed()
         self.runs_listed.emit(list(self.rows))
 
@@ -287,7 +312,7 @@ class RunsPanel(QWidget):
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in (
                 r.name, r.recipe, r.status, percent(r.teacher_accuracy), percent(r.student_accuracy),
-                percent(r.agreement), "–" if r.student_mib is None else f"{r.student_mib:.1f} MiB")) + "</tr>"
+                percent(r.agreement), mib(r.student_mib))) + "</tr>"
             for r in rows)
         images = "".join(f"<h2>{html.escape(chart.title)}</h2><img src='data:image/png;base64,{_png64(chart)}'>"
                          for chart in (self.loss_chart, self.accuracy_chart))

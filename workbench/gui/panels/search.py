@@ -8,7 +8,7 @@ Every rule (what is over budget, which trials are on the frontier) is the core's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -41,8 +41,9 @@ from workbench.core.search.events import (
 from workbench.core.search.frontier import TrialRow, mark
 from workbench.gui.fields import ComboField, LineField, ParseProblem, SpinField, add_row
 from workbench.gui.recipe_editor import RecipeEditor
-from workbench.gui.search_plot import FrontierPlot
-from workbench.gui.search_worker import SearchWorker
+
+if TYPE_CHECKING:
+    from workbench.gui.search_worker import SearchWorker
 
 COLUMNS = ["trial", "candidate", "state", "int8 ms", "MiB", "dev acc.", "kept", "kept (int8 teacher)", "why"]
 
@@ -93,7 +94,9 @@ class SearchPanel(QWidget):
         for key, slot in (("start", self.start), ("pause", self.toggle_pause), ("cancel", self.cancel),
                           ("open", self.open_study_dialog), ("use", self.use_selected)):
             self.buttons[key].clicked.connect(slot)
-        self.plot = FrontierPlot()
+        self.plot = None  # the FrontierPlot, built at the first drawing: pyqtgraph loads after the window shows
+        self.plot_area = QWidget()
+        QVBoxLayout(self.plot_area).setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -137,7 +140,7 @@ class SearchPanel(QWidget):
             bar.addWidget(button)
         bar.addStretch(1)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.plot)
+        splitter.addWidget(self.plot_area)
         splitter.addWidget(self.table)
         splitter.setSizes([380, 220])
         layout = QVBoxLayout(self)
@@ -162,6 +165,8 @@ class SearchPanel(QWidget):
         self.rows, self.references = {}, {}
         self.message.setText("")
         self._redraw()
+        from workbench.gui.search_worker import SearchWorker  # superqt: at the first Start, not at launch
+
         self.worker = SearchWorker(None if resume_dir else self.editor.recipe, resume_dir, self)
         self.worker.event.connect(self.on_event)
         self.worker.finished.connect(lambda last: self._update_buttons())
@@ -266,9 +271,17 @@ class SearchPanel(QWidget):
 
         budget = self.editor.recipe.search.budget if self.editor.valid else SearchBudget()
         rows = mark([TrialRow.from_dict(row) for row in self.rows.values()], budget)
-        self.plot.show_rows(rows, self.references)
+        self._frontier_plot().show_rows(rows, self.references)
         self._fill_table(rows)
         self._update_buttons()
+
+    def _frontier_plot(self):
+        if self.plot is None:
+            from workbench.gui.search_plot import FrontierPlot
+
+            self.plot = FrontierPlot()
+            self.plot_area.layout().addWidget(self.plot)
+        return self.plot
 
     def _fill_table(self, rows: list[TrialRow]) -> None:
         selected = self.selected_trial()

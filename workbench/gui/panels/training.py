@@ -4,8 +4,8 @@ plots redraw from a 10 Hz timer, never per event, so drawing cannot slow trainin
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
@@ -32,11 +32,14 @@ from workbench.core.events import (
     Step,
     describe,
 )
+from workbench.core.progress import StageClock
 from workbench.core.run_folder import RunFolder
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves
-from workbench.gui.job_worker import JobWorker
 from workbench.gui.recipe_editor import RecipeEditor
+
+if TYPE_CHECKING:  # the worker imports superqt (a tenth of a second): at the first Start, not at launch
+    from workbench.gui.job_worker import JobWorker
 
 REDRAW_MS = 100  # ~10 Hz: smooth enough to watch, cheap enough to leave the cores to training
 
@@ -72,7 +75,7 @@ class TrainingPanel(QWidget):
         self.run_dir: str | None = None
         self._drawn: dict[str, int] = {}  # chart -> the curves' version it shows
         self._stage: StageStarted | None = None
-        self._stage_clock: tuple[float, int] = (0.0, 0)
+        self.stage_clock = StageClock()
 
         self.start_button = QPushButton("▶ Start")
         self.pause_button = QPushButton("❚❚ Pause")
@@ -139,6 +142,8 @@ class TrainingPanel(QWidget):
             QMessageBox.warning(self, "Recipe has problems", f"Fix these before starting:\n{problems}")
             return
         self._reset()
+        from workbench.gui.job_worker import JobWorker
+
         self._launch(JobWorker(self.editor.recipe, parent=self), f"Starting {self.editor.recipe.name}…")
 
     def resume_run(self, run_dir: str | Path) -> None:
@@ -146,6 +151,8 @@ class TrainingPanel(QWidget):
         if self.running:
             return
         self.show_run(run_dir)  # the curves so far; the resumed stage continues them
+        from workbench.gui.job_worker import JobWorker
+
         self._launch(JobWorker(None, resume_dir=run_dir, parent=self), f"Resuming {Path(run_dir).name}…")
 
     def _launch(self, worker: JobWorker, message: str) -> None:
@@ -161,12 +168,14 @@ class TrainingPanel(QWidget):
     def pause(self) -> None:
         if self.running:
             self.worker.pause()
+            self.stage_clock.set_paused(True)
             self.stage_label.setText(self.stage_label.text() + " — paused")
             self._update_buttons()
 
     def resume(self) -> None:
         if self.running:
             self.worker.resume()
+            self.stage_clock.set_paused(False)
             self._update_buttons()
 
     def cancel(self) -> None:
@@ -178,6 +187,7 @@ class TrainingPanel(QWidget):
     def _update_buttons(self) -> None:
         running = self.running
         paused = running and self.worker.paused
+        self.stage_clock.set_paused(paused)  # pauses from elsewhere too (the Run menu, a script)
         self.start_button.setEnabled(not running and self.editor.valid)
         self.pause_button.setEnabled(running and not paused and not self.worker.control.cancelled)
         self.resume_button.setEnabled(paused)
@@ -208,7 +218,7 @@ class TrainingPanel(QWidget):
             self.run_changed.emit(run_dir)
         if isinstance(event, StageStarted):
             self._stage = event
-            self._stage_clock = (time.monotonic(), event.resumed_at_step)
+            self.stage_clock.start(event.resumed_at_step)
             self.progress.setRange(0, event.total_steps)
             self.progress.setValue(event.resumed_at_step)
             self.progress.setFormat(f"{event.stage.replace('_', ' ')}: step %v of %m (%p%)")
@@ -218,10 +228,7 @@ class TrainingPanel(QWidget):
 
     def _show_progress(self, event: Step) -> None:
         self.progress.setValue(event.step)
-        started, first_step = self._stage_clock
-        done = event.step - first_step
-        elapsed = time.monotonic() - started
-        eta = (event.total_steps - event.step) * elapsed / done if done > 0 else 0
+        eta = self.stage_clock.eta_seconds(event.step, event.total_steps)
         paused = " — paused" if self.worker and self.worker.paused else ""
         self.stage_label.setText(
             f"{event.stage.replace('_', ' ')}: step {event.step}/{event.total_steps} · epoch {event.epoch:.2f} · "

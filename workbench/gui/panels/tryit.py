@@ -4,10 +4,11 @@ A summary chart shows size, latency and test accuracy of the three; "Presentatio
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
@@ -26,32 +27,56 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.measure.inference import Predictor, compare, model_files_stamp, recorded_accuracies, run_predictors
 from workbench.gui.background import Latest
-from workbench.gui.charts import BarCard, colour_for
+from workbench.gui.charts import BarCard
+from workbench.gui.panels.tryit_file import FileRun
+
+if TYPE_CHECKING:  # the runner imports numpy: loaded in the background, not on the launch path
+    from workbench.core.measure.inference import Predictor
 
 SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight was delayed again, awful service\n" \
                "meeting moved to 3pm tomorrow"
 AGREE, DISAGREE = QColor("#e8f5e9"), QColor("#ffebee")
+INT4_ONNX, STUDENT_INT4 = Path("onnx") / "student-int4.onnx", "student int4"
 _cache_lock = threading.Lock()
 _loaded: dict[str, tuple[tuple, dict]] = {}  # run folder -> (its model files' stamp, its loaded predictors)
 
 
 def load_predictors(run_dir: str) -> dict[str, Predictor | str]:
     """Background (loading takes seconds): the run's models, loaded again only when its model files change."""
-    stamp = model_files_stamp(run_dir)
+    from workbench.core.measure import inference
+
+    stamp = (*inference.model_files_stamp(run_dir), (Path(run_dir) / INT4_ONNX).is_file())
     with _cache_lock:
         cached = _loaded.get(run_dir)
         if cached is None or cached[0] != stamp:
             _loaded.clear()  # one run's models in memory at a time: three models can be gigabytes
-            _loaded[run_dir] = (stamp, run_predictors(run_dir))
+            _loaded[run_dir] = (stamp, {**inference.run_predictors(run_dir), **_int4_predictor(Path(run_dir))})
         return _loaded[run_dir][1]
+
+
+def _int4_predictor(run_dir: Path) -> dict[str, Predictor]:
+    """The int4 student as a fourth model, only where the run wrote one (quantization.int4)."""
+    from workbench.core.measure.inference import OnnxPredictor
+    from workbench.core.run_folder import RunFolder
+
+    if not (run_dir / INT4_ONNX).is_file() or not (run_dir / "student" / "config.json").is_file():
+        return {}
+    max_length = RunFolder.open(run_dir).recipe().data.max_length
+    return {STUDENT_INT4: OnnxPredictor(STUDENT_INT4, run_dir / INT4_ONNX, run_dir / "student", max_length, 1)}
 
 
 def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[str], repeats: int,
              threads: int | None = 1):
     """Background: every model of the run on the texts, and the test accuracies the run recorded."""
-    return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
+    from workbench.core.measure.inference import compare, recorded_accuracies
+
+    accuracies = recorded_accuracies(run_dir)
+    if STUDENT_INT4 in predictors:
+        evaluation = Path(run_dir) / "evaluation.json"
+        recorded = json.loads(evaluation.read_text(encoding="utf-8")) if evaluation.is_file() else {}
+        accuracies[STUDENT_INT4] = (recorded.get("student_int4") or {}).get("accuracy")
+    return compare(predictors, texts, repeats, threads), accuracies
 
 
 class ProbabilityBars(QWidget):
@@ -66,7 +91,7 @@ class ProbabilityBars(QWidget):
         painter = QPainter(self)
         width = self.width()
         name_width = 80
-        best = int(np.argmax(self.probabilities)) if self.probabilities else -1
+        best = max(range(len(self.probabilities)), key=self.probabilities.__getitem__, default=-1)
         for i, (label, p) in enumerate(zip(self.labels, self.probabilities, strict=True)):
             top = 2 + 18 * i
             painter.setPen(QColor("#424242"))
@@ -94,11 +119,12 @@ class TryItPanel(QWidget):
         self.repeats = QSpinBox(minimum=1, maximum=100, value=5)
         self.repeats.setToolTip("latency is the median over this many repeated runs (after one warm-up)")
         load = QPushButton("Load file…")
+        load.setToolTip("Classify every line of a text file in the background (thousands of lines are fine)")
         load.clicked.connect(self.load_file)
         self.run_button = QPushButton("Classify")
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.classify)
-        present = QPushButton("Presentation view")
+        present = QPushButton("Presentation (F11)")
         present.clicked.connect(self.present)
         top = QHBoxLayout()
         for widget in (QLabel("Run:"), self.run_combo, QLabel("Repeats:"), self.repeats, load, self.run_button):
@@ -129,6 +155,7 @@ class TryItPanel(QWidget):
         self.texts_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.texts_table.itemSelectionChanged.connect(self._show_selected_text)
         self.texts_table.hide()  # shown with results for more than one text
+        self.file_run = FileRun()
         self.charts = {"size": BarCard("Size on disk", "MiB"), "latency": BarCard("Latency (median)", "ms"),
                        "accuracy": BarCard("Test accuracy", "accuracy")}
         charts = QHBoxLayout()
@@ -142,6 +169,7 @@ class TryItPanel(QWidget):
         layout.addLayout(status_row)
         layout.addWidget(self.table, 3)
         layout.addWidget(self.texts_table, 2)
+        layout.addWidget(self.file_run, 3)
         layout.addLayout(charts, 3)
 
     # -- runs and texts --------------------------------------------------------------------------------------
@@ -159,10 +187,16 @@ class TryItPanel(QWidget):
         return [line.strip() for line in self.text.toPlainText().splitlines() if line.strip()]
 
     def load_file(self, path: str | None = None) -> None:
+        """Every line of a text file through the run's models, in the background (see tryit_file.py)."""
+        run_dir = self.run_combo.currentData()
+        if not run_dir:
+            self.status.setText("Needs a finished run (see Runs) to classify a file.")
+            return
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Texts to classify", "", "Text (*.txt);;All files (*)")
         if path:
-            self.text.setPlainText(Path(path).read_text(encoding="utf-8", errors="replace"))
+            self.texts_table.hide()  # the file's lines take its place
+            self.file_run.start(lambda: load_predictors(run_dir), path, None if self.training_active else 1)
 
     # -- classify --------------------------------------------------------------------------------------------
 
@@ -219,6 +253,8 @@ class TryItPanel(QWidget):
                 self.texts_table.setItem(row, column, item)
         self.texts_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.texts_table.setVisible(len(texts) > 1)
+        if not self.file_run.busy:
+            self.file_run.hide()
         hint = ""
         if any(r.probabilities is not None and self.accuracies.get(r.name) is None for r in self.results):
             hint = " Test accuracy shows once the run has scored the model (after export, or Runs → Benchmark)."
@@ -270,12 +306,6 @@ class TryItPanel(QWidget):
         self.charts["latency"].set_bars({r.name: r.latency_ms for r in self.results}, "{:.1f}")
         self.charts["accuracy"].set_bars({name: self.accuracies.get(name) for name in names}, "{:.3f}")
 
-    def figures(self) -> dict[str, dict[str, float | None]]:
-        """Per model: size (MiB), latency (ms) and test accuracy, for the presentation view."""
-        return {r.name: {"size": r.size_bytes / 2**20 if r.size_bytes else None, "latency": r.latency_ms,
-                         "accuracy": self.accuracies.get(r.name), "colour": colour_for(r.name, 0)}
-                for r in self.results}
-
     def present(self) -> None:
         if self._open_presentation:
-            self._open_presentation(self.figures())
+            self._open_presentation(self.run_combo.currentData())

@@ -1,0 +1,58 @@
+"""The job's compression steps beyond plain int8: threshold pruning with unstructured sparsity kept through
+recovery, the QAT stage when int8 loses too much, int4 scored on the test split."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.tiny_job import run_to_end
+from workbench.core.compress.sparsity import measure_sparsity
+from workbench.core.events import Finished, StageStarted
+from workbench.core.run_folder import RunFolder
+from workbench.core.sources.pruned_models import load_pruned
+from workbench.core.stages import quantization_aware
+
+
+@pytest.fixture
+def compressing(recipe):
+    recipe.pruning.enabled = True
+    recipe.pruning.importance = "l2"
+    recipe.pruning.threshold, recipe.pruning.threshold_units = 0.7, "ffn"
+    recipe.pruning.unstructured_sparsity = 0.4
+    recipe.pruning.recovery.epochs = 1.0
+    recipe.quantization.enabled = True
+    recipe.quantization.int4, recipe.quantization.int4_block_size = True, 16
+    recipe.quantization.max_accuracy_drop, recipe.quantization.qat_epochs = 0.0, 1.0
+    return recipe
+
+
+def test_pruning_sparsity_qat_and_int4_run_as_the_recipe_asks(compressing, monkeypatch):
+    decisions = []
+
+    def always_qat(*args, **kwargs):  # a tiny model's int8 may lose nothing; the stage must still be exercised
+        decisions.append(True)
+        return {"dev_fp32_accuracy": 0.5, "dev_int8_accuracy": 0.4, "max_accuracy_drop": 0.0, "run": True}
+
+    monkeypatch.setattr(quantization_aware, "qat_decision", always_qat)
+    events = run_to_end(compressing)
+    assert isinstance(events[-1], Finished) and events[-1].status == "finished", events[-1]
+    stages = [e.stage for e in events if isinstance(e, StageStarted)]
+    assert stages[-2:] == ["recovery", "qat"] and decisions == [True]
+    assert {"student_int4_accuracy", "student_int8_accuracy"} <= set(events[-1].summary)
+    run = Path(events[-1].run_dir)
+    pruning, sparsity = (json.loads((run / name).read_text()) for name in ("pruning.json", "sparsity.json"))
+    assert pruning["criterion"] == "threshold" and sparsity["sparsity"] == pytest.approx(0.4, abs=1e-3)
+    student = load_pruned(run / "student")
+    assert student.bert.encoder.layer[0].intermediate.dense.out_features == pruning["ffn_per_layer"][0]
+    # Recovery and QAT trained the student, yet the zeroed weights stayed zero.
+    assert measure_sparsity(student).sparsity >= 0.4 - 1e-3
+    qat = json.loads((run / "qat.json").read_text())
+    assert {"dev_int8_accuracy_after", "dev_fp32_accuracy_after"} <= set(qat)
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert 0 <= evaluation["student_int4"]["accuracy"] <= 1
+    parity = {r["artifact"]: r for r in json.loads((run / "onnx" / "parity.json").read_text())["results"]}
+    assert "student-int4.onnx" in parity and "student-int8.onnx" in parity
+    assert RunFolder(run).int8_guard_path.is_file()
+    assert torch.isfinite(torch.tensor(evaluation["student"]["accuracy"]))

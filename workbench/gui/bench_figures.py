@@ -1,0 +1,78 @@
+"""Size, latency and test accuracy of a run's models as its benchmark results (RUN/bench.json) and
+evaluation (RUN/evaluation.json) recorded them: what the Runs panel's Pareto chart and the presentation
+view show. Qt-free; reads files only, and says None for anything not measured.
+
+Latency is compared at batch 1 and the recipe's max length when that was measured, else the shortest
+sequence measured, as the report's headline does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.run_folder import read_json
+
+TEACHER, TEACHER_INT8, STUDENT, STUDENT_INT8 = "teacher", "teacher int8", "student fp32", "student int8"
+BENCH_NAMES = {TEACHER: ("teacher-torch-fp32",), TEACHER_INT8: ("teacher-onnx-int8", "teacher-onnx-fused-int8"),
+               STUDENT: ("student-torch-fp32",), STUDENT_INT8: ("student-onnx-int8",)}
+EVALUATION_KEYS = {TEACHER: "teacher", STUDENT: "student", STUDENT_INT8: "student_int8"}
+INT8_ONNX = Path("onnx") / "student-int8.onnx"
+
+
+@dataclass
+class Figures:
+    size_mib: float | None = None
+    latency_ms: float | None = None
+    accuracy: float | None = None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def batch1_latency(model: dict[str, Any], seq_len: int | None) -> float | None:
+    entries = [e for e in model.get("latency") or [] if isinstance(e, dict) and e.get("batch") == 1]
+    preferred = [e for e in entries if e.get("seq_len") == seq_len]
+    chosen = preferred or sorted(entries, key=lambda e: e.get("seq_len") or 0)
+    return _number(chosen[0].get("median_ms")) if chosen else None
+
+
+def _bench_model(bench: dict[str, Any], name: str) -> dict[str, Any]:
+    models = bench.get("models") if isinstance(bench.get("models"), dict) else {}
+    names = list(BENCH_NAMES[name])
+    if name == TEACHER_INT8:  # whatever the benchmark calls its fused int8 teacher
+        names += [n for n in models if n.startswith("teacher") and "int8" in n]
+    return next((models[n] for n in names if isinstance(models.get(n), dict)), {})
+
+
+def recipe_max_length(run: Path) -> int | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load((run / "recipe.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    length = (data.get("data") or {}).get("max_length") if isinstance(data, dict) else None
+    return length if isinstance(length, int) else None
+
+
+def run_figures(run_dir: str | Path, seq_len: int | None = None) -> dict[str, Figures]:
+    """teacher, teacher int8 (the fused int8 teacher, when the benchmark measured it), student fp32 and
+    student int8: each model's figures, None where nothing measured them. Latency at batch 1 and `seq_len`
+    (the run's max length when not given)."""
+    run = Path(run_dir)
+    seq_len = seq_len or recipe_max_length(run)
+    bench, evaluation = read_json(run / "bench.json"), read_json(run / "evaluation.json")
+    figures = {}
+    for name in BENCH_NAMES:
+        model = _bench_model(bench, name)
+        accuracy = _number((evaluation.get(EVALUATION_KEYS.get(name, "")) or {}).get("accuracy"))
+        if accuracy is None:
+            accuracy = _number((model.get("test") or {}).get("accuracy"))
+        size = _number(model.get("size_bytes"))
+        figures[name] = Figures(size / 2**20 if size else None, batch1_latency(model, seq_len), accuracy)
+    if figures[STUDENT_INT8].size_mib is None and (run / INT8_ONNX).is_file():
+        figures[STUDENT_INT8].size_mib = (run / INT8_ONNX).stat().st_size / 2**20
+    return figures

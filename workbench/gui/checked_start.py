@@ -1,0 +1,42 @@
+"""The window's Start: the core's preflight (workbench.core.preflight) on the recipe, in the background,
+then the job; a recipe that cannot work is refused with the preflight's one line before any run folder exists."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from workbench.gui.background import Latest
+from workbench.gui.panels.training import TrainingPanel
+from workbench.gui.recipe_editor import RecipeEditor
+
+
+class CheckedStart(QObject):
+    """Takes over the Training panel's Start button so that every start is checked first."""
+
+    def __init__(self, training: TrainingPanel, editor: RecipeEditor, window: QWidget) -> None:
+        super().__init__(window)
+        self.training, self.editor, self.window = training, editor, window
+        self._check = Latest(self)
+        training.start_button.clicked.disconnect()
+        training.start_button.clicked.connect(self.start)
+
+    @property
+    def busy(self) -> bool:
+        return self._check.busy
+
+    def start(self) -> None:
+        if self._check.busy:
+            return
+        if self.training.running or not self.editor.valid:
+            self.training.start()  # lists the recipe's problems, or does nothing while a job runs
+            return
+        from workbench.core.preflight import check_recipe
+
+        recipe = self.editor.recipe
+        self.training.stage_label.setText("Checking the recipe before starting…")
+        self._check.run(lambda: check_recipe(recipe), lambda _: self.training.start(), self._refused)
+
+    def _refused(self, message: str) -> None:
+        self.training.stage_label.setText(f"Not started: {message}")
+        QMessageBox.warning(self.window, "The recipe cannot start", message)
