@@ -41,9 +41,8 @@ class TrialControl(JobControl):
         """Cancelled for this trial alone (by the pruner), not by the user."""
         return self._cancelled.is_set()
 
-    def wait_while_paused(self) -> None:
-        self.search.wait_while_paused()
-        super().wait_while_paused()
+    def wait_while_paused(self) -> float:
+        return self.search.wait_while_paused() + super().wait_while_paused()
 
 
 @dataclass
