@@ -40,6 +40,7 @@ from workbench.core.search.events import (
 )
 from workbench.core.search.frontier import TrialRow, mark
 from workbench.gui.fields import ComboField, LineField, ParseProblem, SpinField, add_row
+from workbench.gui.panels.runs import percent
 from workbench.gui.recipe_editor import RecipeEditor
 
 if TYPE_CHECKING:
@@ -69,10 +70,6 @@ class FloatListField(LineField):
             return [float(part) for part in self.widget.text().replace(",", " ").split()]
         except ValueError:
             raise ParseProblem(f"'{self.widget.text()}' is not numbers separated by commas") from None
-
-
-def percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 class SearchPanel(QWidget):
