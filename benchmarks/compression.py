@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from workbench.core.compress.export import ONNX_DIR, export_onnx, int8_quantizer, quantize_dynamic_int8
+from workbench.core.compress.export import export_onnx, int8_quantizer, quantize_dynamic_int8
 from workbench.core.compress.int4 import write_int4
 from workbench.core.compress.int8_guard import guard_run
 from workbench.core.compress.sparsity import deflated_size, sparsify
@@ -47,7 +47,7 @@ def plain_int8(run_dir: Path, folder: Path) -> list[Variant]:
     from onnxruntime.quantization import quantize_dynamic
 
     out = folder / "student-int8-plain.onnx"
-    quantize_dynamic(str(run_dir / ONNX_DIR / "student-fp32.onnx"), str(out))
+    quantize_dynamic(str(RunFolder(run_dir).onnx_path("student-fp32.onnx")), str(out))
     return [Variant("student-onnx-int8-plain", "onnx-ort-defaults", out, run_dir / "student"),
             Variant("student-onnx-int8-plain-wb", "onnx", out, run_dir / "student")]
 
@@ -59,7 +59,7 @@ def guarded_int8(run_dir: Path, folder: Path, max_drop: float, mode: str | None,
     recipe = RunFolder.open(run_dir).recipe().quantization
     config = recipe.model_copy(update={"max_accuracy_drop": max_drop, "mode": mode or recipe.mode,
                                        "per_channel": recipe.per_channel and not per_tensor})
-    onnx = run_dir / ONNX_DIR
+    onnx = RunFolder(run_dir).onnx_dir
     paths = {name: onnx / name for name in ("student-fp32.onnx", "student-fused.onnx") if (onnx / name).is_file()}
     base, quantize = int8_quantizer(run_dir, "student", paths, config)
     out = folder / "student-int8-guarded.onnx"
@@ -72,7 +72,7 @@ def guarded_int8(run_dir: Path, folder: Path, max_drop: float, mode: str | None,
 def int4(run_dir: Path, folder: Path, block_size: int) -> Variant:
     from transformers import AutoConfig
 
-    out = write_int4(run_dir / ONNX_DIR / "student-fp32.onnx", folder / "student-int4.onnx",
+    out = write_int4(RunFolder(run_dir).onnx_path("student-fp32.onnx"), folder / "student-int4.onnx",
                      AutoConfig.from_pretrained(run_dir / "student"), block_size)
     vocabulary = "+vocab" if (run_dir / "vocabulary.json").is_file() else ""
     return Variant(f"student-onnx-int4{vocabulary}", "onnx", out, run_dir / "student")

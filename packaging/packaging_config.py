@@ -17,6 +17,8 @@ TRANSFORMERS_MODULES = (
     "transformers.models.camembert",
     "transformers.models.electra",
     "transformers.models.distilbert",
+    "transformers.models.deberta_v2",
+    "transformers.models.modernbert",
 )
 
 # Installed but never used by the running app: dev tools, optional backends that transformers, torch and

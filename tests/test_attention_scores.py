@@ -41,15 +41,20 @@ def test_softmax_of_masked_scores_equals_eager_attention(model_type, tokenizer, 
         assert model.config._attn_implementation == "sdpa"
     assert sorted(capture.scores) == [0, 1]
 
+    seq = batch["attention_mask"].shape[1]
+    assert all(capture.scores[layer].shape == (len(TEXTS), 4, seq, seq) for layer in (0, 1))
+    assert_scores_match_eager(model, batch, capture.scores)
+
+
+def assert_scores_match_eager(model, batch, scores: dict) -> None:
+    """softmax(scores + padding mask) equals the eager implementation's attention maps, to 1e-5."""
     model.set_attn_implementation("eager")
     with torch.no_grad():
         eager = model(**batch, output_attentions=True).attentions
     mask = batch["attention_mask"]
     additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-    for layer in (0, 1):
-        scores = capture.scores[layer]
-        assert scores.shape == (len(TEXTS), 4, mask.shape[1], mask.shape[1])
-        torch.testing.assert_close(torch.softmax(scores + additive, dim=-1), eager[layer], atol=1e-5, rtol=0)
+    for layer, captured in scores.items():
+        torch.testing.assert_close(torch.softmax(captured + additive, dim=-1), eager[layer], atol=1e-5, rtol=0)
 
 
 def test_hooks_only_on_chosen_layers_gradients_flow_and_hooks_go_on_exit(tokenizer, batch):
@@ -75,6 +80,7 @@ def test_hooks_only_on_chosen_layers_gradients_flow_and_hooks_go_on_exit(tokeniz
 def test_relative_position_attention_is_refused_with_a_clear_error(tokenizer):
     model = tiny_model("bert", tokenizer.vocab_size)
     model.config.position_embedding_type = "relative_key"
-    with pytest.raises(AttentionCaptureError, match="'relative_key' position attention.*attention loss off") as info:
+    refusal = "'relative_key' position attention.*mapping.attention: false"
+    with pytest.raises(AttentionCaptureError, match=refusal) as info:
         AttentionScoreCapture(model, family_of(model.config), [0])
     assert isinstance(info.value, WorkbenchError)

@@ -97,6 +97,9 @@ def test_masked_lm_candidates_match_the_full_model_on_padded_batches(mlm_dir, to
     found = augmenter.candidates(sentences, k=3)
     for words, options in zip(sentences, found, strict=True):
         for i, (word, candidates) in enumerate(zip(words, options, strict=True)):
+            if word in ("the", "was", "i", "it"):  # stopwords are kept as they are
+                assert candidates == []
+                continue
             ids = [tokenizer.cls_token_id, *tokenizer.convert_tokens_to_ids(words), tokenizer.sep_token_id]
             ids[i + 1] = tokenizer.mask_token_id
             with torch.no_grad():
@@ -138,3 +141,30 @@ def test_cache_is_reused_while_the_key_matches(tmp_path):
     path.write_text(path.read_text(encoding="utf-8")[:-5], encoding="utf-8")  # a damaged cache
     cached_augmentation(path, {**key, "seed": 43}, compute)
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("model_type", ["roberta", "xlm-roberta", "modernbert", "bert"])
+def test_neighbours_offer_whole_words_for_bpe_sentencepiece_and_wordpiece_vocabularies(model_type, tmp_path):
+    from tests.tiny_families import CASES, family_tokenizer
+
+    tokenizer = family_tokenizer(CASES[model_type], tmp_path)
+    torch.manual_seed(0)
+    augmenter = NeighbourAugmenter(torch.randn(len(tokenizer), 16), tokenizer)
+    assert augmenter.allowed.sum() >= 5  # an isalpha test on raw tokens leaves none for BPE and SentencePiece
+    [[movie, the, mark]] = augmenter.candidates([["movie", "the", "!"]], k=3)
+    assert len(movie) == 3 and all(w.isalpha() and w != "movie" for w in movie)
+    assert all(len(augmenter.vocabulary.pieces(w)) == 1 for w in movie)  # whole words, not word pieces
+    assert the == [] and mark == []  # stopwords and punctuation are kept
+    texts = augment(["the movie was good"], [1], augmenter, AugmentationConfig(copies=3, replace_prob=1.0), 0)[0]
+    assert len(texts) > 1 and all(text.split()[0] == "the" for text in texts)
+    assert all(w.isalpha() for text in texts for w in text.split())  # no "Ġ" or "▁" markers leak into text
+
+
+def test_augmentation_model_names_a_masked_lm_for_a_teacher_without_one(tiny_base_dir, mlm_dir, tokenizer):
+    from workbench.core.distill.augment import AugmentationError
+
+    augmenter = make_augmenter(tiny_base_dir, tokenizer, masked_lm=str(mlm_dir))
+    assert isinstance(augmenter, MaskedLMAugmenter)
+    assert augmenter.candidates([["bad"]], k=2) == [[["great", "love"]]]
+    with pytest.raises(AugmentationError, match="no trained masked-LM head"):
+        make_augmenter(mlm_dir, tokenizer, masked_lm=str(tiny_base_dir))

@@ -47,7 +47,6 @@ def wait_for_checkpoint_in(run_root, stage: str, min_step: int, process, timeout
 def test_sigkill_mid_stage_then_resume_matches_uninterrupted(tiny_base_dir, tiny_csv, tmp_path):
     recipe = tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs")
     recipe.distillation.intermediate.max_steps = 400  # long enough to be killed in the middle
-    recipe.distillation.teacher_cache_mb = 0  # cached targets are fp16; recomputed ones after a resume are fp32
     path = recipe.save(tmp_path / "recipe.yaml")
     command = [sys.executable, "-m", "workbench.cli", "run"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -17,12 +17,11 @@ from workbench.core.compress.export import (
     export_onnx,
     export_run,
     fuse,
-    onnx_feeds,
-    ort_session,
     quantize_dynamic_int8,
     quantize_static_int8,
 )
 from workbench.core.recipe import QuantizationConfig
+from workbench.core.sources.model_runner import model_feeds, ort_session
 
 
 def random_batch(batch: int, seq_len: int, seed: int) -> dict[str, np.ndarray]:
@@ -40,7 +39,7 @@ SHAPES = [(1, 5), (3, 17), (3, 40)]
 
 def onnx_logits(path, batch):
     session = ort_session(path, threads=1)
-    return session.run(["logits"], onnx_feeds([i.name for i in session.get_inputs()], batch))[0]
+    return session.run(["logits"], model_feeds([i.name for i in session.get_inputs()], batch))[0]
 
 
 def torch_logits(folder, batch):

@@ -49,5 +49,6 @@ def test_family_finds_modules_of_base_and_classifier(model_type, family, base_at
 
 def test_unsupported_model_type_names_it_and_the_supported_ones():
     config = tr.AlbertConfig()
-    with pytest.raises(ModelSourceError, match="'albert'.*bert, camembert, distilbert, electra, roberta"):
+    supported = "bert, camembert, deberta-v2, distilbert, electra, modernbert, roberta, xlm-roberta"
+    with pytest.raises(ModelSourceError, match=f"'albert'.*{supported}"):
         family_of(config)

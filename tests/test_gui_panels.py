@@ -84,6 +84,11 @@ def test_models_and_mapping_explain_what_the_job_would_refuse(qtbot, recipe_path
     assert "4 attention heads and the student 2" in mapping.notes.text()
     assert "the student has 3 layers but the teacher only 2" in mapping.notes.text()  # uniform cannot map it
     assert mapping.mapping is None and not mapping.lines
+    window.editor.set("distillation.attention_loss", "relation")  # relations allow any head counts
+    assert window.recipe.mapping.attention and mapping.attention_field.widget.isEnabled()
+    assert "any head counts" in mapping.notes.text()
+    teacher = window.models.teacher_card.values
+    assert teacher["family"].text() == "BERT" and "attention loss (relation): yes" in teacher["supported steps"].text()
     window.editor.set_many({"pruning.enabled": True, "pruning.ffn_ratio": 0.5, "pruning.vocabulary": True})
     qtbot.waitUntil(lambda: "FFN 32 → 16 per layer" in card["then pruned"].text(), timeout=30_000)
     assert "vocabulary trimmed" in card["then pruned"].text()

@@ -5,9 +5,10 @@ from PySide6.QtCore import Qt
 from tests.gui_support import wait_for_background  # noqa: F401
 from tests.tiny_run import make_tiny_run
 from workbench.core.compress.export import export_run
+from workbench.core.measure.inference import STUDENT_INT4
 from workbench.core.recipe import QuantizationConfig
 from workbench.gui.panels import tryit
-from workbench.gui.panels.tryit import STUDENT_INT4, TryItPanel
+from workbench.gui.panels.tryit import TryItPanel
 
 
 def test_the_int4_student_is_a_fourth_model_when_the_run_has_one(qtbot, tmp_path, tiny_csv, monkeypatch):

@@ -46,8 +46,8 @@ def test_int4_passes_the_same_parity_check_as_int8(exported_run):
 def test_gemm_rewrite_keeps_the_fp32_logits(exported_run, tmp_path):
     import numpy as np
 
-    from workbench.core.compress.export import onnx_feeds, ort_session
     from workbench.core.compress.int4 import gemms_as_matmuls
+    from workbench.core.sources.model_runner import model_feeds, ort_session
 
     source = exported_run / "onnx" / "student-fp32.onnx"
     model = onnx.load(str(source))
@@ -58,7 +58,7 @@ def test_gemm_rewrite_keeps_the_fp32_logits(exported_run, tmp_path):
     outputs = []
     for path in (source, tmp_path / "matmuls.onnx"):
         session = ort_session(path, 1)
-        outputs.append(session.run(["logits"], onnx_feeds([i.name for i in session.get_inputs()], batch))[0])
+        outputs.append(session.run(["logits"], model_feeds([i.name for i in session.get_inputs()], batch))[0])
     np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-6)
 
 

@@ -131,3 +131,53 @@ def test_projections_are_learned_linear_maps_only_when_widths_differ():
         assert isinstance(layer, nn.Linear) and (layer.in_features, layer.out_features) == (16, 32)
     assert wider.embedding is not wider.hidden
     assert len(list(wider.parameters())) == 4
+
+
+def _relation_by_hand(x: list[list[float]], heads: int, real: int) -> list[list[list[float]]]:
+    """softmax over real keys of x_i . x_j / sqrt(d_r) per relation head, for real queries, in plain Python."""
+    width = len(x[0]) // heads
+    out = []
+    for r in range(heads):
+        part = [row[r * width:(r + 1) * width] for row in x]
+        head = []
+        for i in range(real):
+            logits = [sum(a * b for a, b in zip(part[i], part[j], strict=True)) / math.sqrt(width) for j in range(real)]
+            top = max(logits)
+            exps = [math.exp(v - top) for v in logits]
+            head.append([e / sum(exps) for e in exps])
+        out.append(head)
+    return out
+
+
+def test_relation_loss_matches_a_hand_computation_across_head_counts_and_widths():
+    from workbench.core.distill.losses import attention_relations
+
+    torch.manual_seed(0)
+    # One example of 3 tokens, the last one padding; student width 4, teacher width 6, 2 relation heads.
+    student = {role: torch.randn(1, 3, 4, dtype=torch.float64) for role in ("query", "key", "value")}
+    teacher = {role: torch.randn(1, 3, 6, dtype=torch.float64) for role in ("query", "key", "value")}
+    mask = torch.tensor([[1, 1, 0]])
+    expected = 0.0
+    for role in ("query", "key", "value"):
+        rs = _relation_by_hand(student[role][0].tolist(), 2, 2)
+        rt = _relation_by_hand(teacher[role][0].tolist(), 2, 2)
+        kl = [sum(p * math.log(p / q) for p, q in zip(rt[h][i], rs[h][i], strict=True))
+              for h in range(2) for i in range(2)]
+        expected += sum(kl) / len(kl)  # mean over relation heads and real query positions
+    close(attention_relations(student, teacher, mask, heads=2), expected)
+
+
+def test_relation_loss_is_zero_for_equal_relations_has_finite_gradients_and_refuses_bad_heads():
+    from workbench.core.distill.losses import attention_relations, relation_heads
+
+    torch.manual_seed(0)
+    x = {role: torch.randn(2, 5, 8, requires_grad=True) for role in ("query", "key", "value")}
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    same = attention_relations(x, {k: v.detach() for k, v in x.items()}, mask, heads=4)
+    assert same.item() == pytest.approx(0, abs=1e-6)
+    other = {role: torch.randn(2, 5, 12) for role in ("query", "key", "value")}
+    attention_relations(x, other, mask, heads=4).backward()
+    assert all(torch.isfinite(v.grad).all() and v.grad.abs().sum() > 0 for v in x.values())
+    with pytest.raises(AttentionLossError, match="relation_heads"):
+        attention_relations(x, other, mask, heads=5)
+    assert relation_heads(64, 48, 12) == 8 and relation_heads(384, 384, 12) == 12

@@ -73,11 +73,11 @@ def test_threshold_removes_exactly_the_units_below_it_and_the_model_reloads(mode
     assert [layer.intermediate.dense.out_features for layer in reloaded.bert.encoder.layer] == report.ffn_per_layer
     torch.testing.assert_close(_logits(reloaded), _logits(pruned))
     # Unequal layers export as they are: the ONNX graph computes what the pruned model computes.
-    from workbench.core.compress.export import onnx_feeds, ort_session
+    from workbench.core.sources.model_runner import model_feeds, ort_session
 
     session = ort_session(export_onnx(tmp_path, tmp_path / "pruned.onnx"), 1)
     inputs = {name: value.numpy() for name, value in _inputs().items()}
-    onnx_logits = session.run(["logits"], onnx_feeds([i.name for i in session.get_inputs()], inputs))[0]
+    onnx_logits = session.run(["logits"], model_feeds([i.name for i in session.get_inputs()], inputs))[0]
     np.testing.assert_allclose(onnx_logits, _logits(pruned).numpy(), atol=1e-5)
 
 

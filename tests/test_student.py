@@ -60,8 +60,16 @@ def test_preset_shapes_keep_the_teachers_vocabulary(teacher, student, sizes):
 def test_default_teacher_layers_spread_evenly_up_to_the_top():
     assert default_teacher_layers(3, 6) == [2, 4, 6]
     assert default_teacher_layers(1, 6) == [6]
-    assert default_teacher_layers(4, 6) == [1, 3, 4, 6]
+    assert default_teacher_layers(4, 6) == [2, 3, 5, 6]
     assert default_teacher_layers(6, 6) == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize(("student", "teacher"), [(m, n) for n in range(1, 13) for m in range(1, n + 1)])
+def test_student_initialisation_and_uniform_mapping_pick_the_same_teacher_layers(student, teacher):
+    from workbench.core.distill.mapping import layer_mapping
+
+    mapped = [n for _, n in layer_mapping("uniform", student, teacher).pairs]
+    assert default_teacher_layers(student, teacher) == mapped
 
 
 def _same(a, b):

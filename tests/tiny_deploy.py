@@ -21,13 +21,13 @@ def make_deployable_run(folder: Path, csv: Path) -> Path:
 
 
 def workbench_int8_logits(run_dir: Path, texts: list[str]) -> np.ndarray:
-    from workbench.core.compress.export import onnx_feeds, ort_session
     from workbench.core.deploy.predict import BATCH_SIZE
     from workbench.core.run_folder import RunFolder
+    from workbench.core.sources.model_runner import model_feeds, ort_session
     from workbench.core.sources.split_inputs import encode_batches, load_tokenizer_from
 
     run = RunFolder(run_dir)
     session = ort_session(run.onnx_path("student-int8.onnx"), threads=1)
     inputs = [i.name for i in session.get_inputs()]
     batches = encode_batches(texts, load_tokenizer_from(run.student_dir), run.recipe().data.max_length, BATCH_SIZE)
-    return np.concatenate([session.run(["logits"], onnx_feeds(inputs, batch))[0] for batch in batches])
+    return np.concatenate([session.run(["logits"], model_feeds(inputs, batch))[0] for batch in batches])

@@ -123,7 +123,8 @@ def check_onnx_runtime() -> None:
     import numpy as np
     import torch
 
-    from workbench.core.compress.export import export_onnx, fuse, ort_session, quantize_dynamic_int8
+    from workbench.core.compress.export import export_onnx, fuse, quantize_dynamic_int8
+    from workbench.core.sources.model_runner import ort_session
 
     batch = _tiny_batch()
     with tempfile.TemporaryDirectory() as folder:

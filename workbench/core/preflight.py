@@ -20,6 +20,7 @@ from workbench.core.errors import ModelSourceError, RecipeError
 from workbench.core.recipe import Recipe
 from workbench.core.sources.data import load_task_data, read_source
 from workbench.core.sources.families import EncoderFamily, family_of
+from workbench.core.sources.family_support import check_supported
 from workbench.core.sources.models import (
     has_tokenizer,
     head_labels,
@@ -68,7 +69,9 @@ def check_models(recipe: Recipe, label_names: list[str] | None = None) -> Checke
         chosen_teacher_layers(recipe.student, config, teacher_config)
     teacher_layers, student_layers = teacher_family.num_layers(teacher_config), student_family.num_layers(config)
     mapping = recipe_mapping(recipe.mapping, student_layers, teacher_layers)
-    check_attention_compatible(teacher_config, config, recipe.distillation.weights, recipe.mapping.attention)
+    check_supported(recipe, teacher_config)  # what the family's architecture allows (sources/family_support.py)
+    check_attention_compatible(teacher_config, config, recipe.distillation.weights, recipe.mapping.attention,
+                               recipe.distillation.attention_loss)
     max_length = recipe.data.max_length
     _check_positions("teacher", teacher_config, teacher_family, max_length)
     _check_positions("student", config, student_family, max_length)

@@ -129,6 +129,8 @@ class AugmentationConfig(Section):
     copies: int = Field(default=20, ge=1, le=100, description="N_a: augmented copies per example")
     replace_prob: float = Field(default=0.4, ge=0, le=1, description="p_t: chance to replace a word")
     candidates: int = Field(default=15, ge=1, le=100, description="K: candidate replacements per word")
+    model: str | None = Field(default=None, description="a local masked-LM folder to draw candidates from "
+                              "(default: the teacher's own MLM head, else its embedding neighbours)")
 
 
 class GeneralDistillationConfig(StageConfig):
@@ -154,6 +156,11 @@ class DistillationConfig(Section):
     prediction: StageConfig = StageConfig(epochs=3.0, lr=3e-5)
     weights: LossWeights = LossWeights()
     temperature: float = Field(default=1.0, gt=0, le=100)
+    # scores: TinyBERT's MSE of pre-softmax scores (equal head counts); relation: MiniLM's Q-Q, K-K, V-V
+    # relations (any head counts, any family).
+    attention_loss: Literal["scores", "relation"] = "scores"
+    relation_heads: int | None = Field(default=None, ge=1, le=256, description="relation heads; default: the "
+                                       "student's head count, or the largest divisor of both widths below it")
     augmentation: AugmentationConfig = AugmentationConfig()
     teacher_cache_mb: int = Field(default=512, ge=0, description="memory budget for cached teacher outputs")
 
@@ -240,6 +247,8 @@ class TrainingConfig(Section):
     log_every: int = Field(default=10, ge=1, description="steps between logged loss values")
     threads: int | None = Field(default=None, ge=1, le=256)
     group_by_length: bool = Field(default=True, description="batch texts of similar length: less padding")
+    max_grad_norm: float | None = Field(default=1.0, gt=0, description="gradient clipping; null: none")
+    weight_decay: float = Field(default=0.01, ge=0, lt=1, description="AdamW's, on weight matrices only")
 
 
 class Recipe(Section):

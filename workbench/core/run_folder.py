@@ -34,6 +34,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.run_summary import RunSummary, summarize
 
 RESUMABLE = ("cancelled", "failed", "running", "interrupted")
+INT8_STUDENT, INT4_STUDENT = "student-int8.onnx", "student-int4.onnx"  # the shipped students, in RUN/onnx/
 
 
 class DiskFullError(WorkbenchError):
@@ -133,6 +134,10 @@ class RunFolder:
     timings_path = property(lambda self: self.path / "timings.json")
     report_dir = property(lambda self: self.path / "report")
     deploy_dir = property(lambda self: self.path / "deploy")
+
+    def model_dir(self, name: str) -> Path:
+        """A Hugging Face model folder of the run by its name: 'teacher' or 'student'."""
+        return self.path / name
 
     def best_weights_path(self, stage: str) -> Path:
         return self.checkpoints_dir / f"best-{stage}.safetensors"

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workbench.core.run_folder import RunFolder
 
-INT8_STUDENT = "student-int8.onnx"
 
 
 @dataclass
@@ -35,7 +34,7 @@ class RunSummary:
 
 
 def summarize(run: RunFolder) -> RunSummary:
-    from workbench.core.run_folder import read_json
+    from workbench.core.run_folder import INT8_STUDENT, read_json
 
     status, evaluation = run.status(), read_json(run.evaluation_path)
     summary = status if "student_accuracy" in status else {}

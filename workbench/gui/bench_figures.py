@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.run_folder import read_json
+from workbench.core.errors import WorkbenchError
+from workbench.core.run_folder import INT8_STUDENT, RunFolder, read_json
 
 TEACHER, TEACHER_INT8, STUDENT, STUDENT_INT8 = "teacher", "teacher int8", "student fp32", "student int8"
 BENCH_NAMES = {TEACHER: ("teacher-torch-fp32",), TEACHER_INT8: ("teacher-onnx-int8", "teacher-onnx-fused-int8"),
                STUDENT: ("student-torch-fp32",), STUDENT_INT8: ("student-onnx-int8",)}
 EVALUATION_KEYS = {TEACHER: "teacher", STUDENT: "student", STUDENT_INT8: "student_int8"}
-INT8_ONNX = Path("onnx") / "student-int8.onnx"
 
 
 @dataclass
@@ -47,24 +47,21 @@ def _bench_model(bench: dict[str, Any], name: str) -> dict[str, Any]:
     return next((models[n] for n in names if isinstance(models.get(n), dict)), {})
 
 
-def recipe_max_length(run: Path) -> int | None:
-    import yaml
-
+def recipe_max_length(run: RunFolder) -> int | None:
+    """The run's max length, read through the recipe's bounded loader (a run folder may come from anyone)."""
     try:
-        data = yaml.safe_load((run / "recipe.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        return run.recipe().data.max_length
+    except WorkbenchError:
         return None
-    length = (data.get("data") or {}).get("max_length") if isinstance(data, dict) else None
-    return length if isinstance(length, int) else None
 
 
 def run_figures(run_dir: str | Path, seq_len: int | None = None) -> dict[str, Figures]:
     """teacher, teacher int8 (the fused int8 teacher, when the benchmark measured it), student fp32 and
     student int8: each model's figures, None where nothing measured them. Latency at batch 1 and `seq_len`
     (the run's max length when not given)."""
-    run = Path(run_dir)
+    run = RunFolder(Path(run_dir))
     seq_len = seq_len or recipe_max_length(run)
-    bench, evaluation = read_json(run / "bench.json"), read_json(run / "evaluation.json")
+    bench, evaluation = read_json(run.bench_path), read_json(run.evaluation_path)
     figures = {}
     for name in BENCH_NAMES:
         model = _bench_model(bench, name)
@@ -73,6 +70,7 @@ def run_figures(run_dir: str | Path, seq_len: int | None = None) -> dict[str, Fi
             accuracy = _number((model.get("test") or {}).get("accuracy"))
         size = _number(model.get("size_bytes"))
         figures[name] = Figures(size / 2**20 if size else None, batch1_latency(model, seq_len), accuracy)
-    if figures[STUDENT_INT8].size_mib is None and (run / INT8_ONNX).is_file():
-        figures[STUDENT_INT8].size_mib = (run / INT8_ONNX).stat().st_size / 2**20
+    int8 = run.onnx_path(INT8_STUDENT)
+    if figures[STUDENT_INT8].size_mib is None and int8.is_file():
+        figures[STUDENT_INT8].size_mib = int8.stat().st_size / 2**20
     return figures

@@ -29,17 +29,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.sources.families import family_of
+from workbench.core.sources.model_runner import (
+    model_feeds,
+    onnx_size_bytes,
+    torch_input_names,
+)
 from workbench.core.sources.pruned_models import attention_head_size, attention_heads, load_pruned
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
-ONNX_DIR = "onnx"
 DEFAULT_OPSET = 17
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
     "teacher-fp32.onnx": "teacher",
     "teacher-fused.onnx": "teacher",
@@ -69,8 +71,6 @@ class FusionReport:
 def export_onnx(model_folder: str | Path, out_path: str | Path, opset: int = DEFAULT_OPSET) -> Path:
     """fp32 ONNX of a sequence classifier: inputs the model takes of INPUT_NAMES, output `logits`, dynamic
     batch and sequence axes."""
-    import inspect
-
     import torch
 
     out_path = Path(out_path)
@@ -79,8 +79,7 @@ def export_onnx(model_folder: str | Path, out_path: str | Path, opset: int = DEF
     except (OSError, ValueError) as error:
         raise ExportError(f"{model_folder}: cannot load the model to export ({str(error).splitlines()[0]})") from None
     model.eval()
-    accepted = inspect.signature(model.forward).parameters
-    names = [name for name in INPUT_NAMES if name in accepted]
+    names = torch_input_names(model)
     # Padding in the trace inputs keeps the masking code on its general path, not an all-ones shortcut.
     ids = torch.randint(0, model.config.vocab_size, (2, 8))
     dummy = {"input_ids": ids, "attention_mask": torch.tensor([[1] * 8, [1] * 5 + [0] * 3]),
@@ -115,7 +114,7 @@ def fuse(onnx_in: str | Path, onnx_out: str | Path, config, keep_matmuls: bool =
                                    hidden_size=heads * attention_head_size(config), optimization_options=options)
         counts = optimized.get_fused_operator_statistics()
     optimized.save_model_to_file(str(onnx_out))
-    return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, config.num_hidden_layers)
+    return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, family_of(config).num_layers(config))
 
 
 def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel: bool = False,
@@ -150,7 +149,7 @@ def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     inputs = [i.name for i in InferenceSession(str(onnx_in), providers=["CPUExecutionProvider"]).get_inputs()]
-    feeds = [onnx_feeds(inputs, batch) for batch in calibration_batches]
+    feeds = [model_feeds(inputs, batch) for batch in calibration_batches]
     if not feeds:
         raise ExportError(f"{onnx_in}: static int8 needs calibration batches and got none")
     with quiet_logs():
@@ -170,40 +169,6 @@ def quantize_static_int8(onnx_in: str | Path, onnx_out: str | Path, calibration_
 _FUSED_GRAPH_OPTIONS = {"DefaultTensorType": 1}  # onnx.TensorProto.FLOAT
 
 
-SESSION_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]  # the slow kernel the module docstring describes
-
-
-# Workers spin while a run lasts (waking sleeping threads for every operator cost the int8 student a quarter of
-# its batch-1 latency) and stop at its end: workers left spinning after a run slowed a PyTorch model timed
-# next in the same process 2.4-fold, and the window keeps several sessions open beside a training job.
-SESSION_CONFIG = {"session.intra_op.allow_spinning": "1", "session.force_spinning_stop": "1",
-                  "session.inter_op.allow_spinning": "0"}
-
-
-def ort_session(path: str | Path, threads: int | None, ort_default_optimizers: bool = False):
-    """A CPU session with a fixed thread count (None: ONNX Runtime's default) whose workers spin only inside a
-    run, and without the SkipLayerNormalization fusion unless `ort_default_optimizers` (for baselines)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    for key, value in SESSION_CONFIG.items():
-        options.add_session_config_entry(key, value)
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
-                                    disabled_optimizers=[] if ort_default_optimizers else SESSION_DISABLED_OPTIMIZERS)
-    except Exception as error:  # onnxruntime raises its own Fail / InvalidGraph types
-        raise ExportError(f"{path}: ONNX Runtime cannot load it ({str(error).splitlines()[0][:200]})") from None
-
-
-def onnx_feeds(input_names: list[str], batch: Batch) -> Batch:
-    """The batch arrays a session takes; token types default to zeros for tokenizers that give none."""
-    return {name: batch[name] if name in batch else np.zeros_like(batch["input_ids"]) for name in input_names}
-
-
 @dataclass
 class ExportSummary:
     artifacts: dict[str, str]  # artifact file name -> path
@@ -220,9 +185,9 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
     RUN/onnx/export.json."""
     run = RunFolder.open(run_dir)
     config = config or run.recipe().quantization
-    folder = run.path / ONNX_DIR
+    folder = run.onnx_dir
     for name in {"student"} | ({"teacher"} if teacher else set()):
-        if not (run.path / name).is_dir():
+        if not run.model_dir(name).is_dir():
             raise ExportError(f"{run.path}: has no {name} model folder yet; finish the run before exporting")
     for name, source in ARTIFACTS.items():  # no stale artifact of other settings may pass for a new one
         if source == "student" or teacher:
@@ -235,7 +200,7 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
         artifacts={name: str(path) for name, path in paths.items()}, opset=opset,
         exporter="torch.onnx TorchScript (dynamo=False), eager attention", fusion=fusion,
         quantization=f"{config.mode} int8{' per-channel' if config.per_channel else ''}" if config.enabled else "off",
-        sizes={name: path.stat().st_size for name, path in paths.items()})
+        sizes={name: onnx_size_bytes(path) for name, path in paths.items()})
     write_json(folder / "export.json", asdict(summary))
     return summary
 
@@ -246,11 +211,12 @@ def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: i
     accuracy-guarded with max_accuracy_drop, and its int4 beside with int4); adds them to `paths`."""
     from transformers import AutoConfig
 
-    folder = run_dir / ONNX_DIR
-    plain = paths[f"{name}-fp32.onnx"] = export_onnx(run_dir / name, folder / f"{name}-fp32.onnx", opset)
-    model_config = AutoConfig.from_pretrained(run_dir / name, trust_remote_code=False)
-    fusion = None
-    if config.fusion:
+    run = RunFolder(run_dir)
+    folder, model = run.onnx_dir, run.model_dir(name)
+    plain = paths[f"{name}-fp32.onnx"] = export_onnx(model, folder / f"{name}-fp32.onnx", opset)
+    fusion, model_config = None, AutoConfig.from_pretrained(model, trust_remote_code=False)
+    # A family whose attention ONNX Runtime cannot fuse gets int8 of the plain graph (the job said so).
+    if config.fusion and family_of(model_config).fusion_unsupported is None:
         fusion = fuse(plain, folder / f"{name}-fused.onnx", model_config)
         paths[f"{name}-fused.onnx"] = Path(fusion.path)
     guarded = name == "student" and config.max_accuracy_drop is not None

@@ -53,8 +53,7 @@ def compute_importance(
 
 def current_heads(model: PreTrainedModel) -> int:
     family = family_of(model.config)
-    query = family.linear(family.layers(model)[0], family.query_path)
-    return query.out_features // attention_head_size(model.config)
+    return family.attention_width(family.layers(model)[0]) // attention_head_size(model.config)
 
 
 def norm_importance(model: PreTrainedModel, order: int) -> Importance:
@@ -62,12 +61,12 @@ def norm_importance(model: PreTrainedModel, order: int) -> Importance:
     head_scores, neuron_scores = [], []
     with torch.no_grad():
         for layer in family.layers(model):
-            value = family.linear(layer, family.value_path).weight  # (heads * head_size, hidden)
+            value = family.value_rows(layer)  # (heads * head_size, hidden)
             output = family.linear(layer, family.attention_output_path).weight  # (hidden, heads * head_size)
             value_norm = value.reshape(heads, -1).norm(p=order, dim=1)
             output_norm = output.T.reshape(heads, -1).norm(p=order, dim=1)
             head_scores.append((value_norm * output_norm).float().cpu())
-            ffn_in = family.linear(layer, family.ffn_in_path).weight
+            ffn_in = family.ffn_in_rows(layer)  # one row per neuron (both halves of a gated FFN)
             ffn_out = family.linear(layer, family.ffn_out_path).weight
             neuron_scores.append((ffn_in.norm(p=order, dim=1) * ffn_out.norm(p=order, dim=0)).float().cpu())
     return Importance(head_scores, neuron_scores)

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.core.compress.export import onnx_feeds, ort_session
 from workbench.core.run_folder import write_json
+from workbench.core.sources.model_runner import model_feeds, ort_session
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
 # Node types the int8 quantizers turn integer: MatMul everywhere, and the fused Attention (whose packed QKV
@@ -126,7 +126,7 @@ def _sensitivity(name: str, op_type: str, size: int, quantize: Quantize, trial: 
 def dev_logits(path: str | Path, batches: Sequence[Batch], threads: int) -> np.ndarray:
     session = ort_session(path, threads)
     inputs = [i.name for i in session.get_inputs()]
-    return np.concatenate([session.run(["logits"], onnx_feeds(inputs, batch))[0] for batch in batches])
+    return np.concatenate([session.run(["logits"], model_feeds(inputs, batch))[0] for batch in batches])
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.compress.export import ARTIFACTS, ONNX_DIR, onnx_feeds, ort_session
+from workbench.core.compress.export import ARTIFACTS
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, write_json
-from workbench.core.sources.pruned_models import load_pruned
+from workbench.core.sources.model_runner import OnnxRunner, TorchRunner
 from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
 
@@ -33,18 +33,9 @@ class ParityResult:
 def check_parity(onnx_path: str | Path, model_folder: str | Path, batches: list[Batch],
                  config: QuantizationConfig, threads: int = 2) -> ParityResult:
     """Run both models on the same batches and compare labels and logits."""
-    import torch
-
-    model = load_pruned(model_folder).eval()
-    session = ort_session(onnx_path, threads)
-    inputs = [i.name for i in session.get_inputs()]
-    expected, actual = [], []
-    with torch.inference_mode():
-        for batch in batches:
-            tensors = {name: torch.from_numpy(batch[name]) for name in inputs if name in batch}
-            expected.append(model(**tensors).logits.float().numpy())
-            actual.append(session.run(["logits"], onnx_feeds(inputs, batch))[0])
-    expected_logits, actual_logits = np.concatenate(expected), np.concatenate(actual)
+    reference, exported = TorchRunner(model_folder), OnnxRunner(onnx_path, threads)
+    expected_logits = np.concatenate([reference(batch) for batch in batches])
+    actual_logits = np.concatenate([exported(batch) for batch in batches])
     return compare(Path(onnx_path).name, str(model_folder), expected_logits, actual_logits, config)
 
 
@@ -81,13 +72,13 @@ def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
     split = dev or load_split(run.path, "dev")
     results, batches = [], {}
     for artifact, source in ARTIFACTS.items():
-        path = run.path / ONNX_DIR / artifact
+        path = run.onnx_path(artifact)
         if not path.is_file():
             continue
         if source not in batches:  # each model reads the text through its own tokenizer
-            tokenizer = load_tokenizer_from(run.path / source)
+            tokenizer = load_tokenizer_from(run.model_dir(source))
             batches[source] = encode_batches(split.texts, tokenizer, split.max_length, batch_size)
-        results.append(check_parity(path, run.path / source, batches[source], config, threads))
-    write_json(run.path / ONNX_DIR / "parity.json",
+        results.append(check_parity(path, run.model_dir(source), batches[source], config, threads))
+    write_json(run.parity_path,
                {"split": "dev", "all_ok": all(r.ok for r in results), "results": [asdict(r) for r in results]})
     return results

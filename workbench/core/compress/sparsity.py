@@ -50,10 +50,8 @@ class SparsityReport:
 def encoder_linears(model: PreTrainedModel) -> dict[str, nn.Linear]:
     """The attention and FFN linear layers of every encoder layer, by a readable name."""
     family = family_of(model.config)
-    paths = (family.query_path, family.key_path, family.value_path, family.attention_output_path,
-             family.ffn_in_path, family.ffn_out_path)
     return {f"layer {index + 1} {path}": family.linear(layer, path)
-            for index, layer in enumerate(family.layers(model)) for path in paths}
+            for index, layer in enumerate(family.layers(model)) for path in family.linear_paths()}
 
 
 def sparsify(model: PreTrainedModel, sparsity: float, scope: Scope = "layer") -> SparsityReport:

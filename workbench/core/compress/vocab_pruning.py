@@ -2,9 +2,16 @@
 
 For a small student the embedding table is most of its size (30,522 x 384 of MiniLM's 22M parameters).
 The kept ids are renumbered 0..n-1 in their original order, the embedding rows are sliced to match, and the
-WordPiece tokenizer is rebuilt over the kept tokens. Greedy longest-match WordPiece over a subset of the
-vocabulary gives the same pieces for every word whose original pieces were all kept, so texts within the
-kept set get exactly the old tokens under new ids; other words are split into kept pieces or become [UNK].
+tokenizer is rebuilt over the kept tokens, so that texts within the kept set get exactly the old tokens
+under new ids:
+- WordPiece (BERT, ELECTRA, DistilBERT): greedy longest match over a subset of the vocabulary gives the same
+  pieces for every word whose pieces were all kept; other words split into kept pieces or become [UNK].
+- BPE (RoBERTa, ModernBERT): every kept token keeps the tokens it is merged from (recursively) and every
+  single character (for byte-level BPE the 256 bytes, so no text ever becomes unknown); a merge stays when
+  its parts and its result stay. The merges a kept text uses all stay, and a dropped merge never applied
+  to it, so it is merged exactly as before.
+- Unigram (SentencePiece: XLM-R, CamemBERT, DeBERTa-v3): the best segmentation of a kept text used only
+  kept pieces, so it stays the best among the kept ones.
 The result is a plain Hugging Face folder (config.vocab_size changes), loadable with no code of ours.
 """
 
@@ -60,7 +67,7 @@ def select_vocabulary(
     margin is the lowest ids not yet kept (skipping [unusedN] slots): the larger it is, the more unseen words
     fall apart into kept pieces instead of becoming [UNK].
     """
-    _check_wordpiece(tokenizer)
+    kind = tokenizer_kind(tokenizer)
     rows = model.get_input_embeddings().num_embeddings
     used = {i for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"] for i in ids}
     used |= set(tokenizer.all_special_ids)
@@ -73,6 +80,10 @@ def select_vocabulary(
         vocabulary = tokenizer.convert_ids_to_tokens(range(len(tokenizer)))
         extra = [i for i, token in enumerate(vocabulary) if i not in used and not _RESERVED.match(token)]
         used.update(extra[:margin])
+    if kind == "BPE":
+        used |= _bpe_closure(json.loads(tokenizer.backend_tokenizer.to_str())["model"], used)
+    elif kind == "Unigram":
+        used.add(json.loads(tokenizer.backend_tokenizer.to_str())["model"]["unk_id"])
     return VocabularySelection(sorted(used), rows, model.get_input_embeddings().embedding_dim)
 
 
@@ -80,7 +91,7 @@ def prune_vocabulary(model: PreTrainedModel, tokenizer: Any, selection: Vocabula
                      folder: str | Path) -> Any:
     """Shrink the model's embedding table to the selection (in place), save model and rebuilt tokenizer in
     `folder`, and return the rebuilt tokenizer as loaded from there."""
-    _check_wordpiece(tokenizer)
+    tokenizer_kind(tokenizer)
     if model.get_output_embeddings() is not None:
         raise VocabularyPruningError(
             f"{type(model).__name__} predicts tokens (an LM head); prune the vocabulary of a classifier only"
@@ -107,9 +118,17 @@ def prune_vocabulary(model: PreTrainedModel, tokenizer: Any, selection: Vocabula
 
 def _pruned_tokenizer_json(tokenizer: Any, new_id: dict[int, int]) -> str:
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
-    vocab = spec["model"]["vocab"]
-    spec["model"]["vocab"] = dict(sorted(((token, new_id[i]) for token, i in vocab.items() if i in new_id),
-                                         key=lambda item: item[1]))
+    model = spec["model"]
+    if model["type"] == "Unigram":  # a list whose positions are the ids
+        model["vocab"] = [entry for i, entry in enumerate(model["vocab"]) if i in new_id]
+        model["unk_id"] = new_id[model["unk_id"]] if model.get("unk_id") is not None else None
+    else:
+        vocab = model["vocab"]
+        model["vocab"] = dict(sorted(((token, new_id[i]) for token, i in vocab.items() if i in new_id),
+                                     key=lambda item: item[1]))
+    if model["type"] == "BPE":
+        model["merges"] = [merge for merge in model["merges"]
+                           if all(part in model["vocab"] for part in (*_pair(merge), "".join(_pair(merge))))]
     spec["added_tokens"] = [{**token, "id": new_id[token["id"]]} for token in spec["added_tokens"]
                             if token["id"] in new_id]
     if spec.get("padding"):
@@ -134,8 +153,38 @@ def _renumber_post_processor(processor: dict[str, Any] | None, new_id: dict[int,
             _renumber_post_processor(inner, new_id)
 
 
-def _check_wordpiece(tokenizer: Any) -> None:
+TOKENIZER_KINDS = ("WordPiece", "BPE", "Unigram")
+
+
+def tokenizer_kind(tokenizer: Any) -> str:
+    """The tokenizer's model type (WordPiece, BPE, Unigram), or an error when its vocabulary cannot be pruned."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     kind = type(backend.model).__name__ if backend is not None else "a slow tokenizer"
-    if kind != "WordPiece":
-        raise VocabularyPruningError(f"vocabulary pruning needs a WordPiece tokenizer (BERT family), not {kind}")
+    if kind not in TOKENIZER_KINDS:
+        raise VocabularyPruningError(
+            f"vocabulary pruning supports {', '.join(TOKENIZER_KINDS)} tokenizers, not {kind}; "
+            "set pruning.vocabulary: false")
+    return kind
+
+
+def _pair(merge: str | list[str]) -> tuple[str, str]:
+    left, right = merge.split(" ", 1) if isinstance(merge, str) else merge  # older tokenizer.json: "a b"
+    return left, right
+
+
+def _bpe_closure(model: dict[str, Any], kept: set[int]) -> set[int]:
+    """The ids of every single character and of every token the kept ones are merged from, recursively."""
+    vocab = model["vocab"]
+    parts: dict[str, list[str]] = {}  # every pair a token can be merged from (more than one may be listed)
+    for merge in model["merges"]:
+        left, right = _pair(merge)
+        parts.setdefault(left + right, []).extend((left, right))
+    tokens = {token for token, i in vocab.items() if i in kept}
+    todo = list(tokens)
+    while todo:
+        for part in parts.get(todo.pop(), ()):
+            if part not in tokens:
+                tokens.add(part)
+                todo.append(part)
+    characters = {token for token in vocab if len(token) == 1}
+    return {vocab[token] for token in tokens | characters if token in vocab}

@@ -2,8 +2,11 @@
 
 Each word of a text is replaced, with probability p_t, by one of K candidates (Jiao et al. 2020). A word
 that is one token of the teacher's vocabulary gets its candidates from the teacher's masked-LM head (the
-word masked in its sentence) when the teacher has one; every other word gets the words nearest to it in
-the teacher's word-embedding table, which stands in for the GloVe vectors of the paper.
+word masked in its sentence) when the teacher has one, or from another local masked LM that the recipe
+names (`distillation.augmentation.model`, with its own tokenizer: replacements are words, not ids); every
+other word gets the words nearest to it in that model's word-embedding table, which stands in for the GloVe
+vectors of the paper. Stopwords and punctuation are kept; whole words are found for WordPiece, byte-level
+BPE and SentencePiece vocabularies alike (distill/word_vocabulary.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForMaskedLM, PreTrainedModel
 
+from workbench.core.distill.word_vocabulary import WordVocabulary
+from workbench.core.errors import WorkbenchError
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import AugmentationConfig
 from workbench.core.sources.models import pretrained_options
@@ -35,15 +40,33 @@ class Augmenter(Protocol):
         ...
 
 
-def make_augmenter(model_folder: Path, tokenizer: Any, trust_remote_code: bool = False) -> Augmenter:
-    """The masked-LM augmenter when the folder holds trained MLM head weights, else the neighbour one."""
+def make_augmenter(model_folder: Path, tokenizer: Any, masked_lm: str | None = None,
+                   trust_remote_code: bool = False) -> Augmenter:
+    """The masked-LM augmenter when the folder holds trained MLM head weights, else the neighbour one.
+
+    `masked_lm` (the recipe's augmentation.model) names another local model folder to use instead, which
+    must have a trained masked-LM head; its own tokenizer reads the words."""
+    if masked_lm:
+        from transformers import AutoTokenizer
+
+        from workbench.core.sources.models import resolve_model_source
+
+        model_folder = resolve_model_source(masked_lm).folder
+        tokenizer = AutoTokenizer.from_pretrained(model_folder, **pretrained_options(trust_remote_code))
     # Loading a headless encoder as a masked LM reports missing keys: expected here, and what is checked.
     with quiet_libraries():
         model, info = AutoModelForMaskedLM.from_pretrained(model_folder, output_loading_info=True,
                                                            **pretrained_options(trust_remote_code))
     neighbours = NeighbourAugmenter(model.get_input_embeddings().weight, tokenizer)
     head_is_new = any(not key.startswith(model.base_model_prefix + ".") for key in info["missing_keys"])
+    if head_is_new and masked_lm:
+        raise AugmentationError(f"augmentation.model {masked_lm}: has no trained masked-LM head; give a "
+                                "masked-LM folder (e.g. a BertForMaskedLM) or leave augmentation.model empty")
     return neighbours if head_is_new else MaskedLMAugmenter(model.eval(), tokenizer, neighbours)
+
+
+class AugmentationError(WorkbenchError):
+    """An augmentation source that cannot offer replacements."""
 
 
 class NeighbourAugmenter:
@@ -52,17 +75,18 @@ class NeighbourAugmenter:
     def __init__(self, embeddings: torch.Tensor, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
         self.table = F.normalize(embeddings.detach().float(), dim=1)
-        self.allowed = _candidate_mask(tokenizer, len(self.table))
+        self.vocabulary = WordVocabulary(tokenizer, len(self.table))
+        self.allowed = self.vocabulary.allowed
         self._memo: dict[tuple[str, int], list[str]] = {}
 
     def candidates(self, sentences: list[list[str]], k: int) -> list[list[list[str]]]:
-        found = self.for_words([w for words in sentences for w in words if _replaceable(w)], k)
+        found = self.for_words([w for words in sentences for w in words if self.vocabulary.replaceable(w)], k)
         return [[found.get(w, []) for w in words] for words in sentences]
 
     def for_words(self, words: list[str], k: int) -> dict[str, list[str]]:
         todo = [w for w in dict.fromkeys(words) if (w, k) not in self._memo]
         for start in range(0, len(todo), _CHUNK):
-            self._score([(w, _piece_ids(self.tokenizer, w)) for w in todo[start : start + _CHUNK]], k)
+            self._score([(w, self.vocabulary.pieces(w)) for w in todo[start : start + _CHUNK]], k)
         return {w: self._memo[w, k] for w in words}
 
     def _score(self, pieces: list[tuple[str, list[int]]], k: int) -> None:
@@ -77,7 +101,7 @@ class NeighbourAugmenter:
                 scores[row, ids[0]] = float("-inf")  # the word itself
         top = scores.topk(_top(k, self.allowed), dim=1).indices.tolist()
         for (word, _), ids in zip(known, top, strict=True):
-            self._memo[word, k] = self.tokenizer.convert_ids_to_tokens(ids)
+            self._memo[word, k] = [self.vocabulary.word(i) for i in ids]
 
 
 class MaskedLMAugmenter:
@@ -99,10 +123,11 @@ class MaskedLMAugmenter:
         result: list[list[list[str]]] = [[[] for _ in words] for words in sentences]
         masked: list[tuple[int, int, list[int], int]] = []  # sentence, word, input ids, mask position
         others: list[tuple[int, int]] = []
+        vocabulary = self.neighbours.vocabulary
         for s, words in enumerate(sentences):
-            ids = [_piece_ids(self.tokenizer, w) for w in words]
+            ids = [vocabulary.pieces(w) for w in words]
             for i, word in enumerate(words):
-                if not _replaceable(word):
+                if not vocabulary.replaceable(word):
                     continue
                 if len(ids[i]) == 1 and ids[i][0] != self.tokenizer.unk_token_id:
                     masked.append((s, i, *self._masked_input(ids, i)))
@@ -115,10 +140,10 @@ class MaskedLMAugmenter:
         masked.sort(key=lambda job: len(job[2]))
         for start in range(0, len(masked), self.batch_size):
             batch = masked[start : start + self.batch_size]
-            originals = [_piece_ids(self.tokenizer, sentences[s][i])[0] for s, i, _, _ in batch]
+            originals = [vocabulary.pieces(sentences[s][i])[0] for s, i, _, _ in batch]
             top = self._predict([ids for _, _, ids, _ in batch], [p for *_, p in batch], originals, k)
             for (s, i, _, _), ids in zip(batch, top, strict=True):
-                result[s][i] = self.tokenizer.convert_ids_to_tokens(ids)
+                result[s][i] = [vocabulary.word(t) for t in ids]
         return result
 
     def _masked_input(self, ids: list[list[int]], index: int) -> tuple[list[int], int]:
@@ -209,22 +234,5 @@ def _read_cache(path: Path, key: dict[str, Any]) -> tuple[list[str], list[int]] 
         return None
 
 
-def _replaceable(word: str) -> bool:
-    return word.isalpha()
-
-
 def _top(k: int, allowed: torch.Tensor) -> int:
     return min(k, int(allowed.sum()) - 1)  # the word itself is allowed but never offered
-
-
-def _piece_ids(tokenizer: Any, word: str) -> list[int]:
-    return tokenizer.encode(word, add_special_tokens=False)
-
-
-def _candidate_mask(tokenizer: Any, size: int) -> torch.Tensor:
-    """Which vocabulary ids may replace a word: whole alphabetic words, no special or sub-word tokens."""
-    special = set(tokenizer.all_special_ids)
-    tokens = tokenizer.convert_ids_to_tokens(list(range(min(size, len(tokenizer)))))
-    allowed = [token.isalpha() and i not in special for i, token in enumerate(tokens)]
-    return torch.tensor(allowed + [False] * (size - len(allowed)))
-

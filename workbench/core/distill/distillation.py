@@ -12,20 +12,22 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from workbench.core.distill.attention_scores import AttentionScoreCapture
+from workbench.core.distill.attention_scores import AttentionScoreCapture, ProjectionCapture
 from workbench.core.distill.losses import (
     AttentionLossError,
     Projections,
     attention_mse,
+    attention_relations,
     hard_label_cross_entropy,
     hidden_mse,
+    relation_heads,
     soft_cross_entropy,
 )
 from workbench.core.distill.mapping import LayerMapping
 from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.recipe import LossWeights
 from workbench.core.sources.batches import model_inputs
-from workbench.core.sources.families import family_of
+from workbench.core.sources.families import ROLES, family_of
 
 Batch = dict[str, torch.Tensor]
 # (the trainable module as prepared for the device, possibly DDP-wrapped; a batch) -> weighted loss components
@@ -52,14 +54,15 @@ class StudentWithProjections(nn.Module):
         return {"logits": outputs.logits, "projected": projected}
 
 
-def check_attention_compatible(teacher_config, student_config, weights: LossWeights, attention_on: bool) -> None:
+def check_attention_compatible(teacher_config, student_config, weights: LossWeights, attention_on: bool,
+                               attention_loss: str = "scores") -> None:
     teacher_heads = family_of(teacher_config).num_heads(teacher_config)
     student_heads = family_of(student_config).num_heads(student_config)
-    if attention_on and weights.attention > 0 and teacher_heads != student_heads:
+    if attention_on and weights.attention > 0 and attention_loss == "scores" and teacher_heads != student_heads:
         raise AttentionLossError(
             f"attention loss needs equal head counts, but the teacher has {teacher_heads} heads and the student "
-            f"{student_heads}; set mapping.attention: false (hidden states only) or give the student "
-            f"{teacher_heads} heads"
+            f"{student_heads}; set distillation.attention_loss: relation (MiniLM's relations work across head "
+            f"counts), mapping.attention: false (hidden states only) or give the student {teacher_heads} heads"
         )
 
 
@@ -100,30 +103,50 @@ class TeacherStudentLoss:
 
 def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, mapping: LayerMapping,
                         weights: LossWeights, hidden_on: bool, attention_on: bool,
-                        cache: TeacherCache | None = None) -> TeacherStudentLoss:
-    """Embedding + hidden + attention losses; the capture hooks sit on the unwrapped student's layers."""
+                        cache: TeacherCache | None = None, attention_loss: str = "scores",
+                        heads: int | None = None) -> TeacherStudentLoss:
+    """Embedding + hidden + attention losses; the capture hooks sit on the unwrapped student's layers.
+
+    `attention_loss` "scores" is TinyBERT's MSE of pre-softmax scores, "relation" MiniLM's Q-Q, K-K, V-V
+    relation KL in `heads` relation heads (default: see losses.relation_heads)."""
     # Pairs switched off one by one (mapping.no_hidden / no_attention) are neither captured nor summed.
     hidden_pairs = mapping.hidden_pairs() if hidden_on and weights.hidden > 0 else []
     attention_pairs = mapping.attention_pairs() if attention_on and weights.attention > 0 else []
     teacher_hidden = sorted({0} | {n for _, n in hidden_pairs})
-    teacher_capture = AttentionScoreCapture(teacher, family_of(teacher.config),
-                                            sorted({n - 1 for _, n in attention_pairs}))
-    student_capture = AttentionScoreCapture(student.student, family_of(student.student.config),
-                                            sorted({m - 1 for m, _ in attention_pairs}))
+    teacher_layers = sorted({n - 1 for _, n in attention_pairs})
+    student_layers = sorted({m - 1 for m, _ in attention_pairs})
+    relation = attention_loss == "relation"
+    if relation:
+        teacher_capture = ProjectionCapture(teacher, family_of(teacher.config), teacher_layers)
+        student_capture = ProjectionCapture(student.student, family_of(student.student.config), student_layers)
+        heads = heads or _default_relation_heads(teacher, student.student)
+    else:
+        teacher_capture = AttentionScoreCapture(teacher, family_of(teacher.config), teacher_layers)
+        student_capture = AttentionScoreCapture(student.student, family_of(student.student.config), student_layers)
 
     def teacher_targets(inputs: Batch) -> Batch:
         with teacher_capture, torch.no_grad():
             hidden = teacher(**inputs, output_hidden_states=True).hidden_states
             targets = {f"hidden{n}": hidden[n] for n in teacher_hidden}
-            targets |= {f"scores{n}": teacher_capture.scores[n - 1] for _, n in attention_pairs}
+            for _, n in attention_pairs:
+                if relation:
+                    targets |= {f"projection{n}_{role}": teacher_capture.projections[n - 1][role] for role in ROLES}
+                else:
+                    targets[f"scores{n}"] = teacher_capture.scores[n - 1]
         teacher_capture.clear()
         return targets
+
+    def attention_term(captured: dict, m: int, n: int, targets: Batch, mask: torch.Tensor) -> torch.Tensor:
+        if relation:
+            teacher_projections = {role: targets[f"projection{n}_{role}"] for role in ROLES}
+            return attention_relations(captured[m - 1], teacher_projections, mask, heads)
+        return attention_mse(captured[m - 1], targets[f"scores{n}"], mask)
 
     def compare(trainable: nn.Module, batch: Batch, targets: Batch) -> dict[str, torch.Tensor]:
         inputs, mask = model_inputs(batch), batch["attention_mask"]
         with student_capture:
             student_hidden = trainable(**inputs)["projected"]
-            student_scores = dict(student_capture.scores)
+            captured = dict(student_capture.projections if relation else student_capture.scores)
         student_capture.clear()
         components: dict[str, torch.Tensor] = {}
         if weights.embedding > 0:
@@ -133,10 +156,16 @@ def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, map
                 hidden_mse(student_hidden[m], targets[f"hidden{n}"], mask) for m, n in hidden_pairs)
         if attention_pairs:
             components["attention"] = weights.attention * sum(
-                attention_mse(student_scores[m - 1], targets[f"scores{n}"], mask) for m, n in attention_pairs)
+                attention_term(captured, m, n, targets, mask) for m, n in attention_pairs)
         return components
 
     return TeacherStudentLoss(teacher_targets, compare, cache)
+
+
+def _default_relation_heads(teacher: nn.Module, student: nn.Module) -> int:
+    widths = [family_of(model.config).attention_width(family_of(model.config).layers(model)[0])
+              for model in (teacher, student)]
+    return relation_heads(*widths, family_of(student.config).num_heads(student.config))
 
 
 def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: float,

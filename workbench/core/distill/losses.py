@@ -56,6 +56,44 @@ def attention_mse(student_scores: torch.Tensor, teacher_scores: torch.Tensor, ma
     return squared.sum() / (pairs.sum() * student_heads).clamp_min(1)
 
 
+def relation_heads(teacher_width: int, student_width: int, student_heads: int) -> int:
+    """Default relation head count: the student's own heads when both widths divide by it, else the largest
+    count below that which divides both (a 16 x 64 teacher and a 12 x 32 student relate in 8 heads)."""
+    return max(r for r in range(1, student_heads + 1) if teacher_width % r == 0 and student_width % r == 0)
+
+
+def attention_relations(student: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor], mask: torch.Tensor,
+                        heads: int) -> torch.Tensor:
+    """MiniLM-v2's self-attention relation loss (Wang et al. 2021): L_QQ + L_KK + L_VV, each the KL divergence
+    from the teacher's to the student's relation softmax(X_r X_r^T / sqrt(d_r)) per relation head r.
+
+    `student` / `teacher` map "query", "key" and "value" to one layer's projections (B, T, width); both
+    widths are split into the same number of relation heads, so head counts and widths may differ."""
+    return sum(relation_kl(student[role], teacher[role], mask, heads) for role in ("query", "key", "value"))
+
+
+def relation_kl(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor, heads: int) -> torch.Tensor:
+    """KL(R_T || R_S) summed over keys, averaged over relation heads and real query positions."""
+    for name, width in (("student", student.shape[-1]), ("teacher", teacher.shape[-1])):
+        if width % heads:
+            raise AttentionLossError(f"relation loss: the {name}'s width {width} does not split into {heads} "
+                                     "relation heads; set distillation.relation_heads to a divisor of both widths")
+    keys = mask.bool()[:, None, None, :]  # (B, 1, 1, T)
+    log_student, log_teacher = _relation_log_probs(student, keys, heads), _relation_log_probs(teacher, keys, heads)
+    terms = torch.where(keys, log_teacher.exp() * (log_teacher - log_student), 0.0).sum(-1)  # (B, R, T)
+    queries = mask.to(terms.dtype)[:, None, :]
+    return (terms * queries).sum() / (queries.sum() * heads).clamp_min(1)
+
+
+def _relation_log_probs(projection: torch.Tensor, keys: torch.Tensor, heads: int) -> torch.Tensor:
+    batch, seq, width = projection.shape
+    x = projection.view(batch, seq, heads, width // heads).transpose(1, 2)  # (B, R, T, d_r)
+    relations = torch.matmul(x, x.transpose(-1, -2)) * (width // heads) ** -0.5
+    # A finite fill: -inf would give NaN gradients through the masked entries that `where` discards.
+    relations = relations.masked_fill(~keys, torch.finfo(relations.dtype).min)
+    return F.log_softmax(relations.float(), dim=-1)
+
+
 def soft_cross_entropy(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """Batch mean of -sum softmax(z_T / t) * log_softmax(z_S / t)."""
     targets = F.softmax(teacher_logits / temperature, dim=-1)

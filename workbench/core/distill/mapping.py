@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from workbench.core.errors import RecipeError
 from workbench.core.recipe import LossWeights, MappingConfig
+from workbench.core.sources.layer_spread import spread_layers
 
 MODES = ("uniform", "last", "custom")
 
@@ -54,9 +55,8 @@ def layer_mapping(mode: str, student_layers: int, teacher_layers: int, custom: l
         )
     if mode == "last":
         return LayerMapping([(m, n_total - m_total + m) for m in range(1, m_total + 1)], **switches)
-    # round(m * N / M) with halves rounded up, in integers. Since N / M >= 1 the result is strictly
-    # increasing and g(M) = N exactly, so nothing needs fixing up afterwards.
-    pairs = [(m, (2 * m * n_total + m_total) // (2 * m_total)) for m in range(1, m_total + 1)]
+    # The student initialiser's rule (round half up), so that copied layers are distilled toward their source.
+    pairs = list(enumerate(spread_layers(m_total, n_total), start=1))
     note = None
     if n_total % m_total:
         chosen = ", ".join(str(n) for _, n in pairs)

@@ -2,8 +2,10 @@
 
 The teacher is frozen and in eval mode, so its hidden states, attention scores and logits on an
 unaugmented training example are the same every epoch. The first epoch computes and stores them (trimmed
-to the example's own length, in half precision); later epochs pad them back into batches instead of
-running the teacher again.
+to the example's own length, in their own precision: rounding them would train later epochs on other
+targets than the first, and a cached job on other targets than an uncached one); later epochs pad them
+back into batches instead of running the teacher again. A miss returns the batch as it will read back
+from the cache, so that a hit and a miss give the same tensors (padded positions zero).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ Targets = dict[str, torch.Tensor]  # name -> (batch, ...) tensor
 
 def sequence_dims(name: str) -> tuple[int, ...]:
     """Per-example dimensions that run along the sequence: hidden (T, D), scores (H, T, T), logits (C,)."""
-    if name.startswith("hidden"):
+    if name.startswith(("hidden", "projection")):
         return (0,)
     if name.startswith("scores"):
         return (1, 2)
@@ -25,9 +27,8 @@ def sequence_dims(name: str) -> tuple[int, ...]:
 
 
 class TeacherCache:
-    def __init__(self, budget_bytes: int, dtype: torch.dtype = torch.float16) -> None:
+    def __init__(self, budget_bytes: int) -> None:
         self.budget_bytes = budget_bytes
-        self.dtype = dtype
         self.used_bytes = 0
         self.hits = self.misses = 0
         self._entries: dict[int, dict[str, torch.Tensor]] = {}
@@ -42,13 +43,15 @@ class TeacherCache:
         self.misses += 1
         computed = compute()
         self._store(keys, lengths.tolist(), computed)
-        return computed
+        if all(key in self._entries for key in keys):
+            return self._assemble(keys, seq_len)
+        return computed  # over the budget: these examples are recomputed every epoch, as without a cache
 
     def _store(self, keys: list[int], lengths: list[int], targets: Targets) -> None:
         for row, (key, length) in enumerate(zip(keys, lengths, strict=True)):
             if key in self._entries:
                 continue
-            entry = {name: _trim(value[row], sequence_dims(name), length).to(self.dtype, copy=True)
+            entry = {name: _trim(value[row], sequence_dims(name), length).to("cpu", copy=True)
                      for name, value in targets.items()}
             size = sum(t.numel() * t.element_size() for t in entry.values())
             if self.used_bytes + size > self.budget_bytes:
@@ -62,7 +65,7 @@ class TeacherCache:
         for name, sample in first.items():
             dims = sequence_dims(name)
             shape = [seq_len if d in dims else size for d, size in enumerate(sample.shape)]
-            out = torch.zeros(len(keys), *shape, dtype=torch.float32)
+            out = torch.zeros(len(keys), *shape, dtype=sample.dtype)
             for row, key in enumerate(keys):
                 value = self._entries[key][name]
                 out[(row, *[slice(0, s) for s in value.shape])] = value

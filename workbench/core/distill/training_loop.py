@@ -85,7 +85,7 @@ class StageRunner:
     def run_stage(self, stage: Stage, resume: Checkpoint | None = None) -> Iterator[Event]:
         accelerator = self.accelerator
         module = stage.module
-        optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=stage.config.lr)
+        optimizer = make_optimizer(module, stage.config.lr, self.training.weight_decay)
         order: EpochOrder = stage.loader.sampler
         prepared_module, optimizer, loader = accelerator.prepare(module, optimizer, stage.loader)
         steps_per_epoch = len(loader)
@@ -128,6 +128,8 @@ class StageRunner:
                 total_loss = sum(losses.values())
                 _check_finite(stage.name, state.step + 1, losses)
                 accelerator.backward(total_loss)
+                if self.training.max_grad_norm:
+                    accelerator.clip_grad_norm_(prepared_module.parameters(), self.training.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -187,6 +189,15 @@ class StageRunner:
         )
         path = save_checkpoint(self.run.checkpoint_path, checkpoint, previous=self.run.previous_checkpoint_path)
         yield CheckpointSaved(stage.name, state.step, str(path))
+
+
+def make_optimizer(module: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW with weight decay on weight matrices only: biases and LayerNorm gains (the 1-D parameters) are
+    not pulled toward zero, as in BERT's own training."""
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in trainable if p.ndim > 1], "weight_decay": weight_decay},
+              {"params": [p for p in trainable if p.ndim <= 1], "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
 
 
 def _replay_seen_batches(stage: Stage, loader, order: EpochOrder, state: StageState, steps_per_epoch: int) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import inspect
 import os
 import platform
 import statistics
@@ -23,18 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from workbench.core.compress.export import (
-    ONNX_DIR,
+from workbench.core.compress.export import export_run
+from workbench.core.measure.evaluation import classification_metrics
+from workbench.core.run_folder import INT8_STUDENT, RunFolder, write_json
+from workbench.core.sources.model_runner import (
     SESSION_CONFIG,
     SESSION_DISABLED_OPTIMIZERS,
-    export_run,
-    onnx_feeds,
-    ort_session,
+    OnnxRunner,
+    TorchRunner,
+    onnx_size_bytes,
 )
-from workbench.core.measure.evaluation import classification_metrics
-from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.models import folder_size_bytes
-from workbench.core.sources.pruned_models import load_pruned
 from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
 Runner = Callable[[Batch], np.ndarray]
@@ -52,44 +50,34 @@ class Variant:
 
     @property
     def size_bytes(self) -> int:
-        return folder_size_bytes(self.path) if self.kind == "torch" else self.path.stat().st_size
+        return folder_size_bytes(self.path) if self.kind == "torch" else onnx_size_bytes(self.path)
 
 
 def default_variants(run_dir: str | Path, export_missing: bool = True) -> list[Variant]:
     """Teacher and student in PyTorch fp32 and every ONNX artifact the run has, exporting them first when
     the run has none yet (and `export_missing`)."""
-    run = Path(run_dir)
-    onnx = run / ONNX_DIR
-    exported = (onnx / "student-fp32.onnx").is_file() and (onnx / "teacher-fp32.onnx").is_file()
+    run = RunFolder(Path(run_dir))
+    exported = run.onnx_path("student-fp32.onnx").is_file() and run.onnx_path("teacher-fp32.onnx").is_file()
     if export_missing and not exported:
-        export_run(run)
+        export_run(run.path)
+    teacher, student = run.teacher_dir, run.student_dir
     candidates = [
-        Variant("teacher-torch-fp32", "torch", run / "teacher", run / "teacher"),
-        Variant("teacher-onnx-fp32", "onnx", onnx / "teacher-fp32.onnx", run / "teacher"),
-        Variant("teacher-onnx-int8", "onnx", onnx / "teacher-int8.onnx", run / "teacher"),
-        Variant("student-torch-fp32", "torch", run / "student", run / "student"),
-        Variant("student-onnx-fused-fp32", "onnx", onnx / "student-fused.onnx", run / "student"),
-        Variant("student-onnx-int8", "onnx", onnx / "student-int8.onnx", run / "student"),
+        Variant("teacher-torch-fp32", "torch", teacher, teacher),
+        Variant("teacher-onnx-fp32", "onnx", run.onnx_path("teacher-fp32.onnx"), teacher),
+        Variant("teacher-onnx-int8", "onnx", run.onnx_path("teacher-int8.onnx"), teacher),
+        Variant("student-torch-fp32", "torch", student, student),
+        Variant("student-onnx-fused-fp32", "onnx", run.onnx_path("student-fused.onnx"), student),
+        Variant("student-onnx-int8", "onnx", run.onnx_path(INT8_STUDENT), student),
     ]
     return [v for v in candidates if v.path.exists()]
 
 
 def load_runner(variant: Variant, threads: int) -> Runner:
-    """A function from a batch to logits; torch runs under inference mode with its default sdpa attention."""
+    """A function from a batch to logits (the core's one model runner); torch runs under inference mode with
+    its default sdpa attention."""
     if variant.kind.startswith("onnx"):
-        session = ort_session(variant.path, threads, ort_default_optimizers=variant.kind == "onnx-ort-defaults")
-        inputs = [i.name for i in session.get_inputs()]
-        return lambda batch: session.run(["logits"], onnx_feeds(inputs, batch))[0]
-    import torch
-
-    model = load_pruned(variant.path).eval()
-    accepted = set(inspect.signature(model.forward).parameters)
-
-    def run(batch: Batch) -> np.ndarray:
-        with torch.inference_mode():
-            return model(**{k: torch.from_numpy(v) for k, v in batch.items() if k in accepted}).logits.numpy()
-
-    return run
+        return OnnxRunner(variant.path, threads, ort_default_optimizers=variant.kind == "onnx-ort-defaults")
+    return TorchRunner(variant.path)
 
 
 def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches: Sequence[int] = (1, 32),
@@ -147,7 +135,7 @@ def benchmark_run(run_dir: str | Path, threads: int = 2, batches: Sequence[int] 
     result = {"run_dir": str(run.path),
               **measure(default_variants(run.path), load_split(run.path, "test"), threads, batches, seq_lens,
                         repeats, warmup)}
-    write_json(run.path / "bench.json", result)
+    write_json(run.bench_path, result)
     return result
 
 

@@ -22,10 +22,10 @@ from typing import Protocol
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.sources.models import check_model_folder, folder_size_bytes, head_labels
+from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, RunFolder, read_json
+from workbench.core.sources.models import check_model_folder, head_labels
 
-INT8_ONNX = Path("onnx") / "student-int8.onnx"
-TEACHER, STUDENT, STUDENT_INT8 = "teacher", "student fp32", "student int8"
+TEACHER, STUDENT, STUDENT_INT8, STUDENT_INT4 = "teacher", "student fp32", "student int8", "student int4"
 NOT_EXPORTED = "not exported yet"
 
 
@@ -61,24 +61,18 @@ class TorchPredictor:
         # is shown (torch must load only afterwards).
         from transformers import AutoTokenizer
 
-        from workbench.core.sources.pruned_models import load_pruned  # pruned students have per-layer shapes
+        from workbench.core.sources.model_runner import TorchRunner  # pruned students have per-layer shapes
 
         self.name = name
         self.folder = check_model_folder(Path(folder))  # run folders are sent around: nothing in them may run
         self.max_length = max_length
         self.labels = _labels_of(self.folder)
         self.tokenizer = AutoTokenizer.from_pretrained(self.folder, trust_remote_code=False)
-        self.model = load_pruned(self.folder).eval()
-        self.size_bytes = folder_size_bytes(self.folder)
+        self.runner = TorchRunner(self.folder)
+        self.size_bytes = self.runner.size_bytes
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="pt")
-        with torch.inference_mode():
-            logits = self.model(**batch).logits
-        return softmax(logits.float().numpy())
+        return softmax(self.runner(_encode(self.tokenizer, texts, self.max_length)))
 
 
 class OnnxPredictor:
@@ -88,23 +82,22 @@ class OnnxPredictor:
                  threads: int | None = None) -> None:
         from transformers import AutoTokenizer
 
-        from workbench.core.compress.export import ort_session
+        from workbench.core.sources.model_runner import OnnxRunner
 
         self.name = name
         self.path = Path(onnx_path)
         self.max_length = max_length
         self.labels = _labels_of(Path(tokenizer_folder))
         self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder, trust_remote_code=False)
-        self.session = ort_session(self.path, threads)  # the benchmark's session: same timings in the panel
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        # Weights stored beside the graph (models over 2 GB) count towards the size too.
-        self.size_bytes = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+        self.runner = OnnxRunner(self.path, threads)  # the benchmark's session: same timings in the panel
+        self.size_bytes = self.runner.size_bytes  # with weights stored beside the graph
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="np")
-        feeds = {name: batch[name].astype(np.int64) for name in self.input_names if name in batch}
-        return softmax(self.session.run(None, feeds)[0])
+        return softmax(self.runner(_encode(self.tokenizer, texts, self.max_length)))
+
+
+def _encode(tokenizer, texts: Sequence[str], max_length: int) -> dict[str, np.ndarray]:
+    return dict(tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="np"))
 
 
 def median_latency_ms(predictor: Predictor, texts: Sequence[str], repeats: int = 5, warmup: int = 1) -> float:
@@ -147,11 +140,11 @@ def _run_max_length(run_dir: Path) -> int:
 def teacher_folder(run_dir: Path) -> Path | None:
     """The run's task teacher: RUN/teacher when it was fine-tuned there, else its source when that already
     has a head (the job then skips fine-tuning and writes no teacher folder)."""
-    if (run_dir / "teacher" / "config.json").is_file():
-        return run_dir / "teacher"
-    from workbench.core.run_folder import RunFolder
     from workbench.core.sources.models import resolve_model_source
 
+    fine_tuned = RunFolder(run_dir).teacher_dir
+    if (fine_tuned / "config.json").is_file():
+        return fine_tuned
     try:
         source = resolve_model_source(RunFolder.open(run_dir).recipe().teacher.source).folder
     except WorkbenchError:
@@ -167,56 +160,59 @@ def _has_head(folder: Path) -> bool:
 def model_files_stamp(run_dir: str | Path) -> tuple[int | None, ...]:
     """When each of the run's model files was last written (None: not there): loaded predictors are stale
     once this changes, e.g. after an export that finished since."""
-    run_dir = Path(run_dir)
-    files = (run_dir / "teacher" / "config.json", run_dir / "student" / "config.json", run_dir / INT8_ONNX)
+    run = RunFolder(Path(run_dir))
+    files = (run.teacher_dir / "config.json", run.student_dir / "config.json", run.onnx_path(INT8_STUDENT),
+             run.onnx_path(INT4_STUDENT))
     return tuple(path.stat().st_mtime_ns if path.is_file() else None for path in files)
 
 
 def run_predictors(run_dir: str | Path, threads: int = 1) -> dict[str, Predictor | str]:
-    """The three models of a run by name; a model that is not there yet maps to the reason instead."""
+    """The run's models by name: teacher, student, int8 student (a model not there yet maps to the reason
+    instead) and the int4 student where the run wrote one."""
     run_dir = Path(run_dir)
     max_length = _run_max_length(run_dir)
     found: dict[str, Predictor | str] = {}
     teacher = teacher_folder(run_dir)
     found[TEACHER] = TorchPredictor(TEACHER, teacher, max_length) if teacher else "no task teacher in this run"
-    student = run_dir / "student"
+    run = RunFolder(run_dir)
+    student = run.student_dir
     if (student / "config.json").is_file():
         found[STUDENT] = TorchPredictor(STUDENT, student, max_length)
     else:
         found[STUDENT] = "the run has not written its student yet"
-    int8 = run_dir / INT8_ONNX
+    int8 = run.onnx_path(INT8_STUDENT)
     if int8.is_file() and (student / "config.json").is_file():
         found[STUDENT_INT8] = OnnxPredictor(STUDENT_INT8, int8, student, max_length, threads)
     else:
         found[STUDENT_INT8] = NOT_EXPORTED
+    int4 = run.onnx_path(INT4_STUDENT)
+    if int4.is_file() and (student / "config.json").is_file():
+        found[STUDENT_INT4] = OnnxPredictor(STUDENT_INT4, int4, student, max_length, threads)
     return found
 
 
 # Where each model's test accuracy is recorded: evaluation.json (written by the job, the int8 student's after
 # export) first, else bench.json (written by the benchmark step), which older runs only have for int8.
-_EVALUATION_KEYS = {TEACHER: "teacher", STUDENT: "student", STUDENT_INT8: "student_int8"}
+_EVALUATION_KEYS = {TEACHER: "teacher", STUDENT: "student", STUDENT_INT8: "student_int8",
+                    STUDENT_INT4: "student_int4"}
 _BENCH_NAMES = {TEACHER: "teacher-torch-fp32", STUDENT: "student-torch-fp32", STUDENT_INT8: "student-onnx-int8"}
 
 
 def recorded_accuracies(run_dir: str | Path) -> dict[str, float | None]:
     """Test-split accuracy of each model as the run recorded it; None where nothing recorded it yet."""
-    run_dir = Path(run_dir)
-    evaluation, bench = _read_json(run_dir / "evaluation.json"), _read_json(run_dir / "bench.json")
+    run = RunFolder(Path(run_dir))
+    evaluation, bench = read_json(run.evaluation_path), read_json(run.bench_path)
     found: dict[str, float | None] = {}
     for name, key in _EVALUATION_KEYS.items():
         value = (evaluation.get(key) or {}).get("accuracy")
         if value is None:
-            value = ((bench.get("models") or {}).get(_BENCH_NAMES[name]) or {}).get("test", {}).get("accuracy")
+            measured = (bench.get("models") or {}).get(_BENCH_NAMES.get(name, "")) or {}
+            value = measured.get("test", {}).get("accuracy")
         found[name] = float(value) if isinstance(value, int | float) else None
+    if found[STUDENT_INT4] is None:  # a fourth model only where the run wrote one
+        del found[STUDENT_INT4]
     return found
 
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def compare(predictors: dict[str, Predictor | str], texts: Sequence[str], repeats: int = 5,

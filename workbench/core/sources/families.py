@@ -1,7 +1,9 @@
-"""Encoder families: where each BERT-like family keeps its layers, attention projections and sizes.
+"""Encoder families: where each BERT-like family keeps its layers, projections, sizes and task head, and
+which of the engine's steps its architecture allows.
 
 The engine asks a family for modules instead of walking attribute names itself, so that adding a family
-is one entry here. Paths are dotted attribute names relative to the encoder base module (e.g. `model.bert`).
+is one entry here. Paths are dotted attribute names relative to the encoder base module (e.g. `model.bert`)
+or, for the linear layers of one encoder layer, relative to that layer.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import attrgetter
 
+import torch
 from torch import nn
 
 from workbench.core.errors import ModelSourceError
 
 # Config key under which head pruning records the heads a layer really has (see sources/pruned_models.py).
 PRUNING_CONFIG_KEY = "workbench_pruning"
+ROLES = ("query", "key", "value")
 
 
 @dataclass(frozen=True)
@@ -22,18 +26,34 @@ class EncoderFamily:
     name: str
     model_types: tuple[str, ...]
     layers_path: str = "encoder.layer"
-    # The linear layers of one encoder layer, relative to it: what attention capture and pruning slice.
+    embeddings_path: str = "embeddings"
+    # Modules of the base model after its last layer (ModernBERT's final norm): the student keeps them.
+    after_layers_paths: tuple[str, ...] = ()
+    # The task head, relative to the sequence classifier (not to the base model).
+    head_paths: tuple[str, ...] = ("classifier",)
+    # The linear layers of one encoder layer: what attention capture and pruning read and slice.
     query_path: str = "attention.self.query"
     key_path: str = "attention.self.key"
     value_path: str = "attention.self.value"
+    # One linear layer whose output is [Q | K | V] (ModernBERT's Wqkv); then the three paths above are unused.
+    qkv_path: str | None = None
     attention_output_path: str = "attention.output.dense"
+    # DeBERTa: projections of the relative-position embeddings, with the heads' rows (sliced alike when present),
+    # and the attention module that keeps its head count in attributes instead of reading it off the weights.
+    position_projection_paths: tuple[str, ...] = ()
+    head_count_path: str | None = None
     ffn_in_path: str = "intermediate.dense"
     ffn_out_path: str = "output.dense"
+    # A gated FFN's input layer gives [input | gate], 2 x ffn rows (GeGLU); a neuron owns one row of each.
+    ffn_gated: bool = False
     # Config field names; DistilBERT uses its own (n_layers, dim, n_heads, hidden_dim).
     layers_field: str = "num_hidden_layers"
     hidden_field: str = "hidden_size"
     heads_field: str = "num_attention_heads"
     ffn_field: str = "intermediate_size"
+    # What the architecture allows; None: supported, else why not (shown to the user).
+    scores_unsupported: str | None = None  # pre-softmax scores rebuilt as Q K^T / sqrt(d) from projections
+    fusion_unsupported: str | None = None  # ONNX Runtime's transformer optimizer fusing attention
 
     def base(self, model: nn.Module) -> nn.Module:
         """The encoder base module of a base model or of a model with a task head."""
@@ -43,15 +63,69 @@ class EncoderFamily:
     def layers(self, model: nn.Module) -> nn.ModuleList:
         return attrgetter(self.layers_path)(self.base(model))
 
-    def query_key(self, layer: nn.Module) -> tuple[nn.Linear, nn.Linear]:
-        return attrgetter(self.query_path)(layer), attrgetter(self.key_path)(layer)
+    def embeddings(self, model: nn.Module) -> nn.Module:
+        return attrgetter(self.embeddings_path)(self.base(model))
+
+    def after_layers(self, model: nn.Module) -> list[nn.Module]:
+        return [attrgetter(path)(self.base(model)) for path in self.after_layers_paths]
+
+    def head(self, classifier: nn.Module) -> list[nn.Module]:
+        """The modules of a sequence classifier's task head (pooler, dense layers, output layer)."""
+        return [attrgetter(path)(classifier) for path in self.head_paths]
 
     def linear(self, layer: nn.Module, path: str) -> nn.Linear:
-        """One of the layer's linear layers by its path field, e.g. `family.linear(layer, family.value_path)`."""
+        """One of the layer's linear layers by its path field, e.g. `family.linear(layer, family.ffn_out_path)`."""
         return attrgetter(path)(layer)
 
+    def projection_hooks(self, layer: nn.Module) -> list[tuple[nn.Linear, tuple[str, ...]]]:
+        """The modules whose outputs are the layer's query, key and value projections, each with the roles
+        its output holds in order (one module per role, or one fused module for all three)."""
+        if self.qkv_path:
+            return [(self.linear(layer, self.qkv_path), ROLES)]
+        return [(self.linear(layer, path), (role,))
+                for path, role in zip((self.query_path, self.key_path, self.value_path), ROLES, strict=True)]
+
+    def linear_paths(self) -> tuple[str, ...]:
+        """Every attention and FFN linear layer of an encoder layer (for sparsity, which zeroes weights)."""
+        projections = (self.qkv_path,) if self.qkv_path else (self.query_path, self.key_path, self.value_path)
+        return (*projections, self.attention_output_path, self.ffn_in_path, self.ffn_out_path)
+
+    def query_key(self, layer: nn.Module) -> tuple[nn.Linear, nn.Linear]:
+        if self.qkv_path:
+            raise ModelSourceError(f"{self.name} computes Q, K and V in one linear layer; use projection_hooks")
+        return self.linear(layer, self.query_path), self.linear(layer, self.key_path)
+
+    def position_projections(self, layer: nn.Module) -> list[nn.Linear]:
+        return [attrgetter(path)(layer) for path in self.position_projection_paths
+                if _has_path(layer, path)]
+
+    def set_layer_heads(self, layer: nn.Module, width: int) -> None:
+        """Tell an attention module that keeps its head count in attributes how wide its projections now are."""
+        if self.head_count_path:
+            attention = attrgetter(self.head_count_path)(layer)
+            attention.all_head_size = width
+            attention.num_attention_heads = width // attention.attention_head_size
+
+    def attention_width(self, layer: nn.Module) -> int:
+        """Heads x head size that the layer really has (fewer after head pruning)."""
+        return self.linear(layer, self.attention_output_path).in_features
+
+    def ffn_width(self, layer: nn.Module) -> int:
+        return self.linear(layer, self.ffn_out_path).in_features
+
+    def value_rows(self, layer: nn.Module) -> torch.Tensor:
+        """The value projection's weight, (heads x head size, hidden)."""
+        if self.qkv_path:
+            return self.linear(layer, self.qkv_path).weight.chunk(3, dim=0)[2]
+        return self.linear(layer, self.value_path).weight
+
+    def ffn_in_rows(self, layer: nn.Module) -> torch.Tensor:
+        """What each FFN neuron reads, one row per neuron: (ffn, hidden), or (ffn, 2 x hidden) when gated."""
+        weight = self.linear(layer, self.ffn_in_path).weight
+        return torch.cat(weight.chunk(2, dim=0), dim=1) if self.ffn_gated else weight
+
     def word_embeddings(self, model: nn.Module) -> nn.Embedding:
-        return self.base(model).embeddings.word_embeddings
+        return model.get_input_embeddings()
 
     def num_layers(self, config) -> int:
         return int(getattr(config, self.layers_field))
@@ -59,11 +133,35 @@ class EncoderFamily:
     def hidden_size(self, config) -> int:
         return int(getattr(config, self.hidden_field))
 
+    def ffn_size(self, config) -> int:
+        return int(getattr(config, self.ffn_field))
+
+    def config_heads(self, config) -> int:
+        """The config's head field itself: it also fixes the width of one head, which pruning keeps."""
+        return int(getattr(config, self.heads_field))
+
     def num_heads(self, config) -> int:
         """Heads per layer the model really has: head pruning records a smaller count beside the config's
         own, which it keeps because the config's count also fixes the width of one head."""
         pruned = getattr(config, PRUNING_CONFIG_KEY, None) or {}
-        return int(pruned.get("attention_heads", getattr(config, self.heads_field)))
+        return int(pruned.get("attention_heads", self.config_heads(config)))
+
+    def set_shape(self, config, layers: int, hidden: int, heads: int, ffn: int) -> None:
+        """Resize a config in place, with what depends on the layer count (ModernBERT's layer types)."""
+        for field, value in ((self.layers_field, layers), (self.hidden_field, hidden),
+                             (self.heads_field, heads), (self.ffn_field, ffn)):
+            setattr(config, field, value)
+        if getattr(config, "layer_types", None) is not None and hasattr(config, "global_attn_every_n_layers"):
+            every = config.global_attn_every_n_layers
+            config.layer_types = ["sliding_attention" if i % every else "full_attention" for i in range(layers)]
+
+
+def _has_path(module: nn.Module, path: str) -> bool:
+    try:
+        attrgetter(path)(module)
+    except AttributeError:
+        return False
+    return True
 
 
 BERT = EncoderFamily("BERT", ("bert",))
@@ -73,6 +171,7 @@ DISTILBERT = EncoderFamily(
     "DistilBERT",
     ("distilbert",),
     layers_path="transformer.layer",
+    head_paths=("pre_classifier", "classifier"),
     query_path="attention.q_lin",
     key_path="attention.k_lin",
     value_path="attention.v_lin",
@@ -84,7 +183,33 @@ DISTILBERT = EncoderFamily(
     heads_field="n_heads",
     ffn_field="hidden_dim",
 )
-FAMILIES = (BERT, ROBERTA, ELECTRA, DISTILBERT)
+DEBERTA = EncoderFamily(
+    "DeBERTa-v2/v3",
+    ("deberta-v2",),
+    head_paths=("pooler", "classifier"),
+    query_path="attention.self.query_proj",
+    key_path="attention.self.key_proj",
+    value_path="attention.self.value_proj",
+    position_projection_paths=("attention.self.pos_key_proj", "attention.self.pos_query_proj"),
+    head_count_path="attention.self",
+    scores_unsupported="DeBERTa's disentangled attention adds position terms that its projections do not show",
+    fusion_unsupported="ONNX Runtime's transformer optimizer does not fuse DeBERTa's disentangled attention",
+)
+MODERNBERT = EncoderFamily(
+    "ModernBERT",
+    ("modernbert",),
+    layers_path="layers",
+    after_layers_paths=("final_norm",),
+    head_paths=("head", "classifier"),
+    qkv_path="attn.Wqkv",
+    attention_output_path="attn.Wo",
+    ffn_in_path="mlp.Wi",
+    ffn_out_path="mlp.Wo",
+    ffn_gated=True,
+    scores_unsupported="ModernBERT rotates queries and keys (rotary positions) after projecting them",
+    fusion_unsupported="ONNX Runtime's transformer optimizer does not fuse ModernBERT's rotary attention",
+)
+FAMILIES = (BERT, ROBERTA, ELECTRA, DISTILBERT, DEBERTA, MODERNBERT)
 
 
 def family_of(config) -> EncoderFamily:

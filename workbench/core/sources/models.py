@@ -214,6 +214,8 @@ class ModelSummary:
     parameters: int
     size_bytes: int
     labels: list[str] = field(default_factory=list)
+    family: str = ""
+    support: dict[str, str] = field(default_factory=dict)  # step -> "yes" / "no: why" (family_support)
 
     @property
     def has_head(self) -> bool:
@@ -233,23 +235,31 @@ class ModelSummary:
             f"parameters     {self.parameters:,} ({self.parameters / 1e6:.1f}M)",
             f"size on disk   {self.size_bytes / 2**20:.1f} MiB",
             f"task head      {head}",
+            f"family         {self.family}",
+            *(f"  {step:<24} {text}" for step, text in self.support.items()),
         ]
 
 
 def summarize_model(spec: str, trust_remote_code: bool = False) -> ModelSummary:
+    from workbench.core.sources.families import family_of
+    from workbench.core.sources.family_support import support_text
+
     source = resolve_model_source(spec, trust_remote_code)
     config = load_config(source)
+    family = family_of(config)
     return ModelSummary(
         source=spec,
         folder=str(source.folder),
         architecture=(config.architectures or [type(config).__name__])[0],
         model_type=config.model_type,
-        layers=config.num_hidden_layers,
-        hidden_size=config.hidden_size,
-        heads=config.num_attention_heads,
-        ffn_size=getattr(config, "intermediate_size", 0),
+        layers=family.num_layers(config),
+        hidden_size=family.hidden_size(config),
+        heads=family.num_heads(config),
+        ffn_size=family.ffn_size(config),
         vocab_size=config.vocab_size,
         parameters=count_parameters(config),
         size_bytes=folder_size_bytes(source.folder),
         labels=head_labels(config),
+        family=family.name,
+        support=support_text(config),
     )

@@ -37,19 +37,19 @@ def attention_head_size(config: PretrainedConfig) -> int:
 
 def config_heads(config: PretrainedConfig) -> int:
     """The config's head field itself, not EncoderFamily.num_heads, which reports the pruned count."""
-    return int(getattr(config, family_of(config).heads_field))
+    return family_of(config).config_heads(config)
 
 
 def current_ffn(model: PreTrainedModel) -> int:
     """FFN neurons per layer, read off the first layer's weights."""
     family = family_of(model.config)
-    return family.linear(family.layers(model)[0], family.ffn_in_path).out_features
+    return family.ffn_width(family.layers(model)[0])
 
 
 def layer_ffn_sizes(model: PreTrainedModel) -> list[int]:
     """FFN neurons of every layer, read off the weights (threshold pruning may leave them unequal)."""
     family = family_of(model.config)
-    return [family.linear(layer, family.ffn_in_path).out_features for layer in family.layers(model)]
+    return [family.ffn_width(layer) for layer in family.layers(model)]
 
 
 def recorded_ffn_sizes(config: PretrainedConfig) -> list[int] | None:
@@ -58,11 +58,18 @@ def recorded_ffn_sizes(config: PretrainedConfig) -> list[int] | None:
 
 
 def shrink_layer(family: EncoderFamily, layer: nn.Module, head_columns: torch.Tensor, neurons: torch.Tensor) -> None:
-    """Keep only the given attention projection columns and FFN neurons of one encoder layer, in place."""
-    for path in (family.query_path, family.key_path, family.value_path):
-        keep_linear(family.linear(layer, path), head_columns, dim=0)
+    """Keep only the given attention projection columns and FFN neurons of one encoder layer, in place.
+    A fused [Q | K | V] layer keeps the same columns in each third, a gated FFN input in each half."""
+    width = family.attention_width(layer)
+    for module, roles in family.projection_hooks(layer):
+        keep_linear(module, torch.cat([head_columns + i * width for i in range(len(roles))]), dim=0)
+    for module in family.position_projections(layer):
+        keep_linear(module, head_columns, dim=0)
     keep_linear(family.linear(layer, family.attention_output_path), head_columns, dim=1)
-    keep_linear(family.linear(layer, family.ffn_in_path), neurons, dim=0)
+    family.set_layer_heads(layer, len(head_columns))
+    ffn = family.ffn_width(layer)
+    halves = (neurons, neurons + ffn) if family.ffn_gated else (neurons,)
+    keep_linear(family.linear(layer, family.ffn_in_path), torch.cat(halves), dim=0)
     keep_linear(family.linear(layer, family.ffn_out_path), neurons, dim=1)
 
 

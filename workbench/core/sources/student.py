@@ -10,12 +10,13 @@ import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
-from torch import nn
 from transformers import AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 
 from workbench.core.errors import ModelSourceError, RecipeError
 from workbench.core.recipe import StudentConfig
+from workbench.core.sources.families import family_of
+from workbench.core.sources.layer_spread import spread_layers
 from workbench.core.sources.models import (
     count_parameters,
     head_labels,
@@ -65,10 +66,8 @@ def student_shape(cfg: StudentConfig, teacher_config: PretrainedConfig) -> Shape
 
 
 def default_teacher_layers(student_layers: int, teacher_layers: int) -> list[int]:
-    """Teacher layers (1-based) evenly spread and ending at the top one: 3 of 6 gives [2, 4, 6]."""
-    if not 1 <= student_layers <= teacher_layers:
-        raise ValueError(f"cannot pick {student_layers} distinct layers out of {teacher_layers}")
-    return [(i + 1) * teacher_layers // student_layers for i in range(student_layers)]
+    """Teacher layers (1-based) to copy: the uniform mapping's own (sources/layer_spread.py)."""
+    return spread_layers(student_layers, teacher_layers)
 
 
 def student_config(
@@ -79,7 +78,8 @@ def student_config(
         config = _pretrained_config(cfg.pretrained, teacher_config, label_names)
     else:
         config = copy.deepcopy(teacher_config)
-        _set_shape(config, student_shape(cfg, teacher_config))
+        shape = student_shape(cfg, teacher_config)
+        family_of(config).set_shape(config, shape.layers, shape.hidden_size, shape.heads, shape.ffn_size)
     config.id2label = dict(enumerate(label_names))
     config.label2id = {name: i for i, name in enumerate(label_names)}
     config.architectures = [MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(config)].__name__]
@@ -93,9 +93,9 @@ def build_student(
     config = student_config(cfg, teacher_model.config, label_names)
     if cfg.init == "pretrained":
         folder = resolve_model_source(cfg.pretrained).folder
-        return AutoModelForSequenceClassification.from_pretrained(folder, config=config, **_attention(config),
+        return AutoModelForSequenceClassification.from_pretrained(folder, config=config, **fast_attention(config),
                                                                   **pretrained_options())
-    student = AutoModelForSequenceClassification.from_config(config, **_attention(config))
+    student = AutoModelForSequenceClassification.from_config(config, **fast_attention(config))
     if cfg.init == "teacher":
         _copy_teacher_weights(
             student, teacher_model, chosen_teacher_layers(cfg, config, teacher_model.config)
@@ -200,33 +200,26 @@ def chosen_teacher_layers(
 def _copy_teacher_weights(
     student: PreTrainedModel, teacher: PreTrainedModel, teacher_layers: list[int]
 ) -> None:
-    student_embeddings, student_layers = _encoder_parts(student)
-    teacher_embeddings, all_teacher_layers = _encoder_parts(teacher)
-    student_embeddings.load_state_dict(teacher_embeddings.state_dict())
-    for layer, index in zip(student_layers, teacher_layers, strict=True):
-        layer.load_state_dict(all_teacher_layers[index - 1].state_dict())
+    family = family_of(teacher.config)
+    family.embeddings(student).load_state_dict(family.embeddings(teacher).state_dict())
+    for ours, theirs in zip(family.after_layers(student), family.after_layers(teacher), strict=True):
+        ours.load_state_dict(theirs.state_dict())
+    all_teacher_layers = family.layers(teacher)
+    for layer, index in zip(family.layers(student), teacher_layers, strict=True):
+        # ModernBERT's first layer has no attention norm (the embeddings end in one): a teacher layer copied
+        # there leaves its norm behind, every other weight matches.
+        missing, unexpected = layer.load_state_dict(all_teacher_layers[index - 1].state_dict(), strict=False)
+        if any(not key.startswith("attn_norm.") for key in [*missing, *unexpected]):
+            raise ModelSourceError(f"teacher layer {index} does not fit a student layer: missing {missing}")
 
 
-def _attention(config: PretrainedConfig) -> dict[str, str]:
+def fast_attention(config: PretrainedConfig) -> dict[str, str]:
     # Asking for SDPA on an architecture without it is an error in transformers, not a fallback.
     supported = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(config)]._supports_sdpa
     return {"attn_implementation": "sdpa"} if supported else {}
 
 
-# The only places that know the BERT layout of models and configurations; families.py will replace them.
-def _encoder_parts(model: PreTrainedModel) -> tuple[nn.Module, nn.ModuleList]:
-    base = model.base_model
-    return base.embeddings, base.encoder.layer
-
-
 def _shape(config: PretrainedConfig) -> Shape:
-    return Shape(
-        config.num_hidden_layers, config.hidden_size, config.num_attention_heads, config.intermediate_size
-    )
-
-
-def _set_shape(config: PretrainedConfig, shape: Shape) -> None:
-    config.num_hidden_layers = shape.layers
-    config.hidden_size = shape.hidden_size
-    config.num_attention_heads = shape.heads
-    config.intermediate_size = shape.ffn_size
+    family = family_of(config)
+    return Shape(family.num_layers(config), family.hidden_size(config), family.config_heads(config),
+                 family.ffn_size(config))

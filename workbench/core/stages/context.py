@@ -27,7 +27,7 @@ from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.data import TaskData
 from workbench.core.sources.families import family_of
 from workbench.core.sources.pruned_models import load_pruned
-from workbench.core.sources.student import build_student
+from workbench.core.sources.student import build_student, fast_attention
 from workbench.core.stages.resume import ResumeBook
 
 PRUNING = "pruning"
@@ -135,11 +135,11 @@ class JobContext:
         recipe, teacher = self.recipe, self.teacher
         seed_everything(recipe.training.seed)  # the student's draws do not depend on what ran before
         if self.resume.done(PRUNING):  # resuming the recovery stage: the checkpoint holds pruned shapes
-            model = load_pruned(RunFolder(self.run_path).pruned_student_dir, attn_implementation="sdpa")
+            model = load_pruned(RunFolder(self.run_path).pruned_student_dir, **fast_attention(teacher.config))
         else:
             model = build_student(recipe.student, teacher, self.data.label_names)
             check_attention_compatible(teacher.config, model.config, recipe.distillation.weights,
-                                       recipe.mapping.attention)
+                                       recipe.mapping.attention, recipe.distillation.attention_loss)
         student = StudentWithProjections(model, family_of(teacher.config).hidden_size(teacher.config))
         if (weights := self.resume.student_weights()) is not None:
             student.load_state_dict(weights)

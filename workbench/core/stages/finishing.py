@@ -15,13 +15,12 @@ from workbench.core.compress.vocab_pruning import prune_vocabulary, select_vocab
 from workbench.core.events import ArtifactWritten, Event, Notice
 from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.measure.prediction import predict
-from workbench.core.run_folder import read_json, write_json
+from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, read_json, write_json
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
 
 SCORING, EXPORT, BENCHMARK = "scoring", "export", "benchmark"
-INT8_STUDENT, INT4_STUDENT = "student-int8.onnx", "student-int4.onnx"
 BENCHMARK_BATCHES = (1, 32)
 BENCHMARK_REPEATS = 10
 

@@ -13,7 +13,15 @@ from workbench.core.recipe import Recipe
 from workbench.core.run_folder import write_json
 from workbench.core.sources.batches import eval_loader, tokenize, train_loader
 from workbench.core.sources.data import TaskData, load_task_data
-from workbench.core.sources.models import head_labels, load_tokenizer, pretrained_options, resolve_model_source
+from workbench.core.sources.family_support import fallbacks
+from workbench.core.sources.models import (
+    head_labels,
+    load_config,
+    load_tokenizer,
+    pretrained_options,
+    resolve_model_source,
+)
+from workbench.core.sources.student import fast_attention
 from workbench.core.stages.context import JobContext, seed_everything
 from workbench.core.stages.teacher_reuse import cached_teacher, teacher_key
 
@@ -30,6 +38,9 @@ def read_inputs(context: JobContext) -> None:
     source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
     context.teacher_folder = source.folder
     context.tokenizer = load_tokenizer(source)
+    # A step the family cannot do stopped the job in preflight; one it does another way (int8 of the
+    # unfused graph) is announced.
+    context.notices.extend(fallbacks(recipe, load_config(source)))
     context.loaders = _loaders(context)
     context.teacher = _teacher(context, source.folder, context.data.label_names)
 
@@ -78,7 +89,8 @@ def _augmented(context: JobContext):
     key = {"data": data.content_hash, "teacher": recipe.teacher.source, "config": config.model_dump(), "seed": seed}
 
     def compute() -> tuple[list[str], list[int]]:
-        augmenter = make_augmenter(context.teacher_folder, context.tokenizer, recipe.teacher.trust_remote_code)
+        augmenter = make_augmenter(context.teacher_folder, context.tokenizer, config.model,
+                                   recipe.teacher.trust_remote_code)
         return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
 
     with context.accelerator.main_process_first():  # rank 0 computes, the others read its cache
@@ -105,7 +117,7 @@ def _teacher(context: JobContext, folder: Path, label_names: list[str]):
               "label2id": {name: i for i, name in enumerate(label_names)}}
     seed_everything(context.recipe.training.seed)  # the new head's initialisation is part of the recipe
     return AutoModelForSequenceClassification.from_pretrained(
-        folder, attn_implementation="sdpa", ignore_mismatched_sizes=True, **labels, **pretrained_options(trust))
+        folder, ignore_mismatched_sizes=True, **labels, **pretrained_options(trust), **fast_attention(config))
 
 
 def _reused_teacher(context: JobContext, source: Path, label_names: list[str]) -> Path | None:

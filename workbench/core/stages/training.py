@@ -133,7 +133,8 @@ def _intermediate_losses(context: JobContext, cached: bool):
     student = context.student  # builds it first, which also settles the layer mapping
     return intermediate_losses(context.teacher, student, context.mapping, recipe.distillation.weights,
                                recipe.mapping.hidden, recipe.mapping.attention,
-                               context.teacher_cache() if cached else None)
+                               context.teacher_cache() if cached else None, recipe.distillation.attention_loss,
+                               recipe.distillation.relation_heads)
 
 
 def _has_work(config: StageConfig) -> bool:

@@ -12,9 +12,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsItem,
     QGraphicsLineItem,
-    QGraphicsRectItem,
     QGraphicsScene,
-    QGraphicsSimpleTextItem,
     QGraphicsView,
     QHBoxLayout,
     QLabel,
@@ -25,13 +23,14 @@ from PySide6.QtWidgets import (
 
 from workbench.core.distill.mapping import LayerMapping, MappingError, pair_losses, recipe_mapping
 from workbench.core.recipe import Recipe
-from workbench.gui.fields import CheckField
+from workbench.gui.fields import CheckField, ComboField
+from workbench.gui.mapping_notes import mapping_notes
 from workbench.gui.model_info import ModelsInfo
+from workbench.gui.panels.mapping_items import TOGGLE, LayerBox, LossToggle
 from workbench.gui.recipe_editor import RecipeEditor
 
 BOX_W, BOX_H, GAP, COLUMN_GAP = 170.0, 30.0, 10.0, 260.0
 TEACHER_X, STUDENT_X = 0.0, BOX_W + COLUMN_GAP
-TOGGLE = 14.0  # side of a per-pair loss switch
 MODES = (("uniform", "Uniform  g(m) = m·N/M"), ("last", "Last layers"),
          ("custom", "Custom (drag or click to connect)"))
 HIDDEN_ATTENTION = QColor("#1e88e5")
@@ -40,57 +39,6 @@ SELECTED = QColor("#fff59d")
 LINE_STYLES = {(True, True): Qt.PenStyle.SolidLine, (True, False): Qt.PenStyle.DashLine,
                (False, True): Qt.PenStyle.DashDotLine, (False, False): Qt.PenStyle.DotLine}
 SWITCH_PATHS = {"hidden": "mapping.no_hidden", "attention": "mapping.no_attention"}
-
-
-class LayerBox(QGraphicsRectItem):
-    """One layer; presses, drags and releases are reported to the panel (custom mode connects layers by
-    dragging from a student layer to a teacher layer, or with two clicks)."""
-
-    def __init__(self, side: str, index: int, text: str, rect: QRectF, panel: MappingPanel) -> None:
-        super().__init__(rect)
-        self.side, self.index, self.panel = side, index, panel
-        self.setBrush(QBrush(QColor("#eceff1" if side == "teacher" else "#e3f2fd")))
-        self.setPen(QPen(QColor("#90a4ae"), 1.2))
-        label = QGraphicsSimpleTextItem(text, self)
-        label.setPos(rect.x() + 10, rect.y() + (rect.height() - label.boundingRect().height()) / 2)
-        self.setAcceptHoverEvents(True)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.panel.press(self, event.scenePos())
-        event.accept()  # makes this box the mouse grabber: the move and release events come here too
-
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.panel.drag_to(event.scenePos())
-
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.panel.release(self, event.scenePos())
-
-
-class LossToggle(QGraphicsRectItem):
-    """A small check box beside a student layer: is this pair's hidden-state (or attention) loss on?"""
-
-    def __init__(self, m: int, loss: str, on: bool, enabled: bool, pos: QPointF, panel: MappingPanel) -> None:
-        super().__init__(QRectF(pos.x(), pos.y(), TOGGLE, TOGGLE))
-        self.m, self.loss, self.on, self.panel = m, loss, on, panel
-        colour = QColor("#455a64" if enabled else "#bdbdbd")
-        self.setPen(QPen(colour, 1.2))
-        self.setBrush(QBrush(QColor("#ffffff")))
-        if on:
-            mark = QGraphicsSimpleTextItem("✓", self)
-            mark.setBrush(QBrush(colour))
-            mark.setPos(pos.x() + 2, pos.y() + (TOGGLE - mark.boundingRect().height()) / 2)
-        label = QGraphicsSimpleTextItem(loss, self)
-        label.setBrush(QBrush(colour))
-        label.setPos(pos.x() + TOGGLE + 4, pos.y() + (TOGGLE - label.boundingRect().height()) / 2)
-        self.setEnabled(enabled)
-        self.setToolTip(f"student layer {m}: {loss} loss {'on' if on else 'off'}"
-                        + ("" if enabled else f" (the {loss} loss is off for the whole mapping)"))
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.panel.set_pair_loss(self.m, self.loss, not self.on)
-        event.accept()
 
 
 class MappingPanel(QWidget):
@@ -121,9 +69,14 @@ class MappingPanel(QWidget):
         self.hidden_field = editor.bind(CheckField("mapping.hidden", "Hidden-state loss",
                                                    tip="MSE between projected student and teacher hidden states"))
         self.attention_field = editor.bind(CheckField("mapping.attention", "Attention loss",
-                                                      tip="MSE between attention scores; needs equal head counts"))
+                                                      tip="attention scores (equal head counts) or relations"))
+        self.attention_kind_field = editor.bind(ComboField(
+            "distillation.attention_loss", [("scores (TinyBERT)", "scores"), ("relations (MiniLM)", "relation")],
+            tip="scores: MSE of attention scores, needs equal head counts; relations: Q-Q, K-K, V-V relation "
+                "KL, any head counts and families"))
         controls.addWidget(self.hidden_field.container)
         controls.addWidget(self.attention_field.container)
+        controls.addWidget(self.attention_kind_field.container)
         controls.addStretch(1)
         layout.addLayout(controls)
         self.notes = QLabel(wordWrap=True)
@@ -240,13 +193,14 @@ class MappingPanel(QWidget):
 
     def _on_recipe_changed(self, recipe: Recipe) -> None:
         self._show_mode(recipe.mapping.mode)
+        self._check_heads()
         self.redraw()
 
     def _check_heads(self) -> None:
-        """Attention loss compares heads one to one; with different head counts it is switched off here
-        rather than failing the job after the teacher has been fine-tuned."""
+        """Attention scores are compared head to head; with different head counts the scores loss is switched
+        off here (relations still work) rather than failing the job after the teacher has been fine-tuned."""
         heads = self._heads()
-        if heads and heads[0] != heads[1]:
+        if heads and heads[0] != heads[1] and self.editor.get("distillation.attention_loss") == "scores":
             if self.editor.get("mapping.attention"):
                 self._attention_switched_off = True
                 self.editor.set("mapping.attention", False)
@@ -265,35 +219,8 @@ class MappingPanel(QWidget):
     # -- drawing ---------------------------------------------------------------------------------------------
 
     def _notes_html(self) -> str:
-        notes, problems = [], []
-        recipe = self.editor.recipe
-        heads = self._heads()
-        if heads and heads[0] != heads[1]:
-            notes.append(f"The teacher has {heads[0]} attention heads and the student {heads[1]}: attention loss "
-                         "needs equal head counts, so it is off and only hidden states are matched.")
-        if self.info.layers is None:
-            problems.append(self.info.teacher_error or self.info.student_error or "")
-            if not any(problems):
-                return "<i>Reading the teacher and student shapes…</i>"
-        elif self.mapping is None:
-            problems.append(self._mapping_error)
-        elif self.mapping.note:
-            notes.append(self.mapping.note)
-        if recipe.mapping.mode == "custom":
-            if self.selected_student is None:
-                notes.append("Custom mode: drag from a student layer to the teacher layer it should learn from "
-                             "(or click one, then the other).")
-            else:
-                notes.append(f"Student layer {self.selected_student} selected: now click a teacher layer "
-                             "(embeddings count as layer 0).")
-        if not recipe.mapping.hidden and not recipe.mapping.attention:
-            notes.append("Hidden and attention losses are both off: the intermediate stage learns from the "
-                         "embeddings only.")
-        if not notes and not any(problems):
-            notes.append("Each line: the student layer on the right learns from the teacher layer on the left "
-                         "(n = g(m)); embeddings and prediction layers always pair up.")
-        lines = [f"<span style='color:#c62828'>⚠ {p}</span>" for p in problems if p]
-        return "<br>".join(lines + [f"<span style='color:#455a64'>{n}</span>" for n in notes])
+        return mapping_notes(self.editor.recipe, self._heads(), self.info, self.mapping, self._mapping_error,
+                             self.selected_student)
 
     def redraw(self) -> None:
         self.scene.clear()

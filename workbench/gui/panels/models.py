@@ -139,7 +139,7 @@ class ModelsPanel(QWidget):
         grid.addWidget(self.teacher_problem, len(rows) + 2, 0, 1, 3)
         self.teacher_card = Card("Teacher summary", ["architecture", "layers", "hidden size", "attention heads",
                                                      "FFN size", "vocabulary", "parameters", "size on disk",
-                                                     "task head", "folder"])
+                                                     "task head", "folder", "family", "supported steps"])
         self.teacher_card.show_message("reading the teacher's configuration…")
         return _stacked(box, self.teacher_card)
 
@@ -235,6 +235,7 @@ class ModelsPanel(QWidget):
                 "hidden size": str(t.hidden_size), "attention heads": str(t.heads), "FFN size": str(t.ffn_size),
                 "vocabulary": f"{t.vocab_size:,}", "parameters": f"{t.parameters / 1e6:.1f} M ({t.parameters:,})",
                 "size on disk": f"{t.size_bytes / 2**20:.1f} MiB", "task head": head, "folder": t.folder,
+                "family": t.family, "supported steps": "\n".join(f"{k}: {v}" for k, v in t.support.items()),
             })
             if info.student is None:
                 self.student_card.show_message(info.student_error or "", error=True)

@@ -4,7 +4,6 @@ A summary chart shows size, latency and test accuracy of the three; "Presentatio
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +36,6 @@ if TYPE_CHECKING:  # the runner imports numpy: loaded in the background, not on 
 SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight was delayed again, awful service\n" \
                "meeting moved to 3pm tomorrow"
 AGREE, DISAGREE = QColor("#e8f5e9"), QColor("#ffebee")
-INT4_ONNX, STUDENT_INT4 = Path("onnx") / "student-int4.onnx", "student int4"
 _cache_lock = threading.Lock()
 _loaded: dict[str, tuple[tuple, dict]] = {}  # run folder -> (its model files' stamp, its loaded predictors)
 
@@ -46,24 +44,13 @@ def load_predictors(run_dir: str) -> dict[str, Predictor | str]:
     """Background (loading takes seconds): the run's models, loaded again only when its model files change."""
     from workbench.core.measure import inference
 
-    stamp = (*inference.model_files_stamp(run_dir), (Path(run_dir) / INT4_ONNX).is_file())
+    stamp = inference.model_files_stamp(run_dir)
     with _cache_lock:
         cached = _loaded.get(run_dir)
         if cached is None or cached[0] != stamp:
             _loaded.clear()  # one run's models in memory at a time: three models can be gigabytes
-            _loaded[run_dir] = (stamp, {**inference.run_predictors(run_dir), **_int4_predictor(Path(run_dir))})
+            _loaded[run_dir] = (stamp, inference.run_predictors(run_dir))
         return _loaded[run_dir][1]
-
-
-def _int4_predictor(run_dir: Path) -> dict[str, Predictor]:
-    """The int4 student as a fourth model, only where the run wrote one (quantization.int4)."""
-    from workbench.core.measure.inference import OnnxPredictor
-    from workbench.core.run_folder import RunFolder
-
-    if not (run_dir / INT4_ONNX).is_file() or not (run_dir / "student" / "config.json").is_file():
-        return {}
-    max_length = RunFolder.open(run_dir).recipe().data.max_length
-    return {STUDENT_INT4: OnnxPredictor(STUDENT_INT4, run_dir / INT4_ONNX, run_dir / "student", max_length, 1)}
 
 
 def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[str], repeats: int,
@@ -71,12 +58,7 @@ def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[s
     """Background: every model of the run on the texts, and the test accuracies the run recorded."""
     from workbench.core.measure.inference import compare, recorded_accuracies
 
-    accuracies = recorded_accuracies(run_dir)
-    if STUDENT_INT4 in predictors:
-        evaluation = Path(run_dir) / "evaluation.json"
-        recorded = json.loads(evaluation.read_text(encoding="utf-8")) if evaluation.is_file() else {}
-        accuracies[STUDENT_INT4] = (recorded.get("student_int4") or {}).get("accuracy")
-    return compare(predictors, texts, repeats, threads), accuracies
+    return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
 
 
 class ProbabilityBars(QWidget):
