@@ -22,7 +22,8 @@ def invalid_steps(window) -> dict[str, str]:
 
 def test_steps_follow_the_pipeline_and_data_is_its_own_step(qtbot, recipe_path, settings, request):  # noqa: F811
     window = open_tiny_window(qtbot, recipe_path, settings, request)
-    assert window.nav.names == ("Data", "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs")
+    assert window.nav.names == ("Data", "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs",
+                                "Search")
     assert list(window.panels) == list(STEPS)
     source = window.editor.fields("data.source")[0].container
     assert window.data.isAncestorOf(source) and not window.compression.isAncestorOf(source)

@@ -16,7 +16,7 @@ def test_window_opens_on_the_quick_demo_recipe(qtbot, settings):  # noqa: F811
     assert "quick-demo" in window.windowTitle()
     assert "bundled:all-MiniLM-L6-v2" in window.statusBar().currentMessage()
     assert [window.nav.item(i).text().split(maxsplit=1)[1] for i in range(window.nav.count())] == [
-        "Data", "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs"]
+        "Data", "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs", "Search"]
     qtbot.waitUntil(lambda: window.models.info.teacher is not None, timeout=60_000)
     assert window.models.teacher_card.values["layers"].text() == "6"
     assert "M" in window.models.student_card.values["parameters"].text()

@@ -110,6 +110,62 @@ def _deploy(args: argparse.Namespace) -> None:
           f"python {bundle.path / 'predict.py'} \"some text\"")
 
 
+def _search(args: argparse.Namespace) -> int:
+    import signal
+
+    from workbench.core.events import JobControl, describe
+    from workbench.core.search.events import SearchFinished, TrialProgress, describe_search
+    from workbench.core.search.frontier import TrialRow, format_table
+    from workbench.core.search.runner import report_study, run_search, trial_recipe
+
+    if args.export_recipe:
+        study_dir, number = args.export_recipe
+        if not number.isdigit():
+            raise WorkbenchError(f"--export-recipe {study_dir} {number}: the trial is a number, e.g. 3")
+        out = trial_recipe(study_dir, int(number)).save(args.out or f"trial-{number}.yaml")
+        print(f"wrote {out}; train it with: workbench run {out}")
+        return 0
+    if args.report:
+        print(report_study(args.report))
+        return 0
+    given = [name for name in ("recipe", "resume", "join") if getattr(args, name)]
+    if len(given) != 1:
+        raise WorkbenchError("give one of: a recipe file, --resume STUDY_DIR, --join STUDY_DIR")
+    recipe = Recipe.load(args.recipe) if args.recipe else None
+    control = JobControl()
+    signal.signal(signal.SIGINT, lambda *_: control.cancel())
+    last = None
+    for last in run_search(recipe, control, resume=args.resume, join=args.join, trials=args.trials):
+        inner = last.event if isinstance(last, TrialProgress) else None
+        line = describe_search(last) or (describe(inner) if inner and inner.kind in _TRIAL_EVENTS else None)
+        if line:
+            print(line if inner is None else f"    trial {last.trial}: {line.strip()}", flush=True)
+    if not isinstance(last, SearchFinished):
+        return 1
+    rows = [TrialRow.from_dict(row) for row in last.rows]
+    references = _study_references(last.study_dir)
+    print(format_table(rows, references))
+    if last.best:
+        print(f"best under budget: trial {last.best['number']} ({last.best['candidate']}); use it with: "
+              f"workbench search --export-recipe {last.study_dir} {last.best['number']} -o student.yaml")
+    else:
+        print(last.message)
+    print(f"study folder: {last.study_dir}")
+    if last.status == "cancelled":
+        print(f"cancelled; continue with: workbench search --resume {last.study_dir}")
+        return EXIT_CANCELLED
+    return 0
+
+
+_TRIAL_EVENTS = ("StageStarted", "Evaluation", "Failed", "Notice")
+
+
+def _study_references(study_dir: str) -> dict:
+    from workbench.core.search.folder import StudyFolder
+
+    return StudyFolder(study_dir).references().get("models", {})
+
+
 def _gui(args: argparse.Namespace) -> None:
     from workbench.gui.app import main as gui_main
 
@@ -171,6 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--model", choices=["int8", "fp32"], default="int8", help="which ONNX student to ship")
     deploy.add_argument("--format", choices=["onnx", "ort"], default="onnx",
                         help="ort: also the ORT-format model and operator list for ONNX Runtime mobile builds")
+
+    search = command("search", _search, "budget search: which student fits a latency / size budget on this machine "
+                                        "(the recipe's search: section); prints the study folder and the frontier")
+    search.add_argument("recipe", nargs="?")
+    search.add_argument("--resume", metavar="STUDY_DIR", help="continue a killed or cancelled study")
+    search.add_argument("--join", metavar="STUDY_DIR", help="another worker of a running study (shared storage)")
+    search.add_argument("--trials", type=int, metavar="N", help="trials the study should have (overrides "
+                        "search.trials)")
+    search.add_argument("--export-recipe", nargs=2, metavar=("STUDY_DIR", "TRIAL"),
+                        help="write the recipe of a full job training that trial's student")
+    search.add_argument("-o", "--out", metavar="FILE", help="where --export-recipe writes (default trial-N.yaml)")
+    search.add_argument("--report", metavar="STUDY_DIR", help="write STUDY_DIR/report/index.html")
 
     gui = command("gui", _gui, "open the workbench window")
     gui.add_argument("recipe", nargs="?")

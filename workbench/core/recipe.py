@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.core.errors import RecipeError, short_repr
+from workbench.core.recipe_search import SearchConfig
 from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
 BUNDLED_TEACHER = "bundled:all-MiniLM-L6-v2"
@@ -261,6 +262,7 @@ class Recipe(Section):
     pruning: PruningConfig = PruningConfig()
     quantization: QuantizationConfig = QuantizationConfig()
     training: TrainingConfig = TrainingConfig()
+    search: SearchConfig = SearchConfig()
     output_dir: str = "runs"
 
     def to_yaml(self) -> str:

@@ -32,6 +32,7 @@ from workbench.gui.panels.mapping import MappingPanel
 from workbench.gui.panels.models import ModelsPanel
 from workbench.gui.panels.presentation import PresentationWindow
 from workbench.gui.panels.runs import RunsPanel
+from workbench.gui.panels.search import SearchPanel
 from workbench.gui.panels.training import TrainingPanel
 from workbench.gui.panels.tryit import TryItPanel
 from workbench.gui.recipe_editor import RecipeEditor
@@ -67,8 +68,10 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel(self.editor)
         self.tryit = TryItPanel(self.open_presentation)
         self.runs = RunsPanel(recipe.output_dir)
+        self.search = SearchPanel(self.editor)
         self.panels: dict[str, QWidget] = dict(zip(PANELS, (self.data, self.models, self.mapping, self.compression,
-                                                            self.training, self.tryit, self.runs), strict=True))
+                                                            self.training, self.tryit, self.runs, self.search),
+                                                   strict=True))
         self.nav = StepList(PANELS)
         self.stack = QStackedWidget()
         for panel in self.panels.values():
@@ -169,6 +172,7 @@ class MainWindow(QMainWindow):
         self.runs.resume_requested.connect(self._resume)
         self.runs.recipe_requested.connect(lambda run: self.load_recipe(RunFolder(Path(run)).recipe_path))
         self.runs.try_requested.connect(self._try_run)
+        self.search.student_chosen.connect(lambda trial: self.show_panel("Models"))
         for signal in (self.editor.recipe_changed, self.editor.problems_changed, self.models.described,
                        self.data.section.previewed, self.runs.runs_listed, self.tryit.run_combo.currentIndexChanged):
             signal.connect(lambda *_: self._steps_timer.start())  # many changes at once: one refresh

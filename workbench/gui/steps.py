@@ -13,13 +13,13 @@ from workbench.core.distill.mapping import recipe_mapping
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe
 
-DATA, MODELS, MAPPING, COMPRESSION, TRAINING, TRY_IT, RUNS = (
-    "Data", "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs")
-STEPS = (DATA, MODELS, MAPPING, COMPRESSION, TRAINING, TRY_IT, RUNS)
+DATA, MODELS, MAPPING, COMPRESSION, TRAINING, TRY_IT, RUNS, SEARCH = (
+    "Data", "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs", "Search")
+STEPS = (DATA, MODELS, MAPPING, COMPRESSION, TRAINING, TRY_IT, RUNS, SEARCH)
 # Where a recipe message goes when no widget shows its field (a key the window has no widget for).
 SECTION_STEPS = {"data": DATA, "teacher": MODELS, "student": MODELS, "mapping": MAPPING,
                  "distillation": COMPRESSION, "pruning": COMPRESSION, "quantization": COMPRESSION,
-                 "training": TRAINING}
+                 "training": TRAINING, "search": SEARCH}
 
 
 @dataclass
@@ -81,12 +81,19 @@ def training_summary(recipe: Recipe) -> str:
     return f"epochs {epochs} · batch {recipe.training.batch_size} · {recipe.training.device}"
 
 
+def search_summary(recipe: Recipe) -> str:
+    search, budget = recipe.search, recipe.search.budget
+    limits = [f"≤ {value:g} {unit}" for value, unit in ((budget.max_latency_ms, "ms"), (budget.max_size_mib, "MiB"))
+              if value is not None]
+    return f"{search.trials or 'timed'} trials · " + (" · ".join(limits) or "no latency / size budget")
+
+
 def summaries(recipe: Recipe, rows: int | None, ratio: float | None, layers: tuple[int, int] | None,
               run: str | None, runs: int) -> dict[str, str]:
     return {DATA: data_summary(recipe, rows), MODELS: models_summary(recipe, ratio),
             MAPPING: mapping_summary(recipe, layers), COMPRESSION: compression_summary(recipe),
             TRAINING: training_summary(recipe), TRY_IT: f"run {run}" if run else "no finished run yet",
-            RUNS: f"{runs} run(s)"}
+            RUNS: f"{runs} run(s)", SEARCH: search_summary(recipe)}
 
 
 def mapping_problem(recipe: Recipe, layers: tuple[int, int] | None) -> str | None:

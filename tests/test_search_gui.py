@@ -1,0 +1,59 @@
+"""The Search panel on a tiny study: Start runs the core search on its worker, the scatter and table fill,
+budgets no candidate meets give the core's message, Cancel stops the study, "Use this student" loads a
+trial's recipe into the editor, and the window lists the panel after Runs."""
+
+from __future__ import annotations
+
+from tests.gui_support import wait_for_background  # noqa: F401
+from tests.tiny_search import tiny_search_recipe
+from workbench.core.search.events import SearchFinished, TrialDone
+from workbench.gui.panels.search import SearchPanel
+from workbench.gui.recipe_editor import RecipeEditor
+
+
+def _panel(qtbot, tmp_path, trials):
+    recipe = tiny_search_recipe(tmp_path, trials=trials)
+    editor = RecipeEditor(recipe)
+    panel = SearchPanel(editor)
+    qtbot.addWidget(panel)
+    panel.show()
+    return editor, panel
+
+
+def test_search_panel_runs_a_study_and_uses_a_student(qtbot, tmp_path):
+    editor, panel = _panel(qtbot, tmp_path, trials=2)
+    latency = editor.fields("search.budget.max_latency_ms")[0]
+    qtbot.keyClicks(latency.widget, "0.000001")
+    assert editor.recipe.search.budget.max_latency_ms == 1e-6
+    panel.buttons["start"].click()
+    assert not panel.buttons["start"].isEnabled() and panel.buttons["cancel"].isEnabled()
+    with qtbot.waitSignal(panel.worker.finished, timeout=120_000) as finished:
+        pass
+    assert isinstance(finished.args[0], SearchFinished)
+    assert "no candidate meets the budget" in panel.message.text() and "Closest: trial" in panel.message.text()
+    assert panel.table.rowCount() == 2 and panel.table.item(0, 2).text() == "pruned"
+    assert len(panel.plot.untrained.data) == 2 and len(panel.plot.scatter.data) == 0  # measured, never trained
+    assert len(panel.plot.reference_lines) == 3
+    panel.table.selectRow(1)
+    with qtbot.waitSignal(panel.student_chosen):
+        panel.buttons["use"].click()
+    chosen = panel.rows[1]["candidate"]
+    assert editor.recipe.name.endswith("trial-1") and editor.recipe.quantization.enabled
+    assert (editor.recipe.pruning.ffn_ratio > 0) == ("FFN" in chosen)
+
+
+def test_cancel_stops_the_study(qtbot, tmp_path):
+    editor, panel = _panel(qtbot, tmp_path, trials=20)
+    editor.set("search.budget.max_latency_ms", 1e-6)
+    panel.start()
+    panel.worker.event.connect(lambda event: isinstance(event, TrialDone) and panel.cancel())
+    with qtbot.waitSignal(panel.worker.finished, timeout=120_000) as finished:
+        pass
+    assert finished.args[0].status == "cancelled" and len(finished.args[0].rows) < 20
+    assert "search cancelled" in panel.status.text()
+
+
+def test_the_window_lists_search_after_runs():
+    from workbench.gui.main_window import PANELS
+
+    assert PANELS.index("Search") == PANELS.index("Runs") + 1

@@ -1,0 +1,32 @@
+"""A tiny study's recipe (tiny teacher, tiny CSV) and a fast job benchmark for search tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.tiny import save_tiny_bert, tiny_recipe, write_tiny_csv
+
+
+def tiny_search_recipe(root: Path, trials: int = 2, **budget):
+    """A study over two shapes of a 2-layer tiny teacher and two FFN ratios; `budget` sets search.budget."""
+    teacher = root / "teacher"
+    if not (teacher / "config.json").is_file():
+        save_tiny_bert(teacher, layers=2)
+    csv = root / "data.csv" if (root / "data.csv").is_file() else write_tiny_csv(root / "data.csv")
+    recipe = tiny_recipe(teacher, csv, root / "runs")
+    recipe.search.trials = trials
+    recipe.search.space.layer_counts = [1, 2]
+    recipe.search.space.ffn_ratios = [0.0, 0.5]
+    recipe.search.space.vocabulary = [False]
+    for key, value in budget.items():
+        setattr(recipe.search.budget, key, value)
+    return recipe
+
+
+def fast_job_benchmark() -> None:
+    """The job's closing benchmark at one shape and one round: the search measured the costs already, and
+    tests need only the figures bench.json holds, not their precision."""
+    from workbench.core.stages import finishing
+
+    finishing.BENCHMARK_BATCHES = (1,)
+    finishing.BENCHMARK_REPEATS = 1

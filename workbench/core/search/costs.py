@@ -1,0 +1,173 @@
+"""What a candidate costs on this machine, measured before it trains, and the reference models beside it.
+
+A candidate's latency and size depend on its shape, not its weights, so the untrained student (built as the
+recipe asks, pruned by weight magnitude to the candidate's ratios, its vocabulary cut when asked) is exported,
+fused and quantized exactly as a finished job would (compress/export.py), then timed interleaved with the
+fused int8 teacher at the budget's batch, sequence length and thread count (measure/benchmark.py). The
+references (the teacher in PyTorch, ONNX fp32 and fused int8, no distillation) are timed once per worker, in
+the process that times the candidates, so their figures share the machine's state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.compress.export import export_onnx, fuse, quantize_dynamic_int8, quantize_static_int8
+from workbench.core.measure.benchmark import Runner, Variant, load_runner, time_interleaved
+from workbench.core.recipe import Recipe
+from workbench.core.run_folder import write_json
+from workbench.core.search.folder import StudyFolder
+from workbench.core.sources.split_inputs import Batch, encode_batches, load_tokenizer_from
+
+REPEATS, WARMUP = 15, 3
+TEACHER_INT8 = "teacher-onnx-int8"
+REFERENCE_NAMES = ("teacher-torch-fp32", "teacher-onnx-fp32", TEACHER_INT8)
+
+
+@dataclass(frozen=True)
+class Cost:
+    latency_ms: float  # median int8 latency at the budget's shape
+    size_mib: float  # the int8 model file
+    teacher_int8_ms: float  # the fused int8 teacher, timed in the same rounds
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+class CostMeter:
+    """One per worker: the task data, the untrained teacher with a task head, and the reference models."""
+
+    def __init__(self, base: Recipe, folder: StudyFolder) -> None:
+        from workbench.core.sources.data import load_task_data
+
+        self.base, self.folder = base, folder
+        self.data = load_task_data(base.data)
+        self.texts = list(self.data.splits["dev"]["text"]) or list(self.data.splits["train"]["text"])
+        self.teacher = _teacher_with_head(base, self.data.label_names)
+        self.references: dict[str, dict[str, Any]] = {}
+        self._reference_runners: dict[str, Runner] = {}
+
+    def measure_references(self) -> dict[str, dict[str, Any]]:
+        """Export the teacher (fp32, fused int8), time all three interleaved, write STUDY/references.json."""
+        teacher_dir = self.folder.candidates_dir / "reference-teacher"
+        self.teacher.save_pretrained(teacher_dir)
+        self._tokenizer().save_pretrained(teacher_dir)
+        fp32, int8 = _export_int8(teacher_dir, self.base, "dynamic", self._calibration)
+        variants = [Variant(REFERENCE_NAMES[0], "torch", teacher_dir, teacher_dir),
+                    Variant(REFERENCE_NAMES[1], "onnx", fp32, teacher_dir),
+                    Variant(TEACHER_INT8, "onnx", int8, teacher_dir)]
+        budget = self.base.search.budget
+        self._reference_runners = {v.name: load_runner(v, budget.threads) for v in variants}
+        inputs = self._inputs(teacher_dir)
+        with _torch_threads(budget.threads):
+            seconds = time_interleaved({name: _bound(run, inputs) for name, run in self._reference_runners.items()},
+                                       REPEATS, WARMUP)
+        self.references = {v.name: {"latency_ms": statistics.median(seconds[v.name]) * 1e3,
+                                    "size_mib": v.size_bytes / 2**20} for v in variants}
+        write_json(self.folder.references_path, {"batch": budget.batch, "seq_len": budget.seq_len,
+                                                 "threads": budget.threads, "models": self.references})
+        return self.references
+
+    def measure(self, recipe: Recipe, label: str) -> Cost:
+        """The candidate's untrained int8 model, timed against the fused int8 teacher."""
+        from workbench.core.sources.student import build_student
+
+        folder = self.folder.candidates_dir / label
+        shutil.rmtree(folder, ignore_errors=True)
+        student = build_student(recipe.student, self.teacher, self.data.label_names)
+        self._shrink_and_save(student, recipe, folder)
+        _, int8 = _export_int8(folder, recipe, recipe.quantization.mode, self._calibration)
+        budget = self.base.search.budget
+        candidate = load_runner(Variant(label, "onnx", int8, folder), budget.threads)
+        calls = {label: _bound(candidate, self._inputs(folder)),
+                 TEACHER_INT8: _bound(self._reference_runners[TEACHER_INT8],
+                                      self._inputs(self.folder.candidates_dir / "reference-teacher"))}
+        with _torch_threads(budget.threads):
+            seconds = time_interleaved(calls, REPEATS, WARMUP)
+        cost = Cost(statistics.median(seconds[label]) * 1e3, int8.stat().st_size / 2**20,
+                    statistics.median(seconds[TEACHER_INT8]) * 1e3)
+        shutil.rmtree(folder, ignore_errors=True)
+        return cost
+
+    def _shrink_and_save(self, student, recipe: Recipe, folder: Path) -> None:
+        from workbench.core.compress.pruning import prune
+        from workbench.core.compress.vocab_pruning import prune_vocabulary, select_vocabulary
+
+        pruning = recipe.pruning
+        if pruning.heads_ratio or pruning.ffn_ratio:
+            prune(student, pruning.heads_ratio, pruning.ffn_ratio, "magnitude")  # the shape, not the choice
+        tokenizer = self._tokenizer()
+        if pruning.vocabulary:
+            texts = [*self.data.splits["train"]["text"], *self.data.splits["dev"]["text"]]
+            selection = select_vocabulary(student, tokenizer, texts, pruning.vocabulary_margin)
+            prune_vocabulary(student, tokenizer, selection, folder)
+            return
+        student.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    def _tokenizer(self):
+        from workbench.core.sources.models import load_tokenizer, resolve_model_source
+
+        return load_tokenizer(resolve_model_source(self.base.teacher.source))
+
+    def _inputs(self, folder: Path) -> Batch:
+        budget = self.base.search.budget
+        rows = [self.texts[i % len(self.texts)] for i in range(budget.batch)]
+        return encode_batches(rows, load_tokenizer_from(folder), budget.seq_len, budget.batch,
+                              pad_to=budget.seq_len)[0]
+
+    def _calibration(self, folder: Path, count: int) -> list[Batch]:
+        tokenizer = load_tokenizer_from(folder)
+        return encode_batches(self.texts[:count * 32], tokenizer, self.base.data.max_length, 32)
+
+
+def _export_int8(folder: Path, recipe: Recipe, mode: str, calibration) -> tuple[Path, Path]:
+    """fp32 and int8 ONNX beside the model, made the way a job's export makes them."""
+    from transformers import AutoConfig
+
+    settings = recipe.quantization
+    fp32 = export_onnx(folder, folder / "fp32.onnx")
+    if mode == "static":
+        int8 = quantize_static_int8(fp32, folder / "int8.onnx", calibration(folder, settings.calibration_batches),
+                                    settings.per_channel)
+        return fp32, int8
+    source = fuse(fp32, folder / "fused.onnx", AutoConfig.from_pretrained(folder)).path if settings.fusion else fp32
+    return fp32, quantize_dynamic_int8(source, folder / "int8.onnx", settings.per_channel)
+
+
+def _teacher_with_head(recipe: Recipe, label_names: list[str]):
+    """The teacher as a classifier of these labels; its head is untrained, which changes no cost."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from workbench.core.sources.models import resolve_model_source
+
+    torch.manual_seed(recipe.training.seed)
+    folder = resolve_model_source(recipe.teacher.source).folder
+    return AutoModelForSequenceClassification.from_pretrained(
+        folder, num_labels=len(label_names), id2label=dict(enumerate(label_names)),
+        label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
+        attn_implementation="sdpa")
+
+
+def _bound(runner: Runner, batch: Batch):
+    return lambda: runner(batch)
+
+
+@contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    """PyTorch's thread count for the timed section (ONNX Runtime sessions get theirs when created)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

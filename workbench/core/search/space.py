@@ -1,0 +1,125 @@
+"""The candidate space: what a trial draws (student shape, pruning ratios, vocabulary, int8 mode) and the recipe
+of the full job that trains a candidate.
+
+Every candidate keeps the base recipe's data, teacher, fine-tune and training settings: the teacher reuse
+cache (stages/teacher_reuse.py) keys a fine-tuned teacher on exactly those, so the teacher is fine-tuned once
+per study and every later candidate takes it from the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.recipe import Recipe
+from workbench.core.recipe_search import SearchSpace
+from workbench.core.search.folder import StudyError
+from workbench.core.sources.student import default_teacher_layers
+from workbench.core.stages.teacher_reuse import cache_root
+
+KEEP, RANDOM = "keep", "random"
+
+
+@dataclass(frozen=True)
+class TeacherShape:
+    layers: int
+    hidden_size: int
+    heads: int
+    ffn_size: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    shape: str  # "keep:2,4,6" (teacher layers copied) or "random:192x3" (random init, width x layers)
+    ffn_ratio: float
+    heads_ratio: float
+    vocabulary: bool
+    int8: str  # "dynamic" | "static"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Candidate:
+        return cls(**{key: data[key] for key in ("shape", "ffn_ratio", "heads_ratio", "vocabulary", "int8")})
+
+    def describe(self) -> str:
+        kind, _, spec = self.shape.partition(":")
+        shape = f"keeps layers {spec}" if kind == KEEP else f"random {spec}"
+        parts = [shape]
+        if self.ffn_ratio:
+            parts.append(f"FFN -{self.ffn_ratio:.0%}")
+        if self.heads_ratio:
+            parts.append(f"heads -{self.heads_ratio:.0%}")
+        if self.vocabulary:
+            parts.append("vocab pruned")
+        return ", ".join(parts) + f", {self.int8} int8"
+
+
+def teacher_shape(recipe: Recipe) -> TeacherShape:
+    from workbench.core.sources.models import load_config, resolve_model_source
+
+    config = load_config(resolve_model_source(recipe.teacher.source))
+    return TeacherShape(config.num_hidden_layers, config.hidden_size, config.num_attention_heads,
+                        config.intermediate_size)
+
+
+def shape_choices(space: SearchSpace, teacher: TeacherShape) -> list[str]:
+    """Every student shape the space allows for this teacher, as stable strings (Optuna's categorical values)."""
+    kept = [default_teacher_layers(count, teacher.layers) for count in space.layer_counts if count <= teacher.layers]
+    for layers in space.kept_layers:
+        if max(layers) > teacher.layers or len(set(layers)) != len(layers):
+            raise StudyError(f"search.space.kept_layers {layers}: the teacher has layers 1 to {teacher.layers}, "
+                             "each listed once")
+        kept.append(sorted(layers))
+    choices = [f"{KEEP}:{','.join(map(str, layers))}" for layers in kept]
+    for width in space.random_widths:
+        if width % teacher.heads:
+            raise StudyError(f"search.space.random_widths: {width} is not a multiple of the teacher's "
+                             f"{teacher.heads} heads (attention distillation needs the same head count)")
+        choices += [f"{RANDOM}:{width}x{count}" for count in space.layer_counts]
+    if not choices:
+        raise StudyError(f"search.space: no student shape fits a teacher of {teacher.layers} layers; "
+                         "lower layer_counts or give kept_layers")
+    return list(dict.fromkeys(choices))
+
+
+def suggest(trial, space: SearchSpace, teacher: TeacherShape) -> Candidate:
+    """The candidate an Optuna trial draws (define-by-run: the distributions are declared here)."""
+    return Candidate(
+        shape=trial.suggest_categorical("shape", shape_choices(space, teacher)),
+        ffn_ratio=trial.suggest_categorical("ffn_ratio", list(dict.fromkeys(space.ffn_ratios))),
+        heads_ratio=trial.suggest_categorical("heads_ratio", list(dict.fromkeys(space.heads_ratios))),
+        vocabulary=trial.suggest_categorical("vocabulary", list(dict.fromkeys(space.vocabulary))),
+        int8=trial.suggest_categorical("int8", list(dict.fromkeys(space.int8))),
+    )
+
+
+def candidate_recipe(base: Recipe, candidate: Candidate, teacher: TeacherShape, name: str,
+                     output_dir: str | Path) -> Recipe:
+    """The recipe of the full job that trains this candidate; everything but the student's shape, pruning and
+    int8 mode (and where it is written) stays the base recipe's."""
+    data = base.model_dump(mode="json")
+    data["name"], data["output_dir"] = name, str(output_dir)
+    data["teacher"] = {**data["teacher"], "reuse": True, "cache_dir": str(cache_root(base))}
+    data["student"] = _student_section(candidate.shape, teacher)
+    if data["mapping"]["mode"] == "custom":  # a custom mapping names one teacher layer per student layer
+        data["mapping"] = {**data["mapping"], "mode": "uniform", "layers": None}
+    pruned = bool(candidate.ffn_ratio or candidate.heads_ratio or candidate.vocabulary)
+    data["pruning"] = {**data["pruning"], "enabled": pruned, "ffn_ratio": candidate.ffn_ratio,
+                       "heads_ratio": candidate.heads_ratio, "vocabulary": candidate.vocabulary}
+    data["quantization"] = {**data["quantization"], "enabled": True, "mode": candidate.int8}
+    return Recipe.from_dict(data, origin=f"candidate {name}")
+
+
+def _student_section(shape: str, teacher: TeacherShape) -> dict[str, Any]:
+    kind, _, spec = shape.partition(":")
+    if kind == KEEP:
+        layers = [int(layer) for layer in spec.split(",")]
+        return {"preset": "drop-layers", "init": "teacher", "teacher_layers": layers}
+    width, _, count = spec.partition("x")
+    hidden = int(width)
+    ffn = max(8, hidden * teacher.ffn_size // teacher.hidden_size)  # the teacher's FFN-to-width ratio
+    return {"preset": "custom", "init": "random", "layers": int(count), "hidden_size": hidden,
+            "heads": teacher.heads, "ffn_size": ffn}
