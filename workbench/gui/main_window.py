@@ -7,13 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtGui import QCloseEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QStackedWidget,
     QWidget,
@@ -26,6 +25,7 @@ from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest
 from workbench.gui.checked_start import CheckedStart
 from workbench.gui.device import describe_device
+from workbench.gui.menus import add_action, build_menus
 from workbench.gui.panels.compression import CompressionPanel
 from workbench.gui.panels.data_section import DataPanel
 from workbench.gui.panels.mapping import MappingPanel
@@ -102,39 +102,8 @@ class MainWindow(QMainWindow):
 
     # -- menus -----------------------------------------------------------------------------------------------
 
-    def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
     def _build_menus(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        self._action(menu, "&New recipe", self.new_recipe, QKeySequence.StandardKey.New)
-        self._action(menu, "&Open recipe…", self.open_recipe, QKeySequence.StandardKey.Open)
-        presets = menu.addMenu("Open &preset")
-        for path in sorted(presets_dir().glob("*.yaml")):
-            self._action(presets, path.stem, lambda _=False, p=path: self.load_recipe(p))
-        self.recent_menu = menu.addMenu("&Recent recipes")
-        self._action(menu, "&Save recipe", self.save_recipe, QKeySequence.StandardKey.Save)
-        self._action(menu, "Save recipe &as…", self.save_recipe_as, QKeySequence.StandardKey.SaveAs)
-        menu.addSeparator()
-        self._action(menu, "Open run &folder…", self.open_run_folder, QKeySequence("Ctrl+Shift+O"))
-        menu.addSeparator()
-        self._action(menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        run = self.menuBar().addMenu("&Run")
-        self._action(run, "&Start", self._start_from_menu, QKeySequence("Ctrl+R"))
-        self._action(run, "&Pause", self.training.pause, QKeySequence("Ctrl+P"))
-        self._action(run, "&Resume", self.training.resume, QKeySequence("Ctrl+Shift+R"))
-        self._action(run, "&Cancel", self.training.cancel, QKeySequence("Ctrl+."))
-        view = self.menuBar().addMenu("&View")
-        for index, name in enumerate(PANELS):
-            self._action(view, name, lambda _=False, i=index: self.nav.setCurrentRow(i),
-                         QKeySequence(f"Ctrl+{index + 1}"))
-        view.addSeparator()
-        self._action(view, "Presentation mode", lambda: self.open_presentation(), QKeySequence("F11"))
+        build_menus(self)
         self._fill_recent()
 
     def _start_from_menu(self) -> None:
@@ -144,7 +113,7 @@ class MainWindow(QMainWindow):
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         for name in self.recent_recipes():
-            self._action(self.recent_menu, name, lambda _=False, n=name: self.load_recipe(Path(n)))
+            add_action(self, self.recent_menu, name, lambda _=False, n=name: self.load_recipe(Path(n)))
         self.recent_menu.setEnabled(bool(self.recent_recipes()))
 
     def recent_recipes(self) -> list[str]:
