@@ -11,25 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from workbench.core.errors import RecipeError, short_repr
+from workbench.core.recipe_compression import PruningConfig, QuantizationConfig
 from workbench.core.recipe_search import SearchConfig
+from workbench.core.recipe_section import LearningRate, Section, SplitSize, StageConfig
 from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
 BUNDLED_TEACHER = "bundled:all-MiniLM-L6-v2"
 BUNDLED_TWEETS = "bundled:tweets"
-
-# A split size is a count of rows (>= 1) or a fraction of the cleaned data (0 < x < 1).
-SplitSize = Annotated[float, Field(gt=0)]
-LearningRate = Annotated[float, Field(gt=0, lt=1)]
-
-
-class Section(BaseModel):
-    """Base of every recipe section: unknown keys are errors, assignments are validated, numbers are finite."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
-
 
 class DataConfig(Section):
     source: str = BUNDLED_TWEETS
@@ -109,13 +100,6 @@ class MappingConfig(Section):
         return self
 
 
-class StageConfig(Section):
-    epochs: float = Field(default=1.0, ge=0, le=1000)
-    lr: LearningRate = 5e-5
-    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
-    max_steps: int | None = Field(default=None, ge=1)
-
-
 class LossWeights(Section):
     embedding: float = Field(default=1.0, ge=0)
     hidden: float = Field(default=1.0, ge=0)
@@ -163,78 +147,6 @@ class DistillationConfig(Section):
                                        "student's head count, or the largest divisor of both widths below it")
     augmentation: AugmentationConfig = AugmentationConfig()
     teacher_cache_mb: int = Field(default=512, ge=0, description="memory budget for cached teacher outputs")
-
-
-class RecoveryConfig(StageConfig):
-    """The distillation stage that recovers accuracy after pruning; no lr: the prediction stage's."""
-
-    lr: LearningRate | None = None
-
-
-class PruningConfig(Section):
-    enabled: bool = False
-    # gradient: |dL/d gate| on dev batches; l1 / l2: weight norms ('magnitude' is the older name of l2).
-    importance: Literal["gradient", "l1", "l2", "magnitude"] = "gradient"
-    heads_ratio: float = Field(default=0.0, ge=0, lt=1)
-    ffn_ratio: float = Field(default=0.0, ge=0, lt=1)
-    threshold: float | None = Field(default=None, gt=0, lt=1, description="instead of ratios: remove every unit "
-                                    "whose importance divided by its layer's highest is below this")
-    threshold_units: Literal["both", "heads", "ffn"] = "both"
-    unstructured_sparsity: float = Field(default=0.0, ge=0, lt=1, description="share of encoder weights zeroed")
-    unstructured_scope: Literal["layer", "global"] = "layer"  # the share per weight matrix or over all of them
-    vocabulary: bool = False
-    vocabulary_margin: int = Field(default=0, ge=0)
-    recovery: RecoveryConfig = RecoveryConfig()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _recovery_epochs_of_older_recipes(cls, data: Any) -> Any:
-        """Recipes (and run folders) from before the recovery stage had its own section wrote
-        `recovery_epochs: N`; they keep loading."""
-        if isinstance(data, dict) and "recovery_epochs" in data and "recovery" not in data:
-            data = {**data, "recovery": {"epochs": data["recovery_epochs"]}}
-            del data["recovery_epochs"]
-        return data
-
-    @model_validator(mode="after")
-    def _threshold_or_ratios(self) -> PruningConfig:
-        if self.threshold is not None and (self.heads_ratio or self.ffn_ratio):
-            raise ValueError("give either threshold or heads_ratio / ffn_ratio, not both")
-        return self
-
-    @property
-    def structured(self) -> bool:  # heads or FFN neurons are removed, by ratio or by threshold
-        return bool(self.heads_ratio or self.ffn_ratio or self.threshold is not None)
-
-    @property
-    def prunes_weights(self) -> bool:  # the pruning step has work (the vocabulary is pruned apart, at the end)
-        return self.enabled and (self.structured or bool(self.unstructured_sparsity))
-
-
-class QuantizationConfig(Section):
-    enabled: bool = True
-    mode: Literal["dynamic", "static"] = "dynamic"
-    fusion: bool = True
-    per_channel: bool = True  # per-tensor int8 fails parity on the quick-demo student (0.974 agreement)
-    calibration_batches: int = Field(default=8, ge=1)
-    max_logit_delta: float = Field(default=0.5, gt=0)
-    min_agreement: float = Field(default=0.98, ge=0, le=1)
-    max_accuracy_drop: float | None = Field(default=None, ge=0, lt=1, description="dev accuracy int8 may lose "
-                                            "against fp32; the most sensitive layers stay fp32 until it holds")
-    int4: bool = Field(default=False, description="also write a weight-only int4 student (MatMulNBits)")
-    # Quick-demo student: block 32 gave 4.70 MiB (test accuracy 0.755), 64 4.24 MiB (0.759), 128 4.01 (0.754).
-    int4_block_size: int = Field(default=64, ge=16, le=256, description="weights sharing one int4 scale")
-    qat_epochs: float = Field(default=0.0, ge=0, le=100, description="quantization-aware distillation when int8 "
-                              "loses more than max_accuracy_drop; 0 = off")
-    qat_lr: LearningRate = 1e-5
-
-    @model_validator(mode="after")
-    def _consistent(self) -> QuantizationConfig:
-        if self.int4_block_size & (self.int4_block_size - 1):
-            raise ValueError(f"int4_block_size {self.int4_block_size} is not a power of two (16, 32, ... 256)")
-        if self.qat_epochs and self.max_accuracy_drop is None:
-            raise ValueError("qat_epochs runs only when int8 loses more than max_accuracy_drop: set that too")
-        return self
 
 
 class TrainingConfig(Section):

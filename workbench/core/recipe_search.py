@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from workbench.core.recipe_section import Section
 
 Ratio = Annotated[float, Field(ge=0, lt=1)]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class SearchBudget(_Section):
+class SearchBudget(Section):
     """What a shipped student may cost on this machine, and how much accuracy it must keep."""
 
     max_latency_ms: float | None = Field(default=None, gt=0, description="int8 latency at batch x seq_len")
@@ -31,7 +29,7 @@ class SearchBudget(_Section):
                                                 description="int8 student test accuracy / the fused int8 teacher's")
 
 
-class SearchSpace(_Section):
+class SearchSpace(Section):
     """The candidates: kept teacher layers (or random-init widths), pruning ratios, vocabulary, int8 mode."""
 
     layer_counts: list[Annotated[int, Field(ge=1, le=48)]] = Field(
@@ -55,7 +53,7 @@ class SearchSpace(_Section):
         return self
 
 
-class SearchConfig(_Section):
+class SearchConfig(Section):
     """Budget search over student shapes (`workbench search`): Optuna trials, each measured before it trains."""
 
     budget: SearchBudget = SearchBudget()
