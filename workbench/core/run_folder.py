@@ -81,20 +81,7 @@ class RunFolder:
 
     @classmethod
     def create(cls, recipe: Recipe) -> RunFolder:
-        root = Path(recipe.output_dir)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path, suffix = root / f"{recipe.name}-{stamp}", 1
-        while path.exists():
-            suffix += 1
-            path = root / f"{recipe.name}-{stamp}-{suffix}"
-        try:
-            path.mkdir(parents=True)
-        except OSError as error:
-            raise OutputFolderError(
-                f"{root}: cannot create a run folder there ({error.strerror or error}); set output_dir to a "
-                "folder you can write to"
-            ) from None
-        run = cls(path)
+        run = cls(stamped_folder(Path(recipe.output_dir), recipe.name, "a run folder"))
         recipe.save(run.recipe_path)
         run.set_status("running")
         return run
@@ -211,6 +198,21 @@ class RunFolder:
             self._tensorboard = None
 
 
+def stamped_folder(root: Path, name: str, what: str) -> Path:
+    """A new folder ROOT/NAME-STAMP (with -2, -3, ... when that is taken), or one line saying why not."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, suffix = root / f"{name}-{stamp}", 1
+    while path.exists():
+        suffix += 1
+        path = root / f"{name}-{stamp}-{suffix}"
+    try:
+        path.mkdir(parents=True)
+    except OSError as error:
+        raise OutputFolderError(f"{root}: cannot create {what} there ({error.strerror or error}); set "
+                                "output_dir to a folder you can write to") from None
+    return path
+
+
 def list_runs(output_dir: str | Path) -> list[RunSummary]:
     """Every run folder under the output folder, newest first."""
     root = Path(output_dir)
@@ -239,9 +241,16 @@ def _one_line(error: OSError, path: Path) -> WorkbenchError | OSError:
 
 
 def _owner_alive(status: dict[str, Any]) -> bool:
-    pid, host = status.get("pid"), status.get("host")
-    if not isinstance(pid, int) or host != socket.gethostname():
-        return True  # written by an older version or another machine: nothing to check it against
+    if status.get("host") != socket.gethostname():
+        return True  # written by another machine: nothing to check it against
+    return process_alive(status.get("pid"))
+
+
+def process_alive(pid: Any) -> bool:
+    """Whether the process that wrote `pid` on this machine still runs (True when there is no pid to check:
+    a file of an older version)."""
+    if not isinstance(pid, int):
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -12,13 +12,12 @@ layout.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe
-from workbench.core.run_folder import read_json, write_json
+from workbench.core.run_folder import read_json, stamped_folder, write_json
 
 JOURNAL_PREFIX = "journal:"
 
@@ -41,21 +40,10 @@ class StudyFolder:
 
     @classmethod
     def create(cls, recipe: Recipe) -> StudyFolder:
-        root = Path(recipe.output_dir)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path, suffix = root / f"search-{recipe.name}-{stamp}", 1
-        while path.exists():
-            suffix += 1
-            path = root / f"search-{recipe.name}-{stamp}-{suffix}"
-        try:
-            path.mkdir(parents=True)
-        except OSError as error:
-            raise StudyError(f"{root}: cannot create a study folder there ({error.strerror or error}); "
-                             "set output_dir to a folder you can write to") from None
-        folder = cls(path)
+        folder = cls(stamped_folder(Path(recipe.output_dir), f"search-{recipe.name}", "a study folder"))
         recipe.save(folder.recipe_path)
         storage = recipe.search.storage or f"{JOURNAL_PREFIX}{folder.journal_path.resolve()}"
-        write_json(folder.info_path, {"study_name": path.name, "storage": storage})
+        write_json(folder.info_path, {"study_name": folder.path.name, "storage": storage})
         return folder
 
     @classmethod

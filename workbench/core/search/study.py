@@ -17,6 +17,7 @@ import socket
 from typing import Any
 
 from workbench.core.recipe_search import SearchConfig
+from workbench.core.run_folder import process_alive
 from workbench.core.search.folder import JOURNAL_PREFIX, StudyError, StudyFolder
 from workbench.core.search.frontier import COMPLETE, FAILED, PRUNED, RUNNING, TrialRow
 
@@ -88,7 +89,7 @@ def retire_dead_trials(study, storage) -> list[int]:
     retired = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = trial.user_attrs
-        if attrs.get("host") != socket.gethostname() or _alive(attrs.get("pid")):
+        if attrs.get("host") != socket.gethostname() or process_alive(attrs.get("pid")):
             continue
         # The storage API is the one way to finish another process's trial; it addresses trials by their id.
         storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
@@ -120,15 +121,3 @@ def row_of(number: int, state: str, attrs: dict[str, Any], intermediate: dict[in
     return TrialRow(number, state, attrs.get("candidate", ""), cost.get("latency_ms"), cost.get("size_mib"),
                     cost.get("teacher_int8_ms"), dev, attrs.get("test_accuracy"), attrs.get("kept_teacher"),
                     attrs.get("kept_int8_teacher"), attrs.get("reason", ""), attrs.get("run_dir", ""))
-
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int):
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
