@@ -15,17 +15,19 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
+from workbench.core.errors import WorkbenchError
 from workbench.core.events import Event, Failed, JobControl
 from workbench.core.recipe import Recipe
 
 Probe = Callable[[Event], None]
 
 
-class JobWorker(QObject):
-    """One job run: `start()`, then `event` for each job event and `finished` with the last one."""
+class EventWorker(QObject):
+    """One run of a core generator of events: `start()`, then `event` for each event and `finished` with the
+    last one (a Failed event when the generator raised). Subclasses name the generator (`_source`)."""
 
     event = Signal(object)
-    finished = Signal(object)  # the last event: Finished or Failed
+    finished = Signal(object)  # the last event: Finished, SearchFinished or Failed
 
     def __init__(self, recipe: Recipe | None, resume_dir: str | Path | None = None,
                  parent: QObject | None = None) -> None:
@@ -39,8 +41,8 @@ class JobWorker(QObject):
         self._worker = None
 
     def add_probe(self, probe: Probe) -> None:
-        """Call `probe` with each event in the job's own thread, before the GUI hears of it: for a caller that
-        must act at an exact point of the job (a test pausing mid-stage, a benchmark timing the GUI thread)."""
+        """Call `probe` with each event in the worker's own thread, before the GUI hears of it: for a caller
+        that must act at an exact point (a test pausing mid-stage, a benchmark timing the GUI thread)."""
         self._probes.append(probe)
 
     def start(self) -> None:
@@ -63,22 +65,28 @@ class JobWorker(QObject):
     def paused(self) -> bool:
         return self.control.paused
 
-    def _events(self) -> Iterator[Event]:
-        """The job's events, in the worker thread; a bug ends in a Failed event with its traceback printed."""
-        last: Event | None = None
-        try:
-            from workbench.core.job import run_job  # torch and transformers load here, off the GUI thread
+    def _source(self) -> Iterator[Event]:
+        raise NotImplementedError
 
-            for last in run_job(self.recipe, self.control, self.resume_dir):
+    def _events(self) -> Iterator[Event]:
+        """The source's events, in the worker thread; an error ends in a Failed event (a bug's traceback is
+        printed too)."""
+        last: Event | None = None
+        where = str(self.resume_dir or "")
+        try:
+            for last in self._source():
                 for probe in self._probes:
                     probe(last)
                 yield last
-        except Exception as error:  # a bug, not a user error: the job reports those as Failed itself
+        except WorkbenchError as error:
+            last = Failed(where, str(error))
+            yield last
+        except Exception as error:  # a bug, not a user error
             traceback.print_exc()
-            last = Failed(str(self.resume_dir or ""), f"{type(error).__name__}: {error}")
+            last = Failed(where, f"{type(error).__name__}: {error}")
             yield last
         if last is None:
-            yield Failed(str(self.resume_dir or ""), "the job ended without reporting anything")
+            yield Failed(where, "the run ended without reporting anything")
 
     def _forward(self, event: Event) -> None:
         self.last = event
@@ -88,3 +96,12 @@ class JobWorker(QObject):
         self.running = False
         self._worker = None
         self.finished.emit(self.last)
+
+
+class JobWorker(EventWorker):
+    """One job run (the core's `run_job`)."""
+
+    def _source(self) -> Iterator[Event]:
+        from workbench.core.job import run_job  # torch and transformers load here, off the GUI thread
+
+        yield from run_job(self.recipe, self.control, self.resume_dir)
