@@ -30,3 +30,9 @@ def tiny_csv(tmp_path_factory):
 def recipe(tiny_base_dir, tiny_csv, tmp_path):
     """The tiny job's recipe (tests/tiny.py), writing its runs under the test's own folder."""
     return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs")
+
+
+@pytest.fixture
+def recipe_path(recipe, tmp_path):
+    """The tiny job's recipe saved as a file, for the window to open."""
+    return recipe.save(tmp_path / "tiny.yaml")

@@ -53,3 +53,9 @@ def pause_at(window, stage: str, kind: type):
             worker.control.pause()
 
     worker.add_probe(on_event)
+
+
+def edit(qtbot, field, text: str) -> None:
+    """Type `text` into a line field as a user would: cleared first."""
+    field.widget.clear()
+    qtbot.keyClicks(field.widget, text)

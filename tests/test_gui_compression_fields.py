@@ -1,20 +1,8 @@
 """The Compression panel's pruning and quantization fields: the recipe's own choices, bounds and messages."""
 
-import pytest
 from PySide6.QtCore import Qt
 
-from tests.gui_support import open_tiny_window, settings, wait_for_background  # noqa: F401
-from tests.tiny import tiny_recipe
-
-
-@pytest.fixture
-def recipe_path(tiny_base_dir, tiny_csv, tmp_path):
-    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs").save(tmp_path / "tiny.yaml")
-
-
-def edit(qtbot, field, text):
-    field.widget.clear()
-    qtbot.keyClicks(field.widget, text)
+from tests.gui_support import edit, open_tiny_window, settings, wait_for_background  # noqa: F401
 
 
 def test_new_compression_fields_edit_the_recipe_within_its_bounds(qtbot, recipe_path, settings, request):  # noqa: F811

@@ -1,24 +1,12 @@
 """Panels on their own: recipe fields with the recipe's messages, model cards and mapping explanations,
 the data preview, and the runs list with comparison and report export."""
 
-import pytest
 from PySide6.QtCore import Qt
 
-from tests.gui_support import open_tiny_window, settings, wait_for_background  # noqa: F401
-from tests.tiny import tiny_recipe
+from tests.gui_support import edit, open_tiny_window, settings, wait_for_background  # noqa: F401
 from workbench.core.job import run_job
 from workbench.gui.curves import LOSS, Curves
 from workbench.gui.panels.data_section import PREVIEW_ROWS
-
-
-@pytest.fixture
-def recipe_path(tiny_base_dir, tiny_csv, tmp_path):
-    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs").save(tmp_path / "tiny.yaml")
-
-
-def edit(qtbot, field, text):
-    field.widget.clear()
-    qtbot.keyClicks(field.widget, text)
 
 
 def test_invalid_values_show_the_recipe_message_at_the_field(qtbot, recipe_path, settings, request):  # noqa: F811

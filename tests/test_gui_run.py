@@ -3,23 +3,16 @@
 import json
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.gui_support import open_tiny_window, pause_at, settings, wait_for_background  # noqa: F401
-from tests.tiny import tiny_recipe
 from tests.tiny_onnx import write_int8_onnx
 from workbench.core.distill.checkpoints import load_checkpoint
 from workbench.core.events import Finished, StageStarted, Step
 from workbench.core.measure.inference import STUDENT, STUDENT_INT8, TEACHER
 from workbench.core.run_folder import RunFolder
 from workbench.gui.curves import LOSS, UNTRAINED_HEAD, curve_name
-
-
-@pytest.fixture
-def recipe_path(tiny_base_dir, tiny_csv, tmp_path):
-    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs").save(tmp_path / "tiny.yaml")
 
 
 def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, request):  # noqa: F811

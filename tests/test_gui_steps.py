@@ -1,18 +1,11 @@
 """The step list: the pipeline's order, a validity mark per step from the core's messages, a one-line
 summary of what the step would change; keyboard shortcuts for the steps; the last recipe reopened."""
 
-import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui_support import open_tiny_window, settings, wait_for_background  # noqa: F401
-from tests.tiny import tiny_recipe
 from workbench.gui.app import first_recipe_path
 from workbench.gui.steps import STEPS
-
-
-@pytest.fixture
-def recipe_path(tiny_base_dir, tiny_csv, tmp_path):
-    return tiny_recipe(tiny_base_dir, tiny_csv, tmp_path / "runs").save(tmp_path / "tiny.yaml")
 
 
 def invalid_steps(window) -> dict[str, str]:

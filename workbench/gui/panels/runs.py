@@ -16,7 +16,6 @@ from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -32,6 +31,7 @@ from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
 from workbench.gui.pareto import ParetoCard, Point
+from workbench.gui.tables import rows_table
 
 COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "int8 size",
            "int8 acc.", "started"]
@@ -75,14 +75,7 @@ class RunsPanel(QWidget):
         self._stale = False
 
         self.heading = QLabel()
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = rows_table(COLUMNS, 0, QTableWidget.SelectionMode.ExtendedSelection)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda: self._emit_selected(self.show_requested))
 

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -42,6 +41,7 @@ from workbench.core.search.frontier import TrialRow, mark
 from workbench.gui.fields import ComboField, LineField, ParseProblem, SpinField, add_row
 from workbench.gui.panels.runs import percent
 from workbench.gui.recipe_editor import RecipeEditor
+from workbench.gui.tables import rows_table
 
 if TYPE_CHECKING:
     from workbench.gui.search_worker import SearchWorker
@@ -94,14 +94,7 @@ class SearchPanel(QWidget):
         self.plot = None  # the FrontierPlot, built at the first drawing: pyqtgraph loads after the window shows
         self.plot_area = QWidget()
         QVBoxLayout(self.plot_area).setContentsMargins(0, 0, 0, 0)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table = rows_table(COLUMNS, 1, QTableWidget.SelectionMode.SingleSelection)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self._layout()
         self._update_buttons()
