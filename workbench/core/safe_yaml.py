@@ -15,7 +15,8 @@ def parse_yaml(text: str, origin: str) -> Any:
     """YAML through safe_load, with anchors and aliases bounded: a few hundred bytes of nested aliases
     (a "billion laughs") would otherwise expand into a structure that validation and error messages walk."""
     try:
-        data = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader subclass)
+        _check_expansion(yaml.compose(text, Loader=yaml.SafeLoader))  # the node graph, aliases still shared
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -29,15 +30,11 @@ def parse_yaml(text: str, origin: str) -> Any:
 MAX_EXPANDED_NODES = 100_000  # every value a recipe can hold is a few hundred nodes
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """safe_load's loader, refusing documents whose aliases expand beyond MAX_EXPANDED_NODES or loop."""
-
-    def compose_document(self) -> yaml.Node:
-        node = super().compose_document()
-        if _expanded_size(node, {}, set()) > MAX_EXPANDED_NODES:
-            raise yaml.YAMLError(f"its anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values; "
-                                 "write the recipe out without nested aliases")
-        return node
+def _check_expansion(node: yaml.Node | None) -> None:
+    """Refuse documents whose aliases expand beyond MAX_EXPANDED_NODES or loop, before anything builds them."""
+    if node is not None and _expanded_size(node, {}, set()) > MAX_EXPANDED_NODES:
+        raise yaml.YAMLError(f"its anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values; "
+                             "write the recipe out without nested aliases")
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
