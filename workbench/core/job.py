@@ -27,12 +27,6 @@ class JobStage:
     everywhere: bool = True  # False: only rank 0 runs it (scoring and writing artifacts)
 
 
-def _recipe_asks(path: str) -> Callable[[JobContext], bool]:
-    """A stage wanted when a recipe switch (e.g. 'quantization.enabled') is on."""
-    section, key = path.split(".")
-    return lambda context: bool(getattr(getattr(context.recipe, section), key))
-
-
 PIPELINE = (
     # General distillation learns from the base teacher, so it comes before the teacher is fine-tuned.
     JobStage(training.GENERAL, training.general_distillation, lambda c: c.recipe.distillation.general.enabled),
@@ -42,7 +36,7 @@ PIPELINE = (
     JobStage(PRUNING, training.pruning_and_recovery, training.pruning_wanted),
     JobStage(QAT, quantization_aware.quantization_aware_training, quantization_aware.qat_wanted),
     JobStage(finishing.SCORING, finishing.scoring, everywhere=False),
-    JobStage(finishing.EXPORT, finishing.export, _recipe_asks("quantization.enabled"), everywhere=False),
+    JobStage(finishing.EXPORT, finishing.export, lambda c: c.recipe.quantization.enabled, everywhere=False),
     JobStage(finishing.BENCHMARK, finishing.benchmark, everywhere=False),
 )
 

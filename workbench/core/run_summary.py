@@ -26,7 +26,6 @@ class RunSummary:
     int8_accuracy: float | None = None
     int8_mib: float | None = None
     int8_latency_ms: float | None = None  # batch 1 at the shortest measured length
-    teacher_latency_ms: float | None = None
 
     @property
     def has_student(self) -> bool:
@@ -57,7 +56,6 @@ def summarize(run: RunFolder) -> RunSummary:
         int8_accuracy=accuracy("student_int8", "student_int8_accuracy"),
         int8_mib=int8.stat().st_size / 2**20 if int8.is_file() else None,
         int8_latency_ms=_batch1_ms(bench.get("student-onnx-int8")),
-        teacher_latency_ms=_batch1_ms(bench.get("teacher-torch-fp32")),
     )
 
 
