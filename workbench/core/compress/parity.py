@@ -31,12 +31,19 @@ class ParityResult:
 
 
 def check_parity(onnx_path: str | Path, model_folder: str | Path, batches: list[Batch],
-                 config: QuantizationConfig, threads: int = 2) -> ParityResult:
-    """Run both models on the same batches and compare labels and logits."""
-    reference, exported = TorchRunner(model_folder), OnnxRunner(onnx_path, threads)
-    expected_logits = np.concatenate([reference(batch) for batch in batches])
+                 config: QuantizationConfig, threads: int = 2, expected: np.ndarray | None = None) -> ParityResult:
+    """Run both models on the same batches and compare labels and logits (`expected`: the PyTorch model's
+    logits on these batches, when already computed)."""
+    if expected is None:
+        expected = reference_logits(model_folder, batches)
+    exported = OnnxRunner(onnx_path, threads)
     actual_logits = np.concatenate([exported(batch) for batch in batches])
-    return compare(Path(onnx_path).name, str(model_folder), expected_logits, actual_logits, config)
+    return compare(Path(onnx_path).name, str(model_folder), expected, actual_logits, config)
+
+
+def reference_logits(model_folder: str | Path, batches: list[Batch]) -> np.ndarray:
+    reference = TorchRunner(model_folder)
+    return np.concatenate([reference(batch) for batch in batches])
 
 
 def compare(artifact: str, reference: str, expected: np.ndarray, actual: np.ndarray,
@@ -70,15 +77,16 @@ def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
     run = RunFolder.open(run_dir)
     config = run.recipe().quantization
     split = dev or load_split(run.path, "dev")
-    results, batches = [], {}
+    results, batches, expected = [], {}, {}
     for artifact, source in ARTIFACTS.items():
         path = run.onnx_path(artifact)
         if not path.is_file():
             continue
-        if source not in batches:  # each model reads the text through its own tokenizer
+        if source not in batches:  # each model reads the text through its own tokenizer, and runs once
             tokenizer = load_tokenizer_from(run.model_dir(source))
             batches[source] = encode_batches(split.texts, tokenizer, split.max_length, batch_size)
-        results.append(check_parity(path, run.model_dir(source), batches[source], config, threads))
+            expected[source] = reference_logits(run.model_dir(source), batches[source])
+        results.append(check_parity(path, run.model_dir(source), batches[source], config, threads, expected[source]))
     write_json(run.parity_path,
                {"split": "dev", "all_ok": all(r.ok for r in results), "results": [asdict(r) for r in results]})
     return results

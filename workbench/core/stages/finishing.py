@@ -82,7 +82,8 @@ def benchmark(context: JobContext) -> Iterator[Event]:
     variants = default_variants(run.path, export_missing=False)
     test = split_of(context.data, "test", recipe.data.max_length)
     result = measure(variants, test, _threads(context), BENCHMARK_BATCHES, (recipe.data.max_length,),
-                     repeats=BENCHMARK_REPEATS, between_models=lambda: context.control.raise_if_cancelled(BENCHMARK))
+                     repeats=BENCHMARK_REPEATS, between_models=lambda: context.control.raise_if_cancelled(BENCHMARK),
+                     scored=_scored_on_test(context))
     write_json(run.bench_path, {"run_dir": str(run.path), **result})
     yield context.log(ArtifactWritten("benchmark", str(run.bench_path)))
 
@@ -103,6 +104,13 @@ def job_summary(context: JobContext) -> dict[str, Any]:
     if "student_int4" in evaluation:
         summary["student_int4_accuracy"] = evaluation["student_int4"]["accuracy"]
     return summary
+
+
+def _scored_on_test(context: JobContext) -> dict[str, dict[str, Any]]:
+    """The benchmark's variants that scoring and export already scored on the test split."""
+    evaluation = read_json(context.run.evaluation_path)
+    names = {"teacher": "teacher-torch-fp32", "student": "student-torch-fp32", "student_int8": "student-onnx-int8"}
+    return {variant: evaluation[key] for key, variant in names.items() if key in evaluation}
 
 
 def _score_with_pruned_vocabulary(context: JobContext) -> np.ndarray:
