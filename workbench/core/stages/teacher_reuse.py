@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from workbench.core.distill.precision import training_precision
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import read_json, write_json
 
@@ -41,8 +42,9 @@ def teacher_key(recipe: Recipe, teacher_folder: Path, data_hash: str, label_name
         "labels": label_names,
         "max_length": recipe.data.max_length,
         "finetune": recipe.distillation.teacher_finetune.model_dump(mode="json"),
-        "training": {k: getattr(training, k) for k in ("batch_size", "eval_batch_size", "seed", "precision",
-                                                        "group_by_length", "device", "threads")},
+        "training": {**{k: getattr(training, k) for k in ("batch_size", "eval_batch_size", "seed",
+                                                          "group_by_length", "device", "threads")},
+                     "precision": training_precision(training)},  # what `auto` resolved to on this machine
         "versions": {"workbench": workbench.__version__, "torch": torch.__version__,
                      "transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
     }
