@@ -12,7 +12,7 @@ import numpy as np
 
 from workbench.core.compress.export import ARTIFACTS
 from workbench.core.recipe import QuantizationConfig
-from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.run_folder import INT4_STUDENT, RunFolder, write_json
 from workbench.core.sources.model_runner import OnnxRunner, TorchRunner
 from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
@@ -56,18 +56,25 @@ def compare(artifact: str, reference: str, expected: np.ndarray, actual: np.ndar
         # NaN or inf logits must fail the check, and NaN compares False against any tolerance.
         delta = float(difference.max()) if np.isfinite(difference).all() else float("inf")
         agreement = float((actual.argmax(-1) == expected.argmax(-1)).mean()) if len(expected) else 0.0
+    min_agreement, max_delta = tolerance(artifact, config)
     problems = []
-    if agreement < config.min_agreement:
-        problems.append(f"label agreement {agreement:.4f} < {config.min_agreement}")
-    if delta > config.max_logit_delta:
-        problems.append(f"max |Δlogit| {delta:.4g} > {config.max_logit_delta}")
+    if agreement < min_agreement:
+        problems.append(f"label agreement {agreement:.4f} < {min_agreement}")
+    if delta > max_delta:
+        problems.append(f"max |Δlogit| {delta:.4g} > {max_delta}")
     ok = not problems
     message = (f"{artifact}: matches PyTorch on {len(expected)} dev examples "
                f"(agreement {agreement:.4f}, max |Δlogit| {delta:.3g})" if ok else
                f"{artifact}: DISAGREES with PyTorch on {len(expected)} dev examples: {'; '.join(problems)}"
                " — flagged, do not ship it")
-    return ParityResult(artifact, reference, len(expected), agreement, delta, config.min_agreement,
-                        config.max_logit_delta, ok, message)
+    return ParityResult(artifact, reference, len(expected), agreement, delta, min_agreement, max_delta, ok, message)
+
+
+def tolerance(artifact: str, config: QuantizationConfig) -> tuple[float, float]:
+    """(min label agreement, max |Δlogit|) an artifact is held to: int4 weights have their own bound."""
+    if artifact == INT4_STUDENT:
+        return config.int4_min_agreement, config.int4_max_logit_delta
+    return config.min_agreement, config.max_logit_delta
 
 
 def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
