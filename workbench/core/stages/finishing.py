@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core.compress.vocab_pruning import prune_vocabulary, select_vocabulary
+from workbench.core.distill.precision import training_precision
 from workbench.core.events import ArtifactWritten, Event, Notice
 from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.measure.prediction import predict
@@ -97,6 +98,7 @@ def job_summary(context: JobContext) -> dict[str, Any]:
         "teacher_macro_f1": evaluation["teacher"]["macro_f1"],
         "student_macro_f1": evaluation["student"]["macro_f1"],
         "agreement": evaluation["teacher_student_agreement"],
+        "training_precision": training_precision(context.recipe.training),  # what `auto` resolved to here
     }
     if "student_int8" in evaluation:
         summary["parity_ok"] = bool(read_json(context.run.parity_path).get("all_ok"))
