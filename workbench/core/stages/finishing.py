@@ -20,6 +20,7 @@ from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, read_json, wri
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
+from workbench.core.stages.teacher_reuse import keep_predictions, kept_predictions
 
 SCORING, EXPORT, BENCHMARK = "scoring", "export", "benchmark"
 BENCHMARK_BATCHES = (1, 32)
@@ -30,7 +31,7 @@ def scoring(context: JobContext) -> Iterator[Event]:
     """Teacher and student on the test split; the student is written (vocabulary-pruned if asked)."""
     run, data = context.run, context.data
     labels, names = np.array(data.splits["test"]["label"]), data.label_names
-    teacher_predictions = predict(context.teacher, context.loaders["test"], context.accelerator.device)
+    teacher_predictions = _teacher_test_predictions(context)
     context.control.raise_if_cancelled(SCORING)
     student = context.student.student
     student_predictions = predict(student, context.loaders["test"], context.accelerator.device)
@@ -106,6 +107,18 @@ def job_summary(context: JobContext) -> dict[str, Any]:
     if "student_int4" in evaluation:
         summary["student_int4_accuracy"] = evaluation["student_int4"]["accuracy"]
     return summary
+
+
+def _teacher_test_predictions(context: JobContext) -> np.ndarray:
+    """Kept with a cached teacher, so that a job reusing it does not run it on the test split again."""
+    recipe, key = context.recipe, context.teacher_key
+    examples = len(context.data.splits["test"])
+    if key is not None and (kept := kept_predictions(recipe, key, "test", examples)) is not None:
+        return np.array(kept)
+    predictions = predict(context.teacher, context.loaders["test"], context.accelerator.device)
+    if key is not None:
+        keep_predictions(recipe, key, "test", predictions.tolist())
+    return predictions
 
 
 def _scored_on_test(context: JobContext) -> dict[str, dict[str, Any]]:
