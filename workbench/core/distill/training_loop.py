@@ -41,7 +41,7 @@ from workbench.core.events import (
 )
 from workbench.core.recipe import StageConfig, TrainingConfig
 from workbench.core.run_folder import RunFolder
-from workbench.core.sources.batches import EpochOrder, length_sorted_loader
+from workbench.core.sources.batches import EpochOrder, one_pass_loader
 
 
 class NonFiniteLossError(WorkbenchError):
@@ -168,14 +168,14 @@ class StageRunner:
 
     def _prepare(self, stage: Stage) -> None:
         """Let the losses read what they need once before the first step (the teacher's targets of the whole
-        training set, see TeacherStudentLoss.prepare), in large batches of similar length."""
+        training set, see TeacherStudentLoss.prepare), in large batches."""
         prepare = getattr(stage.losses, "prepare", None)
         if prepare is None:
             return
         device = self.accelerator.device
 
         def batches() -> Iterator[dict[str, torch.Tensor]]:
-            for batch in length_sorted_loader(stage.loader.dataset, stage.loader.collate_fn):
+            for batch in one_pass_loader(stage.loader.dataset, stage.loader.collate_fn):
                 yield {name: value.to(device) for name, value in batch.items()}
 
         prepare(batches, lambda: self.control.raise_if_cancelled(stage.name))
