@@ -175,7 +175,7 @@ def test_the_masked_lm_predicts_in_bf16_when_asked(mlm_dir, tokenizer):
     for bf16 in (True, False):
         augmenter = make_augmenter(mlm_dir, tokenizer, bf16=bf16)
         layer = augmenter.model.bert.encoder.layer[0].intermediate.dense
-        handle = layer.register_forward_hook(lambda module, args, output: seen.add((bf16, output.dtype)))
+        handle = layer.register_forward_hook(lambda module, args, output, asked=bf16: seen.add((asked, output.dtype)))
         [[bad, _]] = augmenter.candidates([["bad", "great"]], k=2)
         handle.remove()
         assert len(bad) == 2 and "bad" not in bad

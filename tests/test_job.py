@@ -104,14 +104,14 @@ def test_nan_loss_names_step_and_component_and_keeps_last_checkpoint(recipe, mon
 def test_full_disk_fails_with_a_message_and_a_way_out(recipe, monkeypatch):
     import errno
 
-    real_write = Path.write_bytes
+    real_open = Path.open
 
-    def full_disk(path, data):
-        if "last.safetensors" in path.name:
+    def full_disk(path, mode="r", *args, **kwargs):
+        if "last.safetensors" in path.name and "w" in mode:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(path, data)
+        return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    monkeypatch.setattr(Path, "open", full_disk)
     failed = run_to_end(recipe)[-1]
     assert isinstance(failed, Failed)
     assert "the disk is full" in failed.message

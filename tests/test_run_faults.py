@@ -106,16 +106,16 @@ def test_truncated_last_checkpoint_falls_back_to_the_previous_and_ends_the_same(
 
 def test_disk_full_then_resume_after_freeing_space_ends_the_same(recipe, monkeypatch):
     uninterrupted = run_to_end(recipe)[-1]
-    real_write, writes = Path.write_bytes, []
+    real_open, writes = Path.open, []
 
-    def disk_fills_up(path, data):
-        if path.name == ".last.safetensors.tmp":
+    def disk_fills_up(path, mode="r", *args, **kwargs):
+        if path.name == ".last.safetensors.tmp" and "w" in mode:
             writes.append(path)
             if len(writes) == 3:
                 raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(path, data)
+        return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_bytes", disk_fills_up)
+    monkeypatch.setattr(Path, "open", disk_fills_up)
     failed = run_to_end(recipe)[-1]
     assert isinstance(failed, Failed) and "the disk is full" in failed.message
     assert f"`workbench run --resume {failed.run_dir}`" in failed.message
@@ -180,14 +180,14 @@ def test_load_newest_reports_every_unreadable_checkpoint(tmp_path):
 @pytest.mark.parametrize("error", [errno.EROFS, errno.EPERM, errno.EACCES], ids=["read-only", "immutable", "denied"])
 def test_an_output_folder_that_turns_unwritable_mid_run_is_one_line_with_the_resume_command(recipe, monkeypatch,
                                                                                            error):
-    real_write = Path.write_bytes
+    real_open = Path.open
 
-    def refuse(path, data):
-        if path.name == ".last.safetensors.tmp":
+    def refuse(path, mode="r", *args, **kwargs):
+        if path.name == ".last.safetensors.tmp" and "w" in mode:
             raise OSError(error, os.strerror(error))
-        return real_write(path, data)
+        return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     failed = run_to_end(recipe)[-1]
     assert isinstance(failed, Failed) and "\n" not in failed.message
     assert "cannot write there" in failed.message and f"`workbench run --resume {failed.run_dir}`" in failed.message

@@ -149,3 +149,19 @@ def test_run_folder_recipe_with_a_python_tag_is_refused(tmp_path, marker):
     with pytest.raises(WorkbenchError, match="not valid YAML"):
         RunFolder.open(run).recipe()
     assert summarize(RunFolder(run)).recipe == "?"
+
+
+def test_the_workbench_writes_safetensors_files_the_library_reads_back_exactly(tmp_path):
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from workbench.core.distill.checkpoints import write_safetensors
+
+    tensors = {"w": torch.randn(3, 4), "step": torch.tensor(5), "empty": torch.zeros(0, 3),
+               "half": torch.randn(2).bfloat16(), "mask": torch.tensor([True, False]), "rng": torch.arange(7).byte()}
+    write_safetensors(tmp_path / "x.safetensors", tensors, {"info": "{}"})
+    back = load_file(tmp_path / "x.safetensors")
+    assert all(torch.equal(back[k], v) and back[k].dtype == v.dtype for k, v in tensors.items())
+    with safe_open(tmp_path / "x.safetensors", "pt") as handle:
+        assert handle.metadata() == {"info": "{}"}
