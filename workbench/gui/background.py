@@ -62,3 +62,17 @@ class Latest:
         _running.add(worker)
         worker.finished.connect(lambda: _running.discard(worker))
         worker.start()
+
+
+def preload_job_libraries(owner: QObject) -> Latest:
+    """Import what a job imports on first use now, in the background, so that a job started later does not
+    import it in its thread while the window paints (see workbench.core.job.preload_libraries). Then freeze
+    what is in memory out of the garbage collector's full passes: the libraries' objects live as long as the
+    process, and a full pass over them holds the interpreter lock ~150 ms, a stall of the window each time."""
+    import gc
+
+    from workbench.core.job import preload_libraries
+
+    preload = Latest(owner)
+    preload.run(preload_libraries, lambda _: gc.freeze(), lambda message: None)  # a job reports its own errors
+    return preload
