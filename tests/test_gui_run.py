@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tests.gui_support import open_tiny_window, pause_at, settings, wait_for_background  # noqa: F401
+from tests.gui_support import open_tiny_window, pause_at, settings  # noqa: F401 (fixtures)
 from tests.tiny_onnx import write_int8_onnx
 from workbench.core.distill.checkpoints import load_checkpoint
 from workbench.core.events import Finished, StageStarted, Step
