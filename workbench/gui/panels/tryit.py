@@ -112,6 +112,7 @@ class TryItPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(190)  # the three models' rows, each as tall as its probability bars
         self.texts_table = QTableWidget(0, 1)
         self.texts_table.verticalHeader().hide()
         self.texts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -125,7 +126,7 @@ class TryItPanel(QWidget):
         self.ratios = {key: QLabel(wordWrap=True, alignment=Qt.AlignmentFlag.AlignTop) for key in self.charts}
         charts = QHBoxLayout()
         for key, chart in self.charts.items():
-            chart.setMinimumHeight(200)
+            chart.setMinimumHeight(170)
             column = QVBoxLayout()
             column.addWidget(chart, 1)
             column.addWidget(self.ratios[key])
