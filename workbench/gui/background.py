@@ -71,8 +71,11 @@ def preload_job_libraries(owner: QObject) -> Latest:
     process, and a full pass over them holds the interpreter lock ~150 ms, a stall of the window each time."""
     import gc
 
-    from workbench.core.job import preload_libraries
+    def preload_in_background() -> None:
+        from workbench.core.job import preload_libraries  # the job module itself imports torch: not here
+
+        preload_libraries()
 
     preload = Latest(owner)
-    preload.run(preload_libraries, lambda _: gc.freeze(), lambda message: None)  # a job reports its own errors
+    preload.run(preload_in_background, lambda _: gc.freeze(), lambda message: None)  # a job reports its own
     return preload
