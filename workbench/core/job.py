@@ -19,9 +19,9 @@ from workbench.core.stages import finishing, quantization_aware, training
 from workbench.core.stages.context import PRUNING, JobContext
 from workbench.core.stages.inputs import FINETUNE, read_inputs
 
-
-# What a job imports on first use, slowest first (seconds on a quiet machine, most of it C extensions
-# initialising with the interpreter lock held): see preload_libraries.
+# What a job imports on first use beyond torch and transformers: a few seconds, much of it C extensions
+# initialising with the interpreter lock held (datasets with pandas and pyarrow above all): see
+# preload_libraries.
 JOB_LIBRARIES = ("datasets", "accelerate", "onnxruntime.quantization", "onnxruntime.transformers.optimizer",
                  "sympy.tensor.tensor", "torch.utils.tensorboard", "onnx", "datasets.packaged_modules.csv.csv",
                  "datasets.packaged_modules.json.json", "datasets.utils.stratify")
