@@ -63,3 +63,18 @@ def test_changed_data_labels_files_or_versions_never_reuse(recipe, tiny_base_dir
     assert cached_teacher(recipe, teacher_key(recipe, edited, "data-hash", labels)) is None
     monkeypatch.setattr("workbench.__version__", "99.0")
     assert cached_teacher(recipe, teacher_key(recipe, tiny_base_dir, "data-hash", labels)) is None
+
+
+def test_the_teacher_is_scored_on_the_test_split_once_and_a_damaged_score_file_is_ignored(recipe):
+    import json
+
+    fresh = run_to_end(recipe)[-1]
+    kept = next(cache_root(recipe).glob("*/predictions-test.json"))
+    predictions = json.loads(kept.read_text())["predictions"]
+    assert len(predictions) == recipe.data.test_size
+    kept.write_text(json.dumps({"predictions": [0] * len(predictions)}))  # what the next job must read
+    labels = RunFolder.open(fresh.run_dir).path / "evaluation.json"
+    negative_share = json.loads(labels.read_text())["teacher"]["per_class"]["negative"]["support"] / len(predictions)
+    assert run_to_end(recipe)[-1].summary["teacher_accuracy"] == pytest.approx(negative_share)
+    kept.write_text(json.dumps({"predictions": [0] * 3}))  # the wrong length: scored again
+    assert run_to_end(recipe)[-1].summary["teacher_accuracy"] == fresh.summary["teacher_accuracy"]
