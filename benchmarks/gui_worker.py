@@ -10,8 +10,9 @@ benchmark) and over the training stages alone.
 A control runs the same job in a plain thread with no window, the probe alone on the event loop: what it
 measures is not the window's doing (the job thread holding the GIL, the OS not scheduling the process). The
 longest gaps are listed with the job's last event before them, to show what the job was doing, and with the
-CPU time the process's other threads used during the gap: a gap they filled was the interpreter lock held
-elsewhere; a gap they did not was the OS running other processes (on a shared machine, most of them).
+CPU time the GUI thread and the process's other threads used during the gap: a gap the GUI thread filled was
+its own work; one the others filled, the interpreter lock held elsewhere; one neither filled, the OS running
+other processes (on a shared machine, most of them).
 
     QT_QPA_PLATFORM=offscreen nice -n 19 .venv/bin/python benchmarks/gui_worker.py \
         [RECIPE] [--max-steps 30] [--rounds 3]
@@ -80,14 +81,15 @@ class StallProbe:
     def _tick(self) -> None:
         now, cpu = self.clock.elapsed(), (time.process_time(), time.thread_time())
         gap = now - self.last - self.interval
-        others_ms = 1000 * ((cpu[0] - self.cpu[0]) - (cpu[1] - self.cpu[1]))
+        gui_ms = 1000 * (cpu[1] - self.cpu[1])
+        others_ms = 1000 * (cpu[0] - self.cpu[0]) - gui_ms
         self.last, self.cpu = now, cpu
         self.longest["job"] = max(self.longest["job"], gap)
         if self.training:
             self.longest["training"] = max(self.longest["training"], gap)
         if gap > 50:
             where = self.phase + (" (training)" if self.training else "")
-            self.gaps.append((gap, f"{where}, other threads' CPU {others_ms:.0f} ms"))
+            self.gaps.append((gap, f"{where}, CPU: GUI thread {gui_ms:.0f} ms, others {others_ms:.0f} ms"))
 
     def worst(self, count: int = 4) -> str:
         return "; ".join(f"{gap:.0f} ms {phase}" for gap, phase in sorted(self.gaps, reverse=True)[:count]) or "-"
