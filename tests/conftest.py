@@ -4,9 +4,27 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import sys  # noqa: E402
+
 import pytest  # noqa: E402
 
 from tests.tiny import save_tiny_bert, tiny_recipe, write_tiny_csv  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def wait_for_background():
+    """Every test, GUI or not, leaves no background work running into the next one or into interpreter
+    shutdown (the suite once crashed there; Qt torn down while a pool thread ended its run is the suspect):
+    the window's job and search workers, model summaries and previews run in Qt's thread pool. Wait for
+    them, then deliver their last queued signals, which drop superqt's and the window's references to the
+    finished workers."""
+    yield
+    if "PySide6.QtCore" in sys.modules:
+        from PySide6.QtCore import QCoreApplication, QThreadPool
+
+        QThreadPool.globalInstance().waitForDone(60_000)
+        if QCoreApplication.instance() is not None:
+            QCoreApplication.processEvents()
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,9 @@
-"""Helpers shared by the GUI tests: isolated settings, and no background work left running after a test."""
+"""Helpers shared by the GUI tests: isolated settings, the tiny window, pausing a job at an exact point."""
 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings, QThreadPool
-
-
-@pytest.fixture(autouse=True)
-def wait_for_background():
-    """Model summaries and previews run in Qt's thread pool; a test leaves none running into the next one
-    (or into interpreter shutdown)."""
-    yield
-    QThreadPool.globalInstance().waitForDone(60_000)
+from PySide6.QtCore import QSettings
 
 
 @pytest.fixture

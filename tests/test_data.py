@@ -3,7 +3,10 @@ import pytest
 from tests.tiny import tiny_tokenizer
 from workbench.core.errors import DataSourceError
 from workbench.core.recipe import DataConfig
-from workbench.core.sources.data import load_task_data, summarize_data
+from workbench.core.sources import data as data_module
+from workbench.core.sources.data import load_task_data
+from workbench.core.sources.data_split import stratified_split
+from workbench.core.sources.data_summary import summarize_data
 
 
 def tiny_config(path, **overrides) -> DataConfig:
@@ -11,7 +14,9 @@ def tiny_config(path, **overrides) -> DataConfig:
 
 
 def test_same_seed_same_split_other_seed_other_split(tiny_csv):
-    first, again = load_task_data(tiny_config(tiny_csv)), load_task_data(tiny_config(tiny_csv))
+    first = load_task_data(tiny_config(tiny_csv))
+    data_module._last.clear()  # read again, not the kept result
+    again = load_task_data(tiny_config(tiny_csv))
     other = load_task_data(tiny_config(tiny_csv, seed=43))
     assert first.content_hash == again.content_hash
     assert list(first.splits["test"]["text"]) == list(again.splits["test"]["text"])
@@ -25,6 +30,44 @@ def test_split_is_stratified_disjoint_and_sized(tiny_csv):
     assert data.manifest()["class_counts"]["dev"] == {"negative": 8, "neutral": 8, "positive": 8}
     texts = [set(data.splits[n]["text"]) for n in ("train", "dev", "test")]
     assert not (texts[0] & texts[1] or texts[0] & texts[2] or texts[1] & texts[2])
+
+
+def test_split_picks_the_rows_train_test_split_picks(tiny_csv):
+    """The split feeds datasets' own stratified index generator; the rows must stay the ones that
+    `train_test_split(stratify_by_column=...)` picks, or every content hash recorded so far would change."""
+    config = tiny_config(tiny_csv, seed=7)
+    data = load_task_data(config)
+    labelled = data.splits["train"]
+    for name in ("dev", "test"):
+        from datasets import concatenate_datasets
+
+        labelled = concatenate_datasets([labelled, data.splits[name]])
+    ours = stratified_split(labelled, DataConfig(source="x", train_size=30, dev_size=20, test_size=30, seed=7), "x")
+    rest_test = labelled.train_test_split(test_size=30, train_size=50, stratify_by_column="label", seed=7)
+    train_dev = rest_test["train"].train_test_split(test_size=20, train_size=30, stratify_by_column="label", seed=7)
+    theirs = {"train": train_dev["train"], "dev": train_dev["test"], "test": rest_test["test"]}
+    for name in ("train", "dev", "test"):
+        assert list(ours[name]["text"]) == list(theirs[name]["text"])
+        assert list(ours[name]["label"]) == list(theirs[name]["label"])
+
+
+def test_data_is_read_once_until_the_file_or_the_settings_change(tiny_csv, tmp_path, monkeypatch):
+    """The window's Start checks the recipe (reading the data), then the job reads it: one read."""
+    path = tmp_path / "data.csv"
+    path.write_bytes(tiny_csv.read_bytes())
+    reads = []
+    real_read = data_module.read_source
+    monkeypatch.setattr(data_module, "read_source", lambda *a: reads.append(a) or real_read(*a))
+    first = load_task_data(tiny_config(path))
+    first.splits.clear()  # a holder's changes stay its own
+    again = load_task_data(tiny_config(path))
+    assert len(reads) == 1 and again.sizes == {"train": 60, "dev": 24, "test": 24}
+    load_task_data(tiny_config(path, seed=5))
+    assert len(reads) == 2
+    header, *rows = tiny_csv.read_bytes().splitlines()
+    path.write_bytes(b"\n".join([header, *(row + b" again" for row in rows)]) + b"\n")
+    changed = load_task_data(tiny_config(path, seed=5))
+    assert len(reads) == 3 and all(text.endswith("again") for text in changed.splits["test"]["text"])
 
 
 def test_cleaning_drops_empty_and_duplicate_texts_and_replaces_bad_bytes(tmp_path):

@@ -2,7 +2,7 @@
 
 from PySide6.QtCore import Qt
 
-from tests.gui_support import edit, open_tiny_window, settings, wait_for_background  # noqa: F401
+from tests.gui_support import edit, open_tiny_window, settings  # noqa: F401 (fixtures)
 
 
 def test_new_compression_fields_edit_the_recipe_within_its_bounds(qtbot, recipe_path, settings, request):  # noqa: F811

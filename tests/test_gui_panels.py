@@ -3,7 +3,7 @@ the data preview, and the runs list with comparison and report export."""
 
 from PySide6.QtCore import Qt
 
-from tests.gui_support import edit, open_tiny_window, settings, wait_for_background  # noqa: F401
+from tests.gui_support import edit, open_tiny_window, settings  # noqa: F401 (fixtures)
 from workbench.core.job import run_job
 from workbench.gui.curves import LOSS, Curves
 from workbench.gui.panels.data_section import PREVIEW_ROWS

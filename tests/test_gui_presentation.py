@@ -6,7 +6,6 @@ import json
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
-from tests.gui_support import wait_for_background  # noqa: F401
 from tests.test_gui_runs_pareto import bench_entry
 from tests.tiny_run import make_tiny_run
 from workbench.gui.panels.presentation import NOT_MEASURED, PresentationWindow

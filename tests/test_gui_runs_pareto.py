@@ -2,7 +2,6 @@
 
 import json
 
-from tests.gui_support import wait_for_background  # noqa: F401
 from tests.tiny_run import make_tiny_run
 from workbench.gui.panels.runs import COLUMNS, RunsPanel
 from workbench.gui.pareto import Point, frontier

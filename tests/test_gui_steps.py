@@ -3,7 +3,7 @@ summary of what the step would change; keyboard shortcuts for the steps; the las
 
 from PySide6.QtCore import Qt
 
-from tests.gui_support import open_tiny_window, settings, wait_for_background  # noqa: F401
+from tests.gui_support import open_tiny_window, settings  # noqa: F401 (fixtures)
 from workbench.gui.app import first_recipe_path
 from workbench.gui.steps import STEPS
 

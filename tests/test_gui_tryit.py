@@ -5,7 +5,6 @@ import time
 
 from PySide6.QtCore import Qt, QTimer
 
-from tests.gui_support import wait_for_background  # noqa: F401
 from workbench.core.measure import inference
 from workbench.core.measure.inference import NOT_EXPORTED, STUDENT, STUDENT_INT8, TEACHER
 from workbench.gui.panels import tryit

@@ -1,7 +1,6 @@
 """Try-it on a file of thousands of lines: batches in the background with progress and Cancel, results as
 they come, a bounded number of rows kept."""
 
-from tests.gui_support import wait_for_background  # noqa: F401
 from tests.tiny_run import make_tiny_run
 from workbench.core.measure.inference import STUDENT, TEACHER, predict_batches, run_predictors
 from workbench.gui.panels import tryit_file

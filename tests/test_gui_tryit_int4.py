@@ -2,7 +2,6 @@
 
 from PySide6.QtCore import Qt
 
-from tests.gui_support import wait_for_background  # noqa: F401
 from tests.tiny_run import make_tiny_run
 from workbench.core.compress.export import export_run
 from workbench.core.measure.inference import STUDENT_INT4

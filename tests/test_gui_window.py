@@ -2,7 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.gui_support import settings, wait_for_background  # noqa: F401 (fixtures)
+from tests.gui_support import settings  # noqa: F401 (fixtures)
 from workbench.core.recipe import Recipe
 from workbench.core.sources.resources import preset_path
 from workbench.gui.main_window import GEOMETRY_KEY, MainWindow

@@ -4,7 +4,6 @@ and the Training panel; the intermediate stage's dev accuracy is drawn apart; lo
 import threading
 import time
 
-from tests.gui_support import wait_for_background  # noqa: F401
 from tests.tiny import tiny_recipe
 from workbench.core.events import Evaluation, JobControl, StageFinished, StageStarted, Step
 from workbench.core.job import run_job

@@ -4,7 +4,6 @@ trial's recipe into the editor, and the window lists the panel after Runs."""
 
 from __future__ import annotations
 
-from tests.gui_support import wait_for_background  # noqa: F401
 from tests.tiny_search import tiny_search_recipe
 from workbench.core.search.events import SearchFinished, TrialDone
 from workbench.gui.panels.search import SearchPanel

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-from tests.gui_support import wait_for_background  # noqa: F401 (fixture)
 from workbench import selftest
 from workbench.gui import app
 

@@ -21,7 +21,7 @@ def _info(args: argparse.Namespace) -> None:
 
 
 def _data(args: argparse.Namespace) -> None:
-    from workbench.core.sources.data import summarize_data
+    from workbench.core.sources.data_summary import summarize_data
     from workbench.core.sources.models import load_tokenizer, resolve_model_source
 
     tokenizer = load_tokenizer(resolve_model_source(args.tokenizer))

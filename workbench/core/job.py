@@ -5,6 +5,7 @@ from its checkpoint (see stages/resume.py).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,21 @@ from workbench.core.recipe import Recipe
 from workbench.core.stages import finishing, quantization_aware, training
 from workbench.core.stages.context import PRUNING, JobContext
 from workbench.core.stages.inputs import FINETUNE, read_inputs
+
+# What a job imports on first use beyond torch and transformers: a few seconds, much of it C extensions
+# initialising with the interpreter lock held (datasets with pandas and pyarrow above all): see
+# preload_libraries.
+JOB_LIBRARIES = ("datasets", "accelerate", "onnxruntime.quantization", "onnxruntime.transformers.optimizer",
+                 "sympy.tensor.tensor", "torch.utils.tensorboard", "onnx", "datasets.packaged_modules.csv.csv",
+                 "datasets.packaged_modules.json.json", "datasets.utils.stratify")
+
+
+def preload_libraries() -> None:
+    """Import what a job imports on first use. A process that must stay responsive while a job runs in one
+    of its threads (the window) calls this beforehand in another: an import holds the interpreter lock for
+    long stretches, and so stalls every other thread of the process."""
+    for name in JOB_LIBRARIES:
+        importlib.import_module(name)
 
 
 @dataclass(frozen=True)

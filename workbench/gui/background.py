@@ -62,3 +62,23 @@ class Latest:
         _running.add(worker)
         worker.finished.connect(lambda: _running.discard(worker))
         worker.start()
+
+
+def preload_job_libraries(owner: QObject) -> Latest:
+    """Import what a job imports on first use now, in the background, so that a job started later does not
+    import it in its thread while the window paints (see workbench.core.job.preload_libraries), nor the
+    window pyqtgraph in its own when the job's first curves arrive. Then freeze
+    what is in memory out of the garbage collector's full passes: the libraries' objects live as long as the
+    process, and a full pass over them holds the interpreter lock ~150 ms, a stall of the window each time."""
+    import gc
+
+    def preload_in_background() -> None:
+        import pyqtgraph  # noqa: F401 (the training plots' first redraw would import it in the GUI thread)
+
+        from workbench.core.job import preload_libraries  # the job module itself imports torch: not here
+
+        preload_libraries()
+
+    preload = Latest(owner)
+    preload.run(preload_in_background, lambda _: gc.freeze(), lambda message: None)  # a job reports its own
+    return preload

@@ -1,6 +1,7 @@
 """Size, latency and test accuracy of a run's models as its benchmark results (RUN/bench.json) and
-evaluation (RUN/evaluation.json) recorded them: what the Runs panel's Pareto chart and the presentation
-view show. Qt-free; reads files only, and says None for anything not measured.
+evaluation (RUN/evaluation.json) recorded them: what the Runs panel's Pareto chart, the Try-it charts and the
+presentation view show, with the ratios against the PyTorch teacher and the fused int8 teacher. Qt-free;
+reads files only, and says None for anything not measured.
 
 Latency is compared at batch 1 and the recipe's max length when that was measured, else the shortest
 sequence measured, as the report's headline does.
@@ -19,6 +20,7 @@ TEACHER, TEACHER_INT8, STUDENT, STUDENT_INT8 = "teacher", "teacher int8", "stude
 BENCH_NAMES = {TEACHER: ("teacher-torch-fp32",), TEACHER_INT8: ("teacher-onnx-int8", "teacher-onnx-fused-int8"),
                STUDENT: ("student-torch-fp32",), STUDENT_INT8: ("student-onnx-int8",)}
 EVALUATION_KEYS = {TEACHER: "teacher", STUDENT: "student", STUDENT_INT8: "student_int8"}
+GOOD, BAD, GREY = "#2e7d32", "#c62828", "#757575"
 
 
 @dataclass
@@ -74,3 +76,29 @@ def run_figures(run_dir: str | Path, seq_len: int | None = None) -> dict[str, Fi
     if figures[STUDENT_INT8].size_mib is None and int8.is_file():
         figures[STUDENT_INT8].size_mib = int8.stat().st_size / 2**20
     return figures
+
+
+def ratio_text(key: str, reference: Figures, model: Figures, against: str) -> tuple[str, str] | None:
+    """('7.9× smaller than the teacher', colour) or None when either figure is missing."""
+    mine, theirs = getattr(model, key), getattr(reference, key)
+    if mine is None or theirs is None:
+        return None
+    if key == "accuracy":
+        points = 100 * (mine - theirs)
+        return f"{points:+.1f} points vs {against}", GOOD if points >= -1 else BAD
+    if not mine:
+        return None
+    ratio = theirs / mine
+    better, worse = ("smaller", "larger") if key == "size_mib" else ("faster", "slower")
+    text = f"{ratio:.1f}× {better}" if ratio >= 1 else f"{1 / ratio:.1f}× {worse}"
+    return f"{text} than {against}", GOOD if ratio >= 1 else BAD
+
+
+def cell_lines(key: str, name: str, figures: dict[str, Figures]) -> list[tuple[str, str]]:
+    """The ratio lines under one model's value: against the PyTorch teacher, then the fused int8 teacher."""
+    if name == TEACHER:
+        return [("reference (PyTorch)", GREY)]
+    lines = [ratio_text(key, figures[TEACHER], figures[name], "the teacher")]
+    if any(v is not None for v in vars(figures[TEACHER_INT8]).values()):
+        lines.append(ratio_text(key, figures[TEACHER_INT8], figures[name], "the int8 teacher"))
+    return [line for line in lines if line]

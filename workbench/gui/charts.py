@@ -286,6 +286,7 @@ class BarCard(ChartCard):
         self._plot_item.showGrid(x=False, y=True, alpha=0.2)
         self._plot_item.setMouseEnabled(x=False, y=False)
         self._legend.setVisible(False)
+        self._plot_item.getAxis("bottom").setHeight(46)  # two lines of model name under each bar
 
     def set_bars(self, values: dict[str, float | None], fmt: str = "{:.1f}") -> None:
         pg = pyqtgraph()
@@ -308,7 +309,8 @@ class BarCard(ChartCard):
                 missing.setPos(i, 0)
                 self.plot_item.addItem(missing)
                 self._items.append(missing)
-        self.plot_item.getAxis("bottom").setTicks([list(enumerate(names))])
+        # One word a line: four names ("teacher int8", "student fp32") run together under narrow bars.
+        self.plot_item.getAxis("bottom").setTicks([[(i, name.replace(" ", "\n")) for i, name in enumerate(names)]])
         top = max([v for _, _, v in present] or [1.0])
         self.plot_item.setXRange(-0.6, len(names) - 0.4, padding=0)
         self.plot_item.setYRange(0, top * 1.2, padding=0)

@@ -22,7 +22,7 @@ from workbench.core.errors import RecipeError, WorkbenchError
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder
 from workbench.core.sources.resources import presets_dir
-from workbench.gui.background import Latest
+from workbench.gui.background import Latest, preload_job_libraries
 from workbench.gui.checked_start import CheckedStart
 from workbench.gui.device import describe_device
 from workbench.gui.menus import add_action, build_menus
@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self._close_when_cancelled = False
         self._device = Latest(self)
         self._presentation: PresentationWindow | None = None
+        self.preload: Latest | None = None  # the job's libraries, imported once the window is on screen
 
         self.data = DataPanel(self.editor)
         self.models = ModelsPanel(self.editor)
@@ -230,6 +231,7 @@ class MainWindow(QMainWindow):
         setting = self.editor.recipe.training.device
         self._device.run(lambda: describe_device(setting), lambda text: self.device_label.setText(f"device: {text}"),
                          lambda message: self.device_label.setText(f"device: unknown ({message})"))
+        self.preload = preload_job_libraries(self)
 
     # -- recipe files ----------------------------------------------------------------------------------------
 

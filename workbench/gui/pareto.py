@@ -57,9 +57,20 @@ class ParetoCard(ChartCard):
                                       symbolSize=12 if point.name in on_front else 8, symbolBrush=colour,
                                       symbolPen=pg.mkPen("#212121" if point.name in on_front else colour))
             # Names of the slower half read leftwards from their point, so that none runs off the chart.
-            label = pg.TextItem(point.name, color="#424242", anchor=(1 if point.latency_ms > middle else 0, 1))
+            label = pg.TextItem(point.name, color="#424242", anchor=(1 if point.latency_ms >= middle else 0, 1))
             label.setPos(point.latency_ms, point.accuracy)
             self.plot_item.addItem(label)
             self._items += [dot, label]
-        self.plot_item.enableAutoRange()
+        if points:
+            self._fit(points)
         self.set_placeholder(placeholder)
+
+    def _fit(self, points: list[Point]) -> None:
+        """Latency from 0, and at least 5 points of accuracy: auto-range around one run (or runs of equal
+        accuracy) zooms into rounding noise and negative latencies."""
+        accuracies = [p.accuracy for p in points]
+        middle = (max(accuracies) + min(accuracies)) / 2
+        half = max(0.025, (max(accuracies) - min(accuracies)) * 0.6)
+        self.plot_item.getAxis("bottom").enableAutoSIPrefix(False)  # milliseconds stay ms, never "(x0.001)"
+        self.plot_item.setXRange(0, max(p.latency_ms for p in points) * 1.15, padding=0)
+        self.plot_item.setYRange(middle - half, middle + half, padding=0)

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import LogLocator, NullFormatter, PercentFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter, ScalarFormatter
 
 # The colours of the window's live plots (workbench/gui/charts.py), so a curve looks the same in both.
 COMPONENT_COLOURS = {"total": "#212121", "embedding": "#1e88e5", "hidden": "#43a047", "attention": "#fb8c00",
@@ -93,8 +93,10 @@ def pareto_chart(points: Sequence[ModelPoint], title: str, path: Path) -> Path:
     latencies, accuracies = [p.latency_ms for p in points], [p.accuracy for p in points]
     if max(latencies) > 3 * min(latencies):  # ratios are what matter; a log axis shows them as distances
         axes.set_xscale("log")
-        axes.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        axes.xaxis.set_major_formatter(ScalarFormatter())
+        # 1-2-5 steps over two decades or less; over more, their labels run together, so decades alone.
+        decades = math.log10(max(latencies) / min(latencies))
+        axes.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if decades <= 2 else (1,)))
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 0.1 ms, not "0"
         axes.xaxis.set_minor_formatter(NullFormatter())
     axes.margins(x=0.25)
     # At least 5 points of accuracy on the axis: a tighter one blows a few test examples up into a gap.

@@ -8,27 +8,35 @@ travel with every run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from workbench.core.errors import DataSourceError
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import BUNDLED_TWEETS, DataConfig
+from workbench.core.sources.data_split import (
+    LABEL,
+    SPLITS,
+    TEXT,
+    class_counts,
+    column_values,
+    content_hash,
+    stratified_split,
+)
 from workbench.core.sources.labels import check_scalar_labels, class_names_of, label_names_of, label_text
 from workbench.core.sources.resources import bundled_tweets_csv
 from workbench.core.sources.text_encoding import REPLACEMENT_CHAR, as_utf8
 
-TEXT, LABEL = "text", "label"
-SPLITS = ("train", "dev", "test")
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 BUNDLED_DATA = {BUNDLED_TWEETS: bundled_tweets_csv}
 # The bundled corpus went through a lossy conversion before it was published (emoji became stray bytes that
 # no encoding turns back into text; a detector would call it cp775). It is read as it always was, UTF-8 with
 # those bytes replaced and counted, so that its content hash and every result made on it stay comparable.
 BUNDLED_ENCODINGS = {BUNDLED_TWEETS: "utf-8"}
+_last: dict = {}  # the last TaskData read and what it was read from (see load_task_data)
+_last_lock = threading.Lock()
 
 
 @dataclass
@@ -59,6 +67,11 @@ class TaskData:
     @property
     def sizes(self) -> dict[str, int]:
         return {name: len(self.splits[name]) for name in SPLITS}
+
+    def copy(self) -> TaskData:
+        """A copy for one holder to change (the split datasets themselves are immutable and shared)."""
+        return replace(self, splits=dict(self.splits), label_names=list(self.label_names),
+                       cleaning=replace(self.cleaning))
 
     def manifest(self) -> dict:
         return {
@@ -184,14 +197,19 @@ def clean(dataset, with_labels: bool = True):
     """Strip texts, drop empty ones and exact duplicates (first kept); count what changed."""
     from datasets import Dataset
 
-    rows_read = len(dataset)
-    texts = ["" if t is None else str(t).strip() for t in dataset[TEXT]]
-    labels = dataset[LABEL] if with_labels else [None] * rows_read
+    labels = column_values(dataset, LABEL) if with_labels else None
+    texts, labels, report = clean_columns(column_values(dataset, TEXT), labels)
+    return Dataset.from_dict({TEXT: texts} | ({LABEL: labels} if with_labels else {})), report
+
+
+def clean_columns(texts: list, labels: list | None) -> tuple[list[str], list[str] | None, CleaningReport]:
+    """`clean` on plain columns: the kept texts, their labels as class names (None without labels), the counts."""
+    texts = ["" if t is None else str(t).strip() for t in texts]
     seen: set[str] = set()
     keep: list[int] = []
     empty = duplicates = 0
-    for index, (text, label) in enumerate(zip(texts, labels, strict=True)):
-        if not text or (with_labels and _missing(label)):
+    for index, text in enumerate(texts):
+        if not text or (labels is not None and _missing(labels[index])):
             empty += 1
         elif text in seen:
             duplicates += 1
@@ -200,14 +218,13 @@ def clean(dataset, with_labels: bool = True):
             keep.append(index)
     kept_texts = [texts[i] for i in keep]
     report = CleaningReport(
-        rows_read=rows_read,
+        rows_read=len(texts),
         bytes_replaced_rows=sum(REPLACEMENT_CHAR in t for t in kept_texts),
         empty_dropped=empty,
         duplicates_dropped=duplicates,
         rows_kept=len(keep),
     )
-    columns = {TEXT: kept_texts} | ({LABEL: [label_text(labels[i]) for i in keep]} if with_labels else {})
-    return Dataset.from_dict(columns), report
+    return kept_texts, None if labels is None else [label_text(labels[i]) for i in keep], report
 
 
 def _missing(label) -> bool:
@@ -216,96 +233,44 @@ def _missing(label) -> bool:
 
 
 def load_task_data(config: DataConfig) -> TaskData:
+    """The data as the recipe asks for it. The last result is kept while the recipe's data settings and the
+    file are unchanged: the window's Start checks the recipe (reading the data) and the job then reads it again."""
+    key = _cache_key(config)
+    with _last_lock:
+        if key is not None and _last.get("key") == key:
+            return _last["data"].copy()
     with quiet_libraries():  # datasets' bars and logs while it casts and splits are not for the user
-        return _task_data(config)
+        data = _task_data(config)
+    with _last_lock:
+        _last.clear()
+        if key is not None:
+            _last.update(key=key, data=data)
+    return data.copy()
+
+
+def _cache_key(config: DataConfig) -> tuple | None:
+    """The data settings and the file's size and modification time; None for a hub dataset (not cached)."""
+    path = BUNDLED_DATA[config.source]() if config.source in BUNDLED_DATA else Path(config.source).expanduser()
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return config.model_dump_json(), str(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
 def _task_data(config: DataConfig) -> TaskData:
-    from datasets import ClassLabel, Dataset
+    from datasets import ClassLabel, Dataset, Features, Value
 
     raw, origin = read_source(config.source, config.text_column, config.label_column)
-    check_scalar_labels(raw[LABEL], config.label_column, origin)
-    cleaned, report = clean(raw)
-    if len(cleaned) == 0:
+    raw_labels = column_values(raw, LABEL)
+    check_scalar_labels(raw_labels, config.label_column, origin)
+    texts, labels, report = clean_columns(column_values(raw, TEXT), raw_labels)
+    if not texts:
         raise DataSourceError(f"{origin}: has no rows with both a text and a label")
-    labels = class_names_of(cleaned[LABEL], config, origin)
+    labels = class_names_of(labels, config, origin)
     label_names = label_names_of(labels, config, origin)
-    labelled = Dataset.from_dict({TEXT: cleaned[TEXT], LABEL: labels}).cast_column(
-        LABEL, ClassLabel(names=label_names))
+    ids = {name: index for index, name in enumerate(label_names)}
+    features = Features({TEXT: Value("string"), LABEL: ClassLabel(names=label_names)})
+    labelled = Dataset.from_dict({TEXT: texts, LABEL: [ids[name] for name in labels]}, features=features)
     splits = stratified_split(labelled, config, origin)
     return TaskData(splits, label_names, report, content_hash(splits))
-
-
-def split_counts(config: DataConfig, available: int, origin: str) -> dict[str, int]:
-    sizes = {"train": config.train_size, "dev": config.dev_size, "test": config.test_size}
-    counts = {name: int(size) if size >= 1 else round(size * available) for name, size in sizes.items()}
-    if sum(counts.values()) > available:
-        raise DataSourceError(
-            f"{origin}: the split asks for {sum(counts.values()):,} rows ({counts}) but only {available:,} "
-            "remain after cleaning; lower data.train_size / dev_size / test_size"
-        )
-    small = [name for name, count in counts.items() if count < 1]
-    if small:
-        raise DataSourceError(f"{origin}: the {', '.join(small)} split would be empty; raise its size")
-    return counts
-
-
-def stratified_split(dataset, config: DataConfig, origin: str) -> dict:
-    counts = split_counts(config, len(dataset), origin)
-    try:
-        rest_test = dataset.train_test_split(
-            test_size=counts["test"], train_size=counts["train"] + counts["dev"],
-            stratify_by_column=LABEL, seed=config.seed,
-        )
-        train_dev = rest_test["train"].train_test_split(
-            test_size=counts["dev"], train_size=counts["train"], stratify_by_column=LABEL, seed=config.seed,
-        )
-    except ValueError as error:
-        raise DataSourceError(f"{origin}: cannot split by label: {_first_line(error)}") from None
-    return {"train": train_dev["train"], "dev": train_dev["test"], "test": rest_test["test"]}
-
-
-def content_hash(splits: dict) -> str:
-    digest = hashlib.sha256()
-    for name in SPLITS:
-        for text, label in zip(splits[name][TEXT], splits[name][LABEL], strict=True):
-            digest.update(json.dumps([name, text, label], ensure_ascii=False).encode("utf-8"))
-    return digest.hexdigest()
-
-
-def class_counts(dataset, label_names: list[str]) -> dict[str, int]:
-    counts = dict.fromkeys(label_names, 0)
-    for label in dataset[LABEL]:
-        counts[label_names[label] if isinstance(label, int) else str(label)] += 1
-    return counts
-
-
-@dataclass
-class DataSummary:
-    source: str
-    cleaning: CleaningReport
-    class_counts: dict[str, int]
-    length_percentiles: dict[str, int]
-
-    def lines(self) -> list[str]:
-        total = sum(self.class_counts.values())
-        lines = [f"data           {self.source}", f"cleaning       {self.cleaning.line()}", "classes"]
-        width = max(len(name) for name in self.class_counts)
-        for name, count in self.class_counts.items():
-            lines.append(f"  {name:<{width}}  {count:>8,}  {100 * count / total:5.1f}%")
-        percentiles = "  ".join(f"{k} {v}" for k, v in self.length_percentiles.items())
-        lines.append(f"tokens/text    {percentiles}")
-        return lines
-
-
-def summarize_data(source: str, text_column: str, label_column: str, tokenizer) -> DataSummary:
-    import numpy as np
-
-    raw, origin = read_source(source, text_column, label_column)
-    cleaned, report = clean(raw)
-    labels = [str(label).strip() for label in cleaned[LABEL]]
-    counts = {name: labels.count(name) for name in sorted(set(labels))}
-    lengths = np.array([len(ids) for ids in tokenizer(list(cleaned[TEXT]), truncation=False)["input_ids"]] or [0])
-    percentiles = {f"p{q}": int(np.percentile(lengths, q)) for q in (50, 90, 95, 99)}
-    percentiles["max"] = int(lengths.max())
-    return DataSummary(origin, report, counts, percentiles)

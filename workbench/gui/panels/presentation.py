@@ -15,40 +15,22 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from workbench.gui.bench_figures import STUDENT, STUDENT_INT8, TEACHER, TEACHER_INT8, Figures, run_figures
+from workbench.gui.bench_figures import (
+    GREY,
+    STUDENT,
+    STUDENT_INT8,
+    TEACHER,
+    TEACHER_INT8,
+    Figures,
+    cell_lines,
+    run_figures,
+)
 from workbench.gui.charts import colour_for
 
 NOT_MEASURED = "not measured"
 MODELS = (TEACHER, STUDENT, STUDENT_INT8)
 ROWS = (("size_mib", "Size", "{:.1f} MiB"), ("latency_ms", "Latency (batch 1)", "{:.1f} ms"),
         ("accuracy", "Test accuracy", "{:.1%}"))
-GOOD, BAD, GREY = "#2e7d32", "#c62828", "#757575"
-
-
-def ratio_text(key: str, reference: Figures, model: Figures, against: str) -> tuple[str, str] | None:
-    """('7.9× smaller than the teacher', colour) or None when either figure is missing."""
-    mine, theirs = getattr(model, key), getattr(reference, key)
-    if mine is None or theirs is None:
-        return None
-    if key == "accuracy":
-        points = 100 * (mine - theirs)
-        return f"{points:+.1f} points vs {against}", GOOD if points >= -1 else BAD
-    if not mine:
-        return None
-    ratio = theirs / mine
-    better, worse = ("smaller", "larger") if key == "size_mib" else ("faster", "slower")
-    text = f"{ratio:.1f}× {better}" if ratio >= 1 else f"{1 / ratio:.1f}× {worse}"
-    return f"{text} than {against}", GOOD if ratio >= 1 else BAD
-
-
-def cell_lines(key: str, name: str, figures: dict[str, Figures]) -> list[tuple[str, str]]:
-    """The ratio lines under one model's value: against the PyTorch teacher, then the fused int8 teacher."""
-    if name == TEACHER:
-        return [("reference (PyTorch)", GREY)]
-    lines = [ratio_text(key, figures[TEACHER], figures[name], "the teacher")]
-    if any(v is not None for v in vars(figures[TEACHER_INT8]).values()):
-        lines.append(ratio_text(key, figures[TEACHER_INT8], figures[name], "the int8 teacher"))
-    return [line for line in lines if line]
 
 
 class PresentationWindow(QWidget):

@@ -1,6 +1,8 @@
 """Try-it panel: type text (or load a file of texts), run the teacher, the fp32 student and the int8 student
 of a run side by side: label, class probabilities as bars, median latency, size, and whether they agree.
-A summary chart shows size, latency and test accuracy of the three; "Presentation" shows them large."""
+Summary charts show the size, batch-1 latency and test accuracy that the run's own benchmark measured
+(RUN/bench.json, the last stage of every job) for the teacher, the fused int8 teacher and both students,
+with the students' ratios against both teachers; "Presentation" shows them large."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -27,8 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.background import Latest
+from workbench.gui.bench_figures import BENCH_NAMES, STUDENT, STUDENT_INT8, cell_lines, run_figures
 from workbench.gui.charts import BarCard
 from workbench.gui.panels.tryit_file import FileRun
+from workbench.gui.probability_bars import ProbabilityBars
 
 if TYPE_CHECKING:  # the runner imports numpy: loaded in the background, not on the launch path
     from workbench.core.measure.inference import Predictor
@@ -59,29 +63,6 @@ def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[s
     from workbench.core.measure.inference import compare, recorded_accuracies
 
     return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
-
-
-class ProbabilityBars(QWidget):
-    """One thin bar per class with its name and probability; the predicted class is drawn darker."""
-
-    def __init__(self, labels: list[str], probabilities: list[float]) -> None:
-        super().__init__()
-        self.labels, self.probabilities = labels, probabilities
-        self.setMinimumHeight(18 * len(labels) + 4)
-
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        painter = QPainter(self)
-        width = self.width()
-        name_width = 80
-        best = max(range(len(self.probabilities)), key=self.probabilities.__getitem__, default=-1)
-        for i, (label, p) in enumerate(zip(self.labels, self.probabilities, strict=True)):
-            top = 2 + 18 * i
-            painter.setPen(QColor("#424242"))
-            painter.drawText(QRectF(2, top, name_width - 4, 16), Qt.AlignmentFlag.AlignVCenter, label)
-            bar_width = (width - name_width - 50) * p
-            painter.fillRect(QRectF(name_width, top + 3, width - name_width - 50, 10), QColor("#eeeeee"))
-            painter.fillRect(QRectF(name_width, top + 3, bar_width, 10), QColor("#1e88e5" if i == best else "#90caf9"))
-            painter.drawText(QRectF(width - 46, top, 44, 16), Qt.AlignmentFlag.AlignVCenter, f"{p:.2f}")
 
 
 class TryItPanel(QWidget):
@@ -131,6 +112,7 @@ class TryItPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(190)  # the three models' rows, each as tall as its probability bars
         self.texts_table = QTableWidget(0, 1)
         self.texts_table.verticalHeader().hide()
         self.texts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -138,12 +120,17 @@ class TryItPanel(QWidget):
         self.texts_table.itemSelectionChanged.connect(self._show_selected_text)
         self.texts_table.hide()  # shown with results for more than one text
         self.file_run = FileRun()
-        self.charts = {"size": BarCard("Size on disk", "MiB"), "latency": BarCard("Latency (median)", "ms"),
+        self.charts = {"size_mib": BarCard("Size on disk", "MiB"),
+                       "latency_ms": BarCard("Latency, batch 1 (the run's benchmark)", "ms"),
                        "accuracy": BarCard("Test accuracy", "accuracy")}
+        self.ratios = {key: QLabel(wordWrap=True, alignment=Qt.AlignmentFlag.AlignTop) for key in self.charts}
         charts = QHBoxLayout()
-        for chart in self.charts.values():
-            chart.setMinimumHeight(200)
-            charts.addWidget(chart)
+        for key, chart in self.charts.items():
+            chart.setMinimumHeight(170)
+            column = QVBoxLayout()
+            column.addWidget(chart, 1)
+            column.addWidget(self.ratios[key])
+            charts.addLayout(column)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -153,6 +140,7 @@ class TryItPanel(QWidget):
         layout.addWidget(self.texts_table, 2)
         layout.addWidget(self.file_run, 3)
         layout.addLayout(charts, 3)
+        self.run_combo.currentIndexChanged.connect(lambda _: self.show_run_figures())
 
     # -- runs and texts --------------------------------------------------------------------------------------
 
@@ -246,7 +234,7 @@ class TryItPanel(QWidget):
                             f"{self.repeats.value()} runs on the whole batch, {how}." + hint)
         self.texts_table.selectRow(0)
         self._show_text(0)
-        self._show_charts()
+        self.show_run_figures()  # a benchmark run from the Runs panel since may have added figures
 
     def _show_selected_text(self) -> None:
         rows = self.texts_table.selectionModel().selectedRows() if self.texts_table.selectionModel() else []
@@ -281,12 +269,17 @@ class TryItPanel(QWidget):
             self.table.setItem(index, 5, verdict)
         self.table.resizeRowsToContents()
 
-    def _show_charts(self) -> None:
-        names = [r.name for r in self.results]
-        self.charts["size"].set_bars({r.name: r.size_bytes / 2**20 if r.size_bytes else None
-                                      for r in self.results}, "{:.1f}")
-        self.charts["latency"].set_bars({r.name: r.latency_ms for r in self.results}, "{:.1f}")
-        self.charts["accuracy"].set_bars({name: self.accuracies.get(name) for name in names}, "{:.3f}")
+    def show_run_figures(self) -> None:
+        """The charts and ratio lines from the chosen run's benchmark (bench.json) and evaluation files."""
+        run_dir = self.run_combo.currentData()
+        figures = run_figures(run_dir) if run_dir else {}
+        for key, chart in self.charts.items():
+            chart.set_bars({name: getattr(figures[name], key) if figures else None for name in BENCH_NAMES},
+                           "{:.3f}" if key == "accuracy" else "{:.1f}")
+            lines = [f"<b>{name}</b>: " + ", ".join(f"<span style='color:{colour}'>{text}</span>"
+                                                    for text, colour in cell_lines(key, name, figures))
+                     for name in (STUDENT, STUDENT_INT8) if figures and cell_lines(key, name, figures)]
+            self.ratios[key].setText("<br>".join(lines))
 
     def present(self) -> None:
         if self._open_presentation:

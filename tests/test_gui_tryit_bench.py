@@ -1,0 +1,38 @@
+"""Try-it panel: its summary charts are the run's own benchmark (bench.json), with the students' ratios
+against the PyTorch teacher and the fused int8 teacher."""
+
+import json
+
+from tests.test_gui_runs_pareto import bench_entry
+from tests.tiny_run import make_tiny_run
+from workbench.gui.panels.tryit import TryItPanel
+
+
+def test_charts_show_the_runs_benchmark_with_both_teacher_ratios(qtbot, tmp_path, tiny_csv):
+    run = make_tiny_run(tmp_path / "run", tiny_csv)
+    models = {"teacher-torch-fp32": bench_entry(20.0, 0.80, 40 * 2**20),
+              "teacher-onnx-int8": bench_entry(10.0, 0.79, 10 * 2**20),
+              "student-torch-fp32": bench_entry(8.0, 0.77, 10 * 2**20),
+              "student-onnx-int8": bench_entry(2.0, 0.76, 2.5 * 2**20)}
+    (run / "bench.json").write_text(json.dumps({"models": models}))
+    panel = TryItPanel()
+    qtbot.addWidget(panel)
+    panel.set_runs([str(run)])  # choosing the run is enough: no model runs for these figures
+
+    assert panel.charts["latency_ms"].values == {"teacher": 20.0, "teacher int8": 10.0, "student fp32": 8.0,
+                                                 "student int8": 2.0}
+    assert panel.charts["size_mib"].values["student int8"] == 2.5
+    assert panel.charts["accuracy"].values["teacher int8"] == 0.79
+    latency = panel.ratios["latency_ms"].text()
+    assert "10.0× faster than the teacher" in latency and "5.0× faster than the int8 teacher" in latency
+    assert "2.5× faster than the teacher" in latency  # the fp32 student: 20 / 8
+    assert "16.0× smaller than the teacher" in panel.ratios["size_mib"].text()
+
+
+def test_a_run_without_a_benchmark_shows_no_figures(qtbot, tmp_path, tiny_csv):
+    run = make_tiny_run(tmp_path / "run", tiny_csv)
+    panel = TryItPanel()
+    qtbot.addWidget(panel)
+    panel.set_runs([str(run)])
+    assert set(panel.charts["latency_ms"].values.values()) == {None}
+    assert panel.ratios["latency_ms"].text() == ""
