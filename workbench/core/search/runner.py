@@ -44,7 +44,7 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         storage = open_storage(folder.info["storage"])
         study = load_study(folder, base.search, storage, seed=base.search.seed if recipe is not None else None)
         if resume:
-            retire_dead_trials(study, storage)
+            retire_dead_trials(study)
         yield StudyOpened(str(folder.path), study.study_name, folder.info["storage"], finished_trials(study))
         meter = CostMeter(base, folder)
         yield ReferencesMeasured(meter.measure_references())

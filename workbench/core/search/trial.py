@@ -18,7 +18,7 @@ from workbench.core.search.events import CandidateMeasured, TrialDone, TrialProg
 from workbench.core.search.folder import StudyFolder
 from workbench.core.search.frontier import COMPLETE, FAILED, PRUNED, TrialRow, accuracy_violations, cost_violations
 from workbench.core.search.space import TeacherShape, candidate_recipe, suggest
-from workbench.core.search.study import COPY_OF, INTERRUPTED, claim, row_of
+from workbench.core.search.study import COPY_OF, claim, retry, row_of
 from workbench.core.stages.training import PREDICTION, RECOVERY
 
 STUDENT_STAGES = (PREDICTION, RECOVERY)  # the stages whose dev accuracy is the student's (the pruner's steps)
@@ -111,10 +111,9 @@ def _train(study, trial, recipe: Recipe, setting: TrialSetting) -> Iterator[Even
     elif control.pruned:
         yield _told(study, trial, TrialState.PRUNED, PRUNED)
     elif setting.control.cancelled:
-        trial.set_user_attr(INTERRUPTED, True)
         trial.set_user_attr("reason", "cancelled by the user; --resume trains it again")
-        yield _told(study, trial, TrialState.FAIL, FAILED)
-        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+        retry(study, trial)
+        yield TrialDone(row_of(trial.number, FAILED, trial.user_attrs, {}).to_dict())
     else:
         message = last.message if isinstance(last, Failed) else "the job ended without a student"
         trial.set_user_attr("reason", f"the job failed: {message}")
