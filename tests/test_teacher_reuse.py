@@ -63,3 +63,22 @@ def test_changed_data_labels_files_or_versions_never_reuse(recipe, tiny_base_dir
     assert cached_teacher(recipe, teacher_key(recipe, edited, "data-hash", labels)) is None
     monkeypatch.setattr("workbench.__version__", "99.0")
     assert cached_teacher(recipe, teacher_key(recipe, tiny_base_dir, "data-hash", labels)) is None
+
+
+def test_a_reused_teacher_is_scored_from_its_kept_test_labels_not_run_again(recipe):
+    import json
+
+    from workbench.core.stages.teacher_reuse import PREDICTIONS_FILE
+
+    fresh = run_to_end(recipe)[-1]
+    kept = next(cache_root(recipe).glob("*/" + PREDICTIONS_FILE.format(split="test")))
+    labels = json.loads(kept.read_text())["predictions"]
+    first = json.loads(RunFolder.open(fresh.run_dir).evaluation_path.read_text())
+    assert len(labels) == first["teacher"]["examples"]
+    assert not (RunFolder.open(fresh.run_dir).teacher_dir / kept.name).exists()  # the cache's, not the run's
+    kept.write_text(json.dumps({"split": "test", "predictions": [0] * len(labels)}))  # a marker the job must read
+    reused = run_to_end(recipe)[-1]
+    evaluation = json.loads(RunFolder.open(reused.run_dir).evaluation_path.read_text())
+    confusion = evaluation["teacher"]["confusion_matrix"]
+    assert all(row[1:] == [0] * (len(row) - 1) for row in confusion)  # every text labelled 0, as kept
+    assert not (RunFolder.open(reused.run_dir).teacher_dir / kept.name).exists()

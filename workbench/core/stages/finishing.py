@@ -19,6 +19,7 @@ from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, read_json, wri
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
+from workbench.core.stages.teacher_reuse import cached_predictions, keep_predictions
 
 SCORING, EXPORT, BENCHMARK = "scoring", "export", "benchmark"
 BENCHMARK_BATCHES = (1, 32)
@@ -29,7 +30,7 @@ def scoring(context: JobContext) -> Iterator[Event]:
     """Teacher and student on the test split; the student is written (vocabulary-pruned if asked)."""
     run, data = context.run, context.data
     labels, names = np.array(data.splits["test"]["label"]), data.label_names
-    teacher_predictions = predict(context.teacher, context.loaders["test"], context.accelerator.device)
+    teacher_predictions = _teacher_predictions(context, "test")
     context.control.raise_if_cancelled(SCORING)
     student = context.student.student
     student_predictions = predict(student, context.loaders["test"], context.accelerator.device)
@@ -55,7 +56,7 @@ def export(context: JobContext) -> Iterator[Event]:
     from workbench.core.measure.benchmark import Variant, score_variant
 
     run, recipe = context.run, context.recipe
-    exported = export_run(run.path, recipe.quantization)
+    exported = export_run(run.path, recipe.quantization, teacher=recipe.quantization.reference_models)
     for name, path in exported.artifacts.items():
         yield context.log(ArtifactWritten(name, str(path)))
     context.control.raise_if_cancelled(EXPORT)
@@ -71,6 +72,10 @@ def export(context: JobContext) -> Iterator[Event]:
             variant = Variant(f"student-onnx-{key[-4:]}", "onnx", run.onnx_path(artifact), run.student_dir)
             evaluation[key] = score_variant(variant, test, _threads(context))
     write_json(run.evaluation_path, evaluation)
+
+
+def benchmark_wanted(context: JobContext) -> bool:
+    return context.recipe.quantization.reference_models
 
 
 def benchmark(context: JobContext) -> Iterator[Event]:
@@ -103,6 +108,18 @@ def job_summary(context: JobContext) -> dict[str, Any]:
     if "student_int4" in evaluation:
         summary["student_int4_accuracy"] = evaluation["student_int4"]["accuracy"]
     return summary
+
+
+def _teacher_predictions(context: JobContext, split: str) -> np.ndarray:
+    """The teacher's labels on a split: kept beside a cached teacher, so a job that reuses it (every trial of
+    a search after the first) does not run the teacher again."""
+    key, recipe = context.teacher_key, context.recipe
+    if key is not None and (kept := cached_predictions(recipe, key, split)) is not None:
+        return np.array(kept)
+    predictions = predict(context.teacher, context.loaders[split], context.accelerator.device)
+    if key is not None:
+        keep_predictions(recipe, key, split, [int(label) for label in predictions])
+    return predictions
 
 
 def _score_with_pruned_vocabulary(context: JobContext) -> np.ndarray:

@@ -18,6 +18,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.run_folder import read_json, write_json
 
 KEY_FILE = "teacher-key.json"
+PREDICTIONS_FILE = "teacher-predictions-{split}.json"  # the cached teacher's labels on a split (same key, same labels)
 READ_CHUNK = 1 << 20
 
 
@@ -66,6 +67,29 @@ def keep_teacher(recipe: Recipe, key: dict[str, Any], fine_tuned: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
     return folder
+
+
+def cached_predictions(recipe: Recipe, key: dict[str, Any], split: str) -> list[int] | None:
+    """The cached teacher's predicted labels on `split`, kept by an earlier job of this key, or None."""
+    folder = cached_teacher(recipe, key)
+    if folder is None:
+        return None
+    predictions = read_json(folder / PREDICTIONS_FILE.format(split=split)).get("predictions")
+    return predictions if isinstance(predictions, list) else None
+
+
+def keep_predictions(recipe: Recipe, key: dict[str, Any], split: str, predictions: list[int]) -> None:
+    """Keep the teacher's labels on `split` beside the cached teacher: later jobs of this key (every trial of a
+    search) score it without running it. The key holds the split's content, length and eval batch size."""
+    folder = cached_teacher(recipe, key)
+    if folder is not None:
+        write_json(folder / PREDICTIONS_FILE.format(split=split), {"split": split, "predictions": predictions})
+
+
+def copy_teacher(cached: Path, destination: Path) -> None:
+    """The cached teacher's model files into a run (not the cache's own key and predictions)."""
+    shutil.copytree(cached, destination, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(KEY_FILE, PREDICTIONS_FILE.format(split="*")))
 
 
 def folder_digest(folder: Path) -> str:
