@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _worker(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "tests.search_worker", *args], cwd=ROOT, env=env,
+    command = "import sys; from workbench.cli import main; sys.exit(main(['search', *sys.argv[1:]]))"
+    return subprocess.Popen([sys.executable, "-c", command, *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from workbench.core.compress.export import export_onnx, fuse, quantize_dynamic_int8, quantize_static_int8
 from workbench.core.measure.benchmark import Runner, Variant, load_runner, time_interleaved
 from workbench.core.recipe import Recipe
-from workbench.core.run_folder import write_json
+from workbench.core.run_folder import RunFolder, read_json, write_json
 from workbench.core.search.folder import StudyFolder
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_tokenizer_from
 
@@ -58,7 +58,7 @@ class CostMeter:
         teacher_dir = self.folder.candidates_dir / "reference-teacher"
         self.teacher.save_pretrained(teacher_dir)
         self._tokenizer().save_pretrained(teacher_dir)
-        fp32, int8 = _export_int8(teacher_dir, self.base, "dynamic", self._calibration)
+        fp32, int8 = export_int8(teacher_dir, self.base, "dynamic", self._calibration)
         variants = [Variant(REFERENCE_NAMES[0], "torch", teacher_dir, teacher_dir),
                     Variant(REFERENCE_NAMES[1], "onnx", fp32, teacher_dir),
                     Variant(TEACHER_INT8, "onnx", int8, teacher_dir)]
@@ -82,7 +82,7 @@ class CostMeter:
         shutil.rmtree(folder, ignore_errors=True)
         student = build_student(recipe.student, self.teacher, self.data.label_names)
         self._shrink_and_save(student, recipe, folder)
-        _, int8 = _export_int8(folder, recipe, recipe.quantization.mode, self._calibration)
+        _, int8 = export_int8(folder, recipe, recipe.quantization.mode, self._calibration)
         budget = self.base.search.budget
         candidate = load_runner(Variant(label, "onnx", int8, folder), budget.threads)
         calls = {label: _bound(candidate, self._inputs(folder)),
@@ -94,6 +94,27 @@ class CostMeter:
                     statistics.median(seconds[TEACHER_INT8]) * 1e3)
         shutil.rmtree(folder, ignore_errors=True)
         return cost
+
+    def teacher_accuracies(self, run: RunFolder) -> dict[str, float]:
+        """The fine-tuned teacher's test accuracy in PyTorch and fused int8 (STUDY/teacher-accuracy.json): the
+        int8 one measured once per study, from the first trained trial's teacher (the study's cached one),
+        since trials neither export the teacher nor benchmark it."""
+        from workbench.core.measure.benchmark import score_variant
+        from workbench.core.sources.split_inputs import load_split
+
+        if kept := read_json(self.folder.teacher_accuracy_path):
+            return kept
+        folder = self.folder.candidates_dir / "fine-tuned-teacher"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(run.teacher_dir, folder)
+        _, int8 = export_int8(folder, self.base, "dynamic", self._calibration)
+        test = load_split(run.path, "test")
+        accuracies = {REFERENCE_NAMES[0]: read_json(run.evaluation_path)["teacher"]["accuracy"],
+                      TEACHER_INT8: score_variant(Variant(TEACHER_INT8, "onnx", int8, folder), test,
+                                                  self.base.search.budget.threads)["accuracy"]}
+        write_json(self.folder.teacher_accuracy_path, accuracies)
+        shutil.rmtree(folder, ignore_errors=True)
+        return accuracies
 
     def _shrink_and_save(self, student, recipe: Recipe, folder: Path) -> None:
         from workbench.core.compress.pruning import prune
@@ -127,7 +148,7 @@ class CostMeter:
         return encode_batches(self.texts[:count * 32], tokenizer, self.base.data.max_length, 32)
 
 
-def _export_int8(folder: Path, recipe: Recipe, mode: str, calibration) -> tuple[Path, Path]:
+def export_int8(folder: Path, recipe: Recipe, mode: str, calibration) -> tuple[Path, Path]:
     """fp32 and int8 ONNX beside the model, made the way a job's export makes them."""
     from transformers import AutoConfig
 

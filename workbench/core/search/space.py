@@ -113,6 +113,14 @@ def candidate_recipe(base: Recipe, candidate: Candidate, teacher: TeacherShape, 
     return Recipe.from_dict(data, origin=f"candidate {name}")
 
 
+def trial_job(recipe: Recipe) -> Recipe:
+    """A trial's job: trained, exported and scored like the full job, without what the study measures once
+    (the teacher's export and the benchmark: the reference models) or never compares (the int4 student)."""
+    data = recipe.model_dump(mode="json")
+    data["quantization"] = {**data["quantization"], "reference_models": False, "int4": False}
+    return Recipe.from_dict(data, origin=f"trial job {recipe.name}")
+
+
 def _student_section(shape: str, teacher: TeacherShape) -> dict[str, Any]:
     kind, _, spec = shape.partition(":")
     if kind == KEEP:
