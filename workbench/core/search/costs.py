@@ -21,6 +21,7 @@ from typing import Any
 from workbench.core.compress.export import export_onnx, fuse, quantize_dynamic_int8, quantize_static_int8
 from workbench.core.measure.benchmark import Runner, Variant, load_runner, time_interleaved
 from workbench.core.recipe import Recipe
+from workbench.core.recipe_search import SearchBudget
 from workbench.core.run_folder import RunFolder, read_json, write_json
 from workbench.core.search.folder import StudyFolder
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_tokenizer_from
@@ -51,7 +52,6 @@ class CostMeter:
         self.texts = list(self.data.splits["dev"]["text"]) or list(self.data.splits["train"]["text"])
         self.teacher = _teacher_with_head(base, self.data.label_names)
         self.references: dict[str, dict[str, Any]] = {}
-        self._reference_runners: dict[str, Runner] = {}
 
     def measure_references(self) -> dict[str, dict[str, Any]]:
         """Export the teacher (fp32, fused int8), time all three interleaved, write STUDY/references.json."""
@@ -63,10 +63,10 @@ class CostMeter:
                     Variant(REFERENCE_NAMES[1], "onnx", fp32, teacher_dir),
                     Variant(TEACHER_INT8, "onnx", int8, teacher_dir)]
         budget = self.base.search.budget
-        self._reference_runners = {v.name: load_runner(v, budget.threads) for v in variants}
-        inputs = self._inputs(teacher_dir)
+        runners = {v.name: load_runner(v, budget.threads) for v in variants}
+        inputs = _inputs(teacher_dir, self.texts, budget)
         with _torch_threads(budget.threads):
-            seconds = time_interleaved({name: _bound(run, inputs) for name, run in self._reference_runners.items()},
+            seconds = time_interleaved({name: _bound(run, inputs) for name, run in runners.items()},
                                        REPEATS, WARMUP)
         self.references = {v.name: {"latency_ms": statistics.median(seconds[v.name]) * 1e3,
                                     "size_mib": v.size_bytes / 2**20} for v in variants}
@@ -83,15 +83,10 @@ class CostMeter:
         student = build_student(recipe.student, self.teacher, self.data.label_names)
         self._shrink_and_save(student, recipe, folder)
         _, int8 = export_int8(folder, recipe, recipe.quantization.mode, self._calibration)
-        budget = self.base.search.budget
-        candidate = load_runner(Variant(label, "onnx", int8, folder), budget.threads)
-        calls = {label: _bound(candidate, self._inputs(folder)),
-                 TEACHER_INT8: _bound(self._reference_runners[TEACHER_INT8],
-                                      self._inputs(self.folder.candidates_dir / "reference-teacher"))}
-        with _torch_threads(budget.threads):
-            seconds = time_interleaved(calls, REPEATS, WARMUP)
-        cost = Cost(statistics.median(seconds[label]) * 1e3, int8.stat().st_size / 2**20,
-                    statistics.median(seconds[TEACHER_INT8]) * 1e3)
+        teacher = self.folder.candidates_dir / "reference-teacher"
+        cost = time_against_teacher(Variant(label, "onnx", int8, folder),
+                                    Variant(TEACHER_INT8, "onnx", teacher / "int8.onnx", teacher),
+                                    self.texts, self.base.search.budget)
         shutil.rmtree(folder, ignore_errors=True)
         return cost
 
@@ -137,15 +132,26 @@ class CostMeter:
 
         return load_tokenizer(resolve_model_source(self.base.teacher.source))
 
-    def _inputs(self, folder: Path) -> Batch:
-        budget = self.base.search.budget
-        rows = [self.texts[i % len(self.texts)] for i in range(budget.batch)]
-        return encode_batches(rows, load_tokenizer_from(folder), budget.seq_len, budget.batch,
-                              pad_to=budget.seq_len)[0]
-
     def _calibration(self, folder: Path, count: int) -> list[Batch]:
         tokenizer = load_tokenizer_from(folder)
         return encode_batches(self.texts[:count * 32], tokenizer, self.base.data.max_length, 32)
+
+
+def time_against_teacher(model: Variant, teacher: Variant, texts: list[str], budget: SearchBudget) -> Cost:
+    """An int8 model's median latency at the budget's shape, timed interleaved with the fused int8 teacher: how
+    the study times every candidate (and how a finished run's student is put on the same scale)."""
+    calls = {model.name: _bound(load_runner(model, budget.threads), _inputs(model.tokenizer, texts, budget)),
+             TEACHER_INT8: _bound(load_runner(teacher, budget.threads), _inputs(teacher.tokenizer, texts, budget))}
+    with _torch_threads(budget.threads):
+        seconds = time_interleaved(calls, REPEATS, WARMUP)
+    return Cost(statistics.median(seconds[model.name]) * 1e3, model.path.stat().st_size / 2**20,
+                statistics.median(seconds[TEACHER_INT8]) * 1e3)
+
+
+def _inputs(tokenizer_folder: Path, texts: list[str], budget: SearchBudget) -> Batch:
+    rows = [texts[i % len(texts)] for i in range(budget.batch)]
+    return encode_batches(rows, load_tokenizer_from(tokenizer_folder), budget.seq_len, budget.batch,
+                          pad_to=budget.seq_len)[0]
 
 
 def export_int8(folder: Path, recipe: Recipe, mode: str, calibration) -> tuple[Path, Path]:
