@@ -10,9 +10,13 @@
   environment; a script building `pipeline("text-classification", RUN/teacher)` in the workbench's), and the
   peak RSS of that process, both taken by a small launcher process; median of --launches launches after one
   warm-up launch each (which fills the file cache), the two kinds interleaved;
-- batch-1 latency: median over test texts of one text per call, in this process, both on one thread.
+- batch-1 latency: median over test texts of one text per call, in this process, both on one thread;
+- with --pypi (needs PyPI): what a default `pip install torch transformers` brings on this platform (pip
+  resolves it with --dry-run against pypi.org alone, ignoring local wheels and constraints; the sizes come
+  from PyPI's JSON simple API). That is the wheels' download size, a lower bound of their installed size;
+  on Linux x86-64 it holds PyPI's default torch, the CUDA build with its nvidia-* libraries.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/deploy.py RUN_DIR [--launches 5] [--texts 50]
+    PYTHONPATH=. .venv/bin/python benchmarks/deploy.py RUN_DIR [--launches 5] [--texts 50] [--pypi]
 
 Goal (issue 15): install >= 10x smaller, cold start >= 5x faster.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import statistics
 import subprocess
@@ -130,11 +135,36 @@ def row(name: str, bundle: str, teacher: str, ratio: float) -> str:
     return f"{name:<34} {bundle:>16} {teacher:>22} {ratio:>8.1f}x"
 
 
+def default_install_download_bytes(requirements: list[str], torch_version: str) -> int:
+    """Download bytes of the wheels a default `pip install` of `requirements` resolves to from pypi.org."""
+    import urllib.request
+
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        isolated = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_CONSTRAINT": ""}
+        subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                        "--report", str(report), "--index-url", "https://pypi.org/simple",
+                        f"torch=={torch_version}", *requirements], check=True, env=isolated, timeout=600)
+        resolved = json.loads(report.read_text())["install"]
+    total = 0
+    for item in resolved:
+        filename = item["download_info"]["url"].rsplit("/", 1)[-1]
+        project = item["metadata"]["name"].lower().replace("_", "-")
+        request = urllib.request.Request(f"https://pypi.org/simple/{project}/",
+                                         headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            files = json.load(answer)["files"]
+        total += next(f["size"] for f in files if f["filename"] == filename)
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")
     parser.add_argument("--launches", type=int, default=5)
     parser.add_argument("--texts", type=int, default=50, help="test texts timed one at a time")
+    parser.add_argument("--pypi", action="store_true",
+                        help="also size a default `pip install torch transformers` from pypi.org")
     args = parser.parse_args()
     teacher = teacher_folder(Path(args.run_dir))
     if teacher is None:
@@ -168,6 +198,12 @@ def main() -> None:
               heavy_bytes / bundle_bytes) + "   goal >= 10x (venv du includes pip, setuptools)")
     print(row("installed size: requirement closure", f"{light_bytes / mib:.0f} MiB", f"{heavy_bytes / mib:.0f} MiB",
               heavy_bytes / light_bytes) + "   (both summed from RECORD files in the workbench's venv)")
+    if args.pypi:
+        import torch
+
+        default = default_install_download_bytes(["transformers"], torch.__version__.split("+")[0])
+        print(row("default pip install, download only", f"{bundle_bytes / mib:.0f} MiB", f"{default / mib:.0f} MiB",
+                  default / bundle_bytes) + "   (PyPI's torch with CUDA; installed it is larger still)")
     print(row(f"cold start, median of {args.launches}", f"{seconds['bundle']:.2f} s",
               f"{seconds['teacher']:.2f} s", seconds["teacher"] / seconds["bundle"]) + "   goal >= 5x")
     print(row("peak RSS of that process", f"{rss['bundle'] / mib:.0f} MiB", f"{rss['teacher'] / mib:.0f} MiB",

@@ -35,6 +35,8 @@ from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import INT8_STUDENT, RunFolder
 from workbench.core.search.events import SearchFinished, describe_search
+from workbench.core.search.folder import StudyFolder
+from workbench.core.search.frontier import TrialRow, format_table
 from workbench.core.search.runner import open_finished
 from workbench.core.sources.split_inputs import load_split
 
@@ -117,6 +119,8 @@ def end_to_end(args: argparse.Namespace) -> None:
         summary = event if isinstance(event, SearchFinished) else summary
         if line := describe_search(event):
             print(line, flush=True)
+    references = StudyFolder(summary.study_dir).references().get("models", {})
+    print(format_table([TrialRow.from_dict(row) for row in summary.rows], references))
     chosen, dominates = _chosen(summary, demo_ms, demo_dev)
     if chosen is None:
         raise SystemExit(f"no trial was trained: {summary.message} ({_minutes(began)})")

@@ -3,7 +3,7 @@ the same job at an earlier commit, in one sitting, each a fresh `workbench run` 
 per-phase times (RUN/timings.json where the commit writes it) and the ratios against the earlier commit.
 
     .venv/bin/python benchmarks/time_to_result.py [--recipe resources/presets/quick-demo.yaml] \
-        [--reference 403aaba]
+        [--reference 403aaba] [--uncached]
 
 The earlier commit runs from a git worktree with this checkout's virtual environment (PYTHONPATH points at
 the worktree), so only the code differs. Run it on a quiet machine: the figures are wall-clock times.
@@ -23,11 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_job(code: Path, recipe: Path, output: Path, cache: Path | None) -> dict:
+def run_job(code: Path, recipe: Path, output: Path, cache: Path | None, *settings: str) -> dict:
     """One job in a fresh process; its wall time, summary and phase times."""
     overrides = ["--set", f"output_dir={output}"]
     if cache is not None:
         overrides += ["--set", f"teacher.cache_dir={cache}"]
+    for setting in settings:
+        overrides += ["--set", setting]
     env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1"}
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "workbench.cli", "run", str(recipe), *overrides], cwd=code,
@@ -61,7 +63,8 @@ def show(name: str, result: dict, reference: dict) -> None:
     summary = result["summary"]
     int8 = summary.get("student_int8_accuracy", float("nan"))
     print(f"{name:<22} {result['wall_s']:7.0f} s  x{result['wall_s'] / reference['wall_s']:.2f}  "
-          f"test acc {summary['student_accuracy']:.3f}  int8 acc {int8:.3f}")
+          f"teacher acc {summary['teacher_accuracy']:.3f}  student acc {summary['student_accuracy']:.3f}  "
+          f"int8 acc {int8:.3f}")
     for phase, seconds in result["phases"].items():
         print(f"    {phase:<28} {seconds:7.1f} s")
 
@@ -71,6 +74,8 @@ def main() -> None:
     parser.add_argument("--recipe", type=Path, default=Path("resources/presets/quick-demo.yaml"),
                         help="relative to each commit's tree, so each runs the recipe as that commit wrote it")
     parser.add_argument("--reference", default="403aaba", help="the earlier commit to compare with")
+    parser.add_argument("--uncached", action="store_true",
+                        help="also run warm with the teacher-target cache off (its summary must equal warm's)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="time-to-result-") as scratch:
         scratch = Path(scratch)
@@ -80,12 +85,18 @@ def main() -> None:
             before = run_job(old_code, old_code / args.recipe, scratch / "runs-reference", None)
             cold = run_job(ROOT, ROOT / args.recipe, scratch / "runs-cold", cache)
             warm = run_job(ROOT, ROOT / args.recipe, scratch / "runs-warm", cache)
+            uncached = (run_job(ROOT, ROOT / args.recipe, scratch / "runs-uncached", cache,
+                                "distillation.teacher_cache_mb=0") if args.uncached else None)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old_code)], check=False)
     print(f"quick-demo, {os.cpu_count()} CPUs; ratios are against commit {args.reference}")
     show(f"commit {args.reference}", before, before)
     show("cold (fine-tunes)", cold, before)
     show("warm (teacher reused)", warm, before)
+    if uncached:
+        show("warm, no teacher cache", uncached, before)
+        same = uncached["summary"] == warm["summary"]
+        print(f"teacher-target cache on and off: {'identical' if same else 'DIFFERENT'} summaries")
 
 
 if __name__ == "__main__":

@@ -229,3 +229,18 @@ def test_the_model_card_quotes_the_runs_benchmark_beside_the_teacher(run_copy, t
     card = (write_bundle(run_copy.path, tmp_path / "out").path / "model-card.md").read_text()
     assert ("batch 1, 32 tokens, 2 threads: this model 2.50 ms and 9.0 MiB, the teacher in PyTorch 20.00 ms and "
             "90.0 MiB: 8.0× faster, 10.0× smaller.") in card
+
+
+@pytest.mark.parametrize("pruning, says", [
+    ({"ffn_ratio": 0.5, "recovery": {"epochs": 2}}, "0% of attention heads and 50% of FFN neurons removed by "
+                                                     "gradient importance; then 2 recovery epoch(s)"),
+    ({"threshold": 0.2, "threshold_units": "ffn"}, "FFN neurons below 0.2 of their layer's highest gradient "
+                                                   "importance removed; then 1 recovery epoch(s)"),
+    ({"unstructured_sparsity": 0.3}, "30% of encoder weights zeroed (in each matrix); then 1 recovery epoch(s)"),
+])
+def test_the_model_card_says_how_the_student_was_pruned(run_copy, tmp_path, pruning, says):
+    recipe = run_copy.recipe()
+    recipe.pruning = recipe.pruning.model_validate({"enabled": True, **pruning})
+    recipe.save(run_copy.recipe_path)
+    card = (write_bundle(run_copy.path, tmp_path / "out").path / "model-card.md").read_text()
+    assert f"- **Pruning:** {says}." in card

@@ -237,3 +237,15 @@ def test_quantization_stage_exports_and_checks_parity(recipe):
     assert int8["examples"] == evaluation["student"]["examples"]
     assert 0 <= int8["accuracy"] <= 1 and finished.summary["student_int8_accuracy"] == int8["accuracy"]
     assert sum(map(sum, int8["confusion_matrix"])) == int8["examples"]
+
+
+def test_the_teacher_cache_changes_nothing_but_time(recipe):
+    # Two epochs: the second reads every target from the cache, in other batch compositions and paddings.
+    recipe.distillation.intermediate.epochs = recipe.distillation.prediction.epochs = 2
+    cached = run_to_end(recipe)[-1]
+    recipe.distillation.teacher_cache_mb = 0  # the teacher runs on every step
+    uncached = run_to_end(recipe)[-1]
+    assert isinstance(cached, Finished) and cached.summary == uncached.summary
+    weights, reference = final_student_weights(Path(cached.run_dir)), final_student_weights(Path(uncached.run_dir))
+    assert all(torch.equal(weights[name], reference[name]) for name in reference)
+

@@ -60,3 +60,12 @@ def test_compare_names_both_failures_and_rejects_mismatched_shapes():
     assert not result.ok and result.agreement == 0 and "label agreement 0.0000 < 0.9" in result.message
     assert not compare("m.onnx", "student", expected, expected[:1], config).ok
     assert compare("m.onnx", "student", expected, expected + 0.05, config).ok
+
+
+def test_int4_is_held_to_its_own_bound_and_everything_else_to_int8s():
+    config = QuantizationConfig(max_logit_delta=0.5, int4_max_logit_delta=1.5)
+    expected = np.array([[2.0, 0.0], [0.0, 2.0]])
+    off_by_one = expected + np.array([[1.0, 0.0], [0.0, 0.0]])  # same labels, one logit 1.0 away
+    assert compare("student-int4.onnx", "student", expected, off_by_one, config).ok
+    assert not compare("student-int8.onnx", "student", expected, off_by_one, config).ok
+    assert not compare("student-int4.onnx", "student", expected, expected[:, ::-1], config).ok  # labels swapped

@@ -19,6 +19,7 @@ def test_a_reused_teacher_gives_the_same_student_as_a_freshly_fine_tuned_one(rec
     assert isinstance(reused[-1], Finished) and reused[-1].summary == fresh[-1].summary
     run = RunFolder.open(reused[-1].run_dir)
     assert run.teacher_reuse_path.is_file() and (run.teacher_dir / "config.json").is_file()  # self-contained
+    assert not [*run.teacher_dir.glob("predictions-*.json"), *run.teacher_dir.glob("teacher-key.json")]  # the cache's
 
 
 def test_reuse_off_fine_tunes_again(recipe):
@@ -65,20 +66,16 @@ def test_changed_data_labels_files_or_versions_never_reuse(recipe, tiny_base_dir
     assert cached_teacher(recipe, teacher_key(recipe, tiny_base_dir, "data-hash", labels)) is None
 
 
-def test_a_reused_teacher_is_scored_from_its_kept_test_labels_not_run_again(recipe):
+def test_the_teacher_is_scored_on_the_test_split_once_and_a_damaged_score_file_is_ignored(recipe):
     import json
 
-    from workbench.core.stages.teacher_reuse import PREDICTIONS_FILE
-
     fresh = run_to_end(recipe)[-1]
-    kept = next(cache_root(recipe).glob("*/" + PREDICTIONS_FILE.format(split="test")))
-    labels = json.loads(kept.read_text())["predictions"]
-    first = json.loads(RunFolder.open(fresh.run_dir).evaluation_path.read_text())
-    assert len(labels) == first["teacher"]["examples"]
-    assert not (RunFolder.open(fresh.run_dir).teacher_dir / kept.name).exists()  # the cache's, not the run's
-    kept.write_text(json.dumps({"split": "test", "predictions": [0] * len(labels)}))  # a marker the job must read
-    reused = run_to_end(recipe)[-1]
-    evaluation = json.loads(RunFolder.open(reused.run_dir).evaluation_path.read_text())
-    confusion = evaluation["teacher"]["confusion_matrix"]
-    assert all(row[1:] == [0] * (len(row) - 1) for row in confusion)  # every text labelled 0, as kept
-    assert not (RunFolder.open(reused.run_dir).teacher_dir / kept.name).exists()
+    kept = next(cache_root(recipe).glob("*/predictions-test.json"))
+    predictions = json.loads(kept.read_text())["predictions"]
+    assert len(predictions) == recipe.data.test_size
+    kept.write_text(json.dumps({"predictions": [0] * len(predictions)}))  # what the next job must read
+    labels = RunFolder.open(fresh.run_dir).path / "evaluation.json"
+    negative_share = json.loads(labels.read_text())["teacher"]["per_class"]["negative"]["support"] / len(predictions)
+    assert run_to_end(recipe)[-1].summary["teacher_accuracy"] == pytest.approx(negative_share)
+    kept.write_text(json.dumps({"predictions": [0] * 3}))  # the wrong length: scored again
+    assert run_to_end(recipe)[-1].summary["teacher_accuracy"] == fresh.summary["teacher_accuracy"]

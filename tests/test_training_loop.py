@@ -15,6 +15,9 @@ class Tiny(nn.Module):
         self.dense = nn.Linear(4, 4)
         self.LayerNorm = nn.LayerNorm(4)
 
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.dense(input_ids))
+
 
 def test_optimizer_decays_weight_matrices_but_not_biases_or_layer_norms():
     model = Tiny()
@@ -35,7 +38,7 @@ def _grad_norms_seen(max_grad_norm):
     loader = DataLoader(data, batch_size=4, sampler=EpochOrder(len(data), seed=0))
 
     def losses(module, batch):  # a steep loss: gradients far above 1
-        return {"loss": 1e4 * module.LayerNorm(module.dense(batch["input_ids"])).pow(2).mean()}
+        return {"loss": 1e4 * module(**batch).pow(2).mean()}
 
     norms = []
 
@@ -56,3 +59,42 @@ def test_gradients_are_clipped_to_max_grad_norm_and_only_when_asked():
     clipped = _grad_norms_seen(1.0)
     assert len(clipped) == 2 and max(clipped) <= 1.0 + 1e-4
     assert max(_grad_norms_seen(None)) > 10
+
+
+def _dtypes_a_step_sees(precision: str) -> set[torch.dtype]:
+    recipe = Recipe()
+    recipe.training.device, recipe.training.precision = "cpu", precision
+    from workbench.core.stages.context import make_accelerator
+
+    model, seen = Tiny(), set()
+    model.dense.register_forward_hook(lambda module, args, output: seen.add(output.dtype))
+    data = [{"input_ids": torch.full((4,), float(i))} for i in range(4)]
+    loader = DataLoader(data, batch_size=4, sampler=EpochOrder(len(data), seed=0))
+    outputs = []
+
+    def losses(module, batch):
+        outputs.append(module(**batch))
+        return {"loss": outputs[-1].pow(2).mean()}
+
+    runner = StageRunner(make_accelerator(recipe), None, None, JobControl(), recipe.training, dict)
+    list(runner.run_stage(Stage("s", model, losses, loader, StageConfig(max_steps=1, lr=1e-3))))
+    assert outputs[-1].dtype == torch.float32  # the losses always read fp32
+    return seen
+
+
+def test_bf16_runs_the_trainable_forward_in_bf16_and_fp32_does_not_in_the_same_process():
+    assert _dtypes_a_step_sees("bf16") == {torch.bfloat16}
+    assert _dtypes_a_step_sees("fp32") == {torch.float32}
+    assert _dtypes_a_step_sees("bf16") == {torch.bfloat16}  # Accelerate's process-wide state is not involved
+
+
+def test_auto_precision_is_bf16_only_where_the_hardware_has_it(monkeypatch):
+    from workbench.core.distill import precision
+    from workbench.core.recipe import TrainingConfig
+
+    auto = TrainingConfig(device="cpu")
+    monkeypatch.setattr(precision, "native_cpu_bf16", lambda: True)
+    assert precision.training_precision(auto) == "bf16"
+    monkeypatch.setattr(precision, "native_cpu_bf16", lambda: False)
+    assert precision.training_precision(auto) == "fp32"
+    assert precision.training_precision(TrainingConfig(device="cpu", precision="bf16")) == "bf16"

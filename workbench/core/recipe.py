@@ -146,7 +146,7 @@ class DistillationConfig(Section):
     relation_heads: int | None = Field(default=None, ge=1, le=256, description="relation heads; default: the "
                                        "student's head count, or the largest divisor of both widths below it")
     augmentation: AugmentationConfig = AugmentationConfig()
-    teacher_cache_mb: int = Field(default=512, ge=0, description="memory budget for cached teacher outputs")
+    teacher_cache_mb: int = Field(default=2048, ge=0, description="memory budget for cached teacher outputs")
 
 
 class TrainingConfig(Section):
@@ -154,7 +154,8 @@ class TrainingConfig(Section):
     eval_batch_size: int = Field(default=64, ge=1, le=4096)
     seed: int = Field(default=42, ge=0, description="numpy and torch reject negative seeds")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    # auto: bf16 autocast where the hardware has native bf16, else fp32 (distill/precision.py)
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
     checkpoint_every: int = Field(default=200, ge=1, description="steps between checkpoints")
     log_every: int = Field(default=10, ge=1, description="steps between logged loss values")
     threads: int | None = Field(default=None, ge=1, le=256)

@@ -70,6 +70,10 @@ class QuantizationConfig(Section):
     int4: bool = Field(default=False, description="also write a weight-only int4 student (MatMulNBits)")
     # Quick-demo student: block 32 gave 4.70 MiB (test accuracy 0.755), 64 4.24 MiB (0.759), 128 4.01 (0.754).
     int4_block_size: int = Field(default=64, ge=16, le=256, description="weights sharing one int4 scale")
+    # int4 rounds weights 8x coarser than int8, so its parity bound is its own (quick-demo student: agreement
+    # 0.970, max |Δlogit| 1.14, test accuracy equal to fp32); a broken export still fails it (near-chance labels).
+    int4_min_agreement: float = Field(default=0.95, ge=0, le=1)
+    int4_max_logit_delta: float = Field(default=1.5, gt=0)
     qat_epochs: float = Field(default=0.0, ge=0, le=100, description="quantization-aware distillation when int8 "
                               "loses more than max_accuracy_drop; 0 = off")
     qat_lr: LearningRate = 1e-5

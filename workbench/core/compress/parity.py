@@ -12,7 +12,7 @@ import numpy as np
 
 from workbench.core.compress.export import ARTIFACTS
 from workbench.core.recipe import QuantizationConfig
-from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.run_folder import INT4_STUDENT, RunFolder, write_json
 from workbench.core.sources.model_runner import OnnxRunner, TorchRunner
 from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
 
@@ -31,12 +31,19 @@ class ParityResult:
 
 
 def check_parity(onnx_path: str | Path, model_folder: str | Path, batches: list[Batch],
-                 config: QuantizationConfig, threads: int = 2) -> ParityResult:
-    """Run both models on the same batches and compare labels and logits."""
-    reference, exported = TorchRunner(model_folder), OnnxRunner(onnx_path, threads)
-    expected_logits = np.concatenate([reference(batch) for batch in batches])
+                 config: QuantizationConfig, threads: int = 2, expected: np.ndarray | None = None) -> ParityResult:
+    """Run both models on the same batches and compare labels and logits (`expected`: the PyTorch model's
+    logits on these batches, when already computed)."""
+    if expected is None:
+        expected = reference_logits(model_folder, batches)
+    exported = OnnxRunner(onnx_path, threads)
     actual_logits = np.concatenate([exported(batch) for batch in batches])
-    return compare(Path(onnx_path).name, str(model_folder), expected_logits, actual_logits, config)
+    return compare(Path(onnx_path).name, str(model_folder), expected, actual_logits, config)
+
+
+def reference_logits(model_folder: str | Path, batches: list[Batch]) -> np.ndarray:
+    reference = TorchRunner(model_folder)
+    return np.concatenate([reference(batch) for batch in batches])
 
 
 def compare(artifact: str, reference: str, expected: np.ndarray, actual: np.ndarray,
@@ -49,18 +56,25 @@ def compare(artifact: str, reference: str, expected: np.ndarray, actual: np.ndar
         # NaN or inf logits must fail the check, and NaN compares False against any tolerance.
         delta = float(difference.max()) if np.isfinite(difference).all() else float("inf")
         agreement = float((actual.argmax(-1) == expected.argmax(-1)).mean()) if len(expected) else 0.0
+    min_agreement, max_delta = tolerance(artifact, config)
     problems = []
-    if agreement < config.min_agreement:
-        problems.append(f"label agreement {agreement:.4f} < {config.min_agreement}")
-    if delta > config.max_logit_delta:
-        problems.append(f"max |Δlogit| {delta:.4g} > {config.max_logit_delta}")
+    if agreement < min_agreement:
+        problems.append(f"label agreement {agreement:.4f} < {min_agreement}")
+    if delta > max_delta:
+        problems.append(f"max |Δlogit| {delta:.4g} > {max_delta}")
     ok = not problems
     message = (f"{artifact}: matches PyTorch on {len(expected)} dev examples "
                f"(agreement {agreement:.4f}, max |Δlogit| {delta:.3g})" if ok else
                f"{artifact}: DISAGREES with PyTorch on {len(expected)} dev examples: {'; '.join(problems)}"
                " — flagged, do not ship it")
-    return ParityResult(artifact, reference, len(expected), agreement, delta, config.min_agreement,
-                        config.max_logit_delta, ok, message)
+    return ParityResult(artifact, reference, len(expected), agreement, delta, min_agreement, max_delta, ok, message)
+
+
+def tolerance(artifact: str, config: QuantizationConfig) -> tuple[float, float]:
+    """(min label agreement, max |Δlogit|) an artifact is held to: int4 weights have their own bound."""
+    if artifact == INT4_STUDENT:
+        return config.int4_min_agreement, config.int4_max_logit_delta
+    return config.min_agreement, config.max_logit_delta
 
 
 def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
@@ -70,15 +84,16 @@ def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
     run = RunFolder.open(run_dir)
     config = run.recipe().quantization
     split = dev or load_split(run.path, "dev")
-    results, batches = [], {}
+    results, batches, expected = [], {}, {}
     for artifact, source in ARTIFACTS.items():
         path = run.onnx_path(artifact)
         if not path.is_file():
             continue
-        if source not in batches:  # each model reads the text through its own tokenizer
+        if source not in batches:  # each model reads the text through its own tokenizer, and runs once
             tokenizer = load_tokenizer_from(run.model_dir(source))
             batches[source] = encode_batches(split.texts, tokenizer, split.max_length, batch_size)
-        results.append(check_parity(path, run.model_dir(source), batches[source], config, threads))
+            expected[source] = reference_logits(run.model_dir(source), batches[source])
+        results.append(check_parity(path, run.model_dir(source), batches[source], config, threads, expected[source]))
     write_json(run.parity_path,
                {"split": "dev", "all_ok": all(r.ok for r in results), "results": [asdict(r) for r in results]})
     return results

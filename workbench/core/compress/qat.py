@@ -73,13 +73,15 @@ def fake_quantized(model: nn.Module, per_channel: bool = True) -> Iterator[int]:
 
 
 def qat_stage(trainable: nn.Module, teacher: nn.Module, loader, quantization: QuantizationConfig,
-              distillation: DistillationConfig, evaluate=None, cache=None) -> Stage:
+              distillation: DistillationConfig, evaluate=None, cache=None,
+              teacher_length: int | None = None) -> Stage:
     """The QAT stage for the job's StageRunner: prediction-layer distillation on the teacher's soft labels
     only (no hard labels: the target is the teacher's answer, which int8 should keep), best dev accuracy kept,
     measured through the fake-quant."""
     soft_only = distillation.weights.model_copy(update={"prediction": 1.0, "hard_label": 0.0})
-    return Stage(QAT, trainable, prediction_losses(teacher, soft_only, distillation.temperature, cache), loader,
-                 StageConfig(epochs=quantization.qat_epochs, lr=quantization.qat_lr), evaluate, keep_best=True)
+    losses = prediction_losses(teacher, soft_only, distillation.temperature, cache, teacher_length)
+    return Stage(QAT, trainable, losses, loader, StageConfig(epochs=quantization.qat_epochs, lr=quantization.qat_lr),
+                 evaluate, keep_best=True)
 
 
 def qat_decision(model: nn.Module, tokenizer, dev: Split, quantization: QuantizationConfig,

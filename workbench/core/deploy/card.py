@@ -213,8 +213,20 @@ def _epochs(stage) -> str:
 def _pruning(pruning, files: dict[str, Any]) -> str:
     if not pruning.enabled:
         return "none"
-    parts = [f"{pruning.heads_ratio:.0%} of attention heads and {pruning.ffn_ratio:.0%} of FFN neurons removed "
-             f"by {pruning.importance} importance, then {pruning.recovery_epochs:g} recovery epoch(s)"]
+    parts = []
+    if pruning.threshold is not None:
+        units = {"both": "attention heads and FFN neurons", "heads": "attention heads",
+                 "ffn": "FFN neurons"}[pruning.threshold_units]
+        parts.append(f"{units} below {pruning.threshold:g} of their layer's highest {pruning.importance} "
+                     "importance removed")
+    elif pruning.structured:
+        parts.append(f"{pruning.heads_ratio:.0%} of attention heads and {pruning.ffn_ratio:.0%} of FFN neurons "
+                     f"removed by {pruning.importance} importance")
+    if pruning.unstructured_sparsity:
+        parts.append(f"{pruning.unstructured_sparsity:.0%} of encoder weights zeroed "
+                     f"({'over all matrices' if pruning.unstructured_scope == 'global' else 'in each matrix'})")
+    if pruning.prunes_weights:
+        parts.append(f"then {pruning.recovery.epochs:g} recovery epoch(s)")
     vocabulary = files.get("vocabulary") or {}
     if pruning.vocabulary:
         parts.append("vocabulary cut to the tokens the training texts use"

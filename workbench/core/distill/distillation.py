@@ -7,7 +7,7 @@ layers nobody maps. The teacher runs under no_grad: it never needs gradients.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -24,13 +24,14 @@ from workbench.core.distill.losses import (
     soft_cross_entropy,
 )
 from workbench.core.distill.mapping import LayerMapping
-from workbench.core.distill.teacher_cache import TeacherCache
+from workbench.core.distill.teacher_cache import TeacherCache, narrowed
 from workbench.core.recipe import LossWeights
-from workbench.core.sources.batches import model_inputs
+from workbench.core.sources.batches import model_inputs, padded_to
 from workbench.core.sources.families import ROLES, family_of
 
 Batch = dict[str, torch.Tensor]
-# (the trainable module as prepared for the device, possibly DDP-wrapped; a batch) -> weighted loss components
+# (the trainable module as prepared for the device, possibly DDP-wrapped, or its bf16 forward (distill/precision.py);
+# a batch) -> weighted loss components
 LossFunction = Callable[[nn.Module, Batch], dict[str, torch.Tensor]]
 
 
@@ -74,37 +75,47 @@ def finetune_losses() -> LossFunction:
 
 
 class TeacherStudentLoss:
-    """A distillation loss whose teacher targets may come from a `TeacherCache`.
+    """A distillation loss whose teacher targets (`names`) may come from a `TeacherCache`.
 
-    `replay(batch)` only fills the cache: a resumed job replays the batches the interrupted one had seen,
-    in the same composition, so that the cache holds bit-identical targets and the result is the same.
+    The teacher reads every batch padded to `teacher_length` (the recipe's max_length): its outputs depend on
+    the padded length in the last bits, so this way an example's targets are the same whichever batch it is
+    in, and a job with the cache trains on exactly the targets of one without it. `prepare(batches)` fills
+    the cache before the stage's first step, in one pass over its training set, so that the first epoch
+    costs like the later ones.
     """
 
-    def __init__(self, teacher_targets: Callable[[Batch], Batch],
+    def __init__(self, teacher_targets: Callable[[Batch], Batch], names: set[str],
                  compare: Callable[[nn.Module, Batch, Batch], dict[str, torch.Tensor]],
-                 cache: TeacherCache | None) -> None:
-        self._teacher_targets, self._compare, self.cache = teacher_targets, compare, cache
+                 cache: TeacherCache | None, teacher_length: int | None, pad_id: int | None) -> None:
+        self._teacher_targets, self.names, self._compare, self.cache = teacher_targets, names, compare, cache
+        self.teacher_length, self.pad_id = teacher_length, pad_id or 0
 
     def __call__(self, trainable: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         return self._compare(trainable, batch, self._targets(batch))
 
-    def replay(self, batch: Batch) -> None:
+    def prepare(self, batches: Callable[[], Iterable[Batch]], between_batches: Callable[[], None]) -> None:
         if self.cache is not None:
-            self._targets(batch)
+            self.cache.fill(batches(), self.names, self._teacher, between_batches)
+
+    def _teacher(self, batch: Batch) -> Batch:
+        inputs = model_inputs(batch)
+        if self.teacher_length:
+            inputs = padded_to(inputs, self.teacher_length, self.pad_id)
+        return self._teacher_targets(inputs)
 
     def _targets(self, batch: Batch) -> Batch:
-        compute = lambda: self._teacher_targets(model_inputs(batch))  # noqa: E731
+        mask = batch["attention_mask"]
+        compute = lambda: narrowed(self._teacher(batch), mask.shape[1])  # noqa: E731
         if self.cache is None:
             return compute()
-        mask = batch["attention_mask"]
-        targets = self.cache.targets(batch["idx"], mask.sum(1), mask.shape[1], compute)
+        targets = self.cache.targets(batch["idx"], mask.sum(1), mask.shape[1], self.names, compute)
         return {name: value.to(mask.device) for name, value in targets.items()}
 
 
 def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, mapping: LayerMapping,
                         weights: LossWeights, hidden_on: bool, attention_on: bool,
                         cache: TeacherCache | None = None, attention_loss: str = "scores",
-                        heads: int | None = None) -> TeacherStudentLoss:
+                        heads: int | None = None, teacher_length: int | None = None) -> TeacherStudentLoss:
     """Embedding + hidden + attention losses; the capture hooks sit on the unwrapped student's layers.
 
     `attention_loss` "scores" is TinyBERT's MSE of pre-softmax scores, "relation" MiniLM's Q-Q, K-K, V-V
@@ -126,8 +137,10 @@ def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, map
 
     def teacher_targets(inputs: Batch) -> Batch:
         with teacher_capture, torch.no_grad():
-            hidden = teacher(**inputs, output_hidden_states=True).hidden_states
-            targets = {f"hidden{n}": hidden[n] for n in teacher_hidden}
+            outputs = teacher(**inputs, output_hidden_states=True)
+            targets = {f"hidden{n}": outputs.hidden_states[n] for n in teacher_hidden}
+            if "logits" in outputs:  # free with this pass: cached, they spare the prediction stages a teacher pass
+                targets["logits"] = outputs.logits
             for _, n in attention_pairs:
                 if relation:
                     targets |= {f"projection{n}_{role}": teacher_capture.projections[n - 1][role] for role in ROLES}
@@ -159,7 +172,10 @@ def intermediate_losses(teacher: nn.Module, student: StudentWithProjections, map
                 attention_term(captured, m, n, targets, mask) for m, n in attention_pairs)
         return components
 
-    return TeacherStudentLoss(teacher_targets, compare, cache)
+    attention_names = ({f"projection{n}_{role}" for _, n in attention_pairs for role in ROLES} if relation
+                       else {f"scores{n}" for _, n in attention_pairs})
+    names = {f"hidden{n}" for n in teacher_hidden} | attention_names
+    return TeacherStudentLoss(teacher_targets, names, compare, cache, teacher_length, teacher.config.pad_token_id)
 
 
 def _default_relation_heads(teacher: nn.Module, student: nn.Module) -> int:
@@ -169,7 +185,7 @@ def _default_relation_heads(teacher: nn.Module, student: nn.Module) -> int:
 
 
 def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: float,
-                      cache: TeacherCache | None = None) -> TeacherStudentLoss:
+                      cache: TeacherCache | None = None, teacher_length: int | None = None) -> TeacherStudentLoss:
     def teacher_logits(inputs: Batch) -> Batch:
         with torch.no_grad():
             return {"logits": teacher(**inputs).logits}
@@ -184,4 +200,5 @@ def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: flo
             components["hard_label"] = weights.hard_label * hard_label_cross_entropy(student_logits, batch["labels"])
         return components
 
-    return TeacherStudentLoss(teacher_logits, compare, cache)
+    return TeacherStudentLoss(teacher_logits, {"logits"}, compare, cache, teacher_length,
+                              teacher.config.pad_token_id)

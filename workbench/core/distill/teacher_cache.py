@@ -1,16 +1,17 @@
-"""Teacher outputs that stay the same across epochs, kept per example within a memory budget.
+"""Teacher outputs that stay the same across epochs and stages, kept per example within a memory budget.
 
 The teacher is frozen and in eval mode, so its hidden states, attention scores and logits on an
-unaugmented training example are the same every epoch. The first epoch computes and stores them (trimmed
-to the example's own length, in their own precision: rounding them would train later epochs on other
-targets than the first, and a cached job on other targets than an uncached one); later epochs pad them
-back into batches instead of running the teacher again. A miss returns the batch as it will read back
-from the cache, so that a hit and a miss give the same tensors (padded positions zero).
+unaugmented training example are the same every epoch, and in every stage that reads them. They are
+computed before a stage's first batch in one pass over its training set (`fill`: large batches of similar
+length, so little padding) and stored trimmed to each example's own length, in their own precision
+(rounding them would train on other targets than the teacher's); batches pad them back instead of running
+the teacher again. One cache serves the stages that share a training set: stage 1 stores the logits with
+its hidden states, so stage 2 and the recovery stage find theirs already there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -31,39 +32,58 @@ class TeacherCache:
         self.budget_bytes = budget_bytes
         self.used_bytes = 0
         self.hits = self.misses = 0
-        self._entries: dict[int, dict[str, torch.Tensor]] = {}
+        self._entries: dict[int, Targets] = {}
 
-    def targets(self, ids: torch.Tensor, lengths: torch.Tensor, seq_len: int,
+    def fill(self, batches: Iterable[dict[str, torch.Tensor]], names: set[str],
+             compute: Callable[[dict[str, torch.Tensor]], Targets],
+             between_batches: Callable[[], None] = lambda: None) -> None:
+        """Compute and store the targets `names` of every example the batches hold that lacks them, until
+        the budget is spent; the examples beyond it are computed batch by batch, as without a cache."""
+        for batch in batches:
+            between_batches()
+            ids = batch["idx"].tolist()
+            if self._holds(ids, names):
+                continue
+            if not self._store(ids, batch["attention_mask"].sum(1).tolist(), compute(batch)):
+                return
+
+    def targets(self, ids: torch.Tensor, lengths: torch.Tensor, seq_len: int, names: set[str],
                 compute: Callable[[], Targets]) -> Targets:
-        """The teacher's targets for a batch: from the cache when every example is in it, else computed."""
+        """The teacher's targets `names` for a batch: from the cache when it holds every example, else
+        computed (and stored while the budget lasts)."""
         keys = ids.tolist()
-        if all(key in self._entries for key in keys):
+        if self._holds(keys, names):
             self.hits += 1
-            return self._assemble(keys, seq_len)
+            return self._assemble(keys, seq_len, names)
         self.misses += 1
         computed = compute()
-        self._store(keys, lengths.tolist(), computed)
-        if all(key in self._entries for key in keys):
-            return self._assemble(keys, seq_len)
+        if self._store(keys, lengths.tolist(), computed) and self._holds(keys, names):
+            return self._assemble(keys, seq_len, names)
         return computed  # over the budget: these examples are recomputed every epoch, as without a cache
 
-    def _store(self, keys: list[int], lengths: list[int], targets: Targets) -> None:
-        for row, (key, length) in enumerate(zip(keys, lengths, strict=True)):
-            if key in self._entries:
-                continue
-            entry = {name: _trim(value[row], sequence_dims(name), length).to("cpu", copy=True)
-                     for name, value in targets.items()}
-            size = sum(t.numel() * t.element_size() for t in entry.values())
-            if self.used_bytes + size > self.budget_bytes:
-                return
-            self._entries[key] = entry
-            self.used_bytes += size
+    def _holds(self, keys: list[int], names: set[str]) -> bool:
+        return all(key in self._entries and names <= self._entries[key].keys() for key in keys)
 
-    def _assemble(self, keys: list[int], seq_len: int) -> Targets:
+    def _store(self, keys: list[int], lengths: list[int], targets: Targets) -> bool:
+        """Keep each example's targets; False once the budget is spent."""
+        for row, (key, length) in enumerate(zip(keys, lengths, strict=True)):
+            entry = self._entries.setdefault(key, {})
+            new = {name: _trim(value[row], sequence_dims(name), length).to("cpu", copy=True)
+                   for name, value in targets.items() if name not in entry}
+            size = sum(t.numel() * t.element_size() for t in new.values())
+            if self.used_bytes + size > self.budget_bytes:
+                if not entry:
+                    del self._entries[key]
+                return False
+            entry.update(new)
+            self.used_bytes += size
+        return True
+
+    def _assemble(self, keys: list[int], seq_len: int, names: set[str]) -> Targets:
         first = self._entries[keys[0]]
         batch: Targets = {}
-        for name, sample in first.items():
-            dims = sequence_dims(name)
+        for name in sorted(names):
+            sample, dims = first[name], sequence_dims(name)
             shape = [seq_len if d in dims else size for d, size in enumerate(sample.shape)]
             out = torch.zeros(len(keys), *shape, dtype=sample.dtype)
             for row, key in enumerate(keys):
@@ -71,6 +91,11 @@ class TeacherCache:
                 out[(row, *[slice(0, s) for s in value.shape])] = value
             batch[name] = out
         return batch
+
+
+def narrowed(targets: Targets, length: int) -> Targets:
+    """A batch's targets cut to `length` along the sequence."""
+    return {name: _trim(value, tuple(d + 1 for d in sequence_dims(name)), length) for name, value in targets.items()}
 
 
 def _trim(value: torch.Tensor, dims: tuple[int, ...], length: int) -> torch.Tensor:

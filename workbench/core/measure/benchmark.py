@@ -82,10 +82,12 @@ def load_runner(variant: Variant, threads: int) -> Runner:
 
 def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches: Sequence[int] = (1, 32),
             seq_lens: Sequence[int] = (64, 128), repeats: int = 20, warmup: int = 3,
-            between_models: Callable[[], None] = lambda: None) -> dict[str, Any]:
+            between_models: Callable[[], None] = lambda: None,
+            scored: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Everything bench.json holds except the run folder; `test` is the split that accuracy is taken on.
     `between_models` runs after each model is loaded or scored and after each shape is timed (a cancel
-    check, when a job measures)."""
+    check, when a job measures). `scored`: test metrics already taken on this split, by variant name (a
+    job scores its models before it measures them; each is scored once)."""
     import onnxruntime
     import torch
 
@@ -101,7 +103,9 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
             models[variant.name] = {"kind": variant.kind, "path": str(variant.path), "size_bytes": variant.size_bytes,
                                     "peak_memory_bytes": peak, "latency": []}
         for variant in variants:
-            models[variant.name]["test"] = _test_metrics(runners[variant.name], tokenizers[variant.tokenizer], test)
+            known = (scored or {}).get(variant.name)
+            metrics = known or _classify(runners[variant.name], tokenizers[variant.tokenizer], test)
+            models[variant.name]["test"] = {k: metrics[k] for k in ("accuracy", "macro_f1", "examples")}
             between_models()
         for batch in batches:
             for seq_len in seq_lens:
@@ -164,11 +168,6 @@ def _classify(runner: Runner, tokenizer, test: Split) -> dict[str, Any]:
     encoded = encode_batches(test.texts, tokenizer, test.max_length, 64)
     predictions = np.concatenate([runner(batch).argmax(-1) for batch in encoded])
     return classification_metrics(test.labels, predictions, test.label_names)
-
-
-def _test_metrics(runner: Runner, tokenizer, test: Split) -> dict[str, Any]:
-    metrics = _classify(runner, tokenizer, test)
-    return {k: metrics[k] for k in ("accuracy", "macro_f1", "examples")}
 
 
 def _latency_entry(batch: int, seq_len: int, seconds: list[float]) -> dict[str, Any]:

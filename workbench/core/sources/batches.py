@@ -66,6 +66,27 @@ def eval_loader(dataset, tokenizer, batch_size: int) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=DataCollatorWithPadding(tokenizer))
 
 
+def length_sorted_loader(dataset, collate_fn, batch_size: int = 128) -> DataLoader:
+    """Every example once, in large batches of similar length: for passes that only read (the teacher's
+    targets), where the order does not matter and padding is wasted work."""
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    # A loader of its own generator: iterating one draws a seed, which must not move the job's global RNG
+    # (dropout and batch order would then depend on whether this pass ran).
+    return DataLoader(dataset, batch_size=batch_size, sampler=order, collate_fn=collate_fn,
+                      generator=torch.Generator())
+
+
+def padded_to(inputs: dict[str, torch.Tensor], length: int, pad_id: int) -> dict[str, torch.Tensor]:
+    """Model inputs padded on the right to `length`: the ids with `pad_id`, masks and type ids with 0."""
+    padded = {}
+    for name, value in inputs.items():
+        missing = length - value.shape[1]
+        fill = pad_id if name == "input_ids" else 0
+        padded[name] = torch.nn.functional.pad(value, (0, missing), value=fill) if missing > 0 else value
+    return padded
+
+
 def model_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The batch without what only the loss and the bookkeeping read (labels, example indices)."""
     return {k: v for k, v in batch.items() if k not in ("labels", "idx")}

@@ -17,6 +17,7 @@ import torch
 
 from workbench.core.distill.distillation import StudentWithProjections, check_attention_compatible
 from workbench.core.distill.mapping import LayerMapping, recipe_mapping
+from workbench.core.distill.precision import ACCELERATE_NAMES, training_precision
 from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.distill.training_loop import StageRunner
 from workbench.core.events import Event, JobControl, Notice, PhaseTimed, StageStarted
@@ -45,7 +46,7 @@ def make_accelerator(recipe: Recipe):
     training = recipe.training
     if training.threads:
         torch.set_num_threads(training.threads)
-    precision = {"fp32": "no", "fp16": "fp16", "bf16": "bf16"}[training.precision]
+    precision = ACCELERATE_NAMES[training_precision(training)]
     # Each stage trains part of the model (no classifier in stage 1, no projections in stage 2).
     unused = DistributedDataParallelKwargs(find_unused_parameters=True)
     return Accelerator(cpu=training.device == "cpu", mixed_precision=precision, kwargs_handlers=[unused])
@@ -71,6 +72,7 @@ class JobContext:
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds, in the order they ran
     _timed: list[Event] = field(default_factory=list)
     _student: StudentWithProjections | None = None
+    _teacher_cache: TeacherCache | None = None
 
     @classmethod
     def open(cls, recipe: Recipe | None, control: JobControl, resume_dir: str | Path | None) -> JobContext:
@@ -128,8 +130,12 @@ class JobContext:
         return self._student
 
     def teacher_cache(self) -> TeacherCache | None:
+        """The one cache of the teacher's targets on the distillation set, shared by every stage that reads
+        them (all train on `loaders["distill"]`); None when the recipe gives it no memory."""
         budget = self.recipe.distillation.teacher_cache_mb * 2**20
-        return TeacherCache(budget) if budget else None
+        if budget and self._teacher_cache is None:
+            self._teacher_cache = TeacherCache(budget)
+        return self._teacher_cache
 
     def _build_student(self) -> StudentWithProjections:
         recipe, teacher = self.recipe, self.teacher

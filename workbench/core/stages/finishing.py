@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core.compress.vocab_pruning import prune_vocabulary, select_vocabulary
+from workbench.core.distill.precision import training_precision
 from workbench.core.events import ArtifactWritten, Event, Notice
 from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.measure.prediction import predict
@@ -19,7 +20,7 @@ from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, read_json, wri
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
-from workbench.core.stages.teacher_reuse import cached_predictions, keep_predictions
+from workbench.core.stages.teacher_reuse import keep_predictions, kept_predictions
 
 SCORING, EXPORT, BENCHMARK = "scoring", "export", "benchmark"
 BENCHMARK_BATCHES = (1, 32)
@@ -30,7 +31,7 @@ def scoring(context: JobContext) -> Iterator[Event]:
     """Teacher and student on the test split; the student is written (vocabulary-pruned if asked)."""
     run, data = context.run, context.data
     labels, names = np.array(data.splits["test"]["label"]), data.label_names
-    teacher_predictions = _teacher_predictions(context, "test")
+    teacher_predictions = _teacher_test_predictions(context)
     context.control.raise_if_cancelled(SCORING)
     student = context.student.student
     student_predictions = predict(student, context.loaders["test"], context.accelerator.device)
@@ -87,7 +88,8 @@ def benchmark(context: JobContext) -> Iterator[Event]:
     variants = default_variants(run.path, export_missing=False)
     test = split_of(context.data, "test", recipe.data.max_length)
     result = measure(variants, test, _threads(context), BENCHMARK_BATCHES, (recipe.data.max_length,),
-                     repeats=BENCHMARK_REPEATS, between_models=lambda: context.control.raise_if_cancelled(BENCHMARK))
+                     repeats=BENCHMARK_REPEATS, between_models=lambda: context.control.raise_if_cancelled(BENCHMARK),
+                     scored=_scored_on_test(context))
     write_json(run.bench_path, {"run_dir": str(run.path), **result})
     yield context.log(ArtifactWritten("benchmark", str(run.bench_path)))
 
@@ -101,6 +103,7 @@ def job_summary(context: JobContext) -> dict[str, Any]:
         "teacher_macro_f1": evaluation["teacher"]["macro_f1"],
         "student_macro_f1": evaluation["student"]["macro_f1"],
         "agreement": evaluation["teacher_student_agreement"],
+        "training_precision": training_precision(context.recipe.training),  # what `auto` resolved to here
     }
     if "student_int8" in evaluation:
         summary["parity_ok"] = bool(read_json(context.run.parity_path).get("all_ok"))
@@ -110,16 +113,23 @@ def job_summary(context: JobContext) -> dict[str, Any]:
     return summary
 
 
-def _teacher_predictions(context: JobContext, split: str) -> np.ndarray:
-    """The teacher's labels on a split: kept beside a cached teacher, so a job that reuses it (every trial of
-    a search after the first) does not run the teacher again."""
-    key, recipe = context.teacher_key, context.recipe
-    if key is not None and (kept := cached_predictions(recipe, key, split)) is not None:
+def _teacher_test_predictions(context: JobContext) -> np.ndarray:
+    """Kept with a cached teacher, so that a job reusing it does not run it on the test split again."""
+    recipe, key = context.recipe, context.teacher_key
+    examples = len(context.data.splits["test"])
+    if key is not None and (kept := kept_predictions(recipe, key, "test", examples)) is not None:
         return np.array(kept)
-    predictions = predict(context.teacher, context.loaders[split], context.accelerator.device)
+    predictions = predict(context.teacher, context.loaders["test"], context.accelerator.device)
     if key is not None:
-        keep_predictions(recipe, key, split, [int(label) for label in predictions])
+        keep_predictions(recipe, key, "test", predictions.tolist())
     return predictions
+
+
+def _scored_on_test(context: JobContext) -> dict[str, dict[str, Any]]:
+    """The benchmark's variants that scoring and export already scored on the test split."""
+    evaluation = read_json(context.run.evaluation_path)
+    names = {"teacher": "teacher-torch-fp32", "student": "student-torch-fp32", "student_int8": "student-onnx-int8"}
+    return {variant: evaluation[key] for key, variant in names.items() if key in evaluation}
 
 
 def _score_with_pruned_vocabulary(context: JobContext) -> np.ndarray:

@@ -25,7 +25,8 @@ def quantization_aware_training(context: JobContext) -> Iterator[Event]:
     decision = qat_decision(student, context.tokenizer, dev, quantization, threads)
     if decision["run"]:
         stage = qat_stage(context.student, context.teacher, context.loaders["distill"], quantization,
-                          recipe.distillation, dev_evaluator(context, student), context.teacher_cache())
+                          recipe.distillation, dev_evaluator(context, student), context.teacher_cache(),
+                          recipe.data.max_length)
         with fake_quantized(student, quantization.per_channel), zeros_kept(student):
             yield from train(context, stage)
         decision["dev_fp32_accuracy_after"], decision["dev_int8_accuracy_after"] = int8_accuracy_drop(

@@ -1,5 +1,6 @@
 """A fine-tuned teacher, kept and reused: fine-tuning the same teacher on the same split with the same
-settings gives the same model, so a later job (or search candidate) takes it from the cache instead.
+settings gives the same model, so a later job (or search candidate) takes it from the cache instead, with
+its predictions on the test split (scored once, by the job that first used it).
 
 The key holds everything the fine-tuned weights depend on: the teacher's source and its files' contents,
 the data split's content hash and labels, the fine-tune stage and training settings, the seed and the
@@ -14,11 +15,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from workbench.core.distill.precision import training_precision
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import read_json, write_json
 
 KEY_FILE = "teacher-key.json"
-PREDICTIONS_FILE = "teacher-predictions-{split}.json"  # the cached teacher's labels on a split (same key, same labels)
 READ_CHUNK = 1 << 20
 
 
@@ -42,8 +43,9 @@ def teacher_key(recipe: Recipe, teacher_folder: Path, data_hash: str, label_name
         "labels": label_names,
         "max_length": recipe.data.max_length,
         "finetune": recipe.distillation.teacher_finetune.model_dump(mode="json"),
-        "training": {k: getattr(training, k) for k in ("batch_size", "eval_batch_size", "seed", "precision",
-                                                        "group_by_length", "device", "threads")},
+        "training": {**{k: getattr(training, k) for k in ("batch_size", "eval_batch_size", "seed",
+                                                          "group_by_length", "device", "threads")},
+                     "precision": training_precision(training)},  # what `auto` resolved to on this machine
         "versions": {"workbench": workbench.__version__, "torch": torch.__version__,
                      "transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
     }
@@ -69,27 +71,24 @@ def keep_teacher(recipe: Recipe, key: dict[str, Any], fine_tuned: Path) -> Path:
     return folder
 
 
-def cached_predictions(recipe: Recipe, key: dict[str, Any], split: str) -> list[int] | None:
-    """The cached teacher's predicted labels on `split`, kept by an earlier job of this key, or None."""
-    folder = cached_teacher(recipe, key)
-    if folder is None:
-        return None
-    predictions = read_json(folder / PREDICTIONS_FILE.format(split=split)).get("predictions")
-    return predictions if isinstance(predictions, list) else None
+def kept_predictions(recipe: Recipe, key: dict[str, Any], split: str, examples: int) -> list[int] | None:
+    """The cached teacher's predictions on a split, when a job that used it kept them (and they fit)."""
+    kept = read_json(_entry(recipe, key) / f"predictions-{split}.json").get("predictions")
+    valid = isinstance(kept, list) and len(kept) == examples and all(type(p) is int for p in kept)
+    return kept if valid else None
 
 
 def keep_predictions(recipe: Recipe, key: dict[str, Any], split: str, predictions: list[int]) -> None:
-    """Keep the teacher's labels on `split` beside the cached teacher: later jobs of this key (every trial of a
-    search) score it without running it. The key holds the split's content, length and eval batch size."""
-    folder = cached_teacher(recipe, key)
-    if folder is not None:
-        write_json(folder / PREDICTIONS_FILE.format(split=split), {"split": split, "predictions": predictions})
+    """Keep the teacher's predictions beside it in the cache: they depend only on what the key holds."""
+    folder = _entry(recipe, key)
+    if cached_teacher(recipe, key) == folder:
+        write_json(folder / f"predictions-{split}.json", {"predictions": predictions})
 
 
 def copy_teacher(cached: Path, destination: Path) -> None:
-    """The cached teacher's model files into a run (not the cache's own key and predictions)."""
+    """The cached teacher's model files into a run, without the cache's own key and kept predictions."""
     shutil.copytree(cached, destination, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(KEY_FILE, PREDICTIONS_FILE.format(split="*")))
+                    ignore=shutil.ignore_patterns(KEY_FILE, "predictions-*.json"))
 
 
 def folder_digest(folder: Path) -> str:

@@ -117,7 +117,7 @@ def dev_evaluator(context: JobContext, model):
 def _prediction_stage(context: JobContext, name: str, config: StageConfig) -> Stage:
     distillation = context.recipe.distillation
     losses = prediction_losses(context.teacher, distillation.weights, distillation.temperature,
-                               context.teacher_cache())
+                               context.teacher_cache(), context.recipe.data.max_length)
     return Stage(name, context.student, losses, context.loaders["distill"], config,
                  dev_evaluator(context, context.student.student), keep_best=True)
 
@@ -134,7 +134,7 @@ def _intermediate_losses(context: JobContext, cached: bool):
     return intermediate_losses(context.teacher, student, context.mapping, recipe.distillation.weights,
                                recipe.mapping.hidden, recipe.mapping.attention,
                                context.teacher_cache() if cached else None, recipe.distillation.attention_loss,
-                               recipe.distillation.relation_heads)
+                               recipe.distillation.relation_heads, recipe.data.max_length)
 
 
 def _has_work(config: StageConfig) -> bool:

@@ -149,7 +149,8 @@ class CompressionPanel(QScrollArea):
         bind = self.editor.bind
         add_row(form, "Batch size", bind(SpinField("training.batch_size")))
         add_row(form, "Device", bind(ComboField("training.device", [(d, d) for d in ("auto", "cpu", "cuda", "mps")])))
-        add_row(form, "Precision", bind(ComboField("training.precision", [(p, p) for p in ("fp32", "fp16", "bf16")])))
+        precisions = [(p, p) for p in ("auto", "fp32", "fp16", "bf16")]
+        add_row(form, "Precision", bind(ComboField("training.precision", precisions)))
         add_row(form, "Log every (steps)", bind(SpinField("training.log_every")))
         add_row(form, "Checkpoint every (steps)", bind(SpinField("training.checkpoint_every")))
         add_row(form, "Seed", bind(SpinField("training.seed")))
