@@ -14,7 +14,11 @@ End to end, the acceptance measurement (one command, one process, on a quiet mac
   4. that student against the fused int8 teacher, the teacher in PyTorch and the quick-demo student, timed
      interleaved in this process, with size and accuracy kept: the ratios.
 
-Small splits (--train-size 300 ...) and --study-minutes 3 prove the pipeline in a few minutes.
+Give a fresh --out: the quick-demo job then starts cold (it fine-tunes the teacher), as the 30 minutes assume.
+Expected on 2 quiet cores: quick-demo job 5-6 min; study what is left less 10 min (references 0.5 min, each
+candidate measured in seconds, a trained trial 2-3 min, one the pruner stops about half that, the last one
+may run past the limit); the chosen student's full job 3-4 min (teacher reused); side by side 1-2 min.
+Small splits (--train-size 300 --dev-size 100 --test-size 100) and --study-minutes 3 prove the pipeline.
 
 On a study already run, the side-by-side measurement alone:
 
