@@ -30,6 +30,18 @@ def test_candidates_over_the_latency_budget_are_never_trained(tmp_path):
     assert (folder.report_dir / "index.html").is_file()
 
 
+def test_a_time_limited_study_ends_once_every_candidate_is_finished(tmp_path):
+    from workbench.core.search.study import load_study, open_storage
+
+    recipe = tiny_search_recipe(tmp_path, max_latency_ms=1e-6)
+    recipe.search.time_limit_minutes, recipe.search.trials = 1.0, None
+    recipe.search.space.ffn_ratios = [0.0]  # two shapes, one ratio: two candidates
+    events = list(run_search(recipe))
+    folder = StudyFolder(events[-1].study_dir)
+    study = load_study(folder, folder.recipe().search, open_storage(folder.info["storage"]), seed=None)
+    assert len(events[-1].rows) == 2 and len(study.trials) <= 6  # not a minute of copies
+
+
 def test_a_candidate_under_budget_trains_once_and_reports_its_accuracy(tmp_path):
     recipe = tiny_search_recipe(tmp_path, trials=2, max_latency_ms=1000.0)  # one candidate, drawn twice
     recipe.search.space.layer_counts, recipe.search.space.ffn_ratios = [1], [0.5]

@@ -52,7 +52,7 @@ def test_kill_minus_nine_then_resume_keeps_finished_trials(tmp_path):
     assert len(after) == wanted and "no candidate meets the budget" in output
     assert all(after[number] == attrs for number, attrs in kept.items())  # finished trials kept as they were
     assert f"{len(kept)} finished trials kept" in output
-    assert len(interrupted(_study(folder).get_trials())) <= 1  # the trial the kill cut short, if any, is retried rather than counted
+    assert len(interrupted(_study(folder).get_trials())) <= 1  # the trial the kill cut short, if any, is retried
 
 
 def test_two_workers_joining_one_study_never_train_the_same_trial(tmp_path):

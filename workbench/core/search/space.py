@@ -85,6 +85,12 @@ def shape_choices(space: SearchSpace, teacher: TeacherShape) -> list[str]:
     return list(dict.fromkeys(choices))
 
 
+def space_size(space: SearchSpace, teacher: TeacherShape) -> int:
+    """How many distinct candidates the space holds: once each is finished, drawing more only copies them."""
+    return (len(shape_choices(space, teacher)) * len(set(space.ffn_ratios)) * len(set(space.heads_ratios))
+            * len(set(space.vocabulary)) * len(set(space.int8)))
+
+
 def suggest(trial, space: SearchSpace, teacher: TeacherShape) -> Candidate:
     """The candidate an Optuna trial draws (define-by-run: the distributions are declared here)."""
     return Candidate(

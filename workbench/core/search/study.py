@@ -90,6 +90,14 @@ def finished_trials(study) -> int:
     return sum(1 for t in study.get_trials(deepcopy=False) if t.state in (TrialState.COMPLETE, TrialState.PRUNED))
 
 
+def distinct_finished(study) -> int:
+    """How many different candidates the study has finished (trained, pruned or refused over budget)."""
+    from optuna.trial import TrialState
+
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    return len({tuple(sorted(t.params.items())) for t in finished})
+
+
 def claim(trial) -> None:
     """Record which process runs the trial, so that a later --resume can tell a dead worker's trial."""
     trial.set_user_attr("host", socket.gethostname())
