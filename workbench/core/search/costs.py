@@ -10,7 +10,9 @@ the process that times the candidates, so their figures share the machine's stat
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,10 +54,11 @@ class CostMeter:
         self.texts = list(self.data.splits["dev"]["text"]) or list(self.data.splits["train"]["text"])
         self.teacher = _teacher_with_head(base, self.data.label_names)
         self.references: dict[str, dict[str, Any]] = {}
+        self._reference_dir = self._worker_scratch("reference-teacher")
 
     def measure_references(self) -> dict[str, dict[str, Any]]:
         """Export the teacher (fp32, fused int8), time all three interleaved, write STUDY/references.json."""
-        teacher_dir = self.folder.candidates_dir / "reference-teacher"
+        teacher_dir = self._reference_dir
         self.teacher.save_pretrained(teacher_dir)
         self._tokenizer().save_pretrained(teacher_dir)
         fp32, int8 = export_int8(teacher_dir, self.base, "dynamic", self._calibration)
@@ -83,7 +86,7 @@ class CostMeter:
         student = build_student(recipe.student, self.teacher, self.data.label_names)
         self._shrink_and_save(student, recipe, folder)
         _, int8 = export_int8(folder, recipe, recipe.quantization.mode, self._calibration)
-        teacher = self.folder.candidates_dir / "reference-teacher"
+        teacher = self._reference_dir
         cost = time_against_teacher(Variant(label, "onnx", int8, folder),
                                     Variant(TEACHER_INT8, "onnx", teacher / "int8.onnx", teacher),
                                     self.texts, self.base.search.budget)
@@ -99,7 +102,7 @@ class CostMeter:
 
         if kept := read_json(self.folder.teacher_accuracy_path):
             return kept
-        folder = self.folder.candidates_dir / "fine-tuned-teacher"
+        folder = self._worker_scratch("fine-tuned-teacher")
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(run.teacher_dir, folder)
         _, int8 = export_int8(folder, self.base, "dynamic", self._calibration)
@@ -110,6 +113,10 @@ class CostMeter:
         write_json(self.folder.teacher_accuracy_path, accuracies)
         shutil.rmtree(folder, ignore_errors=True)
         return accuracies
+
+    def _worker_scratch(self, name: str) -> Path:
+        """A scratch folder of this worker's own: workers that join a study share its candidates folder."""
+        return self.folder.candidates_dir / f"{name}-{socket.gethostname()}-{os.getpid()}"
 
     def _shrink_and_save(self, student, recipe: Recipe, folder: Path) -> None:
         from workbench.core.compress.pruning import prune

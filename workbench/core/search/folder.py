@@ -6,7 +6,7 @@ layout.
     STUDY/journal.log       the default storage: Optuna's journal file (several processes may share it)
     STUDY/references.json   teacher PyTorch, ONNX fp32 and fused int8, as the last worker measured them
     STUDY/teacher-accuracy.json  the fine-tuned teacher's test accuracy, PyTorch and fused int8 (once per study)
-    STUDY/candidates/       each measured candidate's untrained int8 model (scratch, replaced per trial)
+    STUDY/candidates/       scratch: each measured candidate's untrained int8 model, each worker's teacher exports
     STUDY/trials/           the run folder of every trained candidate (trial-N-...)
     STUDY/report/           the HTML report of the study
 """
