@@ -6,7 +6,9 @@ masked-LM forward pass over the whole sentence per word (vocabulary projection a
 cosine search over the embedding table per word, with nothing remembered between words. The workbench
 batches masked sentences of similar length, projects only the masked position, and searches neighbours for
 each distinct word once, in chunks. The masked-LM branch uses the teacher's encoder with a new (random)
-MLM head: speed does not depend on the head's training. Prints texts/s for both and the ratio.
+MLM head: speed does not depend on the head's training. Prints texts/s for both and the ratio; the masked LM
+also in bf16 autocast (what a job does where the CPU has native bf16), with the share of candidate words it
+has in common with the fp32 ones.
 
     .venv/bin/python benchmarks/augment_speed.py [--texts 200] [--threads 2]
 """
@@ -21,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-from workbench.core.distill.augment import MaskedLMAugmenter, NeighbourAugmenter, augment
+from workbench.core.distill.augment import WORD, MaskedLMAugmenter, NeighbourAugmenter, augment
 from workbench.core.recipe import AugmentationConfig
 from workbench.core.sources.resources import bundled_teacher_dir, bundled_tweets_csv
 
@@ -81,13 +83,25 @@ def main() -> None:
     model = AutoModelForMaskedLM.from_pretrained(folder).eval()
     texts, cfg = tweets(args.texts), AugmentationConfig()
     print(f"{len(texts)} tweets, K={cfg.candidates}, {cfg.copies} copies, {args.threads} threads (shared machine)")
-    for branch, masked in (("neighbours", False), ("masked LM", True)):
+    for branch, masked, bf16 in (("neighbours", False, False), ("masked LM", True, False),
+                                 ("masked LM, bf16", True, True)):
         neighbours = NeighbourAugmenter(model.get_input_embeddings().weight, tokenizer)
-        ours = MaskedLMAugmenter(model, tokenizer, neighbours) if masked else neighbours
+        ours = MaskedLMAugmenter(model, tokenizer, neighbours, bf16=bf16) if masked else neighbours
         baseline = PerWordAugmenter(model, tokenizer, NeighbourAugmenter(neighbours.table, tokenizer), masked)
         fast, slow = texts_per_second(ours, texts, cfg), texts_per_second(baseline, texts, cfg)
-        print(f"{branch:<11} workbench {fast:8.1f} texts/s   per-word {slow:8.1f} texts/s   ratio {fast / slow:6.1f}x",
-              flush=True)
+        print(f"{branch:<16} workbench {fast:8.1f} texts/s   per-word {slow:8.1f} texts/s   "
+              f"ratio {fast / slow:6.1f}x", flush=True)
+    fp32 = MaskedLMAugmenter(model, tokenizer, neighbours)
+    print(f"bf16 candidates in common with fp32: {common_share(fp32, ours, texts, cfg.candidates):.1%}")
+
+
+def common_share(one, other, texts: list[str], k: int) -> float:
+    """Mean share of a word's candidates that both augmenters offer (order aside)."""
+    sentences = [WORD.findall(text) for text in texts]
+    shares = [len(set(a) & set(b)) / len(a)
+              for first, second in zip(one.candidates(sentences, k), other.candidates(sentences, k), strict=True)
+              for a, b in zip(first, second, strict=True) if a]
+    return sum(shares) / len(shares)
 
 
 if __name__ == "__main__":

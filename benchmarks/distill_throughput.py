@@ -5,11 +5,14 @@ The straightforward loop is what one writes first: both models with the eager at
 `output_attentions=True` and `output_hidden_states=True` on every step, texts padded to max_length, the
 teacher run on every step, AdamW's per-tensor loop. The workbench's levers, added one at a time:
   1. pre-softmax scores of the mapped layers only (hooks on the query/key projections, the fast attention
-     kernel stays on), each batch padded to its own longest text, batches of similar length;
+     kernel stays on), the student's batches padded to their own longest text, batches of similar length
+     (the teacher always reads max_length: its targets then do not depend on the batch, see
+     distillation.TeacherStudentLoss);
   2. the fused AdamW kernel (one call over every parameter, the large embedding table included);
   3. the frozen teacher's targets for the whole training set in one pass before the first step (large
-     length-sorted batches), so no training step runs the teacher;
-  4. bf16 autocast (opt-in: `training.precision: bf16`), where the CPU has native bf16.
+     batches), so no training step runs the teacher;
+  4. bf16 autocast around the student's forward: what `training.precision: auto` (the default) does where the
+     CPU has native bf16 (AVX512-BF16 or AMX).
 torch.compile of the student is measured too (`--compile`); on CPU it was slower, so the job does not use it.
 
 Same student, teacher, batch size, examples and epochs for every variant; each variant's time includes its
@@ -31,11 +34,12 @@ from transformers import AutoModelForSequenceClassification
 
 from workbench.core.distill.distillation import StudentWithProjections, intermediate_losses
 from workbench.core.distill.mapping import layer_mapping
+from workbench.core.distill.precision import native_cpu_bf16
 from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.distill.training_loop import make_optimizer
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
-from workbench.core.sources.batches import length_sorted_loader, tokenize, train_loader
+from workbench.core.sources.batches import one_pass_loader, tokenize, train_loader
 from workbench.core.sources.data import load_task_data
 from workbench.core.sources.models import load_tokenizer, resolve_model_source
 from workbench.core.sources.resources import preset_path
@@ -74,7 +78,7 @@ def workbench_loop(recipe, data, tokenizer, epochs: int, fused: bool, one_pass: 
 
     def teacher_pass():
         with precision:
-            losses.prepare(lambda: length_sorted_loader(loader.dataset, loader.collate_fn), lambda: None)
+            losses.prepare(lambda: one_pass_loader(loader.dataset, loader.collate_fn), lambda: None)
 
     return timed_epochs(loader, epochs, loss, optimizer, teacher_pass)
 
@@ -136,15 +140,16 @@ def measure(args: argparse.Namespace) -> None:
     recipe.data.train_size, recipe.data.dev_size, recipe.data.test_size = args.examples, 32, 32
     data = load_task_data(recipe.data)
     tokenizer = load_tokenizer(resolve_model_source(recipe.teacher.source))
+    auto = " here: precision auto" if native_cpu_bf16() else ""
     variants = {
         "straightforward (eager, output_attentions, pad to max_length)":
             lambda: straightforward_loop(recipe, data, tokenizer, args.epochs),
         "1. score hooks, sdpa, dynamic padding": lambda: workbench_loop(recipe, data, tokenizer, args.epochs,
                                                                         False, False),
         "2. + fused AdamW": lambda: workbench_loop(recipe, data, tokenizer, args.epochs, True, False),
-        "3. + teacher targets in one pass (the job's default)": lambda: workbench_loop(
+        "3. + teacher targets in one pass (the job in fp32)": lambda: workbench_loop(
             recipe, data, tokenizer, args.epochs, True, True),
-        "4. + bf16 autocast (training.precision: bf16)": lambda: workbench_loop(
+        f"4. + bf16 autocast (the job{auto}; training.precision: bf16)": lambda: workbench_loop(
             recipe, data, tokenizer, args.epochs, True, True, bf16=True),
     }
     if args.compile:

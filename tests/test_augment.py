@@ -168,3 +168,15 @@ def test_augmentation_model_names_a_masked_lm_for_a_teacher_without_one(tiny_bas
     assert augmenter.candidates([["bad"]], k=2) == [[["great", "love"]]]
     with pytest.raises(AugmentationError, match="no trained masked-LM head"):
         make_augmenter(mlm_dir, tokenizer, masked_lm=str(tiny_base_dir))
+
+
+def test_the_masked_lm_predicts_in_bf16_when_asked(mlm_dir, tokenizer):
+    seen = set()
+    for bf16 in (True, False):
+        augmenter = make_augmenter(mlm_dir, tokenizer, bf16=bf16)
+        layer = augmenter.model.bert.encoder.layer[0].intermediate.dense
+        handle = layer.register_forward_hook(lambda module, args, output: seen.add((bf16, output.dtype)))
+        [[bad, _]] = augmenter.candidates([["bad", "great"]], k=2)
+        handle.remove()
+        assert len(bad) == 2 and "bad" not in bad
+    assert seen == {(True, torch.bfloat16), (False, torch.float32)}

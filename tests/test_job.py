@@ -249,3 +249,16 @@ def test_the_teacher_cache_changes_nothing_but_time(recipe):
     weights, reference = final_student_weights(Path(cached.run_dir)), final_student_weights(Path(uncached.run_dir))
     assert all(torch.equal(weights[name], reference[name]) for name in reference)
 
+
+
+def test_cancel_during_the_teacher_pass_stops_there_and_resumes_to_the_same_result(recipe):
+    uninterrupted = run_to_end(recipe)[-1]
+    control, events = JobControl(), []
+    for event in run_job(recipe, control):
+        events.append(event)
+        if isinstance(event, StageStarted) and event.stage == "intermediate":
+            control.cancel()  # the stage goes on with the teacher's one pass over the training set
+    assert isinstance(events[-1], Finished) and events[-1].status == "cancelled"
+    assert not any(isinstance(e, Step) and e.stage == "intermediate" for e in events)
+    resumed = run_to_end(None, resume_dir=events[-1].run_dir)[-1]
+    assert resumed.summary == uninterrupted.summary

@@ -2,11 +2,11 @@
 
 The teacher is frozen and in eval mode, so its hidden states, attention scores and logits on an
 unaugmented training example are the same every epoch, and in every stage that reads them. They are
-computed before a stage's first batch in one pass over its training set (`fill`: large batches of similar
-length, so little padding) and stored trimmed to each example's own length, in their own precision
-(rounding them would train on other targets than the teacher's); batches pad them back instead of running
-the teacher again. One cache serves the stages that share a training set: stage 1 stores the logits with
-its hidden states, so stage 2 and the recovery stage find theirs already there.
+computed before a stage's first batch in one pass over its training set (`fill`, in large batches) and
+stored trimmed to each example's own length, in their own precision (rounding them would train on other
+targets than the teacher's); batches pad them back with zeros instead of running the teacher again. One
+cache serves the stages that share a training set: stage 1 stores the logits with its hidden states, so
+stage 2 and the recovery stage find theirs already there.
 """
 
 from __future__ import annotations

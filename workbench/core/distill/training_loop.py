@@ -41,7 +41,7 @@ from workbench.core.events import (
 )
 from workbench.core.recipe import StageConfig, TrainingConfig
 from workbench.core.run_folder import RunFolder
-from workbench.core.sources.batches import EpochOrder, length_sorted_loader
+from workbench.core.sources.batches import EpochOrder, one_pass_loader
 
 
 class NonFiniteLossError(WorkbenchError):
@@ -94,19 +94,16 @@ class StageRunner:
         scheduler = _linear_schedule(optimizer, total, stage.config.warmup_ratio)
         state, saved_rng = StageState(), None
         if resume:
-            state = StageState(**resume.info["state"])
-            accelerator.unwrap_model(prepared_module).load_state_dict(resume.groups["module"])
-            optimizer.load_state_dict(optimizer_from_checkpoint(resume.groups.get("optimizer", {}),
-                                                                resume.info["optimizer"]))
-            scheduler.load_state_dict(resume.info["scheduler"])
-            saved_rng = resume
-            if state.step >= total:  # saved at the stage's end: no batch follows, what comes next draws now
-                restore_rng(resume.groups["rng"], resume.info["rng"])
-                saved_rng = None
+            state, saved_rng = self._restore(resume, prepared_module, optimizer, scheduler, total)
         yield StageStarted(stage.name, total, stage.config.epochs, resumed_at_step=state.step)
-        self._prepare(stage)
-        started, examples_done = time.perf_counter(), 0
-        window_start, window_examples = started, 0
+        started, examples_done = time.perf_counter(), 0  # the teacher's pass is the stage's time too
+        try:
+            started += self._prepare(stage)
+        except JobCancelled:
+            if resume is None:  # a resumed stage's checkpoint already holds where it is
+                yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)
+            raise
+        window_start, window_examples = time.perf_counter(), 0
         prepared_module.train()
         forward = trainable_forward(prepared_module, accelerator.device, self.training)
         saved_step = state.step if resume else -1
@@ -126,15 +123,8 @@ class StageRunner:
                     if state.step != saved_step:  # else the last checkpoint already holds this state
                         yield from self._checkpoint(stage, prepared_module, optimizer, scheduler, state)
                     raise JobCancelled(stage.name)
-                losses = stage.losses(forward, batch)
-                total_loss = sum(losses.values())
-                _check_finite(stage.name, state.step + 1, losses)
-                accelerator.backward(total_loss)
-                if self.training.max_grad_norm:
-                    accelerator.clip_grad_norm_(prepared_module.parameters(), self.training.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
+                losses, total_loss = self._optimize(stage, forward, batch, state.step + 1, prepared_module,
+                                                    optimizer, scheduler)
                 state.step += 1
                 state.batch += 1
                 size = len(batch["input_ids"]) * accelerator.num_processes
@@ -166,19 +156,53 @@ class StageRunner:
         elapsed = time.perf_counter() - started
         yield StageFinished(stage.name, elapsed, examples_done / max(elapsed, 1e-9))
 
-    def _prepare(self, stage: Stage) -> None:
+    def _restore(self, resume: Checkpoint, module, optimizer, scheduler, total: int
+                 ) -> tuple[StageState, Checkpoint | None]:
+        """The interrupted stage's weights, optimizer and schedule; returns its state and the checkpoint whose
+        RNG the first batch restores (None when the stage had ended: what comes next draws now)."""
+        state = StageState(**resume.info["state"])
+        self.accelerator.unwrap_model(module).load_state_dict(resume.groups["module"])
+        optimizer.load_state_dict(optimizer_from_checkpoint(resume.groups.get("optimizer", {}),
+                                                            resume.info["optimizer"]))
+        scheduler.load_state_dict(resume.info["scheduler"])
+        if state.step >= total:
+            restore_rng(resume.groups["rng"], resume.info["rng"])
+            return state, None
+        return state, resume
+
+    def _optimize(self, stage: Stage, forward, batch: dict[str, torch.Tensor], step: int, module, optimizer,
+                  scheduler) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """One optimizer step on a batch; its loss components and their sum."""
+        losses = stage.losses(forward, batch)
+        total_loss = sum(losses.values())
+        _check_finite(stage.name, step, losses)
+        self.accelerator.backward(total_loss)
+        if self.training.max_grad_norm:
+            self.accelerator.clip_grad_norm_(module.parameters(), self.training.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        return losses, total_loss
+
+    def _prepare(self, stage: Stage) -> float:
         """Let the losses read what they need once before the first step (the teacher's targets of the whole
-        training set, see TeacherStudentLoss.prepare), in large batches of similar length."""
+        training set, see TeacherStudentLoss.prepare), in large batches; returns the seconds paused meanwhile."""
         prepare = getattr(stage.losses, "prepare", None)
         if prepare is None:
-            return
-        device = self.accelerator.device
+            return 0.0
+        device, paused = self.accelerator.device, [0.0]
 
         def batches() -> Iterator[dict[str, torch.Tensor]]:
-            for batch in length_sorted_loader(stage.loader.dataset, stage.loader.collate_fn):
+            for batch in one_pass_loader(stage.loader.dataset, stage.loader.collate_fn):
                 yield {name: value.to(device) for name, value in batch.items()}
 
-        prepare(batches, lambda: self.control.raise_if_cancelled(stage.name))
+        def between_batches() -> None:  # pause and cancel are honoured here as between training steps
+            paused[0] += self.control.wait_while_paused()
+            if self.control.cancelled:
+                raise JobCancelled(stage.name)
+
+        prepare(batches, between_batches)
+        return paused[0]
 
     def _evaluate(self, stage: Stage, module, state: StageState, steps_per_epoch: int) -> Iterator[Event]:
         if stage.evaluate is None:

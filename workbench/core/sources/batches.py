@@ -66,14 +66,11 @@ def eval_loader(dataset, tokenizer, batch_size: int) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=DataCollatorWithPadding(tokenizer))
 
 
-def length_sorted_loader(dataset, collate_fn, batch_size: int = 128) -> DataLoader:
-    """Every example once, in large batches of similar length: for passes that only read (the teacher's
-    targets), where the order does not matter and padding is wasted work."""
-    lengths = [len(ids) for ids in dataset["input_ids"]]
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    # A loader of its own generator: iterating one draws a seed, which must not move the job's global RNG
+def one_pass_loader(dataset, collate_fn, batch_size: int = 128) -> DataLoader:
+    """Every example once, in order, in large batches: for passes that only read (the teacher's targets)."""
+    # A generator of its own: iterating a loader draws a seed, which must not move the job's global RNG
     # (dropout and batch order would then depend on whether this pass ran).
-    return DataLoader(dataset, batch_size=batch_size, sampler=order, collate_fn=collate_fn,
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_fn,
                       generator=torch.Generator())
 
 

@@ -80,16 +80,19 @@ def _augmented(context: JobContext):
     from datasets import Dataset
 
     from workbench.core.distill.augment import augment, cached_augmentation, make_augmenter
+    from workbench.core.distill.precision import training_precision
     from workbench.core.run_folder import RunFolder
 
     recipe, data = context.recipe, context.data
     config, seed = recipe.distillation.augmentation, recipe.training.seed
     train = data.splits["train"]
-    key = {"data": data.content_hash, "teacher": recipe.teacher.source, "config": config.model_dump(), "seed": seed}
+    bf16 = training_precision(recipe.training) == "bf16"  # the masked LM predicts in bf16 too: other copies
+    key = {"data": data.content_hash, "teacher": recipe.teacher.source, "config": config.model_dump(), "seed": seed,
+           "bf16": bf16}
 
     def compute() -> tuple[list[str], list[int]]:
         augmenter = make_augmenter(context.teacher_folder, context.tokenizer, config.model,
-                                   recipe.teacher.trust_remote_code)
+                                   recipe.teacher.trust_remote_code, bf16)
         return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
 
     with context.accelerator.main_process_first():  # rank 0 computes, the others read its cache
