@@ -14,18 +14,18 @@ def settings(tmp_path):
 
 def open_tiny_window(qtbot, recipe_path, settings, request):
     """The window on a tiny recipe, shown, with the models described (the mapping panel needs them).
-    A job still running when the test ends (say, after a failed assertion) is cancelled and awaited, so that
-    closing the window asks nothing and no paused job thread outlives the test."""
+    A job or search still running when the test ends (say, after a failed assertion) is cancelled and awaited,
+    so that closing the window asks nothing and no paused worker thread outlives the test."""
     from workbench.core.recipe import Recipe
     from workbench.gui.main_window import MainWindow
 
     window = MainWindow(Recipe.load(recipe_path), recipe_path, settings)
 
     def stop_job_then_close() -> None:  # not qtbot.addWidget: pytest-qt would close it before this runs
-        worker = window.training.worker
-        if worker is not None and worker.running:
-            worker.cancel()
-            qtbot.waitUntil(lambda: not worker.running, timeout=60_000)
+        for worker in (window.training.worker, window.search.worker):
+            if worker is not None and worker.running:
+                worker.cancel()
+                qtbot.waitUntil(lambda: not worker.running, timeout=60_000)  # noqa: B023 (awaited here)
         window.close()
         window.deleteLater()
 

@@ -56,3 +56,15 @@ def test_pruning_sparsity_qat_and_int4_run_as_the_recipe_asks(compressing, monke
     assert "student-int4.onnx" in parity and "student-int8.onnx" in parity
     assert RunFolder(run).int8_guard_path.is_file()
     assert torch.isfinite(torch.tensor(evaluation["student"]["accuracy"]))
+
+
+@pytest.mark.parametrize("reference_models", [True, False])
+def test_reference_models_off_skips_the_teachers_export_and_the_benchmark(recipe, reference_models):
+    recipe.quantization.enabled, recipe.quantization.reference_models = True, reference_models
+    events = run_to_end(recipe)
+    assert isinstance(events[-1], Finished) and events[-1].status == "finished"
+    run = RunFolder.open(events[-1].run_dir)
+    assert run.onnx_path("student-int8.onnx").is_file()  # the student is exported, checked and scored either way
+    assert "student_int8" in json.loads(run.evaluation_path.read_text())
+    assert run.onnx_path("teacher-int8.onnx").is_file() == reference_models
+    assert run.bench_path.is_file() == reference_models

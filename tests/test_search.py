@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from workbench.core.errors import RecipeError
@@ -87,3 +89,33 @@ def test_a_study_folder_keeps_any_optuna_storage_url(tmp_path):
         open_storage("nosuchdb://x")
     with pytest.raises(StudyError, match="not a study folder"):
         StudyFolder.open(tmp_path)
+
+
+def test_a_dead_workers_trial_is_failed_and_queued_again_through_the_public_api(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from optuna.trial import TrialState
+
+    from workbench.core.search.folder import StudyFolder
+    from workbench.core.search.study import interrupted, load_study, open_storage, retire_dead_trials, trials_used
+
+    recipe = Recipe.from_dict({"name": "s", "output_dir": str(tmp_path)})
+    folder = StudyFolder.create(recipe)
+    study = load_study(folder, recipe.search, open_storage(folder.info["storage"]), seed=0)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    trial = study.ask()
+    trial.suggest_categorical("ffn_ratio", [0.0, 0.5])
+    trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("pid", int(dead.stdout))
+    alive = study.ask()  # this process's own trial, still running: left alone
+    alive.set_user_attr("host", socket.gethostname())
+    alive.set_user_attr("pid", os.getpid())
+    assert retire_dead_trials(study) == [trial.number]
+    trials = study.get_trials()
+    assert trials[trial.number].state == TrialState.FAIL and trials[alive.number].state == TrialState.RUNNING
+    assert interrupted(trials) == {trial.number}
+    assert trials_used(study) == 1  # the running one; the interrupted one is not counted
+    again = study.ask()  # the queued retry comes first, with the same candidate
+    assert again.suggest_categorical("ffn_ratio", [0.0, 0.5]) == trial.params["ffn_ratio"]

@@ -4,6 +4,7 @@ trial's recipe into the editor, and the window lists the panel after Runs."""
 
 from __future__ import annotations
 
+from tests.gui_support import open_tiny_window, settings  # noqa: F401
 from tests.tiny_search import tiny_search_recipe
 from workbench.core.search.events import SearchFinished, TrialDone
 from workbench.gui.panels.search import SearchPanel
@@ -50,6 +51,27 @@ def test_cancel_stops_the_study(qtbot, tmp_path):
         pass
     assert finished.args[0].status == "cancelled" and len(finished.args[0].rows) < 20
     assert "search cancelled" in panel.status.text()
+
+
+def test_closing_the_window_mid_search_cancels_the_study_and_waits_for_its_thread(qtbot, tmp_path, settings,  # noqa: F811
+                                                                                 monkeypatch, request):
+    from PySide6.QtWidgets import QMessageBox
+
+    path = tiny_search_recipe(tmp_path, trials=50, max_latency_ms=1e-6).save(tmp_path / "study.yaml")
+    window = open_tiny_window(qtbot, path, settings, request)
+    asked = []
+    monkeypatch.setattr("workbench.gui.closing.QMessageBox.question",
+                        lambda *args: asked.append(args[1]) or QMessageBox.StandardButton.Yes)
+    window.search.start()
+    worker = window.search.worker
+    worker.add_probe(lambda event: isinstance(event, TrialDone) and worker.control.pause())  # mid-study
+    qtbot.waitUntil(lambda: worker.paused and bool(window.search.rows), timeout=120_000)
+    with qtbot.waitSignal(worker.finished, timeout=120_000) as finished:
+        assert not window.close()  # not yet: the search is stopping
+    assert asked == ["A search is in progress"]
+    assert finished.args[0].status == "cancelled" and len(finished.args[0].rows) < 50
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert not worker.running and worker._worker is None  # superqt's thread has ended, not left behind
 
 
 def test_the_window_lists_search_after_runs():

@@ -3,9 +3,10 @@ as a full job whose dev accuracy Optuna is told; the study report and "use this 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from tests.tiny_search import fast_job_benchmark, tiny_search_recipe
+from tests.tiny_search import tiny_search_recipe
 from workbench.core.events import Step
 from workbench.core.search.events import CandidateMeasured, ReferencesMeasured, SearchFinished, TrialDone, TrialProgress
 from workbench.core.search.folder import StudyFolder
@@ -29,8 +30,19 @@ def test_candidates_over_the_latency_budget_are_never_trained(tmp_path):
     assert (folder.report_dir / "index.html").is_file()
 
 
+def test_a_time_limited_study_ends_once_every_candidate_is_finished(tmp_path):
+    from workbench.core.search.study import load_study, open_storage
+
+    recipe = tiny_search_recipe(tmp_path, max_latency_ms=1e-6)
+    recipe.search.time_limit_minutes, recipe.search.trials = 1.0, None
+    recipe.search.space.ffn_ratios = [0.0]  # two shapes, one ratio: two candidates
+    events = list(run_search(recipe))
+    folder = StudyFolder(events[-1].study_dir)
+    study = load_study(folder, folder.recipe().search, open_storage(folder.info["storage"]), seed=None)
+    assert len(events[-1].rows) == 2 and len(study.trials) <= 6  # not a minute of copies
+
+
 def test_a_candidate_under_budget_trains_once_and_reports_its_accuracy(tmp_path):
-    fast_job_benchmark()
     recipe = tiny_search_recipe(tmp_path, trials=2, max_latency_ms=1000.0)  # one candidate, drawn twice
     recipe.search.space.layer_counts, recipe.search.space.ffn_ratios = [1], [0.5]
     events = list(run_search(recipe))
@@ -48,6 +60,36 @@ def test_a_candidate_under_budget_trains_once_and_reports_its_accuracy(tmp_path)
     assert student.output_dir == recipe.output_dir  # a full job, beside the study, not inside it
 
 
+def test_trials_share_the_studys_teacher_and_skip_what_the_study_measures_once(tmp_path):
+    from workbench.core.events import StageStarted
+    from workbench.core.run_folder import RunFolder
+    from workbench.core.search.study import load_study, open_storage
+
+    recipe = tiny_search_recipe(tmp_path, trials=2, max_latency_ms=1000.0)
+    recipe.search.space.layer_counts = [1]
+    recipe.quantization.int4 = True  # the full job's; a trial leaves it out
+    folder = StudyFolder.create(recipe)
+    study = load_study(folder, recipe.search, open_storage(folder.info["storage"]), seed=0)
+    for ffn_ratio in (0.0, 0.5):
+        study.enqueue_trial({"shape": "keep:2", "ffn_ratio": ffn_ratio, "heads_ratio": 0.0, "vocabulary": False,
+                             "int8": "dynamic"})
+    events = list(run_search(join=folder.path))
+    started = [[e.event.stage for e in events if isinstance(e, TrialProgress) and e.trial == number
+                and isinstance(e.event, StageStarted)] for number in (0, 1)]
+    assert "teacher_finetune" in started[0] and "teacher_finetune" not in started[1]  # fine-tuned once
+    rows = [e.row for e in events if isinstance(e, TrialDone)]
+    assert [row["state"] for row in rows] == ["complete", "complete"]
+    for row in rows:
+        run = RunFolder.open(row["run_dir"])
+        assert run.onnx_path("student-int8.onnx").is_file() and not run.onnx_path("student-int4.onnx").exists()
+        assert not run.onnx_path("teacher-int8.onnx").exists() and not run.bench_path.exists()
+        assert 0 < row["kept_int8_teacher"] and row["kept_teacher"] is not None
+    accuracy = json.loads(folder.teacher_accuracy_path.read_text())
+    assert rows[1]["kept_int8_teacher"] == rows[1]["test_accuracy"] / accuracy["teacher-onnx-int8"]
+    full = trial_recipe(folder.path, 1)
+    assert full.quantization.reference_models and full.quantization.int4  # "Use this student" is the full job
+
+
 def test_the_pruner_cancels_a_candidate_that_trails_after_its_first_epoch(tmp_path):
     import optuna
     from optuna.distributions import CategoricalDistribution
@@ -55,7 +97,6 @@ def test_the_pruner_cancels_a_candidate_that_trails_after_its_first_epoch(tmp_pa
     from workbench.core.run_folder import RunFolder
     from workbench.core.search.study import load_study, open_storage
 
-    fast_job_benchmark()
     recipe = tiny_search_recipe(tmp_path, trials=3, max_latency_ms=1000.0)
     recipe.search.space.layer_counts = [1]
     folder = StudyFolder.create(recipe)

@@ -19,6 +19,7 @@ def test_a_reused_teacher_gives_the_same_student_as_a_freshly_fine_tuned_one(rec
     assert isinstance(reused[-1], Finished) and reused[-1].summary == fresh[-1].summary
     run = RunFolder.open(reused[-1].run_dir)
     assert run.teacher_reuse_path.is_file() and (run.teacher_dir / "config.json").is_file()  # self-contained
+    assert not [*run.teacher_dir.glob("predictions-*.json"), *run.teacher_dir.glob("teacher-key.json")]  # the cache's
 
 
 def test_reuse_off_fine_tunes_again(recipe):

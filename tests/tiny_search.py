@@ -1,4 +1,4 @@
-"""A tiny study's recipe (tiny teacher, tiny CSV) and a fast job benchmark for search tests."""
+"""A tiny study's recipe (tiny teacher, tiny CSV) for search tests."""
 
 from __future__ import annotations
 
@@ -22,11 +22,3 @@ def tiny_search_recipe(root: Path, trials: int = 2, **budget):
         setattr(recipe.search.budget, key, value)
     return recipe
 
-
-def fast_job_benchmark() -> None:
-    """The job's closing benchmark at one shape and one round: the search measured the costs already, and
-    tests need only the figures bench.json holds, not their precision."""
-    from workbench.core.stages import finishing
-
-    finishing.BENCHMARK_BATCHES = (1,)
-    finishing.BENCHMARK_REPEATS = 1

@@ -53,7 +53,7 @@ PIPELINE = (
     JobStage(QAT, quantization_aware.quantization_aware_training, quantization_aware.qat_wanted),
     JobStage(finishing.SCORING, finishing.scoring, everywhere=False),
     JobStage(finishing.EXPORT, finishing.export, lambda c: c.recipe.quantization.enabled, everywhere=False),
-    JobStage(finishing.BENCHMARK, finishing.benchmark, everywhere=False),
+    JobStage(finishing.BENCHMARK, finishing.benchmark, finishing.benchmark_wanted, everywhere=False),
 )
 
 

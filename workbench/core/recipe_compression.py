@@ -77,6 +77,9 @@ class QuantizationConfig(Section):
     qat_epochs: float = Field(default=0.0, ge=0, le=100, description="quantization-aware distillation when int8 "
                               "loses more than max_accuracy_drop; 0 = off")
     qat_lr: LearningRate = 1e-5
+    reference_models: bool = Field(default=True, description="also export the teacher (ONNX fp32, fused int8: the "
+                                   "reference a sceptical user compares with) and benchmark every model at batch 1 "
+                                   "and 32; a search trial turns this off, its study measures the references once")
 
     @model_validator(mode="after")
     def _consistent(self) -> QuantizationConfig:

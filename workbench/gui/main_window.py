@@ -24,6 +24,7 @@ from workbench.core.run_folder import RunFolder
 from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest, preload_job_libraries
 from workbench.gui.checked_start import CheckedStart
+from workbench.gui.closing import BackgroundWork, stop_then
 from workbench.gui.device import describe_device
 from workbench.gui.menus import add_action, build_menus
 from workbench.gui.panels.compression import CompressionPanel
@@ -307,18 +308,27 @@ class MainWindow(QMainWindow):
     # -- closing ---------------------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        if self.training.running:
+        running = [work for work in self._background_work() if work.running()]
+        if running:
             event.ignore()
-            if self._close_when_cancelled:
-                return  # already cancelling; the window closes when the job has stopped
-            answer = QMessageBox.question(
-                self, "A run is in progress",
-                "Cancel the run and close? The job stops at the next step and writes a checkpoint, so the run "
-                "can be resumed later from the Runs panel.")
-            if answer == QMessageBox.StandardButton.Yes:
-                self._close_when_cancelled = True
-                self.training.job_finished.connect(lambda _: self.close())
-                self.training.cancel()
+            if not self._close_when_cancelled:  # else already cancelling: it closes when every worker stopped
+                self._close_when_cancelled = stop_then(self, running, self._close_when_stopped)
             return
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         super().closeEvent(event)
+
+    def _background_work(self) -> list[BackgroundWork]:
+        work = [BackgroundWork(lambda: self.training.running, "A run is in progress",
+                               "Cancel the run and close? The job stops at the next step and writes a checkpoint, "
+                               "so the run can be resumed later from the Runs panel.", self.training.job_finished,
+                               self.training.cancel)]
+        if self.search.worker is not None:
+            work.append(BackgroundWork(lambda: self.search.running, "A search is in progress",
+                                       "Cancel the search and close? The trial in hand stops at its next step and "
+                                       "is trained again when the study is resumed (workbench search --resume).",
+                                       self.search.worker.finished, self.search.cancel))
+        return work
+
+    def _close_when_stopped(self) -> None:
+        if not any(work.running() for work in self._background_work()):
+            self.close()

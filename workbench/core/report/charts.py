@@ -66,7 +66,8 @@ def size_text(size: int) -> str:
     return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.1f} KiB"
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_chart(figure: Figure, path: Path) -> Path:
+    """Write a figure as the report's charts are written (resolution, tight box, white ground)."""
     FigureCanvasAgg(figure)
     figure.savefig(path, dpi=DPI, bbox_inches="tight", facecolor="white")
     return path
@@ -107,7 +108,7 @@ def pareto_chart(points: Sequence[ModelPoint], title: str, path: Path) -> Path:
     axes.set_ylabel("test accuracy — up is better")
     axes.set_title(title, fontsize=10)
     axes.grid(alpha=0.3, which="both")
-    return _save(figure, path)
+    return save_chart(figure, path)
 
 
 def loss_chart(stage: str, components: dict[str, list[tuple[int, float]]], path: Path) -> bool:
@@ -132,7 +133,7 @@ def loss_chart(stage: str, components: dict[str, list[tuple[int, float]]], path:
     axes.grid(alpha=0.3, which="both")
     # Below the axes: inside, the legend hides the curves where they start, which is where they are highest.
     axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(components), frameon=False)
-    _save(figure, path)
+    save_chart(figure, path)
     return log
 
 
@@ -157,7 +158,7 @@ def accuracy_chart(stages: Sequence[StageCurve], path: Path) -> Path:
     axes.set_xlabel("step (stages one after another)")
     axes.set_ylabel("dev accuracy")
     axes.grid(alpha=0.3)
-    return _save(figure, path)
+    return save_chart(figure, path)
 
 
 def mapping_chart(teacher_layers: int, student_layers: int, links: Sequence[Link], path: Path) -> Path:
@@ -192,7 +193,7 @@ def mapping_chart(teacher_layers: int, student_layers: int, links: Sequence[Link
     axes.set_xlim(-0.1, student_x + box_w + 0.1)
     axes.set_ylim(-0.1, rows + 0.7)
     axes.axis("off")
-    return _save(figure, path)
+    return save_chart(figure, path)
 
 
 def confusion_chart(matrices: Sequence[tuple[str, list[list[int]]]], labels: Sequence[str], path: Path) -> Path:
@@ -215,4 +216,4 @@ def confusion_chart(matrices: Sequence[tuple[str, list[list[int]]]], labels: Seq
         axes.set_ylabel("true")
         axes.set_title(title, fontsize=10)
     figure.tight_layout()
-    return _save(figure, path)
+    return save_chart(figure, path)

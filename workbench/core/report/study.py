@@ -15,7 +15,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from workbench.core.report.charts import PALETTE, TEACHER_GREY, _save
+from workbench.core.report.charts import PALETTE, TEACHER_GREY, save_chart
 from workbench.core.report.document import CSS
 from workbench.core.report.sections import figure, section, table
 from workbench.core.run_folder import atomic_write
@@ -61,7 +61,7 @@ def frontier_chart(rows: Sequence[dict[str, Any]], references: dict[str, dict[st
     axes.set_ylabel("dev accuracy — up is better")
     axes.set_title("Candidates of the study (grey: over budget or pruned; ringed: on the frontier)", fontsize=10)
     axes.grid(alpha=0.3, which="both")
-    return _save(figure_, path)
+    return save_chart(figure_, path)
 
 
 def write_study_report(out: Path, title: str, rows: list[dict[str, Any]], references: dict[str, dict[str, Any]],

@@ -10,7 +10,9 @@ the process that times the candidates, so their figures share the machine's stat
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +23,8 @@ from typing import Any
 from workbench.core.compress.export import export_onnx, fuse, quantize_dynamic_int8, quantize_static_int8
 from workbench.core.measure.benchmark import Runner, Variant, load_runner, time_interleaved
 from workbench.core.recipe import Recipe
-from workbench.core.run_folder import write_json
+from workbench.core.recipe_search import SearchBudget
+from workbench.core.run_folder import RunFolder, read_json, write_json
 from workbench.core.search.folder import StudyFolder
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_tokenizer_from
 
@@ -51,22 +54,22 @@ class CostMeter:
         self.texts = list(self.data.splits["dev"]["text"]) or list(self.data.splits["train"]["text"])
         self.teacher = _teacher_with_head(base, self.data.label_names)
         self.references: dict[str, dict[str, Any]] = {}
-        self._reference_runners: dict[str, Runner] = {}
+        self._reference_dir = self._worker_scratch("reference-teacher")
 
     def measure_references(self) -> dict[str, dict[str, Any]]:
         """Export the teacher (fp32, fused int8), time all three interleaved, write STUDY/references.json."""
-        teacher_dir = self.folder.candidates_dir / "reference-teacher"
+        teacher_dir = self._reference_dir
         self.teacher.save_pretrained(teacher_dir)
         self._tokenizer().save_pretrained(teacher_dir)
-        fp32, int8 = _export_int8(teacher_dir, self.base, "dynamic", self._calibration)
+        fp32, int8 = export_int8(teacher_dir, self.base, "dynamic", self._calibration)
         variants = [Variant(REFERENCE_NAMES[0], "torch", teacher_dir, teacher_dir),
                     Variant(REFERENCE_NAMES[1], "onnx", fp32, teacher_dir),
                     Variant(TEACHER_INT8, "onnx", int8, teacher_dir)]
         budget = self.base.search.budget
-        self._reference_runners = {v.name: load_runner(v, budget.threads) for v in variants}
-        inputs = self._inputs(teacher_dir)
+        runners = {v.name: load_runner(v, budget.threads) for v in variants}
+        inputs = _inputs(teacher_dir, self.texts, budget)
         with _torch_threads(budget.threads):
-            seconds = time_interleaved({name: _bound(run, inputs) for name, run in self._reference_runners.items()},
+            seconds = time_interleaved({name: _bound(run, inputs) for name, run in runners.items()},
                                        REPEATS, WARMUP)
         self.references = {v.name: {"latency_ms": statistics.median(seconds[v.name]) * 1e3,
                                     "size_mib": v.size_bytes / 2**20} for v in variants}
@@ -82,18 +85,38 @@ class CostMeter:
         shutil.rmtree(folder, ignore_errors=True)
         student = build_student(recipe.student, self.teacher, self.data.label_names)
         self._shrink_and_save(student, recipe, folder)
-        _, int8 = _export_int8(folder, recipe, recipe.quantization.mode, self._calibration)
-        budget = self.base.search.budget
-        candidate = load_runner(Variant(label, "onnx", int8, folder), budget.threads)
-        calls = {label: _bound(candidate, self._inputs(folder)),
-                 TEACHER_INT8: _bound(self._reference_runners[TEACHER_INT8],
-                                      self._inputs(self.folder.candidates_dir / "reference-teacher"))}
-        with _torch_threads(budget.threads):
-            seconds = time_interleaved(calls, REPEATS, WARMUP)
-        cost = Cost(statistics.median(seconds[label]) * 1e3, int8.stat().st_size / 2**20,
-                    statistics.median(seconds[TEACHER_INT8]) * 1e3)
+        _, int8 = export_int8(folder, recipe, recipe.quantization.mode, self._calibration)
+        teacher = self._reference_dir
+        cost = time_against_teacher(Variant(label, "onnx", int8, folder),
+                                    Variant(TEACHER_INT8, "onnx", teacher / "int8.onnx", teacher),
+                                    self.texts, self.base.search.budget)
         shutil.rmtree(folder, ignore_errors=True)
         return cost
+
+    def teacher_accuracies(self, run: RunFolder) -> dict[str, float]:
+        """The fine-tuned teacher's test accuracy in PyTorch and fused int8 (STUDY/teacher-accuracy.json): the
+        int8 one measured once per study, from the first trained trial's teacher (the study's cached one),
+        since trials neither export the teacher nor benchmark it."""
+        from workbench.core.measure.benchmark import score_variant
+        from workbench.core.sources.split_inputs import load_split
+
+        if kept := read_json(self.folder.teacher_accuracy_path):
+            return kept
+        folder = self._worker_scratch("fine-tuned-teacher")
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(run.teacher_dir, folder)
+        _, int8 = export_int8(folder, self.base, "dynamic", self._calibration)
+        test = load_split(run.path, "test")
+        accuracies = {REFERENCE_NAMES[0]: read_json(run.evaluation_path)["teacher"]["accuracy"],
+                      TEACHER_INT8: score_variant(Variant(TEACHER_INT8, "onnx", int8, folder), test,
+                                                  self.base.search.budget.threads)["accuracy"]}
+        write_json(self.folder.teacher_accuracy_path, accuracies)
+        shutil.rmtree(folder, ignore_errors=True)
+        return accuracies
+
+    def _worker_scratch(self, name: str) -> Path:
+        """A scratch folder of this worker's own: workers that join a study share its candidates folder."""
+        return self.folder.candidates_dir / f"{name}-{socket.gethostname()}-{os.getpid()}"
 
     def _shrink_and_save(self, student, recipe: Recipe, folder: Path) -> None:
         from workbench.core.compress.pruning import prune
@@ -116,18 +139,29 @@ class CostMeter:
 
         return load_tokenizer(resolve_model_source(self.base.teacher.source))
 
-    def _inputs(self, folder: Path) -> Batch:
-        budget = self.base.search.budget
-        rows = [self.texts[i % len(self.texts)] for i in range(budget.batch)]
-        return encode_batches(rows, load_tokenizer_from(folder), budget.seq_len, budget.batch,
-                              pad_to=budget.seq_len)[0]
-
     def _calibration(self, folder: Path, count: int) -> list[Batch]:
         tokenizer = load_tokenizer_from(folder)
         return encode_batches(self.texts[:count * 32], tokenizer, self.base.data.max_length, 32)
 
 
-def _export_int8(folder: Path, recipe: Recipe, mode: str, calibration) -> tuple[Path, Path]:
+def time_against_teacher(model: Variant, teacher: Variant, texts: list[str], budget: SearchBudget) -> Cost:
+    """An int8 model's median latency at the budget's shape, timed interleaved with the fused int8 teacher: how
+    the study times every candidate (and how a finished run's student is put on the same scale)."""
+    calls = {model.name: _bound(load_runner(model, budget.threads), _inputs(model.tokenizer, texts, budget)),
+             TEACHER_INT8: _bound(load_runner(teacher, budget.threads), _inputs(teacher.tokenizer, texts, budget))}
+    with _torch_threads(budget.threads):
+        seconds = time_interleaved(calls, REPEATS, WARMUP)
+    return Cost(statistics.median(seconds[model.name]) * 1e3, model.path.stat().st_size / 2**20,
+                statistics.median(seconds[TEACHER_INT8]) * 1e3)
+
+
+def _inputs(tokenizer_folder: Path, texts: list[str], budget: SearchBudget) -> Batch:
+    rows = [texts[i % len(texts)] for i in range(budget.batch)]
+    return encode_batches(rows, load_tokenizer_from(tokenizer_folder), budget.seq_len, budget.batch,
+                          pad_to=budget.seq_len)[0]
+
+
+def export_int8(folder: Path, recipe: Recipe, mode: str, calibration) -> tuple[Path, Path]:
     """fp32 and int8 ONNX beside the model, made the way a job's export makes them."""
     from transformers import AutoConfig
 

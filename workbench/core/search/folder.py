@@ -5,7 +5,8 @@ layout.
     STUDY/study.json        the Optuna study name and storage URL
     STUDY/journal.log       the default storage: Optuna's journal file (several processes may share it)
     STUDY/references.json   teacher PyTorch, ONNX fp32 and fused int8, as the last worker measured them
-    STUDY/candidates/       each measured candidate's untrained int8 model (scratch, replaced per trial)
+    STUDY/teacher-accuracy.json  the fine-tuned teacher's test accuracy, PyTorch and fused int8 (once per study)
+    STUDY/candidates/       scratch: each measured candidate's untrained int8 model, each worker's teacher exports
     STUDY/trials/           the run folder of every trained candidate (trial-N-...)
     STUDY/report/           the HTML report of the study
 """
@@ -34,6 +35,7 @@ class StudyFolder:
     info_path = property(lambda self: self.path / "study.json")
     journal_path = property(lambda self: self.path / "journal.log")
     references_path = property(lambda self: self.path / "references.json")
+    teacher_accuracy_path = property(lambda self: self.path / "teacher-accuracy.json")
     candidates_dir = property(lambda self: self.path / "candidates")
     trials_dir = property(lambda self: self.path / "trials")
     report_dir = property(lambda self: self.path / "report")

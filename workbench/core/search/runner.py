@@ -19,8 +19,9 @@ from workbench.core.search.costs import CostMeter
 from workbench.core.search.events import ReferencesMeasured, SearchFinished, StudyOpened
 from workbench.core.search.folder import StudyError, StudyFolder
 from workbench.core.search.frontier import best_under_budget, describe_budget, mark, no_candidate_message
-from workbench.core.search.space import candidate_recipe, teacher_shape
+from workbench.core.search.space import candidate_recipe, space_size, teacher_shape
 from workbench.core.search.study import (
+    distinct_finished,
     finished_trials,
     load_study,
     open_storage,
@@ -44,7 +45,7 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         storage = open_storage(folder.info["storage"])
         study = load_study(folder, base.search, storage, seed=base.search.seed if recipe is not None else None)
         if resume:
-            retire_dead_trials(study, storage)
+            retire_dead_trials(study)
         yield StudyOpened(str(folder.path), study.study_name, folder.info["storage"], finished_trials(study))
         meter = CostMeter(base, folder)
         yield ReferencesMeasured(meter.measure_references())
@@ -52,7 +53,7 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         status = "finished"
         started = time.monotonic()
         try:
-            while _more_wanted(study, base, started):
+            while _more_wanted(study, base, started, space_size(base.search.space, setting.teacher)):
                 control.raise_if_cancelled("search")
                 yield from run_trial(study, study.ask(), setting)
             control.raise_if_cancelled("search")
@@ -115,8 +116,11 @@ def trial_recipe(study_dir: str | Path, number: int) -> Recipe:
         raise StudyError(f"trial {number}: {error}") from None
 
 
-def _more_wanted(study, base: Recipe, started: float) -> bool:
+def _more_wanted(study, base: Recipe, started: float, candidates: int) -> bool:
     limit = base.search.time_limit_minutes
     if limit is not None and time.monotonic() - started > limit * 60:
         return False
-    return base.search.trials is None or trials_used(study) < base.search.trials
+    if base.search.trials is None:
+        # Until the time limit, unless every candidate is finished: more trials would only copy them, fast.
+        return distinct_finished(study) < candidates
+    return trials_used(study) < base.search.trials

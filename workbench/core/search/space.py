@@ -85,6 +85,12 @@ def shape_choices(space: SearchSpace, teacher: TeacherShape) -> list[str]:
     return list(dict.fromkeys(choices))
 
 
+def space_size(space: SearchSpace, teacher: TeacherShape) -> int:
+    """How many distinct candidates the space holds: once each is finished, drawing more only copies them."""
+    return (len(shape_choices(space, teacher)) * len(set(space.ffn_ratios)) * len(set(space.heads_ratios))
+            * len(set(space.vocabulary)) * len(set(space.int8)))
+
+
 def suggest(trial, space: SearchSpace, teacher: TeacherShape) -> Candidate:
     """The candidate an Optuna trial draws (define-by-run: the distributions are declared here)."""
     return Candidate(
@@ -111,6 +117,14 @@ def candidate_recipe(base: Recipe, candidate: Candidate, teacher: TeacherShape, 
                        "heads_ratio": candidate.heads_ratio, "vocabulary": candidate.vocabulary}
     data["quantization"] = {**data["quantization"], "enabled": True, "mode": candidate.int8}
     return Recipe.from_dict(data, origin=f"candidate {name}")
+
+
+def trial_job(recipe: Recipe) -> Recipe:
+    """A trial's job: trained, exported and scored like the full job, without what the study measures once
+    (the teacher's export and the benchmark: the reference models) or never compares (the int4 student)."""
+    data = recipe.model_dump(mode="json")
+    data["quantization"] = {**data["quantization"], "reference_models": False, "int4": False}
+    return Recipe.from_dict(data, origin=f"trial job {recipe.name}")
 
 
 def _student_section(shape: str, teacher: TeacherShape) -> dict[str, Any]:

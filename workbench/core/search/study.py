@@ -21,7 +21,7 @@ from workbench.core.run_folder import process_alive
 from workbench.core.search.folder import JOURNAL_PREFIX, StudyError, StudyFolder
 from workbench.core.search.frontier import COMPLETE, FAILED, PRUNED, RUNNING, TrialRow
 
-INTERRUPTED = "interrupted"  # user attribute of a trial whose worker was killed or cancelled: it is retried
+RETRY_OF = "retry_of"  # user attribute of a queued trial that retries an interrupted one (killed or cancelled)
 COPY_OF = "copy_of"  # user attribute of a trial that drew an already finished candidate and took its figures
 
 
@@ -65,8 +65,23 @@ def trials_used(study) -> int:
     from optuna.trial import TrialState
 
     counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
-    return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.state in counted and not t.user_attrs.get(INTERRUPTED))
+    trials = study.get_trials(deepcopy=False)
+    retried = interrupted(trials)
+    return sum(1 for t in trials if t.state in counted and t.number not in retried)
+
+
+def interrupted(trials) -> set[int]:
+    """The numbers of trials cut short by a killed worker or the user's cancel: each has a retry queued."""
+    return {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
+
+
+def retry(study, trial) -> None:
+    """Fail an interrupted trial and queue its candidate again. `study.tell` takes the trial's number, so a
+    worker can also finish a trial that a dead one left running (skipped when another worker already did)."""
+    from optuna.trial import TrialState
+
+    study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+    study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
 
 
 def finished_trials(study) -> int:
@@ -75,13 +90,21 @@ def finished_trials(study) -> int:
     return sum(1 for t in study.get_trials(deepcopy=False) if t.state in (TrialState.COMPLETE, TrialState.PRUNED))
 
 
+def distinct_finished(study) -> int:
+    """How many different candidates the study has finished (trained, pruned or refused over budget)."""
+    from optuna.trial import TrialState
+
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    return len({tuple(sorted(t.params.items())) for t in finished})
+
+
 def claim(trial) -> None:
     """Record which process runs the trial, so that a later --resume can tell a dead worker's trial."""
     trial.set_user_attr("host", socket.gethostname())
     trial.set_user_attr("pid", os.getpid())
 
 
-def retire_dead_trials(study, storage) -> list[int]:
+def retire_dead_trials(study) -> list[int]:
     """Trials left RUNNING by a worker of this machine that no longer exists (kill -9, power loss): marked
     FAIL as interrupted and queued again with the same candidate. Workers on other machines are left alone."""
     from optuna.trial import TrialState
@@ -91,10 +114,7 @@ def retire_dead_trials(study, storage) -> list[int]:
         attrs = trial.user_attrs
         if attrs.get("host") != socket.gethostname() or process_alive(attrs.get("pid")):
             continue
-        # The storage API is the one way to finish another process's trial; it addresses trials by their id.
-        storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+        retry(study, trial)
         retired.append(trial.number)
     return retired
 
@@ -106,8 +126,10 @@ def rows_of(study) -> list[TrialRow]:
     states = {TrialState.COMPLETE: COMPLETE, TrialState.PRUNED: PRUNED, TrialState.FAIL: FAILED,
               TrialState.RUNNING: RUNNING}
     rows = []
-    for trial in study.get_trials(deepcopy=False):
-        if trial.state not in states or trial.user_attrs.get(INTERRUPTED) or COPY_OF in trial.user_attrs:
+    trials = study.get_trials(deepcopy=False)
+    retried = interrupted(trials)
+    for trial in trials:
+        if trial.state not in states or trial.number in retried or COPY_OF in trial.user_attrs:
             continue
         rows.append(row_of(trial.number, states[trial.state], trial.user_attrs, trial.intermediate_values))
     return rows

@@ -13,12 +13,12 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.events import Evaluation, Event, Failed, Finished, JobControl
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder, read_json
-from workbench.core.search.costs import TEACHER_INT8, CostMeter
+from workbench.core.search.costs import REFERENCE_NAMES, TEACHER_INT8, CostMeter
 from workbench.core.search.events import CandidateMeasured, TrialDone, TrialProgress
 from workbench.core.search.folder import StudyFolder
 from workbench.core.search.frontier import COMPLETE, FAILED, PRUNED, TrialRow, accuracy_violations, cost_violations
-from workbench.core.search.space import TeacherShape, candidate_recipe, suggest
-from workbench.core.search.study import COPY_OF, INTERRUPTED, claim, row_of
+from workbench.core.search.space import TeacherShape, candidate_recipe, suggest, trial_job
+from workbench.core.search.study import COPY_OF, claim, retry, row_of
 from workbench.core.stages.training import PREDICTION, RECOVERY
 
 STUDENT_STAGES = (PREDICTION, RECOVERY)  # the stages whose dev accuracy is the student's (the pruner's steps)
@@ -68,7 +68,8 @@ def run_trial(study, trial, setting: TrialSetting) -> Iterator[Event]:
         yield _copied(study, trial, earlier)
         return
     try:
-        recipe = candidate_recipe(base, candidate, setting.teacher, f"trial-{trial.number}", setting.folder.trials_dir)
+        recipe = trial_job(candidate_recipe(base, candidate, setting.teacher, f"trial-{trial.number}",
+                                            setting.folder.trials_dir))
         cost = setting.meter.measure(recipe, f"trial-{trial.number}")
     except WorkbenchError as error:  # a shape this teacher or exporter cannot take: the study goes on
         trial.set_user_attr("reason", f"cannot be built or measured: {error}")
@@ -111,10 +112,9 @@ def _train(study, trial, recipe: Recipe, setting: TrialSetting) -> Iterator[Even
     elif control.pruned:
         yield _told(study, trial, TrialState.PRUNED, PRUNED)
     elif setting.control.cancelled:
-        trial.set_user_attr(INTERRUPTED, True)
         trial.set_user_attr("reason", "cancelled by the user; --resume trains it again")
-        yield _told(study, trial, TrialState.FAIL, FAILED)
-        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+        retry(study, trial)
+        yield TrialDone(row_of(trial.number, FAILED, trial.user_attrs, {}).to_dict())
     else:
         message = last.message if isinstance(last, Failed) else "the job ended without a student"
         trial.set_user_attr("reason", f"the job failed: {message}")
@@ -143,15 +143,16 @@ def _copied(study, trial, earlier) -> TrialDone:
 
 
 def _completed(study, trial, dev_accuracy: float, setting: TrialSetting) -> TrialDone:
-    """Tell a trained trial its dev accuracy, with its test figures and accuracy kept read from its job."""
+    """Tell a trained trial its dev accuracy, with its test figures read from its job and accuracy kept of the
+    study's teacher (PyTorch and fused int8)."""
     from optuna.trial import TrialState
 
     run = RunFolder(Path(trial.user_attrs["run_dir"]))
-    evaluation, bench = read_json(run.evaluation_path), read_json(run.bench_path)
+    evaluation = read_json(run.evaluation_path)
     student = evaluation.get("student_int8") or evaluation.get("student") or {}
     test = student.get("accuracy")
-    teacher = (evaluation.get("teacher") or {}).get("accuracy")
-    teacher_int8 = ((bench.get("models") or {}).get(TEACHER_INT8) or {}).get("test", {}).get("accuracy")
+    teachers = setting.meter.teacher_accuracies(run)
+    teacher, teacher_int8 = teachers[REFERENCE_NAMES[0]], teachers[TEACHER_INT8]
     figures = {"dev_accuracy": dev_accuracy, "test_accuracy": test,
                "kept_teacher": test / teacher if test is not None and teacher else None,
                "kept_int8_teacher": test / teacher_int8 if test is not None and teacher_int8 else None}

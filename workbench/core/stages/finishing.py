@@ -57,7 +57,7 @@ def export(context: JobContext) -> Iterator[Event]:
     from workbench.core.measure.benchmark import Variant, score_variant
 
     run, recipe = context.run, context.recipe
-    exported = export_run(run.path, recipe.quantization)
+    exported = export_run(run.path, recipe.quantization, teacher=recipe.quantization.reference_models)
     for name, path in exported.artifacts.items():
         yield context.log(ArtifactWritten(name, str(path)))
     context.control.raise_if_cancelled(EXPORT)
@@ -73,6 +73,10 @@ def export(context: JobContext) -> Iterator[Event]:
             variant = Variant(f"student-onnx-{key[-4:]}", "onnx", run.onnx_path(artifact), run.student_dir)
             evaluation[key] = score_variant(variant, test, _threads(context))
     write_json(run.evaluation_path, evaluation)
+
+
+def benchmark_wanted(context: JobContext) -> bool:
+    return context.recipe.quantization.reference_models
 
 
 def benchmark(context: JobContext) -> Iterator[Event]:

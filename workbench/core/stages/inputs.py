@@ -4,7 +4,6 @@ split (the augmented training set for distillation when asked) and the task teac
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from workbench.core.sources.models import (
 )
 from workbench.core.sources.student import fast_attention
 from workbench.core.stages.context import JobContext, seed_everything
-from workbench.core.stages.teacher_reuse import cached_teacher, teacher_key
+from workbench.core.stages.teacher_reuse import cached_teacher, copy_teacher, teacher_key
 
 FINETUNE = "teacher_finetune"
 
@@ -132,7 +131,7 @@ def _reused_teacher(context: JobContext, source: Path, label_names: list[str]) -
         return None
     context.resume.finish(FINETUNE)
     if context.run:
-        shutil.copytree(cached, context.run.teacher_dir, dirs_exist_ok=True)
+        copy_teacher(cached, context.run.teacher_dir)
         write_json(context.run.teacher_reuse_path, {"cached_teacher": str(cached), "key": key})
     context.notices.append(f"teacher: reusing the one fine-tuned earlier on this split with these settings ({cached})")
     return cached

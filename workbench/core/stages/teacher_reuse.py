@@ -85,6 +85,12 @@ def keep_predictions(recipe: Recipe, key: dict[str, Any], split: str, prediction
         write_json(folder / f"predictions-{split}.json", {"predictions": predictions})
 
 
+def copy_teacher(cached: Path, destination: Path) -> None:
+    """The cached teacher's model files into a run, without the cache's own key and kept predictions."""
+    shutil.copytree(cached, destination, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(KEY_FILE, "predictions-*.json"))
+
+
 def folder_digest(folder: Path) -> str:
     """A hash of every file's name and bytes in a model folder (weights, config, tokenizer)."""
     digest = hashlib.sha256()
