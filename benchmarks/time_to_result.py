@@ -95,8 +95,10 @@ def main() -> None:
     show("warm (teacher reused)", warm, before)
     if uncached:
         show("warm, no teacher cache", uncached, before)
-        same = uncached["summary"] == warm["summary"]
-        print(f"teacher-target cache on and off: {'identical' if same else 'DIFFERENT'} summaries")
+        differ = {key: (value, uncached["summary"].get(key)) for key, value in warm["summary"].items()
+                  if uncached["summary"].get(key) != value}
+        print("teacher-target cache on and off: " + ("identical summaries" if not differ else
+                                                     f"summaries differ in (on, off): {differ}"))
 
 
 if __name__ == "__main__":

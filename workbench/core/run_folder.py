@@ -35,6 +35,7 @@ from workbench.core.run_summary import RunSummary, summarize
 
 RESUMABLE = ("cancelled", "failed", "running", "interrupted")
 INT8_STUDENT, INT4_STUDENT = "student-int8.onnx", "student-int4.onnx"  # the shipped students, in RUN/onnx/
+SHIPPED_PREFIX = "student-"  # RUN/onnx artifacts a job ships; the teacher-* ones are references to compare with
 
 
 class DiskFullError(WorkbenchError):
