@@ -1,13 +1,11 @@
 """Presentation mode: full screen with F11 / Esc, the three models' figures from the run's benchmark with
 ratios against the PyTorch and the fused int8 teacher, "not measured" where nothing measured, copy as image."""
 
-import json
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
-from tests.test_gui_runs_pareto import bench_entry
-from tests.tiny_run import make_tiny_run
+from tests.tiny_run import four_model_bench, make_tiny_run
 from workbench.gui.panels.presentation import NOT_MEASURED, PresentationWindow
 
 
@@ -25,11 +23,7 @@ def shown(qtbot, run_dir):
 
 def test_full_screen_figures_with_both_teacher_ratios(qtbot, tmp_path, tiny_csv):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
-    models = {"teacher-torch-fp32": bench_entry(20.0, 0.80, 40 * 2**20),
-              "teacher-onnx-int8": bench_entry(10.0, 0.79, 10 * 2**20),
-              "student-torch-fp32": bench_entry(8.0, 0.77, 10 * 2**20),
-              "student-onnx-int8": bench_entry(2.0, 0.76, 2.5 * 2**20)}
-    (run / "bench.json").write_text(json.dumps({"models": models}))
+    four_model_bench(run)
     window = shown(qtbot, run)
     assert window.full_screen and window.geometry() == window.screen().geometry()
     shown_text = texts(window)

@@ -2,15 +2,9 @@
 
 import json
 
-from tests.tiny_run import make_tiny_run
+from tests.tiny_run import bench_entry, make_tiny_run
 from workbench.gui.panels.runs import COLUMNS, RunsPanel
 from workbench.gui.pareto import Point, frontier
-
-
-def bench_entry(latency_ms, accuracy, size_bytes):
-    return {"size_bytes": size_bytes, "test": {"accuracy": accuracy},
-            "latency": [{"batch": 32, "seq_len": 32, "median_ms": 50 * latency_ms},
-                        {"batch": 1, "seq_len": 32, "median_ms": latency_ms}]}
 
 
 def benchmarked_run(folder, csv, int8_latency, int8_accuracy):

@@ -1,20 +1,14 @@
 """Try-it panel: its summary charts are the run's own benchmark (bench.json), with the students' ratios
 against the PyTorch teacher and the fused int8 teacher."""
 
-import json
 
-from tests.test_gui_runs_pareto import bench_entry
-from tests.tiny_run import make_tiny_run
+from tests.tiny_run import four_model_bench, make_tiny_run
 from workbench.gui.panels.tryit import TryItPanel
 
 
 def test_charts_show_the_runs_benchmark_with_both_teacher_ratios(qtbot, tmp_path, tiny_csv):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
-    models = {"teacher-torch-fp32": bench_entry(20.0, 0.80, 40 * 2**20),
-              "teacher-onnx-int8": bench_entry(10.0, 0.79, 10 * 2**20),
-              "student-torch-fp32": bench_entry(8.0, 0.77, 10 * 2**20),
-              "student-onnx-int8": bench_entry(2.0, 0.76, 2.5 * 2**20)}
-    (run / "bench.json").write_text(json.dumps({"models": models}))
+    four_model_bench(run)
     panel = TryItPanel()
     qtbot.addWidget(panel)
     panel.set_runs([str(run)])  # choosing the run is enough: no model runs for these figures
