@@ -38,6 +38,7 @@ from workbench.core.measure.benchmark import Variant, measure, score_variant
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import INT8_STUDENT, RunFolder
+from workbench.core.search.costs import TEACHER_INT8, Cost, on_reference_scale, time_against_teacher
 from workbench.core.search.events import SearchFinished, describe_search
 from workbench.core.search.folder import StudyFolder
 from workbench.core.search.frontier import TrialRow, format_table
@@ -112,9 +113,10 @@ def end_to_end(args: argparse.Namespace) -> None:
     base = _base_recipe(Recipe.load(preset_path("quick-demo")), args)
     print(f"● quick-demo job ({args.out})")
     demo = _run_job(base)
-    demo_ms, demo_dev = _int8_latency_ms(demo, base), _student_dev_accuracy(demo)
-    print(f"  quick-demo student: int8 {demo_ms:.2f} ms at batch 1 × {base.search.budget.seq_len}, "
-          f"dev accuracy {demo_dev:.4f} ({_minutes(began)})")
+    demo_cost, demo_dev = _int8_cost(demo, base), _student_dev_accuracy(demo)
+    demo_ms = demo_cost.measured_ms
+    print(f"  quick-demo student: int8 {demo_ms:.2f} ms at batch 1 × {base.search.budget.seq_len} (int8 teacher "
+          f"{demo_cost.teacher_int8_ms:.2f} ms), dev accuracy {demo_dev:.4f} ({_minutes(began)})")
     minutes = args.study_minutes or args.minutes - _elapsed(began) - RESERVED_MINUTES
     study = _study_recipe(base, demo_ms * LATENCY_SLACK, minutes)
     print(f"● study, time limit {study.search.time_limit_minutes:.1f} min")
@@ -125,6 +127,8 @@ def end_to_end(args: argparse.Namespace) -> None:
             print(line, flush=True)
     references = StudyFolder(summary.study_dir).references().get("models", {})
     print(format_table([TrialRow.from_dict(row) for row in summary.rows], references))
+    demo_ms = on_reference_scale(demo_ms, demo_cost.teacher_int8_ms, references[TEACHER_INT8]["latency_ms"])
+    print(f"  quick-demo student on the study's scale: {demo_ms:.2f} ms")
     chosen, dominates = _chosen(summary, demo_ms, demo_dev)
     if chosen is None:
         raise SystemExit(f"no trial was trained: {summary.message} ({_minutes(began)})")
@@ -168,14 +172,12 @@ def _run_job(recipe: Recipe) -> RunFolder:
     return RunFolder.open(last.run_dir)
 
 
-def _int8_latency_ms(run: RunFolder, base: Recipe) -> float:
-    """The run's int8 student on the study's scale: timed interleaved with the fused int8 teacher at the
-    budget's shape, as the study times every candidate (core/search/costs.py)."""
-    from workbench.core.search.costs import TEACHER_INT8, time_against_teacher
-
+def _int8_cost(run: RunFolder, base: Recipe) -> Cost:
+    """The run's int8 student timed interleaved with its fused int8 teacher at the budget's shape, as the study
+    times every candidate (core/search/costs.py)."""
     student = Variant("quick-demo-student-int8", "onnx", run.onnx_path(INT8_STUDENT), run.student_dir)
     teacher = Variant(TEACHER_INT8, "onnx", run.onnx_path("teacher-int8.onnx"), run.teacher_dir)
-    return time_against_teacher(student, teacher, load_split(run.path, "dev").texts, base.search.budget).latency_ms
+    return time_against_teacher(student, teacher, load_split(run.path, "dev").texts, base.search.budget)
 
 
 def _student_dev_accuracy(run: RunFolder) -> float:

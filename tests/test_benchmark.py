@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.tiny_run import make_tiny_run
-from workbench.core.measure.benchmark import benchmark_run, time_interleaved
+from workbench.core.measure.benchmark import benchmark_run, time_by_runtime, time_interleaved
 
 MODELS = {"teacher-torch-fp32", "teacher-onnx-fp32", "teacher-onnx-int8", "student-torch-fp32",
           "student-onnx-fused-fp32", "student-onnx-int8"}
@@ -34,6 +34,15 @@ def test_rounds_are_interleaved_and_rotate():
     seconds = time_interleaved(calls, repeats=3, warmup=0)
     assert order == list("abcbcacab")
     assert all(len(times) == 3 for times in seconds.values())
+
+
+def test_each_runtime_is_timed_in_its_own_rounds_onnx_runtime_first():
+    order: list[str] = []
+    calls = {name: (lambda name=name: order.append(name)) for name in ("torch-a", "ort-b", "torch-c", "ort-d")}
+    runtimes = {name: "torch" if name.startswith("torch") else "onnxruntime" for name in calls}
+    seconds = time_by_runtime(calls, runtimes, repeats=2, warmup=0)
+    assert order == ["ort-b", "ort-d", "ort-d", "ort-b", "torch-a", "torch-c", "torch-c", "torch-a"]
+    assert list(seconds) == list(calls) and all(len(times) == 2 for times in seconds.values())
 
 
 def test_bench_command_prints_every_model(tiny_csv, tmp_path, capsys):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.tiny_search import tiny_search_recipe
 from workbench.core.events import Step
 from workbench.core.search.events import CandidateMeasured, ReferencesMeasured, SearchFinished, TrialDone, TrialProgress
@@ -27,6 +29,9 @@ def test_candidates_over_the_latency_budget_are_never_trained(tmp_path):
     assert not folder.trials_dir.exists() or not any(folder.trials_dir.iterdir())  # no run folder
     references = next(e for e in events if isinstance(e, ReferencesMeasured)).models
     assert set(references) == {"teacher-torch-fp32", "teacher-onnx-fp32", "teacher-onnx-int8"}
+    for cost in (e.cost for e in measured):  # on the references' scale: rescaled by the teacher beside it
+        scale = references["teacher-onnx-int8"]["latency_ms"] / cost["teacher_int8_ms"]
+        assert cost["latency_ms"] == pytest.approx(cost["measured_ms"] * scale) and scale != 1.0
     assert (folder.report_dir / "index.html").is_file()
 
 

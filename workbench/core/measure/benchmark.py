@@ -5,6 +5,11 @@ Timings on shared machines drift by tens of percent, so the models are timed int
 each model once on the same shape (starting with a different model each round) and the medians are taken
 over rounds. PyTorch and ONNX Runtime get the same fixed thread count, and ONNX Runtime's workers stop
 spinning at the end of each run, so that no model steals cores from the next.
+
+The rounds are interleaved within a runtime, one runtime after the other: interleaved with PyTorch, ONNX
+Runtime models at batch 1 took 1.2-5x their own time (a different model worst hit in each process, the int8
+student at 4.4 ms instead of 1.1), while PyTorch's OpenMP workers stayed alive between rounds; timed apart,
+they agree across processes within a few percent.
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ class Variant:
     tokenizer: Path  # the folder whose tokenizer turns text into this model's ids
 
     @property
+    def runtime(self) -> str:
+        return "onnxruntime" if self.kind.startswith("onnx") else "torch"
+
+    @property
     def size_bytes(self) -> int:
         return folder_size_bytes(self.path) if self.kind == "torch" else onnx_size_bytes(self.path)
 
@@ -75,7 +84,7 @@ def default_variants(run_dir: str | Path, export_missing: bool = True) -> list[V
 def load_runner(variant: Variant, threads: int) -> Runner:
     """A function from a batch to logits (the core's one model runner); torch runs under inference mode with
     its default sdpa attention."""
-    if variant.kind.startswith("onnx"):
+    if variant.runtime == "onnxruntime":
         return OnnxRunner(variant.path, threads, ort_default_optimizers=variant.kind == "onnx-ort-defaults")
     return TorchRunner(variant.path)
 
@@ -111,7 +120,8 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
             for seq_len in seq_lens:
                 inputs = _timing_inputs(test.texts, tokenizers, batch, seq_len)
                 calls = {v.name: _bind(runners[v.name], inputs[v.tokenizer]) for v in variants}
-                for name, seconds in time_interleaved(calls, repeats, warmup).items():
+                runtimes = {v.name: v.runtime for v in variants}
+                for name, seconds in time_by_runtime(calls, runtimes, repeats, warmup).items():
                     models[name]["latency"].append(_latency_entry(batch, seq_len, seconds))
                 between_models()
     finally:
@@ -121,7 +131,8 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
         "threads_detail": {"torch.set_num_threads": threads, "ort.intra_op_num_threads": threads,
                            "ort.inter_op_num_threads": 1, **{f"ort.{k}": v for k, v in SESSION_CONFIG.items()},
                            "ort.disabled_optimizers": SESSION_DISABLED_OPTIMIZERS},
-        "protocol": f"interleaved rounds, {warmup} warm-up runs per model and shape, {repeats} timed rounds; "
+        "protocol": f"interleaved rounds per runtime (ONNX Runtime models, then PyTorch ones), {warmup} warm-up "
+                    f"runs per model and shape, {repeats} timed rounds; "
                     "inputs are test-split texts padded or truncated to exactly the sequence length",
         "memory_method": MEMORY_METHOD if all(m["peak_memory_bytes"] is not None for m in models.values())
         else "unavailable on this platform (no /proc/self/clear_refs)",
@@ -157,6 +168,16 @@ def time_interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmu
             calls[name]()
             seconds[name].append(time.perf_counter() - start)
     return seconds
+
+
+def time_by_runtime(calls: dict[str, Callable[[], object]], runtimes: dict[str, str], repeats: int,
+                    warmup: int) -> dict[str, list[float]]:
+    """`time_interleaved` for the calls of each runtime in turn (ONNX Runtime first): see the module's note."""
+    seconds: dict[str, list[float]] = {}
+    for runtime in sorted(set(runtimes.values()), key=lambda name: name != "onnxruntime"):
+        group = {name: call for name, call in calls.items() if runtimes[name] == runtime}
+        seconds.update(time_interleaved(group, repeats, warmup))
+    return {name: seconds[name] for name in calls}
 
 
 def score_variant(variant: Variant, test: Split, threads: int = 2) -> dict[str, Any]:

@@ -61,8 +61,10 @@ def describe_search(event: Event) -> str | None:
                                             for name, m in event.models.items())
     if isinstance(event, CandidateMeasured):
         verdict = "over budget: " + "; ".join(event.over_budget) if event.over_budget else "training"
-        return (f"▶ trial {event.trial}: {event.cost['latency_ms']:.2f} ms, {event.cost['size_mib']:.1f} MiB "
-                f"(int8 teacher {event.cost['teacher_int8_ms']:.2f} ms): {verdict}")
+        cost = event.cost
+        return (f"▶ trial {event.trial}: {cost['latency_ms']:.2f} ms, {cost['size_mib']:.1f} MiB "
+                f"(timed {cost['measured_ms']:.2f} ms beside the int8 teacher's {cost['teacher_int8_ms']:.2f}): "
+                f"{verdict}")
     if isinstance(event, TrialDone):
         row = event.row
         accuracy = f", dev accuracy {row['dev_accuracy']:.4f}" if row.get("dev_accuracy") is not None else ""
