@@ -38,7 +38,7 @@ from workbench.core.measure.benchmark import Variant, measure, score_variant
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import INT8_STUDENT, RunFolder
-from workbench.core.search.costs import TEACHER_INT8, Cost, on_reference_scale, time_against_teacher
+from workbench.core.search.costs import TEACHER_INT8, Cost, rescaled, time_against_teacher
 from workbench.core.search.events import SearchFinished, describe_search
 from workbench.core.search.folder import StudyFolder
 from workbench.core.search.frontier import TrialRow, format_table
@@ -127,7 +127,7 @@ def end_to_end(args: argparse.Namespace) -> None:
             print(line, flush=True)
     references = StudyFolder(summary.study_dir).references().get("models", {})
     print(format_table([TrialRow.from_dict(row) for row in summary.rows], references))
-    demo_ms = on_reference_scale(demo_ms, demo_cost.teacher_int8_ms, references[TEACHER_INT8]["latency_ms"])
+    demo_ms = rescaled(demo_cost, _study_scale(summary)).latency_ms
     print(f"  quick-demo student on the study's scale: {demo_ms:.2f} ms")
     chosen, dominates = _chosen(summary, demo_ms, demo_dev)
     if chosen is None:
@@ -178,6 +178,15 @@ def _int8_cost(run: RunFolder, base: Recipe) -> Cost:
     student = Variant("quick-demo-student-int8", "onnx", run.onnx_path(INT8_STUDENT), run.student_dir)
     teacher = Variant(TEACHER_INT8, "onnx", run.onnx_path("teacher-int8.onnx"), run.teacher_dir)
     return time_against_teacher(student, teacher, load_split(run.path, "dev").texts, base.search.budget)
+
+
+def _study_scale(summary: SearchFinished) -> float:
+    """The int8 teacher's median over the study's sittings: the scale its candidates' latencies are on."""
+    import statistics
+
+    references = StudyFolder(summary.study_dir).references()["models"][TEACHER_INT8]["latency_ms"]
+    return statistics.median([references, *(row["teacher_int8_ms"] for row in summary.rows
+                                            if row.get("teacher_int8_ms") is not None)])
 
 
 def _student_dev_accuracy(run: RunFolder) -> float:

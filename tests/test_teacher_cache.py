@@ -67,3 +67,79 @@ def test_fill_stops_at_the_budget_and_the_rest_is_computed_per_batch():
     assert len(calls) == 1  # the budget ran out inside the first batch: no pass over the second
     computed = _targets(5)
     assert cache.targets(torch.tensor([1, 2]), torch.tensor([5, 5]), 5, NAMES, lambda: computed) is computed
+
+
+def _example_targets(batch: dict[str, torch.Tensor], shift: float = 0.0) -> dict[str, torch.Tensor]:
+    """Targets that depend on each example's index only, padded to the batch's length (as the teacher's)."""
+    ids, seq = batch["idx"], batch["attention_mask"].shape[1]
+    base = ids.float().view(-1, 1, 1) / 7 + shift
+    return {"hidden1": base + torch.arange(seq * 4).view(1, seq, 4) / 3,
+            "scores1": base.unsqueeze(1) + torch.ones(len(ids), 2, seq, seq) / 3,
+            "logits": base.view(-1, 1) + torch.arange(3) / 3}
+
+
+BATCHES = [_batch([0, 1], [5, 3], 5), _batch([2, 3], [4, 4], 4)]
+
+
+def _counting(calls: list, shift: float = 0.0):
+    return lambda batch: calls.append(batch["idx"].tolist()) or _example_targets(batch, shift)
+
+
+def test_a_kept_store_spares_the_next_fill_every_batch_but_the_checked_first(tmp_path):
+    from workbench.core.distill.target_store import TargetStore
+
+    first_calls, calls = [], []
+    TeacherCache(2**20, TargetStore(tmp_path)).fill(BATCHES, NAMES, _counting(first_calls))
+    assert len(first_calls) == 2 and {p.name for p in tmp_path.iterdir()} == {f"{n}.safetensors" for n in NAMES}
+    cache = TeacherCache(2**20, TargetStore(tmp_path))
+    cache.fill(BATCHES, NAMES, _counting(calls))
+    assert calls == [[0, 1]] and cache.read_from_store == NAMES  # the check, then nothing
+    served = cache.targets(torch.tensor([2, 3]), torch.tensor([4, 4]), 4, NAMES, _never)
+    fresh = _example_targets(BATCHES[1])
+    assert all(torch.equal(served[name], fresh[name]) for name in NAMES)
+
+
+def test_a_store_another_teacher_wrote_is_never_trained_on(tmp_path):
+    from workbench.core.distill.target_store import TargetStore
+
+    TeacherCache(2**20, TargetStore(tmp_path)).fill(BATCHES, NAMES, _counting([], shift=1e-6))
+    calls = []
+    cache = TeacherCache(2**20, TargetStore(tmp_path))
+    cache.fill(BATCHES, NAMES, _counting(calls))
+    assert cache.read_from_store == set() and len(calls) == 3  # the check, then the whole pass
+    served = cache.targets(torch.tensor([2, 3]), torch.tensor([4, 4]), 4, NAMES, _never)
+    assert torch.equal(served["hidden1"], _example_targets(BATCHES[1])["hidden1"])
+
+
+def test_damaged_or_foreign_store_files_are_ignored(tmp_path):
+    from workbench.core.distill.checkpoints import write_safetensors
+    from workbench.core.distill.target_store import TargetStore
+
+    TeacherCache(2**20, TargetStore(tmp_path)).fill(BATCHES, NAMES, _counting([]))
+    (tmp_path / "hidden1.safetensors").write_bytes(b"\x00" * 40)  # torn
+    write_safetensors(tmp_path / "scores1.safetensors", {f"{i:08d}": torch.ones(3) for i in range(4)})  # flat
+    write_safetensors(tmp_path / "logits.safetensors", {f"{i:08d}": torch.ones(3) for i in range(5)})  # 5 examples
+    cache = TeacherCache(2**20, TargetStore(tmp_path))
+    cache.fill(BATCHES, NAMES, _counting([]))
+    assert cache.read_from_store == set()
+    assert TargetStore(tmp_path).load("../escape", {0: 1}, (0,)) is None and not TargetStore(tmp_path).save("../x", {})
+
+
+def test_a_full_disk_keeps_nothing_and_loses_nothing(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from workbench.core.distill.target_store import TargetStore
+
+    real_open = Path.open
+
+    def full(self, mode="r", *args, **kwargs):
+        if "w" in mode:
+            raise OSError(28, "No space left on device")
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", full)
+    cache = TeacherCache(2**20, TargetStore(tmp_path))
+    cache.fill(BATCHES, NAMES, _counting([]))
+    assert not list(tmp_path.iterdir())
+    served = cache.targets(torch.tensor([0, 1]), torch.tensor([5, 3]), 5, NAMES, _never)
+    assert torch.equal(served["logits"], _example_targets(BATCHES[0])["logits"])

@@ -13,13 +13,18 @@ from workbench.core.stages.teacher_reuse import cache_root, cached_teacher, keep
 def test_a_reused_teacher_gives_the_same_student_as_a_freshly_fine_tuned_one(recipe):
     fresh = run_to_end(recipe)
     assert any(isinstance(e, StageStarted) and e.stage == "teacher_finetune" for e in fresh)
+    kept_targets = {path: path.stat().st_mtime_ns for path in cache_root(recipe).glob("*/targets/*.safetensors")}
+    assert {path.stem for path in kept_targets} >= {"hidden0", "logits"}
     reused = run_to_end(recipe)
+    # The reused job read the teacher's targets instead of computing (and keeping) them again.
+    assert {path: path.stat().st_mtime_ns for path in kept_targets} == kept_targets
     assert not any(isinstance(e, StageStarted) and e.stage == "teacher_finetune" for e in reused)
     assert any(isinstance(e, Notice) and "reusing" in e.message for e in reused)
     assert isinstance(reused[-1], Finished) and reused[-1].summary == fresh[-1].summary
     run = RunFolder.open(reused[-1].run_dir)
     assert run.teacher_reuse_path.is_file() and (run.teacher_dir / "config.json").is_file()  # self-contained
-    assert not [*run.teacher_dir.glob("predictions-*.json"), *run.teacher_dir.glob("teacher-key.json")]  # the cache's
+    assert not [*run.teacher_dir.glob("predictions-*.json"), *run.teacher_dir.glob("teacher-key.json"),
+                *run.teacher_dir.glob("targets")]  # the cache's
 
 
 def test_reuse_off_fine_tunes_again(recipe):

@@ -7,6 +7,11 @@ stored trimmed to each example's own length, in their own precision (rounding th
 targets than the teacher's); batches pad them back with zeros instead of running the teacher again. One
 cache serves the stages that share a training set: stage 1 stores the logits with its hidden states, so
 stage 2 and the recovery stage find theirs already there.
+
+With a `TargetStore` (a cached fine-tuned teacher on its own training set), the one pass first reads what
+an earlier job kept on disk and keeps what it computed. What it reads must match, bit for bit, the
+teacher's targets on the first batch, computed again as a check: a store from another teacher, or from code
+that computed targets otherwise, is never trained on.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import torch
+
+from workbench.core.distill.target_store import TargetStore
 
 Targets = dict[str, torch.Tensor]  # name -> (batch, ...) tensor
 
@@ -28,10 +35,12 @@ def sequence_dims(name: str) -> tuple[int, ...]:
 
 
 class TeacherCache:
-    def __init__(self, budget_bytes: int) -> None:
+    def __init__(self, budget_bytes: int, store: TargetStore | None = None) -> None:
         self.budget_bytes = budget_bytes
         self.used_bytes = 0
         self.hits = self.misses = 0
+        self.store = store
+        self.read_from_store: set[str] = set()  # the target names the last fill read from the store
         self._entries: dict[int, Targets] = {}
 
     def fill(self, batches: Iterable[dict[str, torch.Tensor]], names: set[str],
@@ -39,6 +48,10 @@ class TeacherCache:
              between_batches: Callable[[], None] = lambda: None) -> None:
         """Compute and store the targets `names` of every example the batches hold that lacks them, until
         the budget is spent; the examples beyond it are computed batch by batch, as without a cache."""
+        batches = list(batches)  # token ids and masks only
+        lengths = {key: length for batch in batches
+                   for key, length in zip(batch["idx"].tolist(), batch["attention_mask"].sum(1).tolist(), strict=True)}
+        self.read_from_store = self._read_store(names, lengths, batches, compute) if self.store and batches else set()
         for batch in batches:
             between_batches()
             ids = batch["idx"].tolist()
@@ -46,6 +59,35 @@ class TeacherCache:
                 continue
             if not self._store(ids, batch["attention_mask"].sum(1).tolist(), compute(batch)):
                 return
+        if self.store:
+            self._keep_in_store(names - self.read_from_store, list(lengths))
+
+    def _read_store(self, names: set[str], lengths: dict[int, int], batches: list[dict[str, torch.Tensor]],
+                    compute: Callable[[dict[str, torch.Tensor]], Targets]) -> set[str]:
+        """Adopt the store's targets that agree with the teacher's on the first batch; the names adopted."""
+        missing = [name for name in sorted(names) if not self._holds(list(lengths), {name})]
+        found = {name: kept for name in missing
+                 if (kept := self.store.load(name, lengths, sequence_dims(name))) is not None}
+        if not found:
+            return set()
+        first = batches[0]
+        check = compute(first)
+        rows = list(enumerate(first["idx"].tolist()))
+        agreeing = {name: kept for name, kept in found.items() if name in check and all(
+            torch.equal(_trim(check[name][row], sequence_dims(name), lengths[key]), kept[key]) for row, key in rows)}
+        size = sum(t.numel() * t.element_size() for kept in agreeing.values() for t in kept.values())
+        if self.used_bytes + size > self.budget_bytes:
+            return set()
+        for name, kept in agreeing.items():
+            for key, value in kept.items():
+                self._entries.setdefault(key, {})[name] = value
+        self.used_bytes += size
+        return set(agreeing)
+
+    def _keep_in_store(self, names: set[str], keys: list[int]) -> None:
+        for name in sorted(names):
+            if self._holds(keys, {name}):
+                self.store.save(name, {key: self._entries[key][name] for key in keys})
 
     def targets(self, ids: torch.Tensor, lengths: torch.Tensor, seq_len: int, names: set[str],
                 compute: Callable[[], Targets]) -> Targets:

@@ -7,10 +7,12 @@ fused int8 teacher at the budget's batch, sequence length and thread count (meas
 references (the teacher in PyTorch, ONNX fp32 and fused int8, no distillation) are timed once per worker, in
 the process that times the candidates, so their figures share the machine's state.
 
-A candidate's latency is put on the references' scale: its time over the int8 teacher's in the same rounds,
-times the reference int8 teacher's. The int8 teacher, the same graph every time, took 1.54 to 2.32 ms from
-one candidate's rounds to the next in one study; raw figures from different rounds ranked a 4-layer student
-(1.1 ms against the 3-layer one's 1.0, timed side by side) 25 % faster than the 3-layer one.
+A candidate's latency is put on one scale for the whole study: its time over the int8 teacher's in the same
+rounds, times the int8 teacher's median over every round this worker timed it in (the references' and each
+candidate's). The int8 teacher, the same graph every time, took 1.54 to 2.32 ms from one candidate's rounds
+to the next in one study; raw figures from different rounds ranked a 4-layer student (1.1 ms against the
+3-layer one's 1.0, timed side by side) 25 % faster than the 3-layer one. The median, not the references'
+figure alone: one disturbed sitting must not move every candidate.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import socket
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,7 @@ class CostMeter:
         self.texts = list(self.data.splits["dev"]["text"]) or list(self.data.splits["train"]["text"])
         self.teacher = _teacher_with_head(base, self.data.label_names)
         self.references: dict[str, dict[str, Any]] = {}
+        self.teacher_int8_timings: list[float] = []  # ms, one per sitting: the scale (see the module's note)
         self._reference_dir = self._worker_scratch("reference-teacher")
 
     def measure_references(self) -> dict[str, dict[str, Any]]:
@@ -79,6 +82,7 @@ class CostMeter:
                                       {v.name: v.runtime for v in variants}, REPEATS, WARMUP)
         self.references = {v.name: {"latency_ms": statistics.median(seconds[v.name]) * 1e3,
                                     "size_mib": v.size_bytes / 2**20} for v in variants}
+        self.teacher_int8_timings.append(self.references[TEACHER_INT8]["latency_ms"])
         write_json(self.folder.references_path, {"batch": budget.batch, "seq_len": budget.seq_len,
                                                  "threads": budget.threads, "models": self.references})
         return self.references
@@ -93,11 +97,12 @@ class CostMeter:
         self._shrink_and_save(student, recipe, folder)
         _, int8 = export_int8(folder, recipe, recipe.quantization.mode, self._calibration)
         teacher = self._reference_dir
-        cost = time_against_teacher(Variant(label, "onnx", int8, folder),
-                                    Variant(TEACHER_INT8, "onnx", teacher / "int8.onnx", teacher),
-                                    self.texts, self.base.search.budget, self.references[TEACHER_INT8]["latency_ms"])
+        timed = time_against_teacher(Variant(label, "onnx", int8, folder),
+                                     Variant(TEACHER_INT8, "onnx", teacher / "int8.onnx", teacher),
+                                     self.texts, self.base.search.budget)
         shutil.rmtree(folder, ignore_errors=True)
-        return cost
+        self.teacher_int8_timings.append(timed.teacher_int8_ms)
+        return rescaled(timed, statistics.median(self.teacher_int8_timings))
 
     def teacher_accuracies(self, run: RunFolder) -> dict[str, float]:
         """The fine-tuned teacher's test accuracy in PyTorch and fused int8 (STUDY/teacher-accuracy.json): the
@@ -150,23 +155,20 @@ class CostMeter:
         return encode_batches(self.texts[:count * 32], tokenizer, self.base.data.max_length, 32)
 
 
-def time_against_teacher(model: Variant, teacher: Variant, texts: list[str], budget: SearchBudget,
-                         reference_teacher_ms: float | None = None) -> Cost:
-    """An int8 model's median latency at the budget's shape, timed interleaved with the fused int8 teacher, on
-    the scale where that teacher takes `reference_teacher_ms` (None: as timed): how the study times every
-    candidate (and how a finished run's student is put on the same scale)."""
+def time_against_teacher(model: Variant, teacher: Variant, texts: list[str], budget: SearchBudget) -> Cost:
+    """An int8 model's median latency at the budget's shape, timed interleaved with the fused int8 teacher: how
+    the study times every candidate (and how a finished run's student is put on the same scale)."""
     calls = {model.name: _bound(load_runner(model, budget.threads), _inputs(model.tokenizer, texts, budget)),
              TEACHER_INT8: _bound(load_runner(teacher, budget.threads), _inputs(teacher.tokenizer, texts, budget))}
     with _torch_threads(budget.threads):
         seconds = time_interleaved(calls, REPEATS, WARMUP)
     measured_ms, teacher_ms = (statistics.median(seconds[name]) * 1e3 for name in (model.name, TEACHER_INT8))
-    return Cost(on_reference_scale(measured_ms, teacher_ms, reference_teacher_ms), model.path.stat().st_size / 2**20,
-                teacher_ms, measured_ms)
+    return Cost(measured_ms, model.path.stat().st_size / 2**20, teacher_ms, measured_ms)
 
 
-def on_reference_scale(measured_ms: float, teacher_ms: float, reference_teacher_ms: float | None) -> float:
-    """A latency timed beside the int8 teacher, rescaled to rounds where that teacher took the reference's time."""
-    return measured_ms if reference_teacher_ms is None else measured_ms * reference_teacher_ms / teacher_ms
+def rescaled(cost: Cost, teacher_int8_ms: float) -> Cost:
+    """The cost on the scale where the int8 teacher takes `teacher_int8_ms` (see the module's note)."""
+    return replace(cost, latency_ms=cost.measured_ms * teacher_int8_ms / cost.teacher_int8_ms)
 
 
 def _inputs(tokenizer_folder: Path, texts: list[str], budget: SearchBudget) -> Batch:

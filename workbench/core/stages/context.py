@@ -18,6 +18,7 @@ import torch
 from workbench.core.distill.distillation import StudentWithProjections, check_attention_compatible
 from workbench.core.distill.mapping import LayerMapping, recipe_mapping
 from workbench.core.distill.precision import ACCELERATE_NAMES, training_precision
+from workbench.core.distill.target_store import TargetStore
 from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.distill.training_loop import StageRunner
 from workbench.core.events import Event, JobControl, Notice, PhaseTimed, StageStarted
@@ -30,6 +31,7 @@ from workbench.core.sources.families import family_of
 from workbench.core.sources.pruned_models import load_pruned
 from workbench.core.sources.student import build_student, fast_attention
 from workbench.core.stages.resume import ResumeBook
+from workbench.core.stages.teacher_reuse import kept_targets_folder
 
 PRUNING = "pruning"
 
@@ -134,8 +136,17 @@ class JobContext:
         them (all train on `loaders["distill"]`); None when the recipe gives it no memory."""
         budget = self.recipe.distillation.teacher_cache_mb * 2**20
         if budget and self._teacher_cache is None:
-            self._teacher_cache = TeacherCache(budget)
+            self._teacher_cache = TeacherCache(budget, self._target_store())
         return self._teacher_cache
+
+    def _target_store(self) -> TargetStore | None:
+        """The cached teacher's targets on disk, when the job distils on its plain training split (augmented
+        copies differ from job to job) in one process (ranks would race on the files)."""
+        recipe = self.recipe
+        if self.teacher_key is None or recipe.distillation.augmentation.enabled or self.accelerator.num_processes > 1:
+            return None
+        folder = kept_targets_folder(recipe, self.teacher_key)
+        return TargetStore(folder) if folder else None
 
     def _build_student(self) -> StudentWithProjections:
         recipe, teacher = self.recipe, self.teacher

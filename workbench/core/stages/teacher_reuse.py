@@ -1,6 +1,7 @@
 """A fine-tuned teacher, kept and reused: fine-tuning the same teacher on the same split with the same
 settings gives the same model, so a later job (or search candidate) takes it from the cache instead, with
-its predictions on the test split (scored once, by the job that first used it).
+its predictions on the test split (scored once, by the job that first used it) and its distillation targets
+on the training split (computed once, see distill/target_store.py).
 
 The key holds everything the fine-tuned weights depend on: the teacher's source and its files' contents,
 the data split's content hash and labels, the fine-tune stage and training settings, the seed and the
@@ -20,6 +21,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.run_folder import read_json, write_json
 
 KEY_FILE = "teacher-key.json"
+TARGETS_DIR = "targets"
 READ_CHUNK = 1 << 20
 
 
@@ -85,10 +87,17 @@ def keep_predictions(recipe: Recipe, key: dict[str, Any], split: str, prediction
         write_json(folder / f"predictions-{split}.json", {"predictions": predictions})
 
 
+def kept_targets_folder(recipe: Recipe, key: dict[str, Any]) -> Path | None:
+    """Where the cached teacher's targets on its own training split are kept (distill/target_store.py), when
+    the teacher is in the cache: they depend on what the key holds (the split, max_length, the versions)."""
+    folder = cached_teacher(recipe, key)
+    return folder / TARGETS_DIR if folder else None
+
+
 def copy_teacher(cached: Path, destination: Path) -> None:
-    """The cached teacher's model files into a run, without the cache's own key and kept predictions."""
+    """The cached teacher's model files into a run, without the cache's own key, predictions and targets."""
     shutil.copytree(cached, destination, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(KEY_FILE, "predictions-*.json"))
+                    ignore=shutil.ignore_patterns(KEY_FILE, "predictions-*.json", TARGETS_DIR))
 
 
 def folder_digest(folder: Path) -> str:
