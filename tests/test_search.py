@@ -65,6 +65,16 @@ def test_best_under_budget_respects_latency_size_and_accuracy_kept():
     assert cost_violations(3.0, 10, budget) == ["int8 latency 3.00 ms > 2.2 ms"]
 
 
+def test_a_speedup_budget_judges_each_candidate_by_the_int8_teacher_timed_beside_it():
+    budget = SearchBudget(min_speedup_int8_teacher=2.5)
+    fast, slow, unmeasured = _row(0, 9.0, 0.7), _row(1, 0.5, 0.8), _row(2, 0.4, 0.9)
+    fast.speedup_int8_teacher, slow.speedup_int8_teacher = 2.6, 2.4  # ms figures from other sittings: no matter
+    rows = mark([fast, slow, unmeasured], budget)
+    assert [r.number for r in rows if r.over_budget] == [1, 2] and best_under_budget(rows, budget).number == 0
+    assert cost_violations(1.0, 10, budget, 2.4) == ["speed-up over the int8 teacher 2.40x < 2.5x"]
+    assert "≥ 2.5x faster than the fused int8 teacher" in no_candidate_message(rows[1:], budget)
+
+
 def test_no_candidate_message_names_the_budget_and_the_closest():
     budget = SearchBudget(max_latency_ms=0.5, batch=1, seq_len=64, threads=2)
     rows = mark([_row(0, 4.0, 0.7), _row(1, 0.9, 0.6, state=PRUNED), _row(2, 2.0, 0.8), _row(3, 8.0, 0.9)], budget)

@@ -22,6 +22,9 @@ class SearchBudget(Section):
     batch: int = Field(default=1, ge=1, le=1024)
     seq_len: int = Field(default=64, ge=8, le=512)
     threads: int = Field(default=2, ge=1, le=256)
+    min_speedup_int8_teacher: float | None = Field(
+        default=None, gt=0, description="the fused int8 teacher's latency / the student's, timed side by side: a "
+        "budget that holds on any machine, where figures in ms move with the machine's state")
     max_size_mib: float | None = Field(default=None, gt=0, description="the int8 model file")
     min_kept_teacher: float | None = Field(default=None, ge=0, le=2,
                                            description="int8 student test accuracy / the teacher's")

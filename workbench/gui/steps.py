@@ -85,6 +85,8 @@ def search_summary(recipe: Recipe) -> str:
     search, budget = recipe.search, recipe.search.budget
     limits = [f"≤ {value:g} {unit}" for value, unit in ((budget.max_latency_ms, "ms"), (budget.max_size_mib, "MiB"))
               if value is not None]
+    if budget.min_speedup_int8_teacher is not None:
+        limits.append(f"≥ {budget.min_speedup_int8_teacher:g}× the int8 teacher's speed")
     return f"{search.trials or 'timed'} trials · " + (" · ".join(limits) or "no latency / size budget")
 
 

@@ -22,6 +22,7 @@ Sessions from `ort_session` keep ONNX Runtime from re-fusing skip + layer norm a
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -50,6 +51,8 @@ ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
     "student-int8.onnx": "student",
     "student-int4.onnx": "student",
 }
+
+TEACHER_ARTIFACTS = [name for name, source in ARTIFACTS.items() if source == "teacher"]
 
 
 class ExportError(WorkbenchError):
@@ -179,9 +182,10 @@ class ExportSummary:
 
 
 def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, teacher: bool = True,
-               opset: int = DEFAULT_OPSET) -> ExportSummary:
+               opset: int = DEFAULT_OPSET, teacher_made: Path | None = None) -> ExportSummary:
     """Write the run's ONNX artifacts (recipe's quantization settings unless `config` is given) and
-    RUN/onnx/export.json."""
+    RUN/onnx/export.json. `teacher_made`: a folder holding the teacher's artifacts already made from this
+    teacher with these settings (a cached teacher's), copied instead of made again."""
     run = RunFolder.open(run_dir)
     config = config or run.recipe().quantization
     folder = run.onnx_dir
@@ -193,7 +197,10 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
             (folder / name).unlink(missing_ok=True)
     paths: dict[str, Path] = {}
     fusion = _export_model(run.path, "student", config, opset, paths)
-    if teacher:
+    if teacher and teacher_made:
+        paths.update({name: Path(shutil.copy2(teacher_made / name, folder / name)) for name in TEACHER_ARTIFACTS
+                      if (teacher_made / name).is_file()})
+    elif teacher:
         _export_model(run.path, "teacher", config, opset, paths)
     summary = ExportSummary(
         artifacts={name: str(path) for name, path in paths.items()}, opset=opset,

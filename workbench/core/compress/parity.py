@@ -56,6 +56,12 @@ def compare(artifact: str, reference: str, expected: np.ndarray, actual: np.ndar
         # NaN or inf logits must fail the check, and NaN compares False against any tolerance.
         delta = float(difference.max()) if np.isfinite(difference).all() else float("inf")
         agreement = float((actual.argmax(-1) == expected.argmax(-1)).mean()) if len(expected) else 0.0
+    return judged(artifact, reference, len(expected), agreement, delta, config)
+
+
+def judged(artifact: str, reference: str, examples: int, agreement: float, delta: float,
+           config: QuantizationConfig) -> ParityResult:
+    """The verdict on measured agreement and max |Δlogit| under the recipe's tolerance."""
     min_agreement, max_delta = tolerance(artifact, config)
     problems = []
     if agreement < min_agreement:
@@ -63,11 +69,11 @@ def compare(artifact: str, reference: str, expected: np.ndarray, actual: np.ndar
     if delta > max_delta:
         problems.append(f"max |Δlogit| {delta:.4g} > {max_delta}")
     ok = not problems
-    message = (f"{artifact}: matches PyTorch on {len(expected)} dev examples "
+    message = (f"{artifact}: matches PyTorch on {examples} dev examples "
                f"(agreement {agreement:.4f}, max |Δlogit| {delta:.3g})" if ok else
-               f"{artifact}: DISAGREES with PyTorch on {len(expected)} dev examples: {'; '.join(problems)}"
+               f"{artifact}: DISAGREES with PyTorch on {examples} dev examples: {'; '.join(problems)}"
                " — flagged, do not ship it")
-    return ParityResult(artifact, reference, len(expected), agreement, delta, min_agreement, max_delta, ok, message)
+    return ParityResult(artifact, reference, examples, agreement, delta, min_agreement, max_delta, ok, message)
 
 
 def tolerance(artifact: str, config: QuantizationConfig) -> tuple[float, float]:
@@ -77,10 +83,11 @@ def tolerance(artifact: str, config: QuantizationConfig) -> tuple[float, float]:
     return config.min_agreement, config.max_logit_delta
 
 
-def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
-              dev: Split | None = None) -> list[ParityResult]:
+def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2, dev: Split | None = None,
+              measured: dict[str, tuple[float, float]] | None = None) -> list[ParityResult]:
     """Check every ONNX artifact in RUN/onnx against its PyTorch model on the whole dev split (read from the
-    run's recipe unless given); write RUN/onnx/parity.json."""
+    run's recipe unless given); write RUN/onnx/parity.json. `measured`: (agreement, max |Δlogit|) on this
+    split of artifacts already checked (a cached teacher's), judged here under this recipe's tolerance."""
     run = RunFolder.open(run_dir)
     config = run.recipe().quantization
     split = dev or load_split(run.path, "dev")
@@ -88,6 +95,9 @@ def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2,
     for artifact, source in ARTIFACTS.items():
         path = run.onnx_path(artifact)
         if not path.is_file():
+            continue
+        if artifact in (measured or {}):
+            results.append(judged(artifact, str(run.model_dir(source)), len(split.texts), *measured[artifact], config))
             continue
         if source not in batches:  # each model reads the text through its own tokenizer, and runs once
             tokenizer = load_tokenizer_from(run.model_dir(source))

@@ -29,6 +29,7 @@ class TrialRow:
     run_dir: str = ""
     over_budget: bool = False
     on_frontier: bool = False
+    speedup_int8_teacher: float | None = None  # the fused int8 teacher's latency / this one's, side by side
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,11 +39,16 @@ class TrialRow:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
 
 
-def cost_violations(latency_ms: float, size_mib: float, budget: SearchBudget) -> list[str]:
-    """Why a measured candidate is over budget (empty: it may train)."""
+def cost_violations(latency_ms: float, size_mib: float, budget: SearchBudget,
+                    speedup: float | None = None) -> list[str]:
+    """Why a measured candidate is over budget (empty: it may train); `speedup`: over the fused int8 teacher."""
     problems = []
     if budget.max_latency_ms is not None and latency_ms > budget.max_latency_ms:
         problems.append(f"int8 latency {latency_ms:.2f} ms > {budget.max_latency_ms:g} ms")
+    minimum = budget.min_speedup_int8_teacher
+    if minimum is not None and (speedup is None or speedup < minimum):
+        shown = "unknown" if speedup is None else f"{speedup:.2f}x"
+        problems.append(f"speed-up over the int8 teacher {shown} < {minimum:g}x")
     if budget.max_size_mib is not None and size_mib > budget.max_size_mib:
         problems.append(f"int8 size {size_mib:.1f} MiB > {budget.max_size_mib:g} MiB")
     return problems
@@ -63,7 +69,8 @@ def mark(rows: list[TrialRow], budget: SearchBudget) -> list[TrialRow]:
     """Set each row's over_budget and on_frontier flags (in place) and return the rows by trial number."""
     for row in rows:
         measured = row.latency_ms is not None and row.size_mib is not None
-        row.over_budget = bool((measured and cost_violations(row.latency_ms, row.size_mib, budget))
+        row.over_budget = bool((measured and cost_violations(row.latency_ms, row.size_mib, budget,
+                                                             row.speedup_int8_teacher))
                                or (row.state == COMPLETE and accuracy_violations(row, budget)))
     front = {row.number for row in pareto_front(rows)}
     for row in rows:
@@ -85,7 +92,8 @@ def pareto_front(rows: list[TrialRow]) -> list[TrialRow]:
 def best_under_budget(rows: list[TrialRow], budget: SearchBudget) -> TrialRow | None:
     """The most accurate trained candidate within every budget (the faster one of equals)."""
     fitting = [r for r in rows if r.state == COMPLETE and None not in (r.dev_accuracy, r.latency_ms, r.size_mib)
-               and not cost_violations(r.latency_ms, r.size_mib, budget) and not accuracy_violations(r, budget)]
+               and not cost_violations(r.latency_ms, r.size_mib, budget, r.speedup_int8_teacher)
+               and not accuracy_violations(r, budget)]
     return max(fitting, key=lambda r: (r.dev_accuracy, -r.latency_ms), default=None)
 
 
@@ -99,6 +107,9 @@ def closest(rows: list[TrialRow], budget: SearchBudget, count: int = 3) -> list[
             ratios.append(row.latency_ms / budget.max_latency_ms)
         if budget.max_size_mib is not None:
             ratios.append(row.size_mib / budget.max_size_mib)
+        if budget.min_speedup_int8_teacher is not None:
+            ratios.append(budget.min_speedup_int8_teacher / row.speedup_int8_teacher if row.speedup_int8_teacher
+                          else float("inf"))
         for kept, minimum in ((row.kept_teacher, budget.min_kept_teacher),
                               (row.kept_int8_teacher, budget.min_kept_int8_teacher)):
             if minimum is not None:
@@ -113,6 +124,8 @@ def describe_budget(budget: SearchBudget) -> str:
     if budget.max_latency_ms is not None:
         parts.append(f"int8 latency ≤ {budget.max_latency_ms:g} ms at batch {budget.batch} × {budget.seq_len} "
                      f"tokens on {budget.threads} threads")
+    if budget.min_speedup_int8_teacher is not None:
+        parts.append(f"≥ {budget.min_speedup_int8_teacher:g}x faster than the fused int8 teacher, timed side by side")
     if budget.max_size_mib is not None:
         parts.append(f"size ≤ {budget.max_size_mib:g} MiB")
     if budget.min_kept_teacher is not None:

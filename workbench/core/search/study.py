@@ -142,4 +142,5 @@ def row_of(number: int, state: str, attrs: dict[str, Any], intermediate: dict[in
         dev = intermediate[max(intermediate)]
     return TrialRow(number, state, attrs.get("candidate", ""), cost.get("latency_ms"), cost.get("size_mib"),
                     cost.get("teacher_int8_ms"), dev, attrs.get("test_accuracy"), attrs.get("kept_teacher"),
-                    attrs.get("kept_int8_teacher"), attrs.get("reason", ""), attrs.get("run_dir", ""))
+                    attrs.get("kept_int8_teacher"), attrs.get("reason", ""), attrs.get("run_dir", ""),
+                    speedup_int8_teacher=cost.get("speedup_int8_teacher"))

@@ -76,7 +76,7 @@ def run_trial(study, trial, setting: TrialSetting) -> Iterator[Event]:
         yield _told(study, trial, TrialState.FAIL, FAILED)
         return
     trial.set_user_attr("cost", cost.to_dict())
-    over = cost_violations(cost.latency_ms, cost.size_mib, budget)
+    over = cost_violations(cost.latency_ms, cost.size_mib, budget, cost.speedup_int8_teacher)
     yield CandidateMeasured(trial.number, candidate.to_dict(), candidate.describe(), cost.to_dict(), over)
     if over:
         trial.set_user_attr("reason", "over budget, not trained: " + "; ".join(over))

@@ -20,6 +20,13 @@ from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, SHIPPED_PREFIX
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
+from workbench.core.stages.teacher_onnx_reuse import (
+    keep_scores,
+    keep_teacher_onnx,
+    kept_parity,
+    kept_scores,
+    kept_teacher_onnx,
+)
 from workbench.core.stages.teacher_reuse import keep_predictions, kept_predictions
 
 SCORING, EXPORT, BENCHMARK = "scoring", "export", "benchmark"
@@ -57,14 +64,19 @@ def export(context: JobContext) -> Iterator[Event]:
     from workbench.core.measure.benchmark import Variant, score_variant
 
     run, recipe = context.run, context.recipe
-    exported = export_run(run.path, recipe.quantization, teacher=recipe.quantization.reference_models)
+    kept = _kept_teacher_onnx(context)
+    exported = export_run(run.path, recipe.quantization, teacher=recipe.quantization.reference_models,
+                          teacher_made=kept)
     for name, path in exported.artifacts.items():
         yield context.log(ArtifactWritten(name, str(path)))
     context.control.raise_if_cancelled(EXPORT)
-    results = check_run(run.path, threads=_threads(context), dev=split_of(context.data, "dev", recipe.data.max_length))
+    dev = split_of(context.data, "dev", recipe.data.max_length)
+    results = check_run(run.path, threads=_threads(context), dev=dev, measured=kept_parity(kept, len(dev.texts)))
     for result in results:
         if not result.ok:
             yield context.log(Notice(result.message))
+    if kept is None and context.teacher_key is not None and recipe.quantization.reference_models:
+        keep_teacher_onnx(recipe, context.teacher_key, run, results)
     context.control.raise_if_cancelled(EXPORT)
     test = split_of(context.data, "test", recipe.data.max_length)
     evaluation = read_json(run.evaluation_path)
@@ -87,10 +99,14 @@ def benchmark(context: JobContext) -> Iterator[Event]:
     run, recipe = context.run, context.recipe
     variants = default_variants(run.path, export_missing=False)
     test = split_of(context.data, "test", recipe.data.max_length)
+    kept = _kept_teacher_onnx(context)
+    known = kept_scores(kept, len(test.texts))
     result = measure(variants, test, _threads(context), BENCHMARK_BATCHES, (recipe.data.max_length,),
                      repeats=BENCHMARK_REPEATS, between_models=lambda: context.control.raise_if_cancelled(BENCHMARK),
-                     scored=_scored_on_test(context))
+                     scored=_scored_on_test(context) | known)
     write_json(run.bench_path, {"run_dir": str(run.path), **result})
+    keep_scores(kept, {name: model["test"] for name, model in result["models"].items()
+                       if name.startswith("teacher-onnx") and name not in known})
     yield context.log(ArtifactWritten("benchmark", str(run.bench_path)))
 
 
@@ -113,6 +129,13 @@ def job_summary(context: JobContext) -> dict[str, Any]:
     if "student_int4" in evaluation:
         summary["student_int4_accuracy"] = evaluation["student_int4"]["accuracy"]
     return summary
+
+
+def _kept_teacher_onnx(context: JobContext):
+    """The cached teacher's ONNX artifacts for this job's settings, when it reuses one and wants them."""
+    if context.teacher_key is None or not context.recipe.quantization.reference_models:
+        return None
+    return kept_teacher_onnx(context.recipe, context.teacher_key)
 
 
 def _teacher_test_predictions(context: JobContext) -> np.ndarray:

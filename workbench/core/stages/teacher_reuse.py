@@ -22,6 +22,7 @@ from workbench.core.run_folder import read_json, write_json
 
 KEY_FILE = "teacher-key.json"
 TARGETS_DIR = "targets"
+ONNX_DIR = "onnx"  # the reference teacher's ONNX artifacts: stages/teacher_onnx_reuse.py
 READ_CHUNK = 1 << 20
 
 
@@ -95,9 +96,9 @@ def kept_targets_folder(recipe: Recipe, key: dict[str, Any]) -> Path | None:
 
 
 def copy_teacher(cached: Path, destination: Path) -> None:
-    """The cached teacher's model files into a run, without the cache's own key, predictions and targets."""
+    """The cached teacher's model files into a run, without what the cache keeps beside them."""
     shutil.copytree(cached, destination, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(KEY_FILE, "predictions-*.json", TARGETS_DIR))
+                    ignore=shutil.ignore_patterns(KEY_FILE, "predictions-*.json", TARGETS_DIR, ONNX_DIR))
 
 
 def folder_digest(folder: Path) -> str:

@@ -106,6 +106,8 @@ class SearchPanel(QWidget):
         form = QFormLayout(budget)
         for label, field in (
             ("max int8 latency (ms)", OptionalFloatField("search.budget.max_latency_ms")),
+            ("min speed-up over the int8 teacher (×)",
+             OptionalFloatField("search.budget.min_speedup_int8_teacher", "e.g. 2.5")),
             ("at batch", SpinField("search.budget.batch")), ("sequence length", SpinField("search.budget.seq_len")),
             ("threads", SpinField("search.budget.threads")),
             ("max size (MiB)", OptionalFloatField("search.budget.max_size_mib")),
