@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -60,6 +61,17 @@ def atomic_write(path: Path, write, previous: Path | None = None) -> Path:
         tmp.unlink(missing_ok=True)
         raise _one_line(error, path) from None
     return path
+
+
+def link_or_copy(source: Path, destination: Path) -> Path:
+    """`destination` as a hard link to `source` (instant, no second copy on disk), a copy across file systems.
+    For files nobody rewrites in place: the workbench replaces an artifact by unlinking it first."""
+    destination.unlink(missing_ok=True)
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+    return destination
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -22,7 +22,6 @@ Sessions from `ort_session` keep ONNX Runtime from re-fusing skip + layer norm a
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -31,7 +30,7 @@ from pathlib import Path
 from workbench.core.errors import WorkbenchError
 from workbench.core.quiet import quiet_onnx
 from workbench.core.recipe import QuantizationConfig
-from workbench.core.run_folder import RunFolder, write_json
+from workbench.core.run_folder import RunFolder, link_or_copy, write_json
 from workbench.core.sources.families import family_of
 from workbench.core.sources.model_runner import (
     model_feeds,
@@ -198,7 +197,7 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
     paths: dict[str, Path] = {}
     fusion = _export_model(run.path, "student", config, opset, paths)
     if teacher and teacher_made:
-        paths.update({name: Path(shutil.copy2(teacher_made / name, folder / name)) for name in TEACHER_ARTIFACTS
+        paths.update({name: link_or_copy(teacher_made / name, folder / name) for name in TEACHER_ARTIFACTS
                       if (teacher_made / name).is_file()})
     elif teacher:
         _export_model(run.path, "teacher", config, opset, paths)

@@ -23,7 +23,7 @@ from typing import Any
 from workbench.core.compress.export import DEFAULT_OPSET, TEACHER_ARTIFACTS
 from workbench.core.compress.parity import ParityResult
 from workbench.core.recipe import Recipe
-from workbench.core.run_folder import RunFolder, read_json, write_json
+from workbench.core.run_folder import RunFolder, link_or_copy, read_json, write_json
 from workbench.core.sources.model_runner import onnx_size_bytes
 from workbench.core.stages.teacher_reuse import ONNX_DIR, cached_teacher
 
@@ -70,7 +70,7 @@ def keep_teacher_onnx(recipe: Recipe, key: dict[str, Any], run: RunFolder, parit
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     for name in made:
-        shutil.copy2(run.onnx_path(name), partial / name)
+        link_or_copy(run.onnx_path(name), partial / name)
     measured = {r.artifact: {"examples": r.examples, "agreement": r.agreement, "max_logit_delta": r.max_logit_delta}
                 for r in parity if r.artifact in made}
     write_json(partial / RECORD, {"settings": _settings(recipe), "artifacts": made, "parity": measured, "test": {}})
