@@ -15,6 +15,7 @@ from workbench.core.search.frontier import (
     TrialRow,
     best_under_budget,
     cost_violations,
+    format_table,
     mark,
     no_candidate_message,
     pareto_front,
@@ -73,6 +74,7 @@ def test_a_speedup_budget_judges_each_candidate_by_the_int8_teacher_timed_beside
     assert [r.number for r in rows if r.over_budget] == [1, 2] and best_under_budget(rows, budget).number == 0
     assert cost_violations(1.0, 10, budget, 2.4) == ["speed-up over the int8 teacher 2.40x < 2.5x"]
     assert "≥ 2.5x faster than the fused int8 teacher" in no_candidate_message(rows[1:], budget)
+    assert "2.60x" in format_table([fast], {})  # the table shows each trial's own ratio beside its ms
 
 
 def test_no_candidate_message_names_the_budget_and_the_closest():

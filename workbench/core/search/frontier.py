@@ -147,14 +147,16 @@ def no_candidate_message(rows: list[TrialRow], budget: SearchBudget) -> str:
 
 def format_table(rows: list[TrialRow], references: dict[str, dict[str, Any]]) -> str:
     """The frontier (and the reference models) as a plain-text table."""
-    lines = [f"{'':<2}{'trial':>5}  {'candidate':<58} {'ms':>7} {'MiB':>7} {'dev acc':>8} {'kept':>6} "
-             f"{'kept/int8':>9}"]
+    lines = [f"{'':<2}{'trial':>5}  {'candidate':<58} {'ms':>7} {'×int8 t.':>8} {'MiB':>7} {'dev acc':>8} "
+             f"{'kept':>6} {'kept/int8':>9}"]
     for name, model in references.items():
-        lines.append(f"{'':<2}{'ref':>5}  {name:<58} {model['latency_ms']:>7.2f} {model['size_mib']:>7.1f}")
+        lines.append(f"{'':<2}{'ref':>5}  {name:<58} {model['latency_ms']:>7.2f} {'':>8} {model['size_mib']:>7.1f}")
     for row in pareto_front(rows):
         flag = "✗" if row.over_budget else "✓"
-        lines.append(f"{flag:<2}{row.number:>5}  {row.candidate[:58]:<58} {row.latency_ms:>7.2f} {row.size_mib:>7.1f} "
-                     f"{row.dev_accuracy:>8.4f} {_share(row.kept_teacher):>6} {_share(row.kept_int8_teacher):>9}")
+        speedup = "-" if row.speedup_int8_teacher is None else f"{row.speedup_int8_teacher:.2f}x"
+        lines.append(f"{flag:<2}{row.number:>5}  {row.candidate[:58]:<58} {row.latency_ms:>7.2f} {speedup:>8} "
+                     f"{row.size_mib:>7.1f} {row.dev_accuracy:>8.4f} {_share(row.kept_teacher):>6} "
+                     f"{_share(row.kept_int8_teacher):>9}")
     return "\n".join(lines)
 
 

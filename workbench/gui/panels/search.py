@@ -46,7 +46,8 @@ from workbench.gui.tables import rows_table
 if TYPE_CHECKING:
     from workbench.gui.search_worker import SearchWorker
 
-COLUMNS = ["trial", "candidate", "state", "int8 ms", "MiB", "dev acc.", "kept", "kept (int8 teacher)", "why"]
+COLUMNS = ["trial", "candidate", "state", "int8 ms", "× int8 teacher", "MiB", "dev acc.", "kept", "kept (int8 teacher)",
+           "why"]
 
 
 class OptionalFloatField(LineField):
@@ -281,6 +282,7 @@ class SearchPanel(QWidget):
         for index, row in enumerate(rows):
             cells = [str(row.number), row.candidate, row.state + (" ★" if row.on_frontier else ""),
                      "–" if row.latency_ms is None else f"{row.latency_ms:.2f}",
+                     "–" if row.speedup_int8_teacher is None else f"{row.speedup_int8_teacher:.2f}×",
                      "–" if row.size_mib is None else f"{row.size_mib:.1f}", percent(row.dev_accuracy),
                      percent(row.kept_teacher), percent(row.kept_int8_teacher), row.reason]
             for column, text in enumerate(cells):
