@@ -143,3 +143,21 @@ def test_a_full_disk_keeps_nothing_and_loses_nothing(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())
     served = cache.targets(torch.tensor([0, 1]), torch.tensor([5, 3]), 5, NAMES, _never)
     assert torch.equal(served["logits"], _example_targets(BATCHES[0])["logits"])
+
+
+def test_later_stages_on_the_same_cache_write_nothing_the_store_already_holds(tmp_path):
+    from workbench.core.distill.target_store import TargetStore
+
+    class Counting(TargetStore):
+        saved: list[str] = []
+
+        def save(self, name, targets):
+            self.saved.append(name)
+            return super().save(name, targets)
+
+    store = Counting(tmp_path)
+    cache = TeacherCache(2**20, store)
+    cache.fill(BATCHES, {"hidden1", "scores1"}, _counting([]))  # stage 1 also holds the logits it computed
+    cache.fill(BATCHES, {"logits"}, _counting([]))  # stage 2 keeps them
+    cache.fill(BATCHES, {"logits"}, _counting([]))  # recovery: nothing new
+    assert store.saved == ["hidden1", "scores1", "logits"]

@@ -67,13 +67,11 @@ def _key(index: int) -> str:
 
 
 def _consistent(found: dict[int, torch.Tensor], lengths: dict[int, int], dims: tuple[int, ...]) -> bool:
-    """Every example is a float tensor `length` long along `dims`, with the same other dimensions."""
-    fixed = None
+    """Every example is a float tensor `length` long along each of `dims`, with the same other dimensions (the
+    first batch's check against the teacher then settles what those are)."""
+    others = set()
     for index, value in found.items():
-        if not value.is_floating_point() or any(value.shape[d] != lengths[index] for d in dims if d < value.dim()):
+        if not value.is_floating_point() or any(d >= value.dim() or value.shape[d] != lengths[index] for d in dims):
             return False
-        other = [size for d, size in enumerate(value.shape) if d not in dims]
-        if len(value.shape) != len(other) + len(dims) or fixed not in (None, other):
-            return False
-        fixed = other
-    return True
+        others.add(tuple(size for d, size in enumerate(value.shape) if d not in dims))
+    return len(others) <= 1

@@ -41,6 +41,7 @@ class TeacherCache:
         self.hits = self.misses = 0
         self.store = store
         self.read_from_store: set[str] = set()  # the target names the last fill read from the store
+        self._in_store: set[str] = set()  # the names the store is known to hold for these examples
         self._entries: dict[int, Targets] = {}
 
     def fill(self, batches: Iterable[dict[str, torch.Tensor]], names: set[str],
@@ -57,10 +58,10 @@ class TeacherCache:
             ids = batch["idx"].tolist()
             if self._holds(ids, names):
                 continue
-            if not self._store(ids, batch["attention_mask"].sum(1).tolist(), compute(batch)):
+            if not self._store(ids, [lengths[key] for key in ids], compute(batch)):
                 return
         if self.store:
-            self._keep_in_store(names - self.read_from_store, list(lengths))
+            self._keep_in_store(names - self._in_store, list(lengths))
 
     def _read_store(self, names: set[str], lengths: dict[int, int], batches: list[dict[str, torch.Tensor]],
                     compute: Callable[[dict[str, torch.Tensor]], Targets]) -> set[str]:
@@ -82,12 +83,14 @@ class TeacherCache:
             for key, value in kept.items():
                 self._entries.setdefault(key, {})[name] = value
         self.used_bytes += size
+        self._in_store |= set(agreeing)
         return set(agreeing)
 
     def _keep_in_store(self, names: set[str], keys: list[int]) -> None:
+        """Write the names this cache holds for every example and the store lacks (once per cache)."""
         for name in sorted(names):
-            if self._holds(keys, {name}):
-                self.store.save(name, {key: self._entries[key][name] for key in keys})
+            if self._holds(keys, {name}) and self.store.save(name, {key: self._entries[key][name] for key in keys}):
+                self._in_store.add(name)
 
     def targets(self, ids: torch.Tensor, lengths: torch.Tensor, seq_len: int, names: set[str],
                 compute: Callable[[], Targets]) -> Targets:
