@@ -87,7 +87,7 @@ def search_summary(recipe: Recipe) -> str:
               if value is not None]
     if budget.min_speedup_int8_teacher is not None:
         limits.append(f"≥ {budget.min_speedup_int8_teacher:g}× the int8 teacher's speed")
-    return f"{search.trials or 'timed'} trials · " + (" · ".join(limits) or "no latency / size budget")
+    return f"{search.trials or 'timed'} trials · " + (" · ".join(limits) or "no speed or size budget")
 
 
 def summaries(recipe: Recipe, rows: int | None, ratio: float | None, layers: tuple[int, int] | None,
