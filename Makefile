@@ -4,17 +4,39 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo lint clean package package-test
+.PHONY: run test demo lint clean package package-test lock upgrade-test
+
+# Every install comes from requirements.lock: exact versions and hashes of every dependency of run, test and
+# package, for Linux x86_64 / Python 3.11, made by `make lock`. INSTALL=latest resolves pyproject's ranges
+# afresh instead (upgrade-test), so that a new release is tried on purpose, never met by accident.
+LOCK := requirements.lock
+INSTALL ?= locked
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# torch first and pinned: that exact version is the CPU wheel; an unpinned torch pulls a CUDA build.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev]"
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+ifeq ($(INSTALL),latest)
+	$(BIN)/pip install --quiet --upgrade torch==2.13.0
+	$(BIN)/pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev,package,postgres]"
+else
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+endif
 	touch $(STAMP)
+
+# Refreshes the lock on purpose to the newest releases pyproject's ranges admit; then run `make test
+# package-test` and commit the lock with what changed.
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet uv==0.13.9
+	$(BIN)/uv pip compile pyproject.toml --all-extras --upgrade --generate-hashes --no-header \
+		--annotation-style line --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--find-links /opt/wheels --constraint requirements.pins --output-file $(LOCK)
+
+# The packaged app built and self-tested on the newest releases, in its own venv and dist folder.
+upgrade-test:
+	$(MAKE) VENV=.venv-latest DIST=dist-latest INSTALL=latest package-test
 
 run: $(STAMP)
 	$(BIN)/workbench-gui resources/presets/quick-demo.yaml
@@ -26,24 +48,20 @@ demo: $(STAMP)
 	$(BIN)/workbench run resources/presets/quick-demo.yaml
 
 # The packaged desktop app (packaging/): a PyInstaller onedir folder in dist/ and a tar.gz of it.
-APP := dist/tinybert-workbench
+DIST ?= dist
+APP := $(DIST)/tinybert-workbench
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
-ARCHIVE := dist/tinybert-workbench-$(VERSION)-linux-$(shell uname -m).tar.gz
-PACKAGE_STAMP := $(VENV)/.installed-package
+ARCHIVE := $(DIST)/tinybert-workbench-$(VERSION)-linux-$(shell uname -m).tar.gz
 APP_SOURCES := $(shell find workbench resources packaging -type f -not -path '*/__pycache__/*') pyproject.toml
 
-$(PACKAGE_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e ".[dev,package]"
-	touch $(PACKAGE_STAMP)
-
-$(APP)/tinybert-workbench: $(PACKAGE_STAMP) $(APP_SOURCES)
-	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+$(APP)/tinybert-workbench: $(STAMP) $(APP_SOURCES)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath $(DIST) --workpath build/pyinstaller-$(DIST) \
 		packaging/tinybert-workbench.spec
 	cp packaging/install.sh packaging/tinybert-workbench.desktop packaging/README.txt $(APP)/
 	touch $(APP)/tinybert-workbench
 
 $(ARCHIVE): $(APP)/tinybert-workbench
-	tar -C dist -czf $(ARCHIVE) tinybert-workbench
+	tar -C $(DIST) -czf $(ARCHIVE) tinybert-workbench
 
 package: $(ARCHIVE)
 	@du -sh $(APP) $(ARCHIVE)
@@ -55,4 +73,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-latest build dist dist-latest *.egg-info
