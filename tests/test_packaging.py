@@ -127,13 +127,35 @@ def test_install_script_registers_and_removes_the_entry_and_icons(tmp_path):
 
 @pytest.mark.parametrize("target", ["package", "package-test"])
 def test_make_targets_build_archive_and_test_the_package(target):
-    # -B: the whole plan, as on a fresh clone, whatever is built already; -n: print it, run nothing.
-    plan = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
-    assert '-e ".[dev,package]"' in plan
+    plan = _make_plan(target)
+    assert "pip install --quiet --require-hashes --no-deps -r requirements.lock" in plan
     assert "pyinstaller" in plan and "packaging/tinybert-workbench.spec" in plan
     assert "tar -C dist -czf dist/tinybert-workbench-" in plan
     runs_test = "packaging/package_test.sh dist/tinybert-workbench/tinybert-workbench" in plan
     assert runs_test == (target == "package-test")
+
+
+def _make_plan(target: str, *variables: str) -> str:
+    # -B: the whole plan, as on a fresh clone, whatever is built already; -n: print it, run nothing.
+    command = ["make", "-n", "-B", target, *variables]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+
+
+def test_the_lock_pins_every_install_with_hashes_and_the_cpu_torch():
+    lock = (ROOT / "requirements.lock").read_text()
+    pins = [line for line in lock.splitlines() if line and not line.startswith((" ", "#"))]
+    assert pins and all("==" in line and line.endswith("\\") for line in pins), "every line pinned, hashes below"
+    names = {line.split("==")[0] for line in pins}
+    # the dev and package extras and the run-time dependencies, torch as the CPU wheel
+    assert {"pytest", "pytest-qt", "pyinstaller", "transformers", "scipy", "psycopg"} <= names
+    assert "torch==2.13.0+cpu \\" in pins
+    assert not any(name.startswith(("nvidia-", "triton")) for name in names)
+
+
+def test_upgrade_test_resolves_the_newest_releases_apart_from_the_locked_build():
+    plan = _make_plan("upgrade-test", "INSTALL=latest", "VENV=.venv-latest", "DIST=dist-latest")
+    assert "requirements.lock" not in plan and "--upgrade-strategy eager" in plan
+    assert "packaging/package_test.sh dist-latest/tinybert-workbench/tinybert-workbench" in plan
 
 
 def test_only_unused_transformers_models_are_excluded():
@@ -152,3 +174,14 @@ def test_onnxruntime_optimizer_modules_are_bundled_for_their_top_level_imports()
     # optimizer.py and the quantizer's shape inference import these by their bare names.
     assert {"onnxruntime.transformers.fusion_utils", "onnxruntime.transformers.onnx_model_bert",
             "onnxruntime.transformers.optimizer", "onnxruntime.tools.symbolic_shape_infer"} <= set(modules)
+
+
+def test_the_app_carries_the_data_files_its_libraries_read_on_import():
+    """transformers >= 5.25 imports kernels, which opens _internals/python_depends.json on import: a build
+    without it failed its self-test at `import transformers` (FileNotFoundError)."""
+    pytest.importorskip("PyInstaller")
+    kernels = importlib.util.find_spec("kernels")
+    if kernels is None:
+        pytest.skip("kernels is not installed with this transformers")
+    collected = {Path(source).resolve() for source, _ in _load("packaging_config").runtime_data()}
+    assert Path(kernels.origin).parent / "_internals" / "python_depends.json" in collected

@@ -28,6 +28,8 @@ CORE_LIBRARIES = (
     "onnxruntime.quantization", "onnxruntime.transformers.optimizer", "torch.utils.tensorboard",
     "matplotlib.backends.backend_agg", "yaml", "pydantic", "charset_normalizer", "optuna",
     "onnxruntime.tools.convert_onnx_models_to_ort",
+    # transformers imports hub kernels' package, which reads a data file of its own on import (kernels >= 0.19)
+    "transformers.integrations.hub_kernels", "scipy.stats",
 )
 GUI_LIBRARIES = ("PySide6.QtWidgets", "PySide6.QtSvg", "pyqtgraph", "superqt")
 # Names the engine takes from transformers' lazy top-level module.
