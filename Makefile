@@ -67,7 +67,7 @@ package: $(ARCHIVE)
 	@du -sh $(APP) $(ARCHIVE)
 
 package-test: $(ARCHIVE)
-	packaging/package_test.sh $(APP)/tinybert-workbench
+	PYTHON=$(BIN)/python packaging/package_test.sh $(APP)/tinybert-workbench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
