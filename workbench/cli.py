@@ -118,8 +118,11 @@ def _deploy_web(args: argparse.Namespace) -> None:
     if args.model != "int8":
         raise WorkbenchError("--format web ships the int8 student only; leave out --model")
     demo = write_web_demo(args.run_dir, args.out)
+    parts = ", ".join(f"{role} {size / 2**20:.1f}" for role, size in sorted(demo.sizes.items(), key=lambda p: -p[1])
+                      if size >= 2**19)
     print(f"wrote the web demo of {args.run_dir} to {demo.path}: {demo.demo.name} "
-          f"({demo.demo.stat().st_size / 2**20:.1f} MB, opens offline in a browser) and web/ (to host)")
+          f"({demo.demo.stat().st_size / 2**20:.1f} MiB, mostly {parts} MiB; opens offline in a browser) and web/ "
+          "(to host)")
     print(f"try it: open {demo.demo}")
 
 

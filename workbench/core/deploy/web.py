@@ -8,7 +8,7 @@
 
 The JavaScript comes from the npm registry at install time (resources/web/package-lock.json, `make
 web-assets`); a deploy only copies it. demo.html carries its binary parts gzip-compressed and base64-encoded
-(the browser's DecompressionStream unpacks them), which roughly halves the page. The demo is assembled in a
+(the browser's DecompressionStream unpacks them): half the size of plain base64. The demo is assembled in a
 hidden sibling folder and moved into place at the end, as the bundle is.
 """
 
