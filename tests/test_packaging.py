@@ -139,6 +139,12 @@ def test_make_targets_build_archive_and_test_the_package(target):
     assert runs_test == (target == "package-test")
 
 
+@pytest.mark.parametrize("target", ["run", "test", "package"])
+def test_make_installs_the_web_demos_javascript_from_its_lock(target):
+    plan = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    assert "npm ci --prefix resources/web" in plan
+
+
 def test_only_unused_transformers_models_are_excluded():
     config = _load("packaging_config")
     excluded = set(config.unused_transformers_models())
