@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo lint clean package package-test lock upgrade-test
+.PHONY: run test demo lint clean package package-test lock upgrade-test web-assets
 
 # Every install comes from requirements.lock: exact versions and hashes of every dependency of run, test and
 # package, for Linux x86_64 / Python 3.11, made by `make lock`. INSTALL=latest resolves pyproject's ranges
@@ -26,6 +26,17 @@ else
 endif
 	touch $(STAMP)
 
+# The web demo's JavaScript (`workbench deploy --format web`): onnxruntime-web and tokenizers.js from the npm
+# registry as resources/web/package-lock.json pins them (npm ci checks every integrity hash), into the ignored
+# resources/web/node_modules. Fetched here, at install time, never when a user deploys; the package carries it.
+WEB_ASSETS := resources/web/node_modules/.package-lock.json
+
+$(WEB_ASSETS): resources/web/package.json resources/web/package-lock.json
+	npm ci --prefix resources/web --ignore-scripts --no-audit --no-fund
+	touch $(WEB_ASSETS)
+
+web-assets: $(WEB_ASSETS)
+
 # Refreshes the lock on purpose to the newest releases pyproject's ranges admit; then run `make test
 # package-test` and commit the lock with what changed.
 lock: | $(BIN)/python
@@ -38,10 +49,10 @@ lock: | $(BIN)/python
 upgrade-test:
 	$(MAKE) VENV=.venv-latest DIST=dist-latest INSTALL=latest package-test
 
-run: $(STAMP)
+run: $(STAMP) $(WEB_ASSETS)
 	$(BIN)/workbench-gui resources/presets/quick-demo.yaml
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_ASSETS)
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 demo: $(STAMP)
@@ -52,9 +63,10 @@ DIST ?= dist
 APP := $(DIST)/tinybert-workbench
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 ARCHIVE := $(DIST)/tinybert-workbench-$(VERSION)-linux-$(shell uname -m).tar.gz
-APP_SOURCES := $(shell find workbench resources packaging -type f -not -path '*/__pycache__/*') pyproject.toml
+APP_SOURCES := $(shell find workbench resources packaging -type f -not -path '*/__pycache__/*' \
+	-not -path '*/node_modules/*') pyproject.toml
 
-$(APP)/tinybert-workbench: $(STAMP) $(APP_SOURCES)
+$(APP)/tinybert-workbench: $(STAMP) $(WEB_ASSETS) $(APP_SOURCES)
 	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath $(DIST) --workpath build/pyinstaller-$(DIST) \
 		packaging/tinybert-workbench.spec
 	cp packaging/install.sh packaging/tinybert-workbench.desktop packaging/README.txt $(APP)/
@@ -73,4 +85,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .venv-latest build dist dist-latest *.egg-info
+	rm -rf $(VENV) .venv-latest build dist dist-latest *.egg-info resources/web/node_modules

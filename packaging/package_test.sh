@@ -54,4 +54,11 @@ for name in ("student-fp32.onnx", "student-int8.onnx"):
 assert any((run / "tensorboard").iterdir()), "no TensorBoard event file"
 print(f"ok  headless quick-demo run: stages {sorted(stepped)}, onnx {sorted(p.name for p in (run / 'onnx').iterdir())}")
 PY
+
+echo "== the web demo of that run, from the JavaScript the package carries"
+app deploy "$RUN" --format web --out web-demo | tail -n 2
+for file in demo.html web/index.html web/model.onnx web/ort-wasm-simd-threaded.wasm web/tokenizers.min.mjs; do
+    test -s "$WORK/web-demo/$file" || { echo "web demo: $file missing"; exit 1; }
+done
+echo "ok  web demo: $(du -h "$WORK/web-demo/demo.html" | cut -f1) demo.html and web/"
 echo "package-test passed"

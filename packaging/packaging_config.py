@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.core.deploy.web_assets import ASSET_PATHS as WEB_ASSET_PATHS
+
 # One transformers model package per model type in workbench.core.sources.families, plus the Auto classes that map a
 # config's model_type to them; transformers imports these lazily, so PyInstaller cannot see them.
 TRANSFORMERS_MODULES = (
@@ -107,6 +109,8 @@ def bundled_data(root: Path) -> list[tuple[str, str]]:
     return [
         (str(root / "resources" / "presets"), "resources/presets"),
         (str(root / "resources" / "icons"), "resources/icons"),
+        *[(str(root / "resources" / "web" / path), str(Path("resources/web") / path.parent))  # the web demo's
+          for path in WEB_ASSET_PATHS],  # page and JavaScript, which `make web-assets` installed
         *[(str(path), str(Path(TEACHER_PACKAGE) / path.parent.relative_to(teacher.parent)))
           for path in sorted(teacher.rglob("*")) if path.is_file() and path.name not in TEACHER_DOCS],
         (str(corpus), str(Path(CORPUS_PACKAGE) / Path(CORPUS_FILE).parent)),

@@ -1,7 +1,8 @@
-"""The Runs panel's Deploy button writes the selected run's bundle in the background."""
+"""The Runs panel's Deploy button writes the selected run's bundle, or its web demo, in the background."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from tests.tiny_deploy import make_deployable_run
@@ -30,3 +31,23 @@ def test_the_deploy_button_writes_the_bundle_of_the_selected_run(qtbot, tmp_path
     assert {"model.onnx", "tokenizer.json", "labels.json", "model-card.md", "predict.py", "requirements.txt"} <= {
         p.name for p in finished.deploy_dir.iterdir()}
     assert not unfinished.deploy_dir.exists() and panel.buttons["deploy"].isEnabled()
+
+
+def test_deploy_as_a_web_demo_writes_the_page_of_the_selected_run(qtbot, tmp_path, tiny_csv):
+    from workbench.core.deploy.web_assets import RUNTIME_FILES, assets_dir
+    from workbench.gui.panels.runs import RunsPanel
+
+    if not (assets_dir() / RUNTIME_FILES["wasm"]).is_file():
+        pytest.skip("the web demo's JavaScript: run `make web-assets`")
+    run = RunFolder(make_deployable_run(tmp_path / "runs" / "finished", tiny_csv))
+    panel = RunsPanel(str(tmp_path / "runs"))
+    qtbot.addWidget(panel)
+    panel.refresh()
+    panel.select_run(str(run.path))
+    panel.deploy_format.setCurrentIndex(panel.deploy_format.findData("web"))
+    qtbot.mouseClick(panel.buttons["deploy"], Qt.MouseButton.LeftButton)
+    assert "Writing the web demo of finished" in panel.heading.text()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=120_000)
+    assert "Web demo written" in panel.heading.text(), panel.heading.text()
+    assert (run.web_demo_dir / "demo.html").is_file() and (run.web_demo_dir / "web" / "index.html").is_file()
+    assert not run.deploy_dir.exists()

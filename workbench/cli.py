@@ -104,10 +104,26 @@ def _report(args: argparse.Namespace) -> None:
 def _deploy(args: argparse.Namespace) -> None:
     from workbench.core.deploy.bundle import write_bundle
 
+    if args.format == "web":
+        return _deploy_web(args)
     bundle = write_bundle(args.run_dir, args.out, model=args.model, ort_format=args.format == "ort")
     print(f"wrote the {bundle.model} bundle of {args.run_dir} to {bundle.path}: {', '.join(bundle.files)}")
     print(f"try it: pip install -r {bundle.path / 'requirements.txt'} && "
           f"python {bundle.path / 'predict.py'} \"some text\"")
+
+
+def _deploy_web(args: argparse.Namespace) -> None:
+    from workbench.core.deploy.web import write_web_demo
+
+    if args.model != "int8":
+        raise WorkbenchError("--format web ships the int8 student only; leave out --model")
+    demo = write_web_demo(args.run_dir, args.out)
+    parts = ", ".join(f"{role} {size / 2**20:.1f}" for role, size in sorted(demo.sizes.items(), key=lambda p: -p[1])
+                      if size >= 2**19)
+    print(f"wrote the web demo of {args.run_dir} to {demo.path}: {demo.demo.name} "
+          f"({demo.demo.stat().st_size / 2**20:.1f} MiB, mostly {parts} MiB; opens offline in a browser) and web/ "
+          "(to host)")
+    print(f"try it: open {demo.demo}")
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -223,10 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy = command("deploy", _deploy, "write a folder that runs the student with onnxruntime, tokenizers and numpy "
                                         "alone: model, tokenizer.json, labels, model card, predict.py")
     deploy.add_argument("run_dir")
-    deploy.add_argument("--out", metavar="DIR", help="folder to write (default RUN_DIR/deploy)")
+    deploy.add_argument("--out", metavar="DIR", help="folder to write (default RUN_DIR/deploy, or RUN_DIR/web-demo)")
     deploy.add_argument("--model", choices=["int8", "fp32"], default="int8", help="which ONNX student to ship")
-    deploy.add_argument("--format", choices=["onnx", "ort"], default="onnx",
-                        help="ort: also the ORT-format model and operator list for ONNX Runtime mobile builds")
+    deploy.add_argument("--format", choices=["onnx", "ort", "web"], default="onnx",
+                        help="ort: also the ORT-format model and operator list for ONNX Runtime mobile builds; web: "
+                             "demo.html, one page that runs the int8 student in a browser offline, and web/ to host "
+                             "(default folder RUN_DIR/web-demo)")
 
     search = command("search", _search, "budget search: which student fits a latency / size budget on this machine "
                                         "(the recipe's search: section); prints the study folder and the frontier")

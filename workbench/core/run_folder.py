@@ -17,6 +17,7 @@ the one owner of its layout; every other module asks a `RunFolder` for a path.
     RUN/bench.json         measured latency, size and memory
     RUN/report/            the HTML report
     RUN/deploy/            the deploy bundle the window's Deploy button writes
+    RUN/web-demo/          the web demo (demo.html and web/) that `deploy --format web` writes
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class RunFolder:
     timings_path = property(lambda self: self.path / "timings.json")
     report_dir = property(lambda self: self.path / "report")
     deploy_dir = property(lambda self: self.path / "deploy")
+    web_demo_dir = property(lambda self: self.path / "web-demo")
 
     def model_dir(self, name: str) -> Path:
         """A Hugging Face model folder of the run by its name: 'teacher' or 'student'."""

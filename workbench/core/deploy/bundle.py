@@ -50,9 +50,7 @@ def write_bundle(run_dir: str | Path, out_dir: str | Path | None = None, model: 
                  ort_format: bool = False) -> Bundle:
     """Write the run's deploy bundle to `out_dir` (default RUN/deploy), replacing an earlier bundle there."""
     run = RunFolder.open(run_dir)
-    _check_finished(run)
-    artifact = _artifact(run, model)
-    _check_parity(run, artifact.name)
+    artifact = deployable_artifact(run, model)
     out = Path(out_dir) if out_dir else run.deploy_dir
     _check_output_folder(out)
     staging = out.with_name(f".{out.name}.partial")
@@ -65,11 +63,20 @@ def write_bundle(run_dir: str | Path, out_dir: str | Path | None = None, model: 
         measured = measure_bundle(staging, load_split(run.path, "test"))
         facts = CardFacts(model, artifact.name, _file_sizes(staging), _requirements(), measured)
         (staging / CARD_FILE).write_text(model_card(run, facts), encoding="utf-8")
-        _move_into_place(staging, out)
+        move_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Bundle(out, model, artifact.name, sorted(p.name for p in out.iterdir()))
+
+
+def deployable_artifact(run: RunFolder, model: str) -> Path:
+    """The run's ONNX file to ship as `model` ("int8" or "fp32"), or one line saying why there is none: an
+    unfinished run, no such artifact, or one that failed its parity check."""
+    _check_finished(run)
+    artifact = _artifact(run, model)
+    _check_parity(run, artifact.name)
+    return artifact
 
 
 def _check_finished(run: RunFolder) -> None:
@@ -114,32 +121,38 @@ def _check_output_folder(out: Path) -> None:
 
 def _write_files(run: RunFolder, artifact: Path, folder: Path) -> None:
     shutil.copyfile(artifact, folder / MODEL_FILE)
-    labels = _write_tokenizer(run.student_dir, run.recipe().data.max_length, folder / "tokenizer.json")
+    labels = student_labels(run.student_dir)
+    write_tokenizer(run.student_dir, run.recipe().data.max_length, folder / "tokenizer.json")
     (folder / "labels.json").write_text(json.dumps(labels, indent=2) + "\n", encoding="utf-8")
     shutil.copyfile(predict.__file__, folder / "predict.py")
     pins = "".join(f"{name}=={version}\n" for name, version in _requirements().items())
     (folder / "requirements.txt").write_text(pins, encoding="utf-8")
 
 
-def _write_tokenizer(student: Path, max_length: int, path: Path) -> list[str]:
-    """The student's tokenizer in the tokenizers library's own format, truncating and right-padding as the
-    workbench does (to the longest text of a batch, at most the recipe's max_length tokens); returns the
-    labels of the student's head."""
-    from transformers import AutoConfig, AutoTokenizer
+def student_labels(student: Path) -> list[str]:
+    """The label names of the student's head, in logit order."""
+    from transformers import AutoConfig
 
     from workbench.core.sources.models import head_labels
 
     labels = head_labels(AutoConfig.from_pretrained(student, trust_remote_code=False))
     if not labels:
         raise DeployError(f"{student}: has no classification head, so there is nothing to deploy")
-    tokenizer = AutoTokenizer.from_pretrained(student, trust_remote_code=False)
+    return labels
+
+
+def write_tokenizer(model_folder: Path, max_length: int, path: Path) -> None:
+    """The folder's tokenizer in the tokenizers library's own format, truncating and right-padding as the
+    workbench does (to the longest text of a batch, at most the recipe's max_length tokens)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_folder, trust_remote_code=False)
     if tokenizer.pad_token_id is None:
-        raise DeployError(f"{student}: the tokenizer has no padding token; give it one and export again")
+        raise DeployError(f"{model_folder}: the tokenizer has no padding token; give it one and export again")
     backend = tokenizer.backend_tokenizer
     backend.enable_truncation(max_length)
     backend.enable_padding(direction="right", pad_id=tokenizer.pad_token_id, pad_token=tokenizer.pad_token)
     backend.save(str(path))
-    return labels
 
 
 def _requirements() -> dict[str, str]:
@@ -150,7 +163,7 @@ def _file_sizes(folder: Path) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def _move_into_place(staging: Path, out: Path) -> None:
+def move_into_place(staging: Path, out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     staging.rename(out)

@@ -1,6 +1,6 @@
 """Runs panel: every run folder under the output folder with its status and headline figures. Select two or
 more to compare their curves; open a run's folder, show it in Training, resume it, export a report, or write its
-deploy bundle."""
+deploy bundle or web demo."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -97,6 +98,10 @@ class RunsPanel(QWidget):
             button.clicked.connect(slot)
             self.buttons[key] = button
             bar.addWidget(button)
+        self.deploy_format = QComboBox()  # what Deploy writes: the Python bundle, or the page for a browser
+        self.deploy_format.addItem("as a Python bundle", "bundle")
+        self.deploy_format.addItem("as a web demo", "web")
+        bar.insertWidget(bar.indexOf(self.buttons["deploy"]) + 1, self.deploy_format)
         bar.addStretch(1)
 
         self.loss_chart = ChartCard("Compare: student total loss", "loss (log scale)", log_y=True)
@@ -262,17 +267,25 @@ class RunsPanel(QWidget):
 
     def deploy(self) -> None:
         """The core's deploy bundle of one run, written to RUN/deploy: the int8 student with its tokenizer,
-        labels, model card and a predict.py that needs only onnxruntime, tokenizers and numpy."""
+        labels, model card and a predict.py that needs only onnxruntime, tokenizers and numpy; or its web demo,
+        written to RUN/web-demo: demo.html, one page that runs the student in a browser offline, and web/."""
+        web = self.deploy_format.currentData() == "web"
+
         def write(path: str):
             from workbench.core.deploy.bundle import write_bundle
+            from workbench.core.deploy.web import write_web_demo
 
-            return write_bundle(path)
+            return write_web_demo(path) if web else write_bundle(path)
 
-        def done(bundle) -> None:
-            self.heading.setText(f"Deploy bundle written: {html.escape(str(bundle.path))} (start with model-card.md)")
+        def done(result) -> None:
+            self.heading.setText(f"Web demo written: {html.escape(str(result.demo))} (open it in a browser; web/ "
+                                 "beside it is the same page, to host)" if web else
+                                 f"Deploy bundle written: {html.escape(str(result.path))} (start with model-card.md)")
             self._selection_changed()
 
-        self._run_on_selected("deploy", "Writing the deploy bundle of {name}…", write, done, "bundle not written")
+        what = "web demo" if web else "deploy bundle"
+        self._run_on_selected("deploy", f"Writing the {what} of {{name}}…", write, done,
+                              "web demo not written" if web else "bundle not written")
 
     def _run_on_selected(self, button: str, doing: str, work: Callable[[str], Any], done: Callable[[Any], None],
                          failure: str) -> None:
