@@ -47,17 +47,25 @@ def _run(args: argparse.Namespace) -> int:
         raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
     # The recipe is read before torch is imported: a bad one is answered at once, in little memory.
     recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
+    if args.resume:
+        import shlex
+
+        from workbench.core.run_folder import RunFolder
+
+        run = RunFolder.open(args.resume)
+        if run.status().get("status") == "finished":  # resuming would redo export and benchmark over its files
+            print(f"{run.path}: the run is finished, nothing to resume; see it with: "
+                  f"workbench report {shlex.quote(str(run.path))}")
+            return 0
 
     import json
-    import signal
 
     from workbench.core.events import Failed, Finished, JobControl
     from workbench.core.job import run_job
     from workbench.core.progress import follow
 
     control = JobControl()
-    # Ctrl-C asks the loop to stop at the next step, checkpoint and say how to resume.
-    signal.signal(signal.SIGINT, lambda *_: control.cancel())
+    _cancel_on_signals(control)
     events = run_job(recipe, control, resume_dir=args.resume)
     if os.environ.get("RANK", "0") != "0":  # under torchrun / accelerate launch only rank 0 reports
         for _ in events:
@@ -72,6 +80,15 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_CANCELLED
         print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
     return 0
+
+
+def _cancel_on_signals(control) -> None:
+    """Ctrl-C, `kill` (SIGTERM, as service managers and schedulers stop a job) and a closed terminal (SIGHUP)
+    ask the loop to stop at the next step, checkpoint and say how to resume, as the window's Cancel does."""
+    import signal
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda *_: control.cancel())
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -111,8 +128,6 @@ def _deploy(args: argparse.Namespace) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
-    import signal
-
     from workbench.core.events import JobControl, describe
     from workbench.core.search.events import SearchFinished, TrialProgress, describe_search
     from workbench.core.search.frontier import TrialRow, format_table
@@ -133,7 +148,7 @@ def _search(args: argparse.Namespace) -> int:
         raise WorkbenchError("give one of: a recipe file, --resume STUDY_DIR, --join STUDY_DIR")
     recipe = Recipe.load(args.recipe) if args.recipe else None
     control = JobControl()
-    signal.signal(signal.SIGINT, lambda *_: control.cancel())
+    _cancel_on_signals(control)
     last = None
     for last in run_search(recipe, control, resume=args.resume, join=args.join, trials=args.trials):
         inner = last.event if isinstance(last, TrialProgress) else None

@@ -47,6 +47,10 @@ class OutputFolderError(WorkbenchError):
     """The output folder cannot be written: read-only, not a folder, no permission."""
 
 
+class RunLockedError(WorkbenchError):
+    """Another process is writing the run folder (two `workbench run --resume` of one run at once)."""
+
+
 def atomic_write(path: Path, write, previous: Path | None = None) -> Path:
     """Write through a temporary file in the same folder, then rename: a killed job leaves no torn file.
     With `previous`, the file that was at `path` is kept there (moved just before the rename)."""
@@ -91,6 +95,7 @@ class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._tensorboard = None
+        self._lock = None  # the open lock file while this process holds the run (see `lock`)
 
     @classmethod
     def create(cls, recipe: Recipe) -> RunFolder:
@@ -115,6 +120,7 @@ class RunFolder:
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
     checkpoint_path = property(lambda self: self.checkpoints_dir / "last.safetensors")
     previous_checkpoint_path = property(lambda self: self.checkpoints_dir / "previous.safetensors")
+    lock_path = property(lambda self: self.path / ".lock")
     legacy_checkpoint_path = property(lambda self: self.checkpoints_dir / "last.pt")
     pruned_student_dir = property(lambda self: self.checkpoints_dir / "pruned-student")
     teacher_dir = property(lambda self: self.path / "teacher")
@@ -205,25 +211,51 @@ class RunFolder:
         for name, value in scalars.items():
             self._tensorboard.add_scalar(f"{stage}/{name}", value, step)
 
+    def lock(self) -> None:
+        """Hold the run for this process until `close` (or its end, however it ends: the kernel drops the lock),
+        so that a second job on the same folder stops before it writes anything."""
+        import fcntl
+
+        try:
+            handle = self.lock_path.open("a+", encoding="utf-8")
+        except OSError as error:
+            raise _one_line(error, self.lock_path) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise RunLockedError(f"run {self.path} is being written by process {owner}; wait for it to end (or stop "
+                                 f"it), then continue with `workbench run --resume {self.path}`") from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
     def close(self) -> None:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
 
 def stamped_folder(root: Path, name: str, what: str) -> Path:
     """A new folder ROOT/NAME-STAMP (with -2, -3, ... when that is taken), or one line saying why not."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path, suffix = root / f"{name}-{stamp}", 1
-    while path.exists():
-        suffix += 1
-        path = root / f"{name}-{stamp}-{suffix}"
-    try:
-        path.mkdir(parents=True)
-    except OSError as error:
-        raise OutputFolderError(f"{root}: cannot create {what} there ({error.strerror or error}); set "
-                                "output_dir to a folder you can write to") from None
-    return path
+    while True:
+        try:
+            path.mkdir(parents=True)  # no exists() check first: jobs started in the same second race for a name
+            return path
+        except FileExistsError:
+            suffix += 1
+            path = root / f"{name}-{stamp}-{suffix}"
+        except OSError as error:
+            raise OutputFolderError(f"{root}: cannot create {what} there ({error.strerror or error}); set "
+                                    "output_dir to a folder you can write to") from None
 
 
 def list_runs(output_dir: str | Path) -> list[RunSummary]:
