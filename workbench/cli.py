@@ -12,6 +12,7 @@ from workbench.core.quiet import quiet_environment
 from workbench.core.recipe import BUNDLED_TEACHER, DataConfig, Recipe
 
 EXIT_CANCELLED = 130  # what a shell reports for Ctrl-C, so a script tells "cancelled" from "finished" (0)
+EXIT_NO_CANDIDATE = 3  # a search that finished with no candidate under its budget: not a success for a script
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -137,7 +138,12 @@ def _search(args: argparse.Namespace) -> int:
         study_dir, number = args.export_recipe
         if not number.isdigit():
             raise WorkbenchError(f"--export-recipe {study_dir} {number}: the trial is a number, e.g. 3")
-        out = trial_recipe(study_dir, int(number)).save(args.out or f"trial-{number}.yaml")
+        wanted = args.out or f"trial-{number}.yaml"
+        try:
+            out = trial_recipe(study_dir, int(number)).save(wanted)
+        except OSError as error:
+            raise WorkbenchError(f"{wanted}: cannot write the recipe there ({error.strerror or error}); give -o a "
+                                 "file in a folder you can write to") from None
         print(f"wrote {out}; train it with: workbench run {out}")
         return 0
     if args.report:
@@ -169,7 +175,7 @@ def _search(args: argparse.Namespace) -> int:
     if last.status == "cancelled":
         print(f"cancelled; continue with: workbench search --resume {last.study_dir}")
         return EXIT_CANCELLED
-    return 0
+    return 0 if last.best else EXIT_NO_CANDIDATE
 
 
 _TRIAL_EVENTS = ("StageStarted", "Evaluation", "Failed", "Notice")
@@ -244,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ort: also the ORT-format model and operator list for ONNX Runtime mobile builds")
 
     search = command("search", _search, "budget search: which student fits a latency / size budget on this machine "
-                                        "(the recipe's search: section); prints the study folder and the frontier")
+                                        "(the recipe's search: section); prints the study folder and the frontier; "
+                                        f"exits {EXIT_NO_CANDIDATE} when no candidate meets the budget")
     search.add_argument("recipe", nargs="?")
     search.add_argument("--resume", metavar="STUDY_DIR", help="continue a killed or cancelled study")
     search.add_argument("--join", metavar="STUDY_DIR", help="another worker of a running study (shared storage)")

@@ -38,12 +38,12 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
     are retried) or `join` (another worker of a running study). `trials` overrides search.trials."""
     control = control or JobControl()
     with quiet_libraries():
+        if recipe is not None:
+            with_trials(recipe, trials)  # a bad --trials is answered before a study folder exists
         folder = StudyFolder.create(recipe) if recipe is not None else StudyFolder.open(resume or join)
-        base = folder.recipe()
-        if trials is not None:
-            base.search.trials = trials
+        base = with_trials(folder.recipe(), trials)
         storage = open_storage(folder.info["storage"])
-        study = load_study(folder, base.search, storage, seed=base.search.seed if recipe is not None else None)
+        study = load_study(folder, base.search, storage, seed=None if join else base.search.seed)
         if resume:
             retire_dead_trials(study)
         yield StudyOpened(str(folder.path), study.study_name, folder.info["storage"], finished_trials(study))
@@ -62,6 +62,15 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         summary = study_summary(folder, study, base, status)
         write_study_report(folder, summary)
         yield summary
+
+
+def with_trials(recipe: Recipe, trials: int | None) -> Recipe:
+    """The recipe with search.trials set to `trials` (when given), validated as a recipe value is."""
+    if trials is None:
+        return recipe
+    data = recipe.model_dump(mode="json")
+    data["search"]["trials"] = trials
+    return Recipe.from_dict(data, origin=f"--trials {trials}")
 
 
 def study_summary(folder: StudyFolder, study, base: Recipe, status: str = "finished") -> SearchFinished:

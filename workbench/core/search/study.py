@@ -41,13 +41,23 @@ def open_storage(url: str):
 
 
 def load_study(folder: StudyFolder, config: SearchConfig, storage, seed: int | None):
-    """The folder's study in its storage, created on first use (maximising dev accuracy)."""
+    """The folder's study in its storage, created on first use (maximising dev accuracy). A seeded sampler of a
+    study that already has trials draws from the seed plus their count: the seed alone would repeat the
+    study's first picks, and the count keeps a resumed study reproducible."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
-    return optuna.create_study(study_name=folder.info["study_name"], storage=storage, direction="maximize",
-                               sampler=sampler, pruner=make_pruner(config), load_if_exists=True)
+    study = optuna.create_study(study_name=folder.info["study_name"], storage=storage, direction="maximize",
+                                sampler=_sampler(seed), pruner=make_pruner(config), load_if_exists=True)
+    if seed is not None and (earlier := len(study.get_trials(deepcopy=False))):
+        study.sampler = _sampler(seed + earlier)
+    return study
+
+
+def _sampler(seed: int | None):
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
 
 
 def make_pruner(config: SearchConfig):
