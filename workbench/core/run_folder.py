@@ -95,7 +95,7 @@ class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._tensorboard = None
-        self._lock = None  # the open lock file while this process holds the run (see `lock`)
+        self._lock: int | None = None  # the folder's descriptor while this process holds the run (see `lock`)
 
     @classmethod
     def create(cls, recipe: Recipe) -> RunFolder:
@@ -120,7 +120,6 @@ class RunFolder:
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
     checkpoint_path = property(lambda self: self.checkpoints_dir / "last.safetensors")
     previous_checkpoint_path = property(lambda self: self.checkpoints_dir / "previous.safetensors")
-    lock_path = property(lambda self: self.path / ".lock")
     legacy_checkpoint_path = property(lambda self: self.checkpoints_dir / "last.pt")
     pruned_student_dir = property(lambda self: self.checkpoints_dir / "pruned-student")
     teacher_dir = property(lambda self: self.path / "teacher")
@@ -213,24 +212,21 @@ class RunFolder:
 
     def lock(self) -> None:
         """Hold the run for this process until `close` (or its end, however it ends: the kernel drops the lock),
-        so that a second job on the same folder stops before it writes anything."""
+        so that a second job on the same folder stops before it writes anything. The lock is taken on the
+        folder itself: a refused job leaves no file behind; the holder's pid is the one its status records."""
         import fcntl
 
         try:
-            handle = self.lock_path.open("a+", encoding="utf-8")
+            handle = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as error:
-            raise _one_line(error, self.lock_path) from None
+            raise _one_line(error, self.path) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            owner = handle.read().strip() or "unknown"
-            handle.close()
+            os.close(handle)
+            owner = read_json(self.status_path).get("pid", "unknown")
             raise RunLockedError(f"run {self.path} is being written by process {owner}; wait for it to end (or stop "
                                  f"it), then continue with `workbench run --resume {self.path}`") from None
-        handle.truncate(0)
-        handle.write(str(os.getpid()))
-        handle.flush()
         self._lock = handle
 
     def close(self) -> None:
@@ -238,7 +234,7 @@ class RunFolder:
             self._tensorboard.close()
             self._tensorboard = None
         if self._lock is not None:
-            self._lock.close()  # closing the file releases the lock
+            os.close(self._lock)  # closing the descriptor releases the lock
             self._lock = None
 
 

@@ -44,8 +44,6 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         base = with_trials(folder.recipe(), trials)
         storage = open_storage(folder.info["storage"])
         study = load_study(folder, base.search, storage, seed=None if join else base.search.seed)
-        if resume:
-            retire_dead_trials(study)
         yield StudyOpened(str(folder.path), study.study_name, folder.info["storage"], finished_trials(study))
         meter = CostMeter(base, folder)
         yield ReferencesMeasured(meter.measure_references())
@@ -53,7 +51,13 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         status = "finished"
         started = time.monotonic()
         try:
-            while _more_wanted(study, base, started, space_size(base.search.space, setting.teacher)):
+            candidates = space_size(base.search.space, setting.teacher)
+            while True:
+                # A trial left running by a worker of this machine killed since (kill -9) is queued again first,
+                # so that any worker, joined or resumed, recovers it and the study still gets its trials.
+                retire_dead_trials(study)
+                if not _more_wanted(study, base, started, candidates):
+                    break
                 control.raise_if_cancelled("search")
                 yield from run_trial(study, study.ask(), setting)
             control.raise_if_cancelled("search")

@@ -85,13 +85,19 @@ def interrupted(trials) -> set[int]:
     return {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
 
 
-def retry(study, trial) -> None:
+def retry(study, trial) -> bool:
     """Fail an interrupted trial and queue its candidate again. `study.tell` takes the trial's number, so a
-    worker can also finish a trial that a dead one left running (skipped when another worker already did)."""
+    worker can also finish a trial that a dead one left running. When another worker finished it first (the
+    storage refuses a second finish atomically), nothing is queued: one retry per trial, never two."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
-    study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+    try:
+        study.tell(trial.number, state=TrialState.FAIL)
+    except (ValueError, UpdateFinishedTrialError):  # already finished, by its worker or another's retry
+        return False
     study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
+    return True
 
 
 def finished_trials(study) -> int:
@@ -124,8 +130,8 @@ def retire_dead_trials(study) -> list[int]:
         attrs = trial.user_attrs
         if attrs.get("host") != socket.gethostname() or process_alive(attrs.get("pid")):
             continue
-        retry(study, trial)
-        retired.append(trial.number)
+        if retry(study, trial):
+            retired.append(trial.number)
     return retired
 
 
