@@ -89,12 +89,12 @@ class JobContext:
         notices: list[str] = []
         try:
             resume = ResumeBook.open(resume_dir, notices.append)
+            if run and resume_dir:
+                run.set_status("running", "resumed")
         except BaseException:
             if run:
                 run.close()  # the job ends here: let go of the run's lock now, not when the object is collected
             raise
-        if run and resume_dir:
-            run.set_status("running", "resumed")
         context = cls(recipe, control, accelerator, run, run_path, resume, notices=notices)
         context.runner = StageRunner(accelerator, run, run_path, control, recipe.training,
                                      lambda: resume.payload(context._student))
