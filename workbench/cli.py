@@ -12,6 +12,7 @@ from workbench.core.quiet import quiet_environment
 from workbench.core.recipe import BUNDLED_TEACHER, DataConfig, Recipe
 
 EXIT_CANCELLED = 130  # what a shell reports for Ctrl-C, so a script tells "cancelled" from "finished" (0)
+EXIT_NO_CANDIDATE = 3  # a search that finished with no candidate under its budget: not a success for a script
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -47,17 +48,25 @@ def _run(args: argparse.Namespace) -> int:
         raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
     # The recipe is read before torch is imported: a bad one is answered at once, in little memory.
     recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
+    if args.resume:
+        import shlex
+
+        from workbench.core.run_folder import RunFolder
+
+        run = RunFolder.open(args.resume)
+        if run.status().get("status") == "finished":  # resuming would redo export and benchmark over its files
+            print(f"{run.path}: the run is finished, nothing to resume; see it with: "
+                  f"workbench report {shlex.quote(str(run.path))}")
+            return 0
 
     import json
-    import signal
 
     from workbench.core.events import Failed, Finished, JobControl
     from workbench.core.job import run_job
     from workbench.core.progress import follow
 
     control = JobControl()
-    # Ctrl-C asks the loop to stop at the next step, checkpoint and say how to resume.
-    signal.signal(signal.SIGINT, lambda *_: control.cancel())
+    _cancel_on_signals(control)
     events = run_job(recipe, control, resume_dir=args.resume)
     if os.environ.get("RANK", "0") != "0":  # under torchrun / accelerate launch only rank 0 reports
         for _ in events:
@@ -72,6 +81,15 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_CANCELLED
         print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
     return 0
+
+
+def _cancel_on_signals(control) -> None:
+    """Ctrl-C, `kill` (SIGTERM, as service managers and schedulers stop a job) and a closed terminal (SIGHUP)
+    ask the loop to stop at the next step, checkpoint and say how to resume, as the window's Cancel does."""
+    import signal
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda *_: control.cancel())
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -127,8 +145,6 @@ def _deploy_web(args: argparse.Namespace) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
-    import signal
-
     from workbench.core.events import JobControl, describe
     from workbench.core.search.events import SearchFinished, TrialProgress, describe_search
     from workbench.core.search.frontier import TrialRow, format_table
@@ -138,7 +154,12 @@ def _search(args: argparse.Namespace) -> int:
         study_dir, number = args.export_recipe
         if not number.isdigit():
             raise WorkbenchError(f"--export-recipe {study_dir} {number}: the trial is a number, e.g. 3")
-        out = trial_recipe(study_dir, int(number)).save(args.out or f"trial-{number}.yaml")
+        wanted = args.out or f"trial-{number}.yaml"
+        try:
+            out = trial_recipe(study_dir, int(number)).save(wanted)
+        except OSError as error:
+            raise WorkbenchError(f"{wanted}: cannot write the recipe there ({error.strerror or error}); give -o a "
+                                 "file in a folder you can write to") from None
         print(f"wrote {out}; train it with: workbench run {out}")
         return 0
     if args.report:
@@ -149,7 +170,7 @@ def _search(args: argparse.Namespace) -> int:
         raise WorkbenchError("give one of: a recipe file, --resume STUDY_DIR, --join STUDY_DIR")
     recipe = Recipe.load(args.recipe) if args.recipe else None
     control = JobControl()
-    signal.signal(signal.SIGINT, lambda *_: control.cancel())
+    _cancel_on_signals(control)
     last = None
     for last in run_search(recipe, control, resume=args.resume, join=args.join, trials=args.trials):
         inner = last.event if isinstance(last, TrialProgress) else None
@@ -170,7 +191,7 @@ def _search(args: argparse.Namespace) -> int:
     if last.status == "cancelled":
         print(f"cancelled; continue with: workbench search --resume {last.study_dir}")
         return EXIT_CANCELLED
-    return 0
+    return 0 if last.best else EXIT_NO_CANDIDATE
 
 
 _TRIAL_EVENTS = ("StageStarted", "Evaluation", "Failed", "Notice")
@@ -247,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default folder RUN_DIR/web-demo)")
 
     search = command("search", _search, "budget search: which student fits a latency / size budget on this machine "
-                                        "(the recipe's search: section); prints the study folder and the frontier")
+                                        "(the recipe's search: section); prints the study folder and the frontier; "
+                                        f"exits {EXIT_NO_CANDIDATE} when no candidate meets the budget")
     search.add_argument("recipe", nargs="?")
     search.add_argument("--resume", metavar="STUDY_DIR", help="continue a killed or cancelled study")
     search.add_argument("--join", metavar="STUDY_DIR", help="another worker of a running study (shared storage)")

@@ -48,6 +48,10 @@ class OutputFolderError(WorkbenchError):
     """The output folder cannot be written: read-only, not a folder, no permission."""
 
 
+class RunLockedError(WorkbenchError):
+    """Another process is writing the run folder (two `workbench run --resume` of one run at once)."""
+
+
 def atomic_write(path: Path, write, previous: Path | None = None) -> Path:
     """Write through a temporary file in the same folder, then rename: a killed job leaves no torn file.
     With `previous`, the file that was at `path` is kept there (moved just before the rename)."""
@@ -92,6 +96,7 @@ class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._tensorboard = None
+        self._lock: int | None = None  # the folder's descriptor while this process holds the run (see `lock`)
 
     @classmethod
     def create(cls, recipe: Recipe) -> RunFolder:
@@ -207,25 +212,48 @@ class RunFolder:
         for name, value in scalars.items():
             self._tensorboard.add_scalar(f"{stage}/{name}", value, step)
 
+    def lock(self) -> None:
+        """Hold the run for this process until `close` (or its end, however it ends: the kernel drops the lock),
+        so that a second job on the same folder stops before it writes anything. The lock is taken on the
+        folder itself: a refused job leaves no file behind; the holder's pid is the one its status records."""
+        import fcntl
+
+        try:
+            handle = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as error:
+            raise _one_line(error, self.path) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            owner = read_json(self.status_path).get("pid", "unknown")
+            raise RunLockedError(f"run {self.path} is being written by process {owner}; wait for it to end (or stop "
+                                 f"it), then continue with `workbench run --resume {self.path}`") from None
+        self._lock = handle
+
     def close(self) -> None:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the lock
+            self._lock = None
 
 
 def stamped_folder(root: Path, name: str, what: str) -> Path:
     """A new folder ROOT/NAME-STAMP (with -2, -3, ... when that is taken), or one line saying why not."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path, suffix = root / f"{name}-{stamp}", 1
-    while path.exists():
-        suffix += 1
-        path = root / f"{name}-{stamp}-{suffix}"
-    try:
-        path.mkdir(parents=True)
-    except OSError as error:
-        raise OutputFolderError(f"{root}: cannot create {what} there ({error.strerror or error}); set "
-                                "output_dir to a folder you can write to") from None
-    return path
+    while True:
+        try:
+            path.mkdir(parents=True)  # no exists() check first: jobs started in the same second race for a name
+            return path
+        except FileExistsError:
+            suffix += 1
+            path = root / f"{name}-{stamp}-{suffix}"
+        except OSError as error:
+            raise OutputFolderError(f"{root}: cannot create {what} there ({error.strerror or error}); set "
+                                    "output_dir to a folder you can write to") from None
 
 
 def list_runs(output_dir: str | Path) -> list[RunSummary]:

@@ -109,11 +109,16 @@ class StageRunner:
         saved_step = state.step if resume else -1
         while state.step < total:
             order.epoch = state.epoch
+            if saved_rng and not state.batch:
+                # Written at an epoch's end or before the stage's first step: the interrupted run's loader drew
+                # this epoch's base seed after the checkpoint, so the draw must come from the restored RNG.
+                restore_rng(saved_rng.groups["rng"], saved_rng.info["rng"])
+                saved_rng = None
             batches = iter(accelerator.skip_first_batches(loader, state.batch) if state.batch else loader)
             first = next(batches)
             if saved_rng:
-                # Only now: a DataLoader draws its base seed from the global RNG when it yields its first batch,
-                # which the interrupted run did before the checkpoint was written.
+                # Mid-epoch, only now: a DataLoader draws its base seed from the global RNG when it yields its
+                # first batch, which the interrupted run did before the checkpoint was written.
                 restore_rng(saved_rng.groups["rng"], saved_rng.info["rng"])
                 saved_rng = None
             for batch in itertools.chain([first], batches):

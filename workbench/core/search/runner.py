@@ -38,14 +38,12 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
     are retried) or `join` (another worker of a running study). `trials` overrides search.trials."""
     control = control or JobControl()
     with quiet_libraries():
+        if recipe is not None:
+            with_trials(recipe, trials)  # a bad --trials is answered before a study folder exists
         folder = StudyFolder.create(recipe) if recipe is not None else StudyFolder.open(resume or join)
-        base = folder.recipe()
-        if trials is not None:
-            base.search.trials = trials
+        base = with_trials(folder.recipe(), trials)
         storage = open_storage(folder.info["storage"])
-        study = load_study(folder, base.search, storage, seed=base.search.seed if recipe is not None else None)
-        if resume:
-            retire_dead_trials(study)
+        study = load_study(folder, base.search, storage, seed=None if join else base.search.seed)
         yield StudyOpened(str(folder.path), study.study_name, folder.info["storage"], finished_trials(study))
         meter = CostMeter(base, folder)
         yield ReferencesMeasured(meter.measure_references())
@@ -53,7 +51,13 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         status = "finished"
         started = time.monotonic()
         try:
-            while _more_wanted(study, base, started, space_size(base.search.space, setting.teacher)):
+            candidates = space_size(base.search.space, setting.teacher)
+            while True:
+                # A trial left running by a worker of this machine killed since (kill -9) is queued again first,
+                # so that any worker, joined or resumed, recovers it and the study still gets its trials.
+                retire_dead_trials(study)
+                if not _more_wanted(study, base, started, candidates):
+                    break
                 control.raise_if_cancelled("search")
                 yield from run_trial(study, study.ask(), setting)
             control.raise_if_cancelled("search")
@@ -62,6 +66,15 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         summary = study_summary(folder, study, base, status)
         write_study_report(folder, summary)
         yield summary
+
+
+def with_trials(recipe: Recipe, trials: int | None) -> Recipe:
+    """The recipe with search.trials set to `trials` (when given), validated as a recipe value is."""
+    if trials is None:
+        return recipe
+    data = recipe.model_dump(mode="json")
+    data["search"]["trials"] = trials
+    return Recipe.from_dict(data, origin=f"--trials {trials}")
 
 
 def study_summary(folder: StudyFolder, study, base: Recipe, status: str = "finished") -> SearchFinished:

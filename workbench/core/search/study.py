@@ -41,13 +41,23 @@ def open_storage(url: str):
 
 
 def load_study(folder: StudyFolder, config: SearchConfig, storage, seed: int | None):
-    """The folder's study in its storage, created on first use (maximising dev accuracy)."""
+    """The folder's study in its storage, created on first use (maximising dev accuracy). A seeded sampler of a
+    study that already has trials draws from the seed plus their count: the seed alone would repeat the
+    study's first picks, and the count keeps a resumed study reproducible."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
-    return optuna.create_study(study_name=folder.info["study_name"], storage=storage, direction="maximize",
-                               sampler=sampler, pruner=make_pruner(config), load_if_exists=True)
+    study = optuna.create_study(study_name=folder.info["study_name"], storage=storage, direction="maximize",
+                                sampler=_sampler(seed), pruner=make_pruner(config), load_if_exists=True)
+    if seed is not None and (earlier := len(study.get_trials(deepcopy=False))):
+        study.sampler = _sampler(seed + earlier)
+    return study
+
+
+def _sampler(seed: int | None):
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
 
 
 def make_pruner(config: SearchConfig):
@@ -75,13 +85,19 @@ def interrupted(trials) -> set[int]:
     return {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
 
 
-def retry(study, trial) -> None:
+def retry(study, trial) -> bool:
     """Fail an interrupted trial and queue its candidate again. `study.tell` takes the trial's number, so a
-    worker can also finish a trial that a dead one left running (skipped when another worker already did)."""
+    worker can also finish a trial that a dead one left running. When another worker finished it first (the
+    storage refuses a second finish atomically), nothing is queued: one retry per trial, never two."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
-    study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+    try:
+        study.tell(trial.number, state=TrialState.FAIL)
+    except (ValueError, UpdateFinishedTrialError):  # already finished, by its worker or another's retry
+        return False
     study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
+    return True
 
 
 def finished_trials(study) -> int:
@@ -114,8 +130,8 @@ def retire_dead_trials(study) -> list[int]:
         attrs = trial.user_attrs
         if attrs.get("host") != socket.gethostname() or process_alive(attrs.get("pid")):
             continue
-        retry(study, trial)
-        retired.append(trial.number)
+        if retry(study, trial):
+            retired.append(trial.number)
     return retired
 
 

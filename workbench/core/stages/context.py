@@ -87,9 +87,14 @@ class JobContext:
         accelerator = make_accelerator(recipe)
         run, run_path = _shared_run_folder(accelerator, recipe, resume_dir)
         notices: list[str] = []
-        resume = ResumeBook.open(resume_dir, notices.append)
-        if run and resume_dir:
-            run.set_status("running", "resumed")
+        try:
+            resume = ResumeBook.open(resume_dir, notices.append)
+            if run and resume_dir:
+                run.set_status("running", "resumed")
+        except BaseException:
+            if run:
+                run.close()  # the job ends here: let go of the run's lock now, not when the object is collected
+            raise
         context = cls(recipe, control, accelerator, run, run_path, resume, notices=notices)
         context.runner = StageRunner(accelerator, run, run_path, control, recipe.training,
                                      lambda: resume.payload(context._student))
@@ -167,12 +172,15 @@ class JobContext:
 
 def _shared_run_folder(accelerator, recipe: Recipe, resume_dir: str | Path | None
                        ) -> tuple[RunFolder | None, Path]:
-    """Rank 0 creates (or reopens) the run folder; every rank learns its path, only rank 0 writes."""
+    """Rank 0 creates (or reopens) the run folder and holds its lock until the job ends (a second job on the
+    same folder stops at once); every rank learns its path, only rank 0 writes."""
     from accelerate.utils import broadcast_object_list
 
-    path = [None]
+    path, run = [None], None
     if accelerator.is_main_process:
-        path[0] = str(RunFolder.open(resume_dir).path if resume_dir else RunFolder.create(recipe).path)
+        run = RunFolder.open(resume_dir) if resume_dir else RunFolder.create(recipe)
+        run.lock()
+        path[0] = str(run.path)
     if accelerator.num_processes > 1:
         broadcast_object_list(path)
-    return (RunFolder(Path(path[0])) if accelerator.is_main_process else None), Path(path[0])
+    return run, Path(path[0])

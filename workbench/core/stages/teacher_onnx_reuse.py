@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from workbench.core.compress.parity import ParityResult
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder, link_or_copy, read_json, write_json
 from workbench.core.sources.model_runner import onnx_size_bytes
-from workbench.core.stages.teacher_reuse import ONNX_DIR, cached_teacher
+from workbench.core.stages.teacher_reuse import ONNX_DIR, cached_teacher, promote
 
 RECORD = "record.json"
 SCORE_KEYS = ("accuracy", "macro_f1", "examples")
@@ -66,16 +65,16 @@ def keep_teacher_onnx(recipe: Recipe, key: dict[str, Any], run: RunFolder, parit
     if folder is None or not made or any(onnx_size_bytes(run.onnx_path(n)) != run.onnx_path(n).stat().st_size
                                          for n in made):
         return
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    for name in made:
-        link_or_copy(run.onnx_path(name), partial / name)
     measured = {r.artifact: {"examples": r.examples, "agreement": r.agreement, "max_logit_delta": r.max_logit_delta}
                 for r in parity if r.artifact in made}
-    write_json(partial / RECORD, {"settings": _settings(recipe), "artifacts": made, "parity": measured, "test": {}})
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+
+    def fill(partial: Path) -> None:
+        for name in made:
+            link_or_copy(run.onnx_path(name), partial / name)
+        write_json(partial / RECORD, {"settings": _settings(recipe), "artifacts": made, "parity": measured,
+                                      "test": {}})
+
+    promote(folder, fill, lambda: kept_teacher_onnx(recipe, key) is not None)
 
 
 def keep_scores(folder: Path | None, scores: dict[str, dict[str, Any]]) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +67,33 @@ def keep_teacher(recipe: Recipe, key: dict[str, Any], fine_tuned: Path) -> Path:
     folder = _entry(recipe, key)
     if cached_teacher(recipe, key):
         return folder
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(fine_tuned, partial)
-    write_json(partial / KEY_FILE, key)
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+
+    def fill(partial: Path) -> None:
+        shutil.copytree(fine_tuned, partial, dirs_exist_ok=True)
+        write_json(partial / KEY_FILE, key)
+
+    promote(folder, fill, lambda: cached_teacher(recipe, key) is not None)
     return folder
+
+
+def promote(folder: Path, fill: Callable[[Path], None], done: Callable[[], bool]) -> None:
+    """Make `folder` a cache entry whole or not at all: `fill` writes it into a temporary folder of this
+    process's own (two jobs promoting the same entry never share one), which one rename puts in place. When
+    another job's entry got there first (`done`), it is kept and this copy dropped; a stale one is replaced."""
+    partial, stale = (folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.{kind}") for kind in ("partial", "stale"))
+    partial.mkdir(parents=True)
+    try:
+        fill(partial)
+        try:
+            partial.rename(folder)
+        except OSError:  # the entry exists: another job's (keep it) or a stale one (set it aside, then replace)
+            if done():
+                return
+            folder.rename(stale)
+            partial.rename(folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def kept_predictions(recipe: Recipe, key: dict[str, Any], split: str, examples: int) -> list[int] | None:
