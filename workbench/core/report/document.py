@@ -27,7 +27,7 @@ from workbench.core.report.sections import (
     section,
     timings_section,
 )
-from workbench.core.run_folder import RunFolder, atomic_write, read_json
+from workbench.core.run_folder import SHIPPED_PREFIX, RunFolder, atomic_write, read_json
 
 REPORT_DIR = "report"
 STAGE_TITLES = {"teacher_finetune": "teacher fine-tuning", "general": "general distillation",
@@ -128,11 +128,11 @@ def _headline(run: RunFiles, shape: tuple[int, int] | None) -> str:
     headline = (run.bench and benchmarked_headline(run.bench, shape, run.failed_artifacts)) or static_headline(
         run.path, run.evaluation)
     banner = ""
-    if run.failed_artifacts:
-        names = ", ".join(sorted(run.failed_artifacts))
-        banner = (f'<div class="banner"><span class="flag">⚠ Not shipped: {html.escape(names)} failed the parity '
-                  "check against PyTorch.</span> The headline speaks for the best student that passed; the "
-                  "failed artifacts are shown below for reference only.</div>")
+    # A reference teacher off its gate is marked in the tables, never a banner over the student's result.
+    if students := sorted(name for name in run.failed_artifacts if name.startswith(SHIPPED_PREFIX)):
+        banner = (f'<div class="banner"><span class="flag">⚠ Not shipped: {html.escape(", ".join(students))} failed '
+                  "the parity check against PyTorch.</span> The headline speaks for the best student that passed; "
+                  "the failed artifacts are shown below for reference only.</div>")
     return (f'{banner}<p class="headline">{html.escape(headline.text)}</p>'
             f'<p class="muted">{html.escape(headline.basis)}</p>')
 
