@@ -71,6 +71,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"cancelled; continue with: workbench run --resume {last.run_dir}")
             return EXIT_CANCELLED
         print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
+        # The closing lines say what the numbers above cannot claim; on stderr, so stdout stays one JSON object.
+        for flag in last.summary.get("flags", []):
+            print(f"⚠ {flag}", file=sys.stderr)
     return 0
 
 

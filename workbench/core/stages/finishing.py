@@ -16,6 +16,7 @@ from workbench.core.distill.precision import training_precision
 from workbench.core.events import ArtifactWritten, Event, Notice
 from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.measure.prediction import predict
+from workbench.core.measure.sanity import bag_of_words_predictions, flag_messages, sanity_checks
 from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, SHIPPED_PREFIX, read_json, write_json
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
@@ -55,6 +56,19 @@ def scoring(context: JobContext) -> Iterator[Event]:
     evaluation["teacher_student_agreement"] = agreement(teacher_predictions, student_predictions)
     write_json(run.evaluation_path, evaluation)
     yield context.log(ArtifactWritten("student", str(run.student_dir)))
+    yield from _sanity(context, teacher_predictions, student_predictions)
+
+
+def _sanity(context: JobContext, teacher: np.ndarray, student: np.ndarray) -> Iterator[Event]:
+    """Baselines on the test split and the flags on what the results can claim (RUN/sanity.json)."""
+    data = context.data
+    labels = {split: np.array(data.splits[split]["label"]) for split in ("train", "dev", "test")}
+    baseline = bag_of_words_predictions(list(data.splits["train"]["text"]), labels["train"],
+                                        list(data.splits["test"]["text"]), len(data.label_names))
+    sanity = sanity_checks(labels, data.label_names, teacher, student, baseline)
+    write_json(context.run.sanity_path, sanity)
+    for message in flag_messages(sanity):
+        yield context.log(Notice(message))
 
 
 def export(context: JobContext) -> Iterator[Event]:
@@ -124,11 +138,14 @@ def job_summary(context: JobContext) -> dict[str, Any]:
         "student_macro_f1": evaluation["student"]["macro_f1"],
         "agreement": evaluation["teacher_student_agreement"],
         "training_precision": training_precision(context.recipe.training),  # what `auto` resolved to here
+        "flags": flag_messages(read_json(context.run.sanity_path)),
     }
     if "student_int8" in evaluation:
         results = read_json(context.run.parity_path).get("results", [])
         # What the job ships: a reference teacher artifact off its bound is flagged in the report, not here.
-        summary["parity_ok"] = all(r["ok"] for r in results if r["artifact"].startswith(SHIPPED_PREFIX))
+        shipped = [r for r in results if r["artifact"].startswith(SHIPPED_PREFIX)]
+        summary["parity_ok"] = all(r["ok"] for r in shipped)
+        summary["flags"] += [r["message"] for r in shipped if not r["ok"]]
         summary["student_int8_accuracy"] = evaluation["student_int8"]["accuracy"]
     if "student_int4" in evaluation:
         summary["student_int4_accuracy"] = evaluation["student_int4"]["accuracy"]
