@@ -46,7 +46,8 @@ def test_a_healthy_result_has_no_flag_and_its_share_of_the_teacher_carries_an_in
     assert sanity["flags"] == []
     share = sanity["kept_share"]
     assert share["low"] < share["share"] < share["high"]
-    assert "of the teacher's accuracy (95 % CI" in kept_share_text(sanity) and "flag" not in kept_share_text(sanity)
+    text = kept_share_text(sanity["student_vs_teacher"]["accuracy"], 0.85, 1000, sanity)
+    assert "of the teacher's accuracy (95 % CI" in text and "flag" not in text
 
 
 def test_a_teacher_at_the_majority_rate_is_flagged_and_its_share_is_no_success():
@@ -58,7 +59,7 @@ def test_a_teacher_at_the_majority_rate_is_flagged_and_its_share_is_no_success()
     sanity = sanity_checks(labels, NAMES, teacher, student, np.zeros(1000, dtype=int))
     assert "teacher_at_baseline" in codes(sanity)
     assert "always 'negative'" in sanity["flags"][0]["message"]
-    assert kept_share_text(sanity).endswith("but see the flag on the teacher")
+    assert kept_share_text(0.38, 0.33, 1000, sanity).endswith("but the teacher is flagged: see below")
 
 
 def test_a_student_above_its_teacher_beyond_noise_flags_an_under_trained_teacher():

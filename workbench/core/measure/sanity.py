@@ -12,11 +12,13 @@ the report, the runs list, Try it and presentation mode show the flags wherever 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm
 
 from workbench.core.paired import PairedDifference, paired_difference
 
@@ -91,16 +93,29 @@ def sanity_checks(labels: dict[str, np.ndarray], label_names: list[str], teacher
     return {"split": "test", "examples": int(len(test)),
             "baselines": {key: {"accuracy": scores[key], "what": baselines[key][0]} for key in baselines},
             "student_vs_teacher": _difference(gap), "teacher_vs_baseline": _difference(against_baseline),
-            "kept_share": _kept_share(gap), "flags": flags}
+            "kept_share": share_of_teacher(gap.accuracy, gap.reference_accuracy, len(test)), "flags": flags}
 
 
-def kept_share_text(sanity: dict[str, Any]) -> str:
-    """"98.7 % of the teacher's accuracy (95 % CI 96.1–101.2 %)", or why no share is given."""
-    share = sanity.get("kept_share") or {}
+def share_of_teacher(accuracy: float, teacher_accuracy: float, examples: int) -> dict[str, float]:
+    """Accuracy as a share of the teacher's with a 95 % interval. The two scores are treated as independent:
+    wider than the paired interval, but it needs only the two accuracies, so that every screen gives any model
+    (PyTorch, int8, int4) the same interval for the same numbers. {} when the teacher scored 0."""
+    if not teacher_accuracy or not examples:
+        return {}
+    spread = (accuracy * (1 - accuracy) + teacher_accuracy * (1 - teacher_accuracy)) / examples
+    half = norm.ppf(0.975) * math.sqrt(spread)
+    return {"share": accuracy / teacher_accuracy, "low": (accuracy - half) / teacher_accuracy,
+            "high": (accuracy + half) / teacher_accuracy}
+
+
+def kept_share_text(accuracy: float, teacher_accuracy: float, examples: int, sanity: dict[str, Any] | None) -> str:
+    """"98.7 % of the teacher's accuracy (95 % CI 96.1–101.2 %)", never a plain success when the teacher is
+    flagged; or why no share is given."""
+    share = share_of_teacher(accuracy, teacher_accuracy, examples)
     if not share:
         return "teacher accuracy is 0, no share to give"
     text = f"{share['share']:.1%} of the teacher's accuracy (95 % CI {share['low']:.1%}–{share['high']:.1%})"
-    return text + (", but see the flag on the teacher" if teacher_flagged(sanity) else "")
+    return text + (", but the teacher is flagged: see below" if teacher_flagged(sanity or {}) else "")
 
 
 def teacher_flagged(sanity: dict[str, Any]) -> bool:
@@ -115,15 +130,6 @@ def _difference(difference: PairedDifference) -> dict[str, float]:
     return {"reference_accuracy": difference.reference_accuracy, "accuracy": difference.accuracy,
             "difference": difference.difference, "low": difference.low, "high": difference.high,
             "p_value": difference.p_value}
-
-
-def _kept_share(gap: PairedDifference) -> dict[str, float]:
-    """Student over teacher accuracy, its interval from the paired difference's (the teacher's score held)."""
-    teacher = gap.reference_accuracy
-    if not teacher:
-        return {}
-    return {"share": gap.accuracy / teacher, "low": (teacher + gap.low) / teacher,
-            "high": (teacher + gap.high) / teacher}
 
 
 def _words(text: str) -> list[str]:

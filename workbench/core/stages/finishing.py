@@ -18,6 +18,7 @@ from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.measure.prediction import predict
 from workbench.core.measure.sanity import bag_of_words_predictions, flag_messages, sanity_checks
 from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, SHIPPED_PREFIX, read_json, write_json
+from workbench.core.run_summary import run_flags
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
@@ -138,14 +139,12 @@ def job_summary(context: JobContext) -> dict[str, Any]:
         "student_macro_f1": evaluation["student"]["macro_f1"],
         "agreement": evaluation["teacher_student_agreement"],
         "training_precision": training_precision(context.recipe.training),  # what `auto` resolved to here
-        "flags": flag_messages(read_json(context.run.sanity_path)),
+        "flags": run_flags(context.run),  # sanity checks, a student off its parity gate, noisy latency
     }
     if "student_int8" in evaluation:
         results = read_json(context.run.parity_path).get("results", [])
         # What the job ships: a reference teacher artifact off its bound is flagged in the report, not here.
-        shipped = [r for r in results if r["artifact"].startswith(SHIPPED_PREFIX)]
-        summary["parity_ok"] = all(r["ok"] for r in shipped)
-        summary["flags"] += [r["message"] for r in shipped if not r["ok"]]
+        summary["parity_ok"] = all(r["ok"] for r in results if r["artifact"].startswith(SHIPPED_PREFIX))
         summary["student_int8_accuracy"] = evaluation["student_int8"]["accuracy"]
     if "student_int4" in evaluation:
         summary["student_int4_accuracy"] = evaluation["student_int4"]["accuracy"]
