@@ -11,6 +11,7 @@ import numpy as np
 from tests.tiny import tiny_recipe, write_tiny_csv
 from workbench.cli import main
 from workbench.core.measure.sanity import bag_of_words_predictions, kept_share_text, sanity_checks
+from workbench.core.report.document import write_report
 from workbench.core.run_folder import RunFolder
 
 NAMES = ["negative", "neutral", "positive"]
@@ -108,3 +109,6 @@ def test_a_job_on_shuffled_labels_ends_with_the_flag_in_its_folder_and_closing_l
     assert "teacher_at_baseline" in codes(sanity) and summary["flags"]
     assert "⚠ The teacher is no better than a trivial baseline" in err.splitlines()[-len(summary["flags"]):][0]
     assert run.status()["summary"]["flags"] == summary["flags"]
+    page = write_report(run.path).read_text()
+    headline = page[page.index('<p class="headline">'):page.index('<p class="muted">', page.index('class="headline"'))]
+    assert "but the teacher is flagged: see below" in headline and "⚠ The teacher is no better" in headline

@@ -61,6 +61,11 @@ def summarize(run: RunFolder) -> RunSummary:
     )
 
 
+def failed_artifacts(parity: dict[str, Any] | None) -> set[str]:
+    """The RUN/onnx artifacts (from parity.json) whose parity verdict is not "equivalent"."""
+    return {r["artifact"] for r in (parity or {}).get("results", []) if not r["ok"]}
+
+
 def run_flags(run: RunFolder) -> list[str]:
     """Every flag on a run's results, in sentences a stakeholder reads, from its files alone: the sanity
     checks (RUN/sanity.json), a shipped student that failed its parity gate (RUN/onnx/parity.json) and latency

@@ -18,7 +18,7 @@ from workbench.core.distill.mapping import MappingError, pair_losses, recipe_map
 from workbench.core.recipe import Recipe
 from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
 from workbench.core.report.compression_details import guard_section
-from workbench.core.report.headline import benchmarked_headline, latency_shape, static_headline
+from workbench.core.report.headline import latency_shape, run_headline
 from workbench.core.report.sections import (
     benchmark_section,
     compression_section,
@@ -28,6 +28,7 @@ from workbench.core.report.sections import (
     timings_section,
 )
 from workbench.core.run_folder import SHIPPED_PREFIX, RunFolder, atomic_write, read_json
+from workbench.core.run_summary import failed_artifacts, run_flags
 
 REPORT_DIR = "report"
 STAGE_TITLES = {"teacher_finetune": "teacher fine-tuning", "general": "general distillation",
@@ -90,7 +91,7 @@ class RunFiles:
 
     @property
     def failed_artifacts(self) -> set[str]:
-        return {r["artifact"] for r in (self.parity or {}).get("results", []) if not r["ok"]}
+        return failed_artifacts(self.parity)
 
 
 def write_report(run_dir: str | Path) -> Path:
@@ -102,7 +103,7 @@ def write_report(run_dir: str | Path) -> Path:
         stale.unlink()
     shape = latency_shape(run.bench, run.recipe.data.max_length) if run.bench else None
     body = "".join([
-        _header(run), _headline(run, shape), benchmark_section(run.bench, shape, run.failed_artifacts, out),
+        _header(run), _headline(run), benchmark_section(run.bench, shape, run.failed_artifacts, out),
         _training_section(run.metrics, out), _mapping_section(run, out), _evaluation_section(run, out),
         compression_section(run.pruning, run.vocabulary, run.evaluation, run.sparsity),
         guard_section(run.int8_guard, run.qat), parity_section(run.parity), timings_section(run.timings),
@@ -124,17 +125,18 @@ def _header(run: RunFiles) -> str:
             f'<p class="meta">{html.escape(meta)}</p>{unfinished}</header>')
 
 
-def _headline(run: RunFiles, shape: tuple[int, int] | None) -> str:
-    headline = (run.bench and benchmarked_headline(run.bench, shape, run.failed_artifacts)) or static_headline(
-        run.path, run.evaluation)
+def _headline(run: RunFiles) -> str:
+    headline = run_headline(run.path)
     banner = ""
     # A reference teacher off its gate is marked in the tables, never a banner over the student's result.
     if students := sorted(name for name in run.failed_artifacts if name.startswith(SHIPPED_PREFIX)):
         banner = (f'<div class="banner"><span class="flag">⚠ Not shipped: {html.escape(", ".join(students))} failed '
                   "the parity check against PyTorch.</span> The headline speaks for the best student that passed; "
                   "the failed artifacts are shown below for reference only.</div>")
+    flags = "".join(f'<li class="flag">⚠ {html.escape(flag)}</li>' for flag in run_flags(RunFolder(run.path)))
     return (f'{banner}<p class="headline">{html.escape(headline.text)}</p>'
-            f'<p class="muted">{html.escape(headline.basis)}</p>')
+            + (f'<ul class="flags">{flags}</ul>' if flags else "")
+            + f'<p class="muted">{html.escape(headline.basis)}</p>')
 
 
 def _stage_title(stage: str) -> str:

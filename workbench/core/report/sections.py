@@ -9,6 +9,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from workbench.core.measure.machine_load import noisy_note
 from workbench.core.report.charts import pareto_chart, size_text
 from workbench.core.report.compression_details import pruning_per_layer, sparsity_part
 from workbench.core.report.headline import pareto_points, shipped
@@ -71,8 +72,11 @@ def benchmark_section(bench: dict[str, Any] | None, shape: tuple[int, int] | Non
              f"{bench.get('protocol', '')}. Memory: {bench.get('memory_method', '')}. "
              f"torch {machine.get('torch', '?')}, onnxruntime {machine.get('onnxruntime', '?')}, "
              f"{machine.get('platform', '')}.")
+    noisy = noisy_note(bench)
+    warning = f'<p class="flag">⚠ Latency figures are {html.escape(noisy)}.</p>' if noisy else ""
+    notes += f" Measured on {machine['hardware']}." if machine.get("hardware") else ""
     return section("Accuracy, speed and size",
-                   inner + table(header, rows, failed) + f'<p class="muted">{html.escape(notes)}</p>')
+                   warning + inner + table(header, rows, failed) + f'<p class="muted">{html.escape(notes)}</p>')
 
 
 def compression_section(pruning: dict[str, Any] | None, vocabulary: dict[str, Any] | None,
