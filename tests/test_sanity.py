@@ -110,5 +110,6 @@ def test_a_job_on_shuffled_labels_ends_with_the_flag_in_its_folder_and_closing_l
     assert "⚠ The teacher is no better than a trivial baseline" in err.splitlines()[-len(summary["flags"]):][0]
     assert run.status()["summary"]["flags"] == summary["flags"]
     page = write_report(run.path).read_text()
-    headline = page[page.index('<p class="headline">'):page.index('<p class="muted">', page.index('class="headline"'))]
+    start = page.index('<p class="headline flagged">')  # amber, not the green of a success
+    headline = page[start:page.index('<p class="muted">', start)]
     assert "but the teacher is flagged: see below" in headline and "⚠ The teacher is no better" in headline

@@ -43,6 +43,7 @@ h1 { margin-bottom: 2px; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 4
 .meta, .muted, figcaption { color: #616161; font-size: 14px; }
 .headline { font-size: 28px; font-weight: 700; background: #e8f5e9; border-left: 6px solid #43a047;
             padding: 14px 20px; margin: 20px 0 6px; }
+.headline.flagged { background: #fff8e1; border-left-color: #ff8f00; }  /* amber: not a success to celebrate */
 .flag { color: #c62828; font-weight: 700; }
 .banner { border: 2px solid #c62828; background: #ffebee; padding: 10px 14px; margin: 16px 0; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 14px; }
@@ -134,7 +135,7 @@ def _headline(run: RunFiles) -> str:
                   "the parity check against PyTorch.</span> The headline speaks for the best student that passed; "
                   "the failed artifacts are shown below for reference only.</div>")
     flags = "".join(f'<li class="flag">⚠ {html.escape(flag)}</li>' for flag in run_flags(RunFolder(run.path)))
-    return (f'{banner}<p class="headline">{html.escape(headline.text)}</p>'
+    return (f'{banner}<p class="headline{" flagged" if flags else ""}">{html.escape(headline.text)}</p>'
             + (f'<ul class="flags">{flags}</ul>' if flags else "")
             + f'<p class="muted">{html.escape(headline.basis)}</p>')
 

@@ -65,7 +65,7 @@ def pareto_empty_reason(rows: list[RunSummary]) -> str | None:
     measured = [row for row in rows if row.int8_latency_ms is not None and row.int8_accuracy is not None]
     if not measured or any(not row.flags for row in measured):
         return None
-    return f"No benchmarked run passed its checks, so none is drawn: {measured[0].name}: {measured[0].flags[0]}"
+    return "No benchmarked run passed its checks, so none is drawn: each is flagged (its status says why)"
 
 
 class RunsPanel(QWidget):
