@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core.compress.export import ARTIFACTS
-from workbench.core.paired import paired_difference
+from workbench.core.paired import ALPHA, paired_difference
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import INT4_STUDENT, RunFolder, write_json
 from workbench.core.sources.model_runner import OnnxRunner, TorchRunner
@@ -95,7 +95,8 @@ def measure(artifact: str, reference: str, expected: np.ndarray, actual: np.ndar
     unusable = Measured(artifact, reference, examples, "", float("inf"), float("inf"), float("inf"), 0, 0.0, 0, 0,
                         None, None, None, None, None, None)
     if expected.shape != actual.shape or not examples:
-        unusable.problem = f"output shape {tuple(actual.shape)} differs from PyTorch's {tuple(expected.shape)}"
+        unusable.problem = (f"output shape {tuple(actual.shape)} differs from PyTorch's {tuple(expected.shape)}"
+                            if examples else "no dev examples to compare on")
         return unusable
     if not np.isfinite(actual).all():
         unusable.problem = f"NaN or infinite logits on {int((~np.isfinite(actual)).any(-1).sum())} examples"
@@ -124,7 +125,7 @@ def judged(measured: Measured, config: QuantizationConfig) -> ParityResult:
     if not problems and m.agreement < min_agreement:
         problems.append(f"labels differ on {m.decisive - round(m.agreement * m.decisive)} of {m.decisive} examples "
                         f"with a clear margin (agreement {m.agreement:.4f} < {min_agreement})")
-    worse = not problems and m.p_value is not None and m.p_value < 0.05 and m.accuracy_difference < 0
+    worse = not problems and m.p_value is not None and m.p_value < ALPHA and m.accuracy_difference < 0
     verdict = BROKEN if problems else WORSE if worse else EQUIVALENT
     figures = (f"{m.examples} dev examples: agreement {m.agreement:.4f} over {m.decisive} with a clear margin, "
                f"{m.near_tie_flips} of {m.near_ties} near-ties flipped; |Δlogit| p95 {m.noise:.3g}, max "
