@@ -86,3 +86,24 @@ def test_a_flagged_run_is_left_off_the_trade_off_chart_which_says_why_when_none_
     panel.refresh()
     assert panel.pareto_chart.points == []
     assert panel.pareto_chart._placeholder_text.startswith("No benchmarked run passed its checks")
+
+
+def test_presentation_names_the_hardware_and_threads_and_marks_a_student_that_failed_parity(qtbot, tmp_path,
+                                                                                            tiny_csv):
+    from tests.tiny_run import four_model_bench, make_tiny_run
+    from workbench.gui.panels.presentation import PresentationWindow
+
+    run = make_tiny_run(tmp_path / "run", tiny_csv)
+    four_model_bench(run)
+    bench = json.loads((run / "bench.json").read_text())
+    bench.update(threads=2, machine={"hardware": "x86_64, 16 CPUs (Test CPU)"})
+    (run / "bench.json").write_text(json.dumps(bench))
+    (run / "onnx").mkdir()
+    (run / "onnx" / "parity.json").write_text(json.dumps({"results": [
+        {"artifact": "student-int8.onnx", "ok": False, "verdict": "broken", "message": "BROKEN: logits moved"}]}))
+    window = PresentationWindow()
+    qtbot.addWidget(window)
+    window.show_run(str(run))
+    shown = "\n".join(label.text() for label in window.content.findChildren(QLabel))
+    assert "on x86_64, 16 CPUs (Test CPU), 2 threads" in shown
+    assert "(not shipped: failed its parity check)" in shown and "student-int8.onnx is not shipped: broken" in shown
