@@ -71,8 +71,11 @@ def _run(args: argparse.Namespace) -> int:
             print(f"cancelled; continue with: workbench run --resume {last.run_dir}")
             return EXIT_CANCELLED
         print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
+        from workbench.core.run_folder import RunFolder
+        from workbench.core.run_summary import run_flags
+
         # The closing lines say what the numbers above cannot claim; on stderr, so stdout stays one JSON object.
-        for flag in last.summary.get("flags", []):
+        for flag in run_flags(RunFolder(last.run_dir)):
             print(f"⚠ {flag}", file=sys.stderr)
     return 0
 

@@ -67,22 +67,31 @@ def failed_artifacts(parity: dict[str, Any] | None) -> set[str]:
 
 
 def run_flags(run: RunFolder) -> list[str]:
-    """Every flag on a run's results, in sentences a stakeholder reads, from its files alone: the sanity
-    checks (RUN/sanity.json), a shipped student that failed its parity gate (RUN/onnx/parity.json) and latency
-    timed on a busy machine (RUN/bench.json). The one list the CLI, report, runs list, Try it, the Training
-    step and presentation mode all show."""
-    from workbench.core.run_folder import SHIPPED_PREFIX, read_json
+    """Every flag on a run, in sentences a stakeholder reads, from its files alone: its results' flags and
+    latency timed on a busy machine (RUN/bench.json). The one list the CLI's closing lines, the report, the runs
+    list, Try it, the Training step and presentation mode all show."""
+    from workbench.core.run_folder import read_json
 
-    flags = [str(f["message"]) for f in read_json(run.sanity_path).get("flags") or []
-             if isinstance(f, dict) and f.get("message")]
-    flags += [f"{r['artifact']} is not shipped: {r.get('verdict', 'failed')} against PyTorch ({r.get('message', '')})"
-              for r in read_json(run.parity_path).get("results") or []
-              if isinstance(r, dict) and str(r.get("artifact", "")).startswith(SHIPPED_PREFIX) and r.get("ok") is False]
+    flags = result_flags(run)
     load = read_json(run.bench_path).get("load") or {}
     if isinstance(load, dict) and load.get("noisy"):
         flags.append(f"Latency figures are noisy: the machine was busy while they were timed ({load.get('reason')}); "
                      "rerun `workbench bench` on a quiet machine.")
     return flags
+
+
+def result_flags(run: RunFolder) -> list[str]:
+    """The flags on what a run's results can claim: the sanity checks (RUN/sanity.json) and a shipped student
+    that failed its parity gate (RUN/onnx/parity.json). They depend on the results alone, so a resumed job
+    reports the same ones as an uninterrupted one (status.json keeps them in the job's summary)."""
+    from workbench.core.run_folder import SHIPPED_PREFIX, read_json
+
+    flags = [str(f["message"]) for f in read_json(run.sanity_path).get("flags") or []
+             if isinstance(f, dict) and f.get("message")]
+    return flags + [f"{r['artifact']} is not shipped: {r.get('verdict', 'failed')} against PyTorch "
+                    f"({r.get('message', '')})" for r in read_json(run.parity_path).get("results") or []
+                    if isinstance(r, dict) and str(r.get("artifact", "")).startswith(SHIPPED_PREFIX)
+                    and r.get("ok") is False]
 
 
 def _recipe_name(run: RunFolder) -> str:

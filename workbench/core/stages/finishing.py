@@ -18,7 +18,7 @@ from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.measure.prediction import predict
 from workbench.core.measure.sanity import bag_of_words_predictions, flag_messages, sanity_checks
 from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, SHIPPED_PREFIX, read_json, write_json
-from workbench.core.run_summary import run_flags
+from workbench.core.run_summary import result_flags
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
@@ -139,7 +139,7 @@ def job_summary(context: JobContext) -> dict[str, Any]:
         "student_macro_f1": evaluation["student"]["macro_f1"],
         "agreement": evaluation["teacher_student_agreement"],
         "training_precision": training_precision(context.recipe.training),  # what `auto` resolved to here
-        "flags": run_flags(context.run),  # sanity checks, a student off its parity gate, noisy latency
+        "flags": result_flags(context.run),  # sanity checks, a student off its parity gate
     }
     if "student_int8" in evaluation:
         results = read_json(context.run.parity_path).get("results", [])

@@ -34,6 +34,7 @@ from workbench.core.events import (
 )
 from workbench.core.progress import StageClock
 from workbench.core.run_folder import RunFolder
+from workbench.core.run_summary import run_flags
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves
 from workbench.gui.flags import AMBER, flag_lines
@@ -256,7 +257,7 @@ class TrainingPanel(QWidget):
         in amber: what a user repeats to others, not the raw figures."""
         from workbench.core.report.headline import run_headline  # scipy: when a job ends, not at launch
 
-        flags = [str(flag) for flag in last.summary.get("flags") or []]
+        flags = run_flags(RunFolder(Path(last.run_dir)))
         text = f"Finished: {run_headline(Path(last.run_dir)).text}."
         self.stage_label.setText(text + ("\n" + flag_lines(flags) if flags else ""))
         self.stage_label.setStyleSheet(f"color: {AMBER};" if flags else "")
