@@ -53,3 +53,47 @@ def test_bench_command_prints_every_model(tiny_csv, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "median ms" in out
     assert all(f"{name} " in out for name in MODELS)
+
+
+def cpu_samples(other_share: float, steal_share: float = 0.0):
+    """Two CPU samples 10 s apart on 2 cores: this process busy 1 s, others `other_share` of the machine."""
+    from workbench.core.measure.machine_load import CpuSample
+
+    total = 20.0
+    others, steal = other_share * total, steal_share * total
+    return [CpuSample(0.0, 100.0, 5.0, 1000.0, 3.0),
+            CpuSample(10.0, 100.0 + 1.0 + others, 5.0 + steal, 1000.0 + total, 4.0)]
+
+
+def test_a_quiet_machine_with_steady_timings_is_not_noisy():
+    from workbench.core.measure.machine_load import load_between
+
+    load = load_between(*cpu_samples(0.05), [{"cv": 0.03}, {"cv": 0.05}, {"cv": 0.4}])
+    assert not load["noisy"] and load["other_cpu"] == 0.05 and load["reason"] == ""
+
+
+def test_other_processes_steal_or_spread_make_the_figures_noisy_and_say_why():
+    from workbench.core.measure.machine_load import load_between
+
+    busy = load_between(*cpu_samples(0.6), [{"cv": 0.03}])
+    assert busy["noisy"] and busy["reason"] == "other processes used 60% of the CPUs"
+    assert "took 10% of CPU time (steal)" in load_between(*cpu_samples(0.0, 0.1), [{"cv": 0.03}])["reason"]
+    assert "varied by 35% from round to round" in load_between(*cpu_samples(0.0), [{"cv": 0.35}])["reason"]
+
+
+def test_bench_beside_a_busy_machine_marks_its_figures_noisy_in_bench_json_cli_and_flags(tiny_csv, tmp_path, capsys,
+                                                                                        monkeypatch):
+    from workbench.cli import main
+    from workbench.core.measure import machine_load
+    from workbench.core.run_folder import RunFolder
+    from workbench.core.run_summary import run_flags
+
+    readings = iter(cpu_samples(0.8))  # the injected load reading: a CPU hog beside the benchmark
+    monkeypatch.setattr(machine_load, "sample", lambda: next(readings))
+    run = make_tiny_run(tmp_path / "run", tiny_csv)
+    assert main(["bench", str(run), "--threads", "1", "--batches", "1", "--seq-lens", "16", "--repeats", "2"]) == 0
+    assert "⚠ noisy: the machine was busy (other processes used 80% of the CPUs" in capsys.readouterr().out
+    bench = json.loads((run / "bench.json").read_text())
+    assert bench["load"]["noisy"] and "CPUs" in bench["machine"]["hardware"]
+    assert all({"cv", "p95_over_median"} <= set(e) for m in bench["models"].values() for e in m["latency"])
+    assert any("rerun `workbench bench`" in flag for flag in run_flags(RunFolder(run)))

@@ -211,6 +211,21 @@ def test_an_int8_model_that_failed_its_parity_check_is_not_shipped(run_copy, tmp
     assert "failed its parity check" in err and "label agreement 0.9 < 0.98" in err
 
 
+def test_deploy_accepts_an_equivalent_int8_model_and_refuses_a_broken_one_naming_what_broke(run_copy, tmp_path,
+                                                                                             capsys):
+    from tests.tiny_onnx import change_initializer
+    from workbench.core.compress.parity import check_run
+
+    assert [r.verdict for r in check_run(run_copy.path)] == ["equivalent"]
+    assert main(["deploy", str(run_copy.path), "--out", str(tmp_path / "good")]) == 0
+    int8 = run_copy.onnx_path("student-int8.onnx")
+    change_initializer(int8, int8, "classifier.bias", lambda bias: bias + np.array([5.0, 0.0, 0.0], bias.dtype))
+    assert [r.verdict for r in check_run(run_copy.path)] == ["broken"]
+    capsys.readouterr()  # the check's own progress lines
+    err = deploy_error(capsys, run_copy.path, tmp_path / "bad")
+    assert "failed its parity check" in err and "BROKEN" in err and "beyond quantization noise" in err
+
+
 def test_a_folder_of_other_files_is_never_written_over(run_copy, tmp_path, capsys):
     out = tmp_path / "photos"
     out.mkdir()

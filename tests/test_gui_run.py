@@ -79,7 +79,7 @@ def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, reque
     names = [window.runs.table.item(r, 0).text() for r in range(window.runs.table.rowCount())]
     assert run.path.name in names
     row = names.index(run.path.name)
-    assert window.runs.table.item(row, 2).text() == "finished"
+    assert window.runs.table.item(row, 2).text().startswith("finished")  # "finished ⚠" with a flag (amber)
     assert window.runs.table.item(row, 4).text().endswith("%")
 
     # Try it: teacher, student fp32 and the int8 student (exported here) with probabilities summing to 1.

@@ -113,7 +113,8 @@ def test_benchmarked_report_has_the_pareto_chart_and_flags_an_artifact_that_fail
     check_run(run_dir)
     _, page = open_report(run_dir)
     assert "faster" in page.all_text and "student-onnx-int8 against teacher-torch-fp32" in page.all_text
-    assert "pareto.png" in sources(page) and not page.flags
+    # The tiny job's sanity flags (an untrained teacher, 24 test examples) are listed; no parity flag is.
+    assert "pareto.png" in sources(page) and not any("not shipped" in flag.lower() for flag in page.flags)
 
     parity_path = run_dir / "onnx" / "parity.json"
     parity = json.loads(parity_path.read_text())
@@ -125,6 +126,14 @@ def test_benchmarked_report_has_the_pareto_chart_and_flags_an_artifact_that_fail
     assert "not shipped" in flags.lower() and "student-int8.onnx" in flags
     # The headline now speaks for the best student that passed, not for the flagged one.
     assert "student-onnx-fused-fp32 against teacher-torch-fp32" in page.all_text
+
+    # A reference teacher off its gate is marked where it appears, never a banner over the student's result.
+    teacher = next(r for r in parity["results"] if r["artifact"] == "teacher-int8.onnx")
+    int8["ok"], teacher["ok"], teacher["verdict"] = True, False, "worse"
+    parity_path.write_text(json.dumps(parity))
+    _, page = open_report(run_dir)
+    assert "Not shipped" not in page.all_text and "student-onnx-int8 against teacher-torch-fp32" in page.all_text
+    assert "worse: reference only" in " ".join(page.flags)
 
 
 def test_the_job_times_each_phase_and_the_report_shows_where_the_time_went(run_dir):

@@ -80,6 +80,12 @@ def _run(args: argparse.Namespace) -> int:
             print(f"cancelled; continue with: workbench run --resume {last.run_dir}")
             return EXIT_CANCELLED
         print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
+        from workbench.core.run_folder import RunFolder
+        from workbench.core.run_summary import run_flags
+
+        # The closing lines say what the numbers above cannot claim; on stderr, so stdout stays one JSON object.
+        for flag in run_flags(RunFolder(last.run_dir)):
+            print(f"⚠ {flag}", file=sys.stderr)
     return 0
 
 
@@ -98,11 +104,13 @@ def _export(args: argparse.Namespace) -> None:
 
     for name, path in export_run(args.run_dir, teacher=not args.no_teacher).artifacts.items():
         print(f"wrote {name}: {path}")
+    from workbench.core.run_folder import SHIPPED_PREFIX
+
     results = check_run(args.run_dir, threads=args.threads)
-    for result in results:
-        print(result.message)
-    if not all(result.ok for result in results):
-        raise WorkbenchError(f"{args.run_dir}: an artifact failed its parity check (see onnx/parity.json)")
+    for result in results:  # a reference teacher's verdict is shown, but never fails what the run ships
+        print(result.message if result.artifact.startswith(SHIPPED_PREFIX) else f"reference: {result.message}")
+    if not all(result.ok for result in results if result.artifact.startswith(SHIPPED_PREFIX)):
+        raise WorkbenchError(f"{args.run_dir}: a student artifact failed its parity check (see onnx/parity.json)")
 
 
 def _bench(args: argparse.Namespace) -> None:

@@ -63,8 +63,12 @@ class QuantizationConfig(Section):
     fusion: bool = True
     per_channel: bool = True  # per-tensor int8 fails parity on the quick-demo student (0.974 agreement)
     calibration_batches: int = Field(default=8, ge=1)
-    max_logit_delta: float = Field(default=0.5, gt=0)
-    min_agreement: float = Field(default=0.98, ge=0, le=1)
+    # The parity gate (compress/parity.py): these bound the 95th percentile of |Δlogit| (the max is reported, no
+    # longer judged) and label agreement over examples with a clear margin; older recipes keep their meaning.
+    max_logit_delta: float = Field(default=0.5, gt=0, description="bound on the 95th percentile of |Δlogit| "
+                                   "against PyTorch on the dev split")
+    min_agreement: float = Field(default=0.98, ge=0, le=1, description="label agreement with PyTorch over dev "
+                                 "examples whose margin exceeds the numeric noise")
     max_accuracy_drop: float | None = Field(default=None, ge=0, lt=1, description="dev accuracy int8 may lose "
                                             "against fp32; the most sensitive layers stay fp32 until it holds")
     int4: bool = Field(default=False, description="also write a weight-only int4 student (MatMulNBits)")

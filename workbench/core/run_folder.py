@@ -11,6 +11,7 @@ the one owner of its layout; every other module asks a `RunFolder` for a path.
                            pruned-student/ (the shapes the recovery stage resumes into)
     RUN/teacher/ RUN/student/   Hugging Face folders
     RUN/evaluation.json    test-split metrics of teacher, student and int8 student
+    RUN/sanity.json        baselines on the test split and the flags on what the results can claim
     RUN/pruning.json  RUN/vocabulary.json   what pruning removed; RUN/sparsity.json the zeroed weights
     RUN/qat.json           post-training int8 against the tolerance, and what quantization-aware training won
     RUN/onnx/              ONNX artifacts, export.json, parity.json and int8_guard.json (nodes kept fp32)
@@ -126,6 +127,7 @@ class RunFolder:
     teacher_dir = property(lambda self: self.path / "teacher")
     student_dir = property(lambda self: self.path / "student")
     evaluation_path = property(lambda self: self.path / "evaluation.json")
+    sanity_path = property(lambda self: self.path / "sanity.json")
     teacher_reuse_path = property(lambda self: self.path / "teacher-reuse.json")
     pruning_path = property(lambda self: self.path / "pruning.json")
     sparsity_path = property(lambda self: self.path / "sparsity.json")

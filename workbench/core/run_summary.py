@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ class RunSummary:
     int8_accuracy: float | None = None
     int8_mib: float | None = None
     int8_latency_ms: float | None = None  # batch 1 at the shortest measured length
+    flags: list[str] = field(default_factory=list)  # what the numbers cannot claim (see run_flags)
 
     @property
     def has_student(self) -> bool:
@@ -56,7 +57,41 @@ def summarize(run: RunFolder) -> RunSummary:
         int8_accuracy=accuracy("student_int8", "student_int8_accuracy"),
         int8_mib=int8.stat().st_size / 2**20 if int8.is_file() else None,
         int8_latency_ms=_batch1_ms(bench.get("student-onnx-int8")),
+        flags=run_flags(run),
     )
+
+
+def failed_artifacts(parity: dict[str, Any] | None) -> set[str]:
+    """The RUN/onnx artifacts (from parity.json) whose parity verdict is not "equivalent"."""
+    return {r["artifact"] for r in (parity or {}).get("results", []) if not r["ok"]}
+
+
+def run_flags(run: RunFolder) -> list[str]:
+    """Every flag on a run, in sentences a stakeholder reads, from its files alone: its results' flags and
+    latency timed on a busy machine (RUN/bench.json). The one list the CLI's closing lines, the report, the runs
+    list, Try it, the Training step and presentation mode all show."""
+    from workbench.core.run_folder import read_json
+
+    flags = result_flags(run)
+    load = read_json(run.bench_path).get("load") or {}
+    if isinstance(load, dict) and load.get("noisy"):
+        flags.append(f"Latency figures are noisy: the machine was busy while they were timed ({load.get('reason')}); "
+                     "rerun `workbench bench` on a quiet machine.")
+    return flags
+
+
+def result_flags(run: RunFolder) -> list[str]:
+    """The flags on what a run's results can claim: the sanity checks (RUN/sanity.json) and a shipped student
+    that failed its parity gate (RUN/onnx/parity.json). They depend on the results alone, so a resumed job
+    reports the same ones as an uninterrupted one (status.json keeps them in the job's summary)."""
+    from workbench.core.run_folder import SHIPPED_PREFIX, read_json
+
+    flags = [str(f["message"]) for f in read_json(run.sanity_path).get("flags") or []
+             if isinstance(f, dict) and f.get("message")]
+    return flags + [f"{r['artifact']} is not shipped: {r.get('verdict', 'failed')} against PyTorch "
+                    f"({r.get('message', '')})" for r in read_json(run.parity_path).get("results") or []
+                    if isinstance(r, dict) and str(r.get("artifact", "")).startswith(SHIPPED_PREFIX)
+                    and r.get("ok") is False]
 
 
 def _recipe_name(run: RunFolder) -> str:

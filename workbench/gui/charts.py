@@ -144,6 +144,7 @@ class ChartCard(QFrame):
         self._placeholder = QLabel(widget)
         self._placeholder.setStyleSheet("color: #9e9e9e; background: transparent;")
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)  # a reason ("no run passed its checks: …") can be a sentence
         self._plot_widget, self._plot_item = widget, plot
         widget.installEventFilter(self)
         self._area.layout().addWidget(widget)

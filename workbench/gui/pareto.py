@@ -33,8 +33,8 @@ class ParetoCard(ChartCard):
         self.front: list[Point] = []
         self._items: list = []
 
-    def set_points(self, points: list[Point]) -> None:
-        placeholder = None if points else "no benchmarked runs yet (every job measures speed last)"
+    def set_points(self, points: list[Point], empty_reason: str | None = None) -> None:
+        placeholder = None if points else empty_reason or "no benchmarked runs yet (every job measures speed last)"
         if not self.built and not points:
             self.set_placeholder(placeholder)
             return

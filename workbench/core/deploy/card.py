@@ -238,9 +238,13 @@ def _parity(parity: dict[str, Any], artifact: str) -> str:
     result = next((r for r in parity.get("results") or [] if r.get("artifact") == artifact), None)
     if not result:
         return "no parity check against PyTorch was recorded for this file."
-    return (f"outputs compared with the PyTorch student on {result['examples']} dev examples: label agreement "
-            f"{result['agreement']:.1%} (at least {result['min_agreement']:.0%} required), largest logit difference "
-            f"{result['max_logit_delta']:.3g} (at most {result['max_logit_delta_allowed']:g} allowed).")
+    return (f"{result.get('verdict', 'checked')}: outputs compared with the PyTorch student on {result['examples']} "
+            f"dev examples: label agreement {result['agreement']:.1%} over the examples with a clear margin (at "
+            f"least {result['min_agreement']:.0%} required), {result.get('near_tie_flips', 0)} of "
+            f"{result.get('near_ties', 0)} near-ties flipped; largest logit difference {result['max_logit_delta']:.3g}"
+            + ("" if result.get("accuracy_difference") is None else
+               f"; dev accuracy {100 * result['accuracy_difference']:+.1f} points (95 % CI "
+               f"{100 * result['ci_low']:+.1f}..{100 * result['ci_high']:+.1f})") + ".")
 
 
 def _kept(accuracy: float, evaluation: dict[str, Any]) -> str:

@@ -9,7 +9,8 @@ spinning at the end of each run, so that no model steals cores from the next.
 The rounds are interleaved within a runtime, one runtime after the other: interleaved with PyTorch, ONNX
 Runtime models at batch 1 took 1.2-5x their own time (a different model worst hit in each process, the int8
 student at 4.4 ms instead of 1.1), while PyTorch's OpenMP workers stayed alive between rounds; timed apart,
-they agree across processes within a few percent.
+they agree across processes within a few percent. Each timing keeps its spread, and bench.json the machine's
+load while they ran (machine_load.py): figures timed on a busy machine are marked noisy.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core.compress.export import export_run
+from workbench.core.measure import machine_load
 from workbench.core.measure.evaluation import classification_metrics
 from workbench.core.run_folder import INT8_STUDENT, RunFolder, write_json
 from workbench.core.sources.model_runner import (
@@ -116,6 +118,7 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
             metrics = known or _classify(runners[variant.name], tokenizers[variant.tokenizer], test)
             models[variant.name]["test"] = {k: metrics[k] for k in ("accuracy", "macro_f1", "examples")}
             between_models()
+        before = machine_load.sample()
         for batch in batches:
             for seq_len in seq_lens:
                 inputs = _timing_inputs(test.texts, tokenizers, batch, seq_len)
@@ -124,6 +127,8 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
                 for name, seconds in time_by_runtime(calls, runtimes, repeats, warmup).items():
                     models[name]["latency"].append(_latency_entry(batch, seq_len, seconds))
                 between_models()
+        load = machine_load.load_between(before, machine_load.sample(),
+                                         [entry for model in models.values() for entry in model["latency"]])
     finally:
         torch.set_num_threads(previous_threads)
     return {
@@ -137,7 +142,9 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
         "memory_method": MEMORY_METHOD if all(m["peak_memory_bytes"] is not None for m in models.values())
         else "unavailable on this platform (no /proc/self/clear_refs)",
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                    "torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
+                    "hardware": machine_load.hardware(), "torch": torch.__version__,
+                    "onnxruntime": onnxruntime.__version__},
+        "load": load,
         "test_split": {"examples": len(test.texts)},
         "models": models,
     }
@@ -192,10 +199,10 @@ def _classify(runner: Runner, tokenizer, test: Split) -> dict[str, Any]:
 
 
 def _latency_entry(batch: int, seq_len: int, seconds: list[float]) -> dict[str, Any]:
-    median = statistics.median(seconds)
-    return {"batch": batch, "seq_len": seq_len, "median_ms": median * 1e3,
-            "p95_ms": float(np.percentile(seconds, 95)) * 1e3, "throughput_per_s": batch / median,
-            "runs": len(seconds)}
+    median, p95 = statistics.median(seconds), float(np.percentile(seconds, 95))
+    spread = statistics.stdev(seconds) / statistics.mean(seconds) if len(seconds) > 1 else 0.0
+    return {"batch": batch, "seq_len": seq_len, "median_ms": median * 1e3, "p95_ms": p95 * 1e3,
+            "throughput_per_s": batch / median, "runs": len(seconds), "cv": spread, "p95_over_median": p95 / median}
 
 
 def _bind(runner: Runner, batch: Batch) -> Callable[[], object]:
@@ -246,7 +253,8 @@ def _status_kb(field: str) -> int:
 
 def format_table(result: dict[str, Any]) -> str:
     """bench.json as a plain-text table: one row per model and shape, with size, memory and accuracy."""
-    lines = [f"{result['threads']} threads; {result['protocol']}",
+    noisy = machine_load.noisy_note(result)
+    lines = [*([f"⚠ {noisy}"] if noisy else []), f"{result['threads']} threads; {result['protocol']}",
              f"{'model':<24} {'batch':>5} {'seq':>4} {'median ms':>10} {'p95 ms':>8} {'ex/s':>8} "
              f"{'size MiB':>9} {'peak MiB':>9} {'accuracy':>9} {'macro-F1':>9}"]
     for name, model in result["models"].items():

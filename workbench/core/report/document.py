@@ -18,7 +18,7 @@ from workbench.core.distill.mapping import MappingError, pair_losses, recipe_map
 from workbench.core.recipe import Recipe
 from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
 from workbench.core.report.compression_details import guard_section
-from workbench.core.report.headline import benchmarked_headline, latency_shape, static_headline
+from workbench.core.report.headline import latency_shape, run_headline
 from workbench.core.report.sections import (
     benchmark_section,
     compression_section,
@@ -27,7 +27,8 @@ from workbench.core.report.sections import (
     section,
     timings_section,
 )
-from workbench.core.run_folder import RunFolder, atomic_write, read_json
+from workbench.core.run_folder import SHIPPED_PREFIX, RunFolder, atomic_write, read_json
+from workbench.core.run_summary import failed_artifacts, run_flags
 
 REPORT_DIR = "report"
 STAGE_TITLES = {"teacher_finetune": "teacher fine-tuning", "general": "general distillation",
@@ -42,6 +43,7 @@ h1 { margin-bottom: 2px; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 4
 .meta, .muted, figcaption { color: #616161; font-size: 14px; }
 .headline { font-size: 28px; font-weight: 700; background: #e8f5e9; border-left: 6px solid #43a047;
             padding: 14px 20px; margin: 20px 0 6px; }
+.headline.flagged { background: #fff8e1; border-left-color: #ff8f00; }  /* amber: not a success to celebrate */
 .flag { color: #c62828; font-weight: 700; }
 .banner { border: 2px solid #c62828; background: #ffebee; padding: 10px 14px; margin: 16px 0; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 14px; }
@@ -90,7 +92,7 @@ class RunFiles:
 
     @property
     def failed_artifacts(self) -> set[str]:
-        return {r["artifact"] for r in (self.parity or {}).get("results", []) if not r["ok"]}
+        return failed_artifacts(self.parity)
 
 
 def write_report(run_dir: str | Path) -> Path:
@@ -102,7 +104,7 @@ def write_report(run_dir: str | Path) -> Path:
         stale.unlink()
     shape = latency_shape(run.bench, run.recipe.data.max_length) if run.bench else None
     body = "".join([
-        _header(run), _headline(run, shape), benchmark_section(run.bench, shape, run.failed_artifacts, out),
+        _header(run), _headline(run), benchmark_section(run.bench, shape, run.failed_artifacts, out),
         _training_section(run.metrics, out), _mapping_section(run, out), _evaluation_section(run, out),
         compression_section(run.pruning, run.vocabulary, run.evaluation, run.sparsity),
         guard_section(run.int8_guard, run.qat), parity_section(run.parity), timings_section(run.timings),
@@ -124,17 +126,18 @@ def _header(run: RunFiles) -> str:
             f'<p class="meta">{html.escape(meta)}</p>{unfinished}</header>')
 
 
-def _headline(run: RunFiles, shape: tuple[int, int] | None) -> str:
-    headline = (run.bench and benchmarked_headline(run.bench, shape, run.failed_artifacts)) or static_headline(
-        run.path, run.evaluation)
+def _headline(run: RunFiles) -> str:
+    headline = run_headline(run.path)
     banner = ""
-    if run.failed_artifacts:
-        names = ", ".join(sorted(run.failed_artifacts))
-        banner = (f'<div class="banner"><span class="flag">⚠ Not shipped: {html.escape(names)} failed the parity '
-                  "check against PyTorch.</span> The headline speaks for the best student that passed; the "
-                  "failed artifacts are shown below for reference only.</div>")
-    return (f'{banner}<p class="headline">{html.escape(headline.text)}</p>'
-            f'<p class="muted">{html.escape(headline.basis)}</p>')
+    # A reference teacher off its gate is marked in the tables, never a banner over the student's result.
+    if students := sorted(name for name in run.failed_artifacts if name.startswith(SHIPPED_PREFIX)):
+        banner = (f'<div class="banner"><span class="flag">⚠ Not shipped: {html.escape(", ".join(students))} failed '
+                  "the parity check against PyTorch.</span> The headline speaks for the best student that passed; "
+                  "the failed artifacts are shown below for reference only.</div>")
+    flags = "".join(f'<li class="flag">⚠ {html.escape(flag)}</li>' for flag in run_flags(RunFolder(run.path)))
+    return (f'{banner}<p class="headline{" flagged" if flags else ""}">{html.escape(headline.text)}</p>'
+            + (f'<ul class="flags">{flags}</ul>' if flags else "")
+            + f'<p class="muted">{html.escape(headline.basis)}</p>')
 
 
 def _stage_title(stage: str) -> str:

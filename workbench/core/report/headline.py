@@ -1,5 +1,6 @@
 """The numbers a stakeholder reads first: how much smaller and faster the student is than the teacher, and
-what share of the teacher's accuracy it keeps.
+what share of the teacher's accuracy it keeps, always with its 95 % interval and never as a success when the
+sanity checks flag the teacher (RUN/sanity.json).
 
 With RUN/bench.json the comparison is the one the product promises: the teacher as users have it (PyTorch
 fp32) against the int8 student, at batch 1. Without it only size and accuracy are known, from the model
@@ -13,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.core.measure.machine_load import noisy_note
+from workbench.core.measure.sanity import kept_share_text
 from workbench.core.report.charts import ModelPoint, size_text
+from workbench.core.run_summary import failed_artifacts
 from workbench.core.sources.models import folder_size_bytes
 
 TEACHER = "teacher-torch-fp32"
@@ -52,26 +56,32 @@ def pareto_points(bench: dict[str, Any], shape: tuple[int, int], failed_artifact
             for name, model in bench["models"].items() if "test" in model]
 
 
-def benchmarked_headline(bench: dict[str, Any], shape: tuple[int, int] | None,
-                         failed_artifacts: set[str]) -> Headline | None:
+def benchmarked_headline(bench: dict[str, Any], shape: tuple[int, int] | None, failed_artifacts: set[str],
+                         sanity: dict[str, Any] | None = None) -> Headline | None:
     models = bench["models"]
     student_name = next((n for n in STUDENT_PREFERENCE if n in models and shipped(models[n], failed_artifacts)), None)
+    if TEACHER in models and student_name is None and any(n in models for n in STUDENT_PREFERENCE):
+        return Headline("No compressed student passed its checks, so none is shown as the result",
+                        "Every student model differs from the PyTorch model it was made from by more than "
+                        "rounding explains (see Parity of exported models below).")
     if TEACHER not in models or student_name is None or shape is None:
         return None
     teacher, student = models[TEACHER], models[student_name]
     speed = median_ms(teacher, shape) / median_ms(student, shape)
+    share = kept_share_text(student["test"]["accuracy"], teacher["test"]["accuracy"],
+                            teacher["test"].get("examples", 0), sanity)
     text = (f"{_ratio(teacher['size_bytes'] / student['size_bytes'], 'smaller', 'larger')}, "
-            f"{_ratio(speed, 'faster', 'slower')}, "
-            f"{_share(student['test']['accuracy'], teacher['test']['accuracy'])}")
+            f"{_ratio(speed, 'faster', 'slower')}, {share}")
     basis = (f"{student_name} against {TEACHER}: size on disk {size_text(student['size_bytes'])} vs "
              f"{size_text(teacher['size_bytes'])}; median latency at batch {shape[0]}, sequence {shape[1]}, "
              f"{bench.get('threads', '?')} threads: {median_ms(student, shape):.2f} ms vs "
              f"{median_ms(teacher, shape):.2f} ms; test accuracy {student['test']['accuracy']:.1%} vs "
-             f"{teacher['test']['accuracy']:.1%}.")
+             f"{teacher['test']['accuracy']:.1%}." + (f" Latency is {noisy_note(bench)}." if noisy_note(bench) else ""))
     return Headline(text, basis)
 
 
-def static_headline(run_path: Path, evaluation: dict[str, Any] | None) -> Headline:
+def static_headline(run_path: Path, evaluation: dict[str, Any] | None,
+                    sanity: dict[str, Any] | None = None) -> Headline:
     """Sizes of the PyTorch weights and accuracy from evaluation.json: what a run knows before the benchmark."""
     teacher, student = run_path / "teacher", run_path / "student"
     parts, basis = [], []
@@ -82,7 +92,9 @@ def static_headline(run_path: Path, evaluation: dict[str, Any] | None) -> Headli
                      f"{_parameters(teacher)}{size_text(teacher_bytes)}.")
     parts.append("speed not measured yet")
     if evaluation and "student" in evaluation:
-        parts.append(_share(evaluation["student"]["accuracy"], evaluation["teacher"]["accuracy"]))
+        teacher = evaluation["teacher"]
+        parts.append(kept_share_text(evaluation["student"]["accuracy"], teacher["accuracy"],
+                                     teacher.get("examples", 0), sanity))
         basis.append(f"Test accuracy {evaluation['student']['accuracy']:.1%} vs "
                      f"{evaluation['teacher']['accuracy']:.1%} (PyTorch models).")
     else:
@@ -92,17 +104,28 @@ def static_headline(run_path: Path, evaluation: dict[str, Any] | None) -> Headli
     return Headline(", ".join(parts), " ".join(basis))
 
 
+def run_headline(run_path: Path) -> Headline:
+    """The headline of a run from its files: the report's, the Training step's finish line and presentation's."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.run_folder import RunFolder, read_json
+
+    run = RunFolder(run_path)
+    bench, sanity = read_json(run.bench_path), read_json(run.sanity_path)
+    try:
+        max_length = run.recipe().data.max_length
+    except WorkbenchError:
+        max_length = 0
+    shape = latency_shape(bench, max_length) if bench.get("models") else None
+    found = bench.get("models") and benchmarked_headline(bench, shape, failed_artifacts(read_json(run.parity_path)),
+                                                         sanity)
+    return found or static_headline(run.path, read_json(run.evaluation_path) or None, sanity)
+
+
 def _ratio(value: float, better: str, worse: str) -> str:
     """'3.2× smaller', or '1.3× larger' when the student lost: a ratio below 1 reads as nonsense."""
     word = better if value >= 1 else worse
     value = value if value >= 1 else 1 / value
     return f"{value:.1f}× {word}" if value < 10 else f"{value:.0f}× {word}"
-
-
-def _share(student_accuracy: float, teacher_accuracy: float) -> str:
-    if not teacher_accuracy:
-        return "teacher accuracy is 0, no share to give"
-    return f"{student_accuracy / teacher_accuracy:.1%} of the teacher's accuracy"
 
 
 def _parameters(folder: Path) -> str:

@@ -9,9 +9,11 @@ import html
 from pathlib import Path
 from typing import Any
 
+from workbench.core.measure.machine_load import noisy_note
 from workbench.core.report.charts import pareto_chart, size_text
 from workbench.core.report.compression_details import pruning_per_layer, sparsity_part
 from workbench.core.report.headline import pareto_points, shipped
+from workbench.core.run_folder import SHIPPED_PREFIX
 
 NOT_SHIPPED = "not shipped: parity failed"
 
@@ -70,8 +72,11 @@ def benchmark_section(bench: dict[str, Any] | None, shape: tuple[int, int] | Non
              f"{bench.get('protocol', '')}. Memory: {bench.get('memory_method', '')}. "
              f"torch {machine.get('torch', '?')}, onnxruntime {machine.get('onnxruntime', '?')}, "
              f"{machine.get('platform', '')}.")
+    noisy = noisy_note(bench)
+    warning = f'<p class="flag">⚠ Latency figures are {html.escape(noisy)}.</p>' if noisy else ""
+    notes += f" Measured on {machine['hardware']}." if machine.get("hardware") else ""
     return section("Accuracy, speed and size",
-                   inner + table(header, rows, failed) + f'<p class="muted">{html.escape(notes)}</p>')
+                   warning + inner + table(header, rows, failed) + f'<p class="muted">{html.escape(notes)}</p>')
 
 
 def compression_section(pruning: dict[str, Any] | None, vocabulary: dict[str, Any] | None,
@@ -106,16 +111,44 @@ def parity_section(parity: dict[str, Any] | None) -> str:
                        '<p class="muted">Not checked yet: no ONNX artifacts have been checked against PyTorch.</p>')
     results = parity.get("results", [])
     rows = [[html.escape(r["artifact"]), str(r["examples"]),
-             f"{r['agreement']:.2%} (≥ {r['min_agreement']:.0%})",
-             f"{r['max_logit_delta']:.3g} (≤ {r['max_logit_delta_allowed']:g})",
-             "ok, shipped" if r["ok"] else f'<span class="flag">{NOT_SHIPPED}</span>'] for r in results]
+             f"{r['agreement']:.2%} (≥ {r['min_agreement']:.0%})" + _near_ties(r),
+             f"{_figure(r, 'noise')} (≤ {r['max_logit_delta_allowed']:g}); max {_figure(r, 'max_logit_delta')}",
+             _accuracy(r), _verdict(r)] for r in results]
     summary = ("Every artifact answers like its PyTorch model." if parity.get("all_ok")
-               else '<span class="flag">Some artifacts disagree with PyTorch and are not shipped.</span>')
+               else '<span class="flag">Some artifacts differ from PyTorch; students among them are not '
+               "shipped.</span>")
     split = html.escape(parity.get("split", "dev"))
-    return section("Parity of exported models", f"<p>{summary} Checked on the {split} "
-                   "split: label agreement and the largest logit difference, each against the recipe's tolerance."
-                   "</p>" + table(["artifact", "examples", "label agreement", "max |Δlogit|", "verdict"], rows,
-                                  [not r["ok"] for r in results]))
+    return section("Parity of exported models", f"<p>{summary} Checked on the {split} split. Labels are compared "
+                   "over examples whose PyTorch margin exceeds the measured numeric noise (near-ties, which any "
+                   "rounding may flip, are counted apart); logits are judged by the 95th percentile of |Δlogit| (the "
+                   "largest is shown, not judged); accuracy by a paired test with its 95 % confidence interval.</p>"
+                   + table(["artifact", "examples", "label agreement", "|Δlogit| p95", "dev accuracy vs PyTorch",
+                            "verdict"], rows, [not r["ok"] for r in results]))
+
+
+def _figure(result: dict[str, Any], key: str) -> str:
+    value = result.get(key)
+    return "–" if value is None else f"{value:.3g}"
+
+
+def _near_ties(result: dict[str, Any]) -> str:
+    return f"; {result['near_tie_flips']} of {result['near_ties']} near-ties flipped" if "near_ties" in result else ""
+
+
+def _accuracy(result: dict[str, Any]) -> str:
+    if result.get("accuracy_difference") is None:
+        return "–"
+    return (f"{100 * result['accuracy_difference']:+.1f} points (95 % CI {100 * result['ci_low']:+.1f}.."
+            f"{100 * result['ci_high']:+.1f})")
+
+
+def _verdict(result: dict[str, Any]) -> str:
+    verdict = result.get("verdict", "equivalent" if result["ok"] else "broken")
+    if result["ok"]:
+        return f"{verdict}, shipped" if result["artifact"].startswith(SHIPPED_PREFIX) else f"{verdict}, reference"
+    if not result["artifact"].startswith(SHIPPED_PREFIX):
+        return f'<span class="flag">{html.escape(verdict)}: reference only</span>'
+    return f'<span class="flag">{html.escape(verdict)}: {NOT_SHIPPED}</span>'
 
 
 def timings_section(timings: dict[str, Any] | None) -> str:

@@ -16,7 +16,9 @@ from workbench.core.distill.precision import training_precision
 from workbench.core.events import ArtifactWritten, Event, Notice
 from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.measure.prediction import predict
+from workbench.core.measure.sanity import bag_of_words_predictions, flag_messages, sanity_checks
 from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, SHIPPED_PREFIX, read_json, write_json
+from workbench.core.run_summary import result_flags
 from workbench.core.sources.batches import eval_loader, tokenize
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
@@ -55,6 +57,19 @@ def scoring(context: JobContext) -> Iterator[Event]:
     evaluation["teacher_student_agreement"] = agreement(teacher_predictions, student_predictions)
     write_json(run.evaluation_path, evaluation)
     yield context.log(ArtifactWritten("student", str(run.student_dir)))
+    yield from _sanity(context, teacher_predictions, student_predictions)
+
+
+def _sanity(context: JobContext, teacher: np.ndarray, student: np.ndarray) -> Iterator[Event]:
+    """Baselines on the test split and the flags on what the results can claim (RUN/sanity.json)."""
+    data = context.data
+    labels = {split: np.array(data.splits[split]["label"]) for split in ("train", "dev", "test")}
+    baseline = bag_of_words_predictions(list(data.splits["train"]["text"]), labels["train"],
+                                        list(data.splits["test"]["text"]), len(data.label_names))
+    sanity = sanity_checks(labels, data.label_names, teacher, student, baseline)
+    write_json(context.run.sanity_path, sanity)
+    for message in flag_messages(sanity):
+        yield context.log(Notice(message))
 
 
 def export(context: JobContext) -> Iterator[Event]:
@@ -74,8 +89,9 @@ def export(context: JobContext) -> Iterator[Event]:
     dev = split_of(context.data, "dev", recipe.data.max_length)
     results = check_run(run.path, threads=_threads(context), dev=dev, measured=kept_parity(kept, len(dev.texts)))
     for result in results:
-        if not result.ok:
-            yield context.log(Notice(result.message))
+        if not result.ok:  # a reference teacher's verdict is marked, never a warning over the student's result
+            yield context.log(Notice(result.message if result.artifact.startswith(SHIPPED_PREFIX) else
+                                     f"reference model only, the student is unaffected: {result.message}"))
     if kept is None and context.teacher_key is not None and recipe.quantization.reference_models:
         keep_teacher_onnx(recipe, context.teacher_key, run, results)
     context.control.raise_if_cancelled(EXPORT)
@@ -123,6 +139,7 @@ def job_summary(context: JobContext) -> dict[str, Any]:
         "student_macro_f1": evaluation["student"]["macro_f1"],
         "agreement": evaluation["teacher_student_agreement"],
         "training_precision": training_precision(context.recipe.training),  # what `auto` resolved to here
+        "flags": result_flags(context.run),  # sanity checks, a student off its parity gate
     }
     if "student_int8" in evaluation:
         results = read_json(context.run.parity_path).get("results", [])

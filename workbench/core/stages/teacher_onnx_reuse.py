@@ -7,8 +7,8 @@ the same teacher again.
     CACHE/ENTRY/onnx/SETTINGS/record.json      the settings, parity measurements, test scores
 
 SETTINGS hashes what the artifacts depend on beyond the teacher's key (the int8 mode, fusion, per-channel
-weights, static calibration's batch count, the opset). Parity is kept as measured (agreement, max |Δlogit|)
-and judged again under each job's own tolerance. A record that does not read as expected is ignored.
+weights, static calibration's batch count, the opset). Parity is kept as measured (noise, agreement, near-ties,
+paired accuracy) and judged again under each job's own tolerance. A record that does not read as expected is ignored.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from workbench.core.compress.export import DEFAULT_OPSET, TEACHER_ARTIFACTS
-from workbench.core.compress.parity import ParityResult
+from workbench.core.compress.parity import Measured, ParityResult, measured_from
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder, link_or_copy, read_json, write_json
 from workbench.core.sources.model_runner import onnx_size_bytes
@@ -42,12 +43,19 @@ def kept_teacher_onnx(recipe: Recipe, key: dict[str, Any]) -> Path | None:
     return folder if complete and record.get("settings") == _settings(recipe) else None
 
 
-def kept_parity(folder: Path | None, examples: int) -> dict[str, tuple[float, float]]:
-    """(agreement, max |Δlogit|) of each kept artifact, measured on a dev split of `examples` examples."""
+def kept_parity(folder: Path | None, examples: int) -> dict[str, Measured]:
+    """What parity measured for each kept artifact, on a dev split of `examples` examples (records from before
+    the statistical verdict lack its figures: those artifacts are measured again)."""
     parity = read_json(folder / RECORD).get("parity", {}) if folder else {}
-    return {name: (float(m["agreement"]), float(m["max_logit_delta"])) for name, m in parity.items()
-            if name in TEACHER_ARTIFACTS and isinstance(m, dict) and m.get("examples") == examples
-            and all(_number(m.get(k)) for k in ("agreement", "max_logit_delta"))}
+    kept = {}
+    for name, record in parity.items():
+        try:
+            measured = measured_from(record)
+        except (KeyError, TypeError):
+            continue
+        if name in TEACHER_ARTIFACTS and measured.examples == examples and _number(measured.noise):
+            kept[name] = measured
+    return kept
 
 
 def kept_scores(folder: Path | None, examples: int) -> dict[str, dict[str, Any]]:
@@ -65,7 +73,7 @@ def keep_teacher_onnx(recipe: Recipe, key: dict[str, Any], run: RunFolder, parit
     if folder is None or not made or any(onnx_size_bytes(run.onnx_path(n)) != run.onnx_path(n).stat().st_size
                                          for n in made):
         return
-    measured = {r.artifact: {"examples": r.examples, "agreement": r.agreement, "max_logit_delta": r.max_logit_delta}
+    measured = {r.artifact: {f.name: getattr(r, f.name) for f in fields(Measured)}
                 for r in parity if r.artifact in made}
 
     def fill(partial: Path) -> None:

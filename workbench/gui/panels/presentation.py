@@ -15,6 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from workbench.core.run_folder import INT8_STUDENT, RunFolder, read_json
+from workbench.core.run_summary import failed_artifacts, run_flags
 from workbench.gui.bench_figures import (
     GREY,
     STUDENT,
@@ -26,6 +28,7 @@ from workbench.gui.bench_figures import (
     run_figures,
 )
 from workbench.gui.charts import colour_for
+from workbench.gui.flags import AMBER, flag_lines
 
 NOT_MEASURED = "not measured"
 MODELS = (TEACHER, STUDENT, STUDENT_INT8)
@@ -39,6 +42,9 @@ class PresentationWindow(QWidget):
         self.setWindowTitle("TinyBERT Workbench — presentation")
         self.setStyleSheet("background: white; color: #212121;")
         self.figures: dict[str, Figures] = {}
+        self.flags: list[str] = []  # the run's flags (run_flags), said above its figures
+        self.bench: dict = {}
+        self.int8_failed = False
         self.full_screen = False  # ours: setting the geometry by hand clears Qt's full-screen state
         self.content = QWidget()
         self.copy_button = QPushButton("Copy as image")
@@ -59,6 +65,10 @@ class PresentationWindow(QWidget):
     def show_run(self, run_dir: str | None, seq_len: int | None = None) -> None:
         """Fill with the run's figures and go full screen on the screen the window is on."""
         self.figures = run_figures(run_dir, seq_len) if run_dir else {}
+        run = RunFolder(Path(run_dir)) if run_dir else None
+        self.flags = run_flags(run) if run else []
+        self.bench = read_json(run.bench_path) if run else {}
+        self.int8_failed = bool(run) and INT8_STUDENT in failed_artifacts(read_json(run.parity_path))
         self._build(Path(run_dir).name if run_dir else None)
         self._full_screen()
         self.raise_()
@@ -112,23 +122,34 @@ class PresentationWindow(QWidget):
             grid.addWidget(self._label("Pick a finished run in Try it or Runs first.", 0.045), 0, 0)
             return
         grid.addWidget(self._label(f"TinyBERT Workbench · {run_name}", 0.035, GREY), 0, 0, 1, len(MODELS) + 1)
+        if self.flags:  # said first, in amber: these figures are not a result to celebrate
+            grid.addWidget(self._label("Not a result to present as it stands:<br>" + flag_lines(self.flags).replace(
+                "\n", "<br>"), 0.022, AMBER), 1, 0, 1, len(MODELS) + 1)
         for column, name in enumerate(MODELS, start=1):
-            grid.addWidget(self._label(name, 0.045, colour_for(name, column), bold=True), 1, column)
+            failed = name == STUDENT_INT8 and self.int8_failed  # shown for reference, never as the hero
+            grid.addWidget(self._label(f"{name}<br>(not shipped: failed its parity check)" if failed else name,
+                                       0.045 if not failed else 0.03, GREY if failed else colour_for(name, column),
+                                       bold=True), 2, column)
         for row, (key, title, fmt) in enumerate(ROWS, start=1):
-            grid.addWidget(self._label(title, 0.032, GREY), 2 * row, 0, 2, 1)
+            grid.addWidget(self._label(title, 0.032, GREY), 2 * row + 1, 0, 2, 1)
             for column, name in enumerate(MODELS, start=1):
                 value = getattr(self.figures[name], key)
                 grid.addWidget(self._label(fmt.format(value) if value is not None else NOT_MEASURED,
                                            0.06 if value is not None else 0.035, bold=value is not None),
-                               2 * row, column)
-                lines = "<br>".join(f"<span style='color:{c}'>{t}</span>" for t, c in cell_lines(key, name,
-                                                                                                  self.figures))
-                grid.addWidget(self._label(lines, 0.024), 2 * row + 1, column)
-        grid.addWidget(self._label(self._basis(), 0.02, GREY), 2 * len(ROWS) + 2, 0, 1, len(MODELS) + 1)
+                               2 * row + 1, column)
+                # With a flag on the run, or on this model, no ratio is drawn green as a success.
+                muted = bool(self.flags) or (name == STUDENT_INT8 and self.int8_failed)
+                lines = "<br>".join(f"<span style='color:{GREY if muted else c}'>{t}</span>"
+                                    for t, c in cell_lines(key, name, self.figures))
+                grid.addWidget(self._label(lines, 0.024), 2 * row + 2, column)
+        grid.addWidget(self._label(self._basis(), 0.02, GREY), 2 * len(ROWS) + 3, 0, 1, len(MODELS) + 1)
 
     def _basis(self) -> str:
         if all(f.latency_ms is None for f in self.figures.values()):
             return "No benchmark in this run yet: Runs → Benchmark measures it."
         int8_teacher = ("; int8 teacher: the teacher fused to int8 without distillation"
                         if self.figures[TEACHER_INT8].latency_ms is not None else "")
-        return f"Measured by the run's benchmark (bench.json): median latency at batch 1{int8_teacher}."
+        machine = self.bench.get("machine") or {}
+        hardware = machine.get("hardware") or machine.get("platform", "this machine")
+        where = f" on {hardware}, {self.bench.get('threads', '?')} threads"
+        return f"Measured by the run's benchmark (bench.json){where}: median latency at batch 1{int8_teacher}."

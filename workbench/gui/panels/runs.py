@@ -31,6 +31,7 @@ from workbench.core.run_summary import RunSummary
 from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
+from workbench.gui.flags import AMBER, flag_lines
 from workbench.gui.pareto import ParetoCard, Point
 from workbench.gui.tables import rows_table
 
@@ -54,9 +55,18 @@ def row_values(row: RunSummary, status: str) -> list[str]:
 
 
 def pareto_points(rows: list[RunSummary]) -> list[Point]:
-    """Every listed run whose int8 student has a measured batch-1 latency and test accuracy."""
+    """Every listed run without a flag whose int8 student has a measured batch-1 latency and test accuracy:
+    a flagged result is never drawn as a trade-off to pick."""
     return [Point(row.name, row.int8_latency_ms, row.int8_accuracy) for row in rows
-            if row.int8_latency_ms is not None and row.int8_accuracy is not None]
+            if row.int8_latency_ms is not None and row.int8_accuracy is not None and not row.flags]
+
+
+def pareto_empty_reason(rows: list[RunSummary]) -> str | None:
+    """Why the trade-off chart is empty though runs were benchmarked: each of them is flagged (and for what)."""
+    measured = [row for row in rows if row.int8_latency_ms is not None and row.int8_accuracy is not None]
+    if not measured or any(not row.flags for row in measured):
+        return None
+    return "No benchmarked run passed its checks, so none is drawn: each is flagged (its status says why)"
 
 
 class RunsPanel(QWidget):
@@ -166,16 +176,18 @@ class RunsPanel(QWidget):
             status = "running here" if row.path == self.active_run else row.status
             for column, value in enumerate(row_values(row, status)):
                 item = QTableWidgetItem(value)
-                if column == 2:
-                    item.setForeground(_brush(STATUS_COLOURS.get(row.status, "#424242")))
-                    item.setToolTip(row.message)
+                if column == 2:  # a finished run with flags reads amber, never a green success
+                    flagged = row.status == "finished" and row.flags
+                    item.setText(f"{value} ⚠" if flagged else value)
+                    item.setForeground(_brush(AMBER if flagged else STATUS_COLOURS.get(row.status, "#424242")))
+                    item.setToolTip(flag_lines(row.flags) if flagged else row.message)
                 if column == 0:
                     item.setData(Qt.ItemDataRole.UserRole, row.path)
                 self.table.setItem(index, column, item)
             if row.path in selected:
                 self.table.selectRow(index)
         self.table.blockSignals(False)
-        self.pareto_chart.set_points(pareto_points(self.rows))
+        self.pareto_chart.set_points(pareto_points(self.rows), pareto_empty_reason(self.rows))
         self._selection_changed()
         self.runs_listed.emit(list(self.rows))
 

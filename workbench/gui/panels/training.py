@@ -34,8 +34,10 @@ from workbench.core.events import (
 )
 from workbench.core.progress import StageClock
 from workbench.core.run_folder import RunFolder
+from workbench.core.run_summary import run_flags
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves
+from workbench.gui.flags import AMBER, flag_lines
 from workbench.gui.recipe_editor import RecipeEditor
 
 if TYPE_CHECKING:  # the worker imports superqt (a tenth of a second): at the first Start, not at launch
@@ -202,6 +204,7 @@ class TrainingPanel(QWidget):
         self._drawn = {}
         self._stage = None
         self.run_dir = None
+        self.stage_label.setStyleSheet("")  # the last run's flags, if any, were its own
         for chart in self.charts.values():
             chart.clear()
         self.log.clear()
@@ -240,10 +243,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("%p%")
         if isinstance(last, Finished) and last.status == "finished":
             self.progress.setValue(1)
-            summary = last.summary
-            figures = ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in summary.items()
-                                if isinstance(v, float))
-            self.stage_label.setText(f"Finished. {figures}")
+            self._show_finish(last)
         elif isinstance(last, Finished):
             self.stage_label.setText("Cancelled: the last checkpoint is kept; resume it from the Runs panel.")
         else:
@@ -251,6 +251,16 @@ class TrainingPanel(QWidget):
         self._update_buttons()
         self.running_changed.emit(False)
         self.job_finished.emit(last)
+
+    def _show_finish(self, last: Finished) -> None:
+        """A plain summary (the report's headline: size, speed, accuracy kept with its interval) and every flag,
+        in amber: what a user repeats to others, not the raw figures."""
+        from workbench.core.report.headline import run_headline  # scipy: when a job ends, not at launch
+
+        flags = run_flags(RunFolder(Path(last.run_dir)))
+        text = f"Finished: {run_headline(Path(last.run_dir)).text}."
+        self.stage_label.setText(text + ("\n" + flag_lines(flags) if flags else ""))
+        self.stage_label.setStyleSheet(f"color: {AMBER};" if flags else "")
 
     def show_run(self, run_dir: str | Path) -> None:
         """Show a finished or interrupted run's curves and log from its metrics.jsonl."""

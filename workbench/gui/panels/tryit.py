@@ -28,9 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.run_folder import RunFolder
+from workbench.core.run_summary import run_flags
 from workbench.gui.background import Latest
-from workbench.gui.bench_figures import BENCH_NAMES, STUDENT, STUDENT_INT8, cell_lines, run_figures
+from workbench.gui.bench_figures import BENCH_NAMES, GREY, STUDENT, STUDENT_INT8, cell_lines, run_figures
 from workbench.gui.charts import BarCard
+from workbench.gui.flags import flag_label, show_flags
 from workbench.gui.panels.tryit_file import FileRun
 from workbench.gui.probability_bars import ProbabilityBars
 
@@ -136,6 +139,8 @@ class TryItPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.text)
         layout.addLayout(status_row)
+        self.flags = flag_label()  # the chosen run's flags, above its answers and figures
+        layout.addWidget(self.flags)
         layout.addWidget(self.table, 3)
         layout.addWidget(self.texts_table, 2)
         layout.addWidget(self.file_run, 3)
@@ -273,10 +278,12 @@ class TryItPanel(QWidget):
         """The charts and ratio lines from the chosen run's benchmark (bench.json) and evaluation files."""
         run_dir = self.run_combo.currentData()
         figures = run_figures(run_dir) if run_dir else {}
+        flags = run_flags(RunFolder(Path(run_dir))) if run_dir else []
+        show_flags(self.flags, flags)
         for key, chart in self.charts.items():
             chart.set_bars({name: getattr(figures[name], key) if figures else None for name in BENCH_NAMES},
                            "{:.3f}" if key == "accuracy" else "{:.1f}")
-            lines = [f"<b>{name}</b>: " + ", ".join(f"<span style='color:{colour}'>{text}</span>"
+            lines = [f"<b>{name}</b>: " + ", ".join(f"<span style='color:{GREY if flags else colour}'>{text}</span>"
                                                     for text, colour in cell_lines(key, name, figures))
                      for name in (STUDENT, STUDENT_INT8) if figures and cell_lines(key, name, figures)]
             self.ratios[key].setText("<br>".join(lines))
