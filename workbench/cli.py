@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, shell_command
 from workbench.core.quiet import quiet_environment
 from workbench.core.recipe import BUNDLED_TEACHER, DataConfig, Recipe
 
@@ -29,12 +29,30 @@ def _data(args: argparse.Namespace) -> None:
     print("\n".join(summary.lines()))
 
 
+def _warn_of_code(recipe: Recipe | None) -> None:
+    """Said before any model loads: from here on the teacher's own Python code may run."""
+    if recipe is not None and (warning := recipe.code_warning()):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+def _run_recipe(run_dir: str) -> Recipe | None:
+    """The recipe a run folder was made with, or None where there is none to read (the command then says why)."""
+    from workbench.core.run_folder import RunFolder
+
+    try:
+        return RunFolder.open(run_dir).recipe()
+    except WorkbenchError:
+        return None
+
+
 def _check(args: argparse.Namespace) -> None:
     recipe = Recipe.load(args.recipe).with_overrides(args.set)
     if not args.recipe_only:
+        _warn_of_code(recipe)
         from workbench.core.preflight import check_recipe
 
-        print("\n".join(check_recipe(recipe).lines))
+        checked = check_recipe(recipe)
+        print("\n".join([*checked.lines, *(f"note: {note}" for note in checked.notes)]))
     print(f"{args.recipe}: valid recipe '{recipe.name}'" + ("" if args.recipe_only else "; ready to run"))
     if args.show:
         print(recipe.to_yaml(), end="")
@@ -47,6 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         raise WorkbenchError("--set changes a recipe; a resumed run keeps the recipe it started with")
     # The recipe is read before torch is imported: a bad one is answered at once, in little memory.
     recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
+    _warn_of_code(recipe or _run_recipe(args.resume))
 
     import json
     import signal
@@ -68,9 +87,9 @@ def _run(args: argparse.Namespace) -> int:
         raise WorkbenchError(last.message)
     if isinstance(last, Finished):
         if last.status == "cancelled":
-            print(f"cancelled; continue with: workbench run --resume {last.run_dir}")
+            print(f"cancelled; continue with: {shell_command('workbench', 'run', '--resume', last.run_dir)}")
             return EXIT_CANCELLED
-        print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
+        print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -78,6 +97,7 @@ def _export(args: argparse.Namespace) -> None:
     from workbench.core.compress.export import export_run
     from workbench.core.compress.parity import check_run
 
+    _warn_of_code(_run_recipe(args.run_dir))
     for name, path in export_run(args.run_dir, teacher=not args.no_teacher).artifacts.items():
         print(f"wrote {name}: {path}")
     results = check_run(args.run_dir, threads=args.threads)
@@ -90,6 +110,7 @@ def _export(args: argparse.Namespace) -> None:
 def _bench(args: argparse.Namespace) -> None:
     from workbench.core.measure.benchmark import benchmark_run, format_table
 
+    _warn_of_code(_run_recipe(args.run_dir))
     result = benchmark_run(args.run_dir, threads=args.threads, batches=args.batches, seq_lens=args.seq_lens,
                            repeats=args.repeats)
     print(format_table(result))
@@ -106,8 +127,8 @@ def _deploy(args: argparse.Namespace) -> None:
 
     bundle = write_bundle(args.run_dir, args.out, model=args.model, ort_format=args.format == "ort")
     print(f"wrote the {bundle.model} bundle of {args.run_dir} to {bundle.path}: {', '.join(bundle.files)}")
-    print(f"try it: pip install -r {bundle.path / 'requirements.txt'} && "
-          f"python {bundle.path / 'predict.py'} \"some text\"")
+    print(f"try it: {shell_command('pip', 'install', '-r', bundle.path / 'requirements.txt')} && "
+          f"{shell_command('python', bundle.path / 'predict.py', 'some text')}")
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -123,7 +144,7 @@ def _search(args: argparse.Namespace) -> int:
         if not number.isdigit():
             raise WorkbenchError(f"--export-recipe {study_dir} {number}: the trial is a number, e.g. 3")
         out = trial_recipe(study_dir, int(number)).save(args.out or f"trial-{number}.yaml")
-        print(f"wrote {out}; train it with: workbench run {out}")
+        print(f"wrote {out}; train it with: {shell_command('workbench', 'run', out)}")
         return 0
     if args.report:
         print(report_study(args.report))
@@ -132,6 +153,7 @@ def _search(args: argparse.Namespace) -> int:
     if len(given) != 1:
         raise WorkbenchError("give one of: a recipe file, --resume STUDY_DIR, --join STUDY_DIR")
     recipe = Recipe.load(args.recipe) if args.recipe else None
+    _warn_of_code(recipe)
     control = JobControl()
     signal.signal(signal.SIGINT, lambda *_: control.cancel())
     last = None
@@ -146,13 +168,14 @@ def _search(args: argparse.Namespace) -> int:
     references = _study_references(last.study_dir)
     print(format_table(rows, references))
     if last.best:
-        print(f"best under budget: trial {last.best['number']} ({last.best['candidate']}); use it with: "
-              f"workbench search --export-recipe {last.study_dir} {last.best['number']} -o student.yaml")
+        export = shell_command("workbench", "search", "--export-recipe", last.study_dir, last.best["number"], "-o",
+                               "student.yaml")
+        print(f"best under budget: trial {last.best['number']} ({last.best['candidate']}); use it with: {export}")
     else:
         print(last.message)
     print(f"study folder: {last.study_dir}")
     if last.status == "cancelled":
-        print(f"cancelled; continue with: workbench search --resume {last.study_dir}")
+        print(f"cancelled; continue with: {shell_command('workbench', 'search', '--resume', last.study_dir)}")
         return EXIT_CANCELLED
     return 0
 

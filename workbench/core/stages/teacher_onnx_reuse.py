@@ -68,14 +68,19 @@ def keep_teacher_onnx(recipe: Recipe, key: dict[str, Any], run: RunFolder, parit
         return
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    for name in made:
-        link_or_copy(run.onnx_path(name), partial / name)
     measured = {r.artifact: {"examples": r.examples, "agreement": r.agreement, "max_logit_delta": r.max_logit_delta}
                 for r in parity if r.artifact in made}
-    write_json(partial / RECORD, {"settings": _settings(recipe), "artifacts": made, "parity": measured, "test": {}})
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    try:
+        partial.mkdir(parents=True)
+        for name in made:
+            link_or_copy(run.onnx_path(name), partial / name)
+        write_json(partial / RECORD, {"settings": _settings(recipe), "artifacts": made, "parity": measured,
+                                      "test": {}})
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+    except BaseException:  # a full or read-only cache keeps no half-copied artifacts
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
 
 
 def keep_scores(folder: Path | None, scores: dict[str, dict[str, Any]]) -> None:

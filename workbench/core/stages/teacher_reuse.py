@@ -27,8 +27,7 @@ READ_CHUNK = 1 << 20
 
 
 def cache_root(recipe: Recipe) -> Path:
-    """Where fine-tuned teachers are kept: the recipe's own folder, or one beside its runs."""
-    return Path(recipe.teacher.cache_dir or Path(recipe.output_dir) / ".teacher-cache")
+    return recipe.teacher_cache_dir()
 
 
 def teacher_key(recipe: Recipe, teacher_folder: Path, data_hash: str, label_names: list[str]) -> dict[str, Any]:
@@ -67,10 +66,14 @@ def keep_teacher(recipe: Recipe, key: dict[str, Any], fine_tuned: Path) -> Path:
         return folder
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(fine_tuned, partial)
-    write_json(partial / KEY_FILE, key)
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    try:
+        shutil.copytree(fine_tuned, partial)
+        write_json(partial / KEY_FILE, key)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+    except BaseException:  # a full or read-only cache keeps no half-copied teacher
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return folder
 
 
