@@ -97,6 +97,7 @@ def _export(args: argparse.Namespace) -> None:
     from workbench.core.compress.export import export_run
     from workbench.core.compress.parity import check_run
 
+    _in_range("--threads", [args.threads], 256)
     _warn_of_code(_run_recipe(args.run_dir))
     for name, path in export_run(args.run_dir, teacher=not args.no_teacher).artifacts.items():
         print(f"wrote {name}: {path}")
@@ -107,9 +108,20 @@ def _export(args: argparse.Namespace) -> None:
         raise WorkbenchError(f"{args.run_dir}: an artifact failed its parity check (see onnx/parity.json)")
 
 
+def _in_range(flag: str, values: list[int], high: int) -> None:
+    """Counts the benchmark and export take from the command line, each a whole number from 1 to `high`."""
+    for value in values:
+        if not 1 <= value <= high:
+            raise WorkbenchError(f"{flag} {value}: give a whole number from 1 to {high}")
+
+
 def _bench(args: argparse.Namespace) -> None:
     from workbench.core.measure.benchmark import benchmark_run, format_table
 
+    _in_range("--threads", [args.threads], 256)
+    _in_range("--batches", args.batches, 4096)
+    _in_range("--seq-lens", args.seq_lens, 512)
+    _in_range("--repeats", [args.repeats], 100_000)
     _warn_of_code(_run_recipe(args.run_dir))
     result = benchmark_run(args.run_dir, threads=args.threads, batches=args.batches, seq_lens=args.seq_lens,
                            repeats=args.repeats)

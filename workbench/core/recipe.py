@@ -45,7 +45,7 @@ class DataConfig(Section):
     train_size: SplitSize = 0.8
     dev_size: SplitSize = 0.1
     test_size: SplitSize = 0.1
-    seed: int = Field(default=42, ge=0, description="numpy and torch reject negative seeds")
+    seed: int = Field(default=42, ge=0, le=2**32 - 1, description="numpy takes seeds in 0 .. 2**32 - 1")
     max_length: int = Field(default=64, ge=8, le=512)
 
     @model_validator(mode="after")
@@ -167,7 +167,7 @@ class DistillationConfig(Section):
 class TrainingConfig(Section):
     batch_size: int = Field(default=32, ge=1, le=4096)
     eval_batch_size: int = Field(default=64, ge=1, le=4096)
-    seed: int = Field(default=42, ge=0, description="numpy and torch reject negative seeds")
+    seed: int = Field(default=42, ge=0, le=2**32 - 1, description="numpy takes seeds in 0 .. 2**32 - 1")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # auto: bf16 autocast where the hardware has native bf16, else fp32 (distill/precision.py)
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
