@@ -16,7 +16,7 @@ from pathlib import Path
 
 from transformers import BertConfig
 
-Path(__file__).with_name("CONFIG_CODE_RAN").touch()
+Path({folder!r}, "CONFIG_CODE_RAN").touch()  # transformers runs a copy of this file from its own cache
 
 
 class CustomBertConfig(BertConfig):
@@ -30,7 +30,7 @@ from transformers import BertForSequenceClassification, BertModel
 
 from .configuration_custom import CustomBertConfig
 
-Path(__file__).with_name("MODEL_CODE_RAN").touch()
+Path({folder!r}, "MODEL_CODE_RAN").touch()
 
 
 class CustomBertModel(BertModel):
@@ -45,8 +45,8 @@ class CustomBertForSequenceClassification(BertForSequenceClassification):
 def save_custom_code_bert(folder: Path, with_head: bool = False) -> Path:
     """The tiny BERT of tests/tiny.py, re-declared as a custom model type whose classes ship in the folder."""
     save_tiny_bert(folder, with_head=with_head)
-    (folder / "configuration_custom.py").write_text(CONFIGURATION.format(model_type=MODEL_TYPE))
-    (folder / "modeling_custom.py").write_text(MODELING)
+    (folder / "configuration_custom.py").write_text(CONFIGURATION.format(model_type=MODEL_TYPE, folder=str(folder)))
+    (folder / "modeling_custom.py").write_text(MODELING.format(folder=str(folder)))
     config = json.loads((folder / "config.json").read_text())
     config["model_type"] = MODEL_TYPE
     config["auto_map"] = {"AutoConfig": "configuration_custom.CustomBertConfig",
