@@ -138,3 +138,24 @@ def test_printed_commands_paste_into_a_shell():
 
     command = shell_command("workbench", "run", "--resume", "runs/my run-20260101 'quoted'")
     assert shlex.split(command) == ["workbench", "run", "--resume", "runs/my run-20260101 'quoted'"]
+
+
+def test_check_refuses_a_teacher_cache_on_a_read_only_file_system(recipe, tmp_path, monkeypatch, capsys):
+    """Permissions say nothing of a read-only mount (root may write anywhere else): check writes a file there."""
+    import tempfile
+
+    from workbench.core import preflight
+
+    cache = tmp_path / "mounted-cache"
+    cache.mkdir()
+    recipe.teacher.cache_dir = str(cache)
+    real = tempfile.TemporaryFile
+
+    def read_only(*args, dir=None, **kwargs):  # noqa: A002 (tempfile's name)
+        if Path(dir) == cache:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(preflight.tempfile, "TemporaryFile", read_only)
+    assert main(["check", str(recipe.save(tmp_path / "r.yaml"))]) == 2
+    assert f"teacher.cache_dir {cache}: {cache} cannot be written (Read-only file system)" in capsys.readouterr().err

@@ -11,6 +11,7 @@ teacher's vocabulary; the data reads, with class labels (not scores) and a row f
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,3 +137,8 @@ def _check_writable(folder: Path, key: str, what: str) -> None:
         raise RecipeError(f"{key} {folder}{where}: is a file; give a folder for {what}")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise RecipeError(f"{key} {folder}: {existing} is not writable; give a folder you can write to")
+    try:  # what permissions do not tell: a read-only file system (even for root), no inode left
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as error:
+        raise RecipeError(f"{key} {folder}: {existing} cannot be written ({error.strerror}); give a folder you can "
+                          "write to") from None
