@@ -159,3 +159,24 @@ def test_check_refuses_a_teacher_cache_on_a_read_only_file_system(recipe, tmp_pa
     monkeypatch.setattr(preflight.tempfile, "TemporaryFile", read_only)
     assert main(["check", str(recipe.save(tmp_path / "r.yaml"))]) == 2
     assert f"teacher.cache_dir {cache}: {cache} cannot be written (Read-only file system)" in capsys.readouterr().err
+
+
+def test_labels_are_checked_against_outputs_a_graph_does_not_state(deployed, tmp_path):
+    """A graph whose output size is symbolic: the count is checked on the first logits, not trusted."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from workbench.core.deploy.predict import BundleError, Classifier
+
+    for name in ("tokenizer.json", "predict.py"):
+        shutil.copy(deployed / "bundle" / name, tmp_path / name)
+    (tmp_path / "labels.json").write_text('["a", "b"]')
+    graph = helper.make_graph(  # logits: the attention mask itself, one "logit" per token
+        [helper.make_node("Cast", ["attention_mask"], ["logits"], to=TensorProto.FLOAT)], "mask",
+        [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"]) for n in ("input_ids",
+                                                                                             "attention_mask")],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "sequence"])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "model.onnx")
+    classifier = Classifier(tmp_path)
+    with pytest.raises(BundleError, match="names 2 labels but the model has 5 outputs"):
+        classifier.predict(["good movie day"])  # [CLS] good movie day [SEP]

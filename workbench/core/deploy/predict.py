@@ -64,6 +64,9 @@ class Classifier:
                       "token_type_ids": [e.type_ids for e in encodings]}
             feeds = {name: np.asarray(arrays[name], dtype=np.int64) for name in self.inputs}
             rows.append(self.session.run(None, feeds)[0])
+        if rows and rows[0].shape[-1] != len(self.labels):  # a graph that does not state its output size
+            fail(f"labels.json names {len(self.labels)} labels but the model has {rows[0].shape[-1]} outputs; "
+                 "deploy again")
         return np.concatenate(rows) if rows else np.zeros((0, len(self.labels)), dtype=np.float32)
 
     def predict(self, texts: list[str]) -> list[tuple[str, list[float]]]:
