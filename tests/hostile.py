@@ -76,8 +76,9 @@ def expected_texts(rows_per_class: int = 12) -> set[str]:
 class World:
     """The files one case builds on: the tiny models and data, an earlier run, and helpers to spoil them."""
 
-    def __init__(self, root: Path, teacher: Path, classifier: Path, csv: Path) -> None:
+    def __init__(self, root: Path, teacher: Path, classifier: Path, csv: Path, made: Path | None = None) -> None:
         self.root, self.teacher, self.classifier, self.csv = root, teacher, classifier, csv
+        self.made = made  # a finished tiny run and its deploy bundle, shared by the cases (make_deployed)
         self.runs = root / "runs"
         self.earlier = make_tiny_run(self.runs / "earlier-run", csv)
 
@@ -182,3 +183,63 @@ def try_it(w: World, student: Callable[[World, Path], None], texts=("good day",)
 def pickle_student(w: World, folder: Path) -> None:
     shutil.rmtree(folder)
     pickle_only_model(w.classifier, folder, w.root / "MARKER")
+
+
+# -- entry points beyond check and run: export, bench, report, deploy and the bundle's predict.py --------------
+
+def make_deployed(root: Path, csv: Path) -> Path:
+    """ROOT/run, a finished tiny run with its int8 student, and ROOT/bundle, its deploy bundle (ONNX only)."""
+    from tests.tiny_deploy import make_deployable_run
+    from workbench.core.deploy.bundle import write_bundle
+    from workbench.core.run_folder import RunFolder, write_json
+    from workbench.core.sources.data import load_task_data
+
+    run = RunFolder(make_deployable_run(root / "run", csv))
+    write_json(run.data_manifest_path, load_task_data(run.recipe().data).manifest())
+    write_json(run.evaluation_path, {"split": "test", "student": {"accuracy": 0.8, "macro_f1": 0.8}})
+    write_bundle(run.path, root / "bundle")
+    return root
+
+
+def deployable(w: World, name: str = "run", **files: str) -> Path:
+    """A copy of the finished tiny run, with `files` (name__ext=text) written over its own."""
+    run = w.root / name
+    shutil.copytree(w.made / "run", run)
+    for file, text in files.items():
+        (run / file.replace("__", ".")).write_text(text)
+    return run
+
+
+def deploy_to(w: World, out: Path | str, *flags: str) -> list[str]:
+    return ["deploy", str(deployable(w)), "--out", str(out), *flags]
+
+
+def bundle_with(w: World, *, labels: str | None = None, tokenizer: bytes | None = None) -> Path:
+    """A copy of the deploy bundle, its labels.json or tokenizer.json replaced."""
+    bundle = w.root / "bundle"
+    shutil.copytree(w.made / "bundle", bundle)
+    if labels is not None:
+        (bundle / "labels.json").write_text(labels)
+    if tokenizer is not None:
+        (bundle / "tokenizer.json").write_bytes(tokenizer)
+    return bundle
+
+
+def predict(*args: str, stdin: bytes = b"", file: bytes | None = None,
+            **bundle) -> Callable[[World], tuple[list[str], bytes]]:
+    """The bundle's predict.py run as its receiver runs it (in its own process), with `args` and `stdin`;
+    `{root}` in an argument is the case's folder, which holds `file` as texts.txt."""
+    def command(w: World) -> tuple[list[str], bytes]:
+        folder = bundle_with(w, **bundle)
+        if file is not None:
+            w.file("texts.txt", file)
+        return [str(folder / "predict.py"), *(a.format(root=w.root) for a in args)], stdin
+    return command
+
+
+def foreign_file_in_the_way(w: World) -> list[str]:
+    """An earlier bundle (ONNX only), then the receiver's own model.ort beside it: an ORT deploy must not
+    write over it."""
+    out = bundle_with(w)
+    (out / "model.ort").write_text("the receiver's own file")
+    return deploy_to(w, out, "--format", "ort")

@@ -61,7 +61,7 @@ def load_classifier(bundle: Path, model: str = "model.onnx"):
 def test_the_bundle_holds_model_tokenizer_labels_card_runner_and_pins(bundle, deployable_run):
     names = {p.name for p in bundle.iterdir()}
     assert names == {"model.onnx", "model.ort", "model.required_operators.config", "tokenizer.json", "labels.json",
-                     "model-card.md", "predict.py", "requirements.txt"}
+                     "model-card.md", "predict.py", "requirements.txt", ".workbench-bundle.json"}
     assert not list(bundle.parent.glob(".*partial"))  # assembled aside, then moved into place
     assert json.loads((bundle / "labels.json").read_text()) == ["negative", "neutral", "positive"]
     from importlib.metadata import version

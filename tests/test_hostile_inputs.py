@@ -1,8 +1,9 @@
 """A sweep of hostile and careless inputs across data, recipes, models, run faults and try-it.
 
-Each case is one row of CASES: what to build, the command (or core call) that meets it, and a fragment of
-the one line that must answer it. For every case: exit code 2 (or a WorkbenchError from the core), exactly
-one line on stderr naming the problem, no traceback, and the earlier run folder beside it left intact.
+Each case is one row of CASES: what to build, the command (or core call, or the deploy bundle's predict.py
+in its own process) that meets it, and a fragment of the one line that must answer it. For every case: exit
+code 2 (1 for predict.py, which runs without the workbench; or a WorkbenchError from the core), exactly one
+line on stderr naming the problem, no traceback, and the earlier run folder beside it left intact.
 Add a case by adding a row. HOSTILE_TABLE=path writes the table (case, message, exit code) for the report.
 """
 
@@ -24,12 +25,17 @@ from tests.hostile import (
     World,
     added_tokens,
     auto_map_model,
+    deploy_to,
+    deployable,
     edit_json,
+    foreign_file_in_the_way,
     gpt2_folder,
+    make_deployed,
     no_tokenizer,
     payload_bytes,
     pickle_only_model,
     pickle_student,
+    predict,
     rows,
     run_with_broken_recipe,
     run_without_checkpoint,
@@ -49,6 +55,8 @@ class Case:
     argv: Callable[[World], list[str]] | None = None  # a command line ...
     call: Callable[[World], object] | None = None  # ... or a core call that must raise a WorkbenchError
     fresh_process: bool = False  # run the command in its own process, as a user does
+    process: Callable[[World], tuple[list[str], bytes]] | None = None  # a Python script's argv and stdin
+    code: int = 2  # the exit code that answers it
 
 
 CASES = [
@@ -135,6 +143,21 @@ CASES = [
                            student__ffn_size=64, student__init="random", student__teacher_layers=None)),
     Case("recipe-output-dir-is-a-file", "is a file; give a folder",
          lambda w: w.check(output_dir=str(w.file("not-a-folder", "x")))),
+    Case("recipe-name-parent-path", "name: Value error, the name names the run folders inside output_dir",
+         lambda w: w.check(name="../../escaped")),
+    Case("recipe-name-absolute-path", "give a plain name without /", lambda w: w.check(name="/tmp/escaped")),
+    Case("recipe-name-dot-dot", "give a plain name without /", lambda w: w.check(name="..")),
+    Case("recipe-name-too-long", "the name is longer than 100 bytes", lambda w: w.check(name="n" * 300)),
+    Case("recipe-huge-seed", "training.seed: Input should be less than or equal to 4294967295",
+         lambda w: ["check", str(w.file("r.yaml", "training:\n  seed: 99999999999999999999999\n"))]),
+    Case("recipe-section-is-a-number", "data: Input should be a valid dictionary",
+         lambda w: ["check", str(w.file("r.yaml", "data: 5\n"))]),
+    Case("recipe-negative-split", "data.train_size: Input should be greater than 0",
+         lambda w: ["check", str(w.file("r.yaml", "data:\n  train_size: -5\n"))]),
+    Case("recipe-cache-dir-is-a-file", "teacher.cache_dir", lambda w: w.check(
+        teacher__cache_dir=str(w.file("cache-file", "x")))),
+    Case("recipe-cache-dir-under-a-file", "is a file; give a folder for the fine-tuned teachers", lambda w: w.check(
+        teacher__cache_dir=str(w.file("cache-file", "x") / "teachers"))),
     # -- models ----------------------------------------------------------------------------------------------
     Case("model-missing-folder", "no such model folder", lambda w: w.check(teacher=w.root / "absent")),
     Case("model-folder-without-config", "holds no model (no config.json)",
@@ -187,6 +210,66 @@ CASES = [
         "sentiment,text\n" + "".join(f"{i / 7:.3f},text {i}\n" for i in range(60))))))]),
     Case("run-output-dir-is-a-file", "is a file",
          lambda w: ["run", str(w.recipe(output_dir=str(w.file("not-a-folder", "x"))))], fresh_process=True),
+    Case("run-name-escapes-output-dir", "give a plain name without /",
+         lambda w: ["run", str(w.recipe(name="../../escaped"))]),
+    Case("run-resume-tampered-status", "has no checkpoint to resume from",
+         lambda w: ["run", "--resume", str(deployable(w, status__json="[1, 2]"))]),
+    # -- export, bench, report -------------------------------------------------------------------------------
+    Case("export-not-a-run-folder", "not a run folder (no recipe.yaml)", lambda w: ["export", str(w.root)]),
+    Case("export-broken-recipe", "not valid YAML",
+         lambda w: ["export", str(deployable(w, recipe__yaml="data: [unclosed\n"))]),
+    Case("export-zero-threads", "--threads 0: give a whole number from 1 to 256",
+         lambda w: ["export", str(w.earlier), "--threads", "0"]),
+    Case("bench-not-a-run-folder", "not a run folder (no recipe.yaml)", lambda w: ["bench", str(w.root)]),
+    Case("bench-negative-threads", "--threads -3: give a whole number from 1 to 256",
+         lambda w: ["bench", str(w.earlier), "--threads", "-3"]),
+    Case("bench-zero-repeats", "--repeats 0: give a whole number",
+         lambda w: ["bench", str(w.earlier), "--repeats", "0"]),
+    Case("bench-zero-batch", "--batches 0: give a whole number", lambda w: ["bench", str(w.earlier), "--batches", "0"]),
+    Case("bench-huge-batch", "--batches 1000000000: give a whole number from 1 to 4096",
+         lambda w: ["bench", str(w.earlier), "--batches", "1000000000"]),
+    Case("bench-huge-sequence", "--seq-lens 100000: give a whole number from 1 to 512",
+         lambda w: ["bench", str(w.earlier), "--seq-lens", "100000"]),
+    Case("report-not-a-run-folder", "not a run folder (no recipe.yaml)", lambda w: ["report", str(w.root)]),
+    Case("report-symlink-loop", "not a run folder", lambda w: ["report", str(symlink_loop(w, "loop-run"))]),
+    # -- deploy ----------------------------------------------------------------------------------------------
+    Case("deploy-folder-of-other-files", "is not empty and holds no earlier bundle",
+         lambda w: deploy_to(w, w.file("receiver/notes.txt", "mine").parent)),
+    Case("deploy-out-is-a-file", "is a file; give a folder", lambda w: deploy_to(w, w.file("out.txt", "x"))),
+    Case("deploy-out-is-the-root", "is the file system's root", lambda w: deploy_to(w, "/")),
+    Case("deploy-receiver-file-in-the-way", "is in the way and was not written by workbench deploy",
+         foreign_file_in_the_way),
+    Case("deploy-not-a-run-folder", "not a run folder (no recipe.yaml)", lambda w: ["deploy", str(w.root)]),
+    Case("deploy-tampered-status", "the run is unknown, not finished",
+         lambda w: ["deploy", str(deployable(w, status__json="{not json"))]),
+    Case("deploy-unfinished-path-with-space", "`workbench run --resume '",
+         lambda w: ["deploy", str(deployable(w, "runs with space", status__json='{"status": "cancelled"}'))]),
+    Case("deploy-failed-parity", "failed its parity check", lambda w: ["deploy", str(deployable(
+        w, **{"onnx/parity__json": json.dumps({"results": [{"artifact": "student-int8.onnx", "ok": False,
+                                                            "message": "differs"}]})}))]),
+    # -- the bundle's predict.py, run by the receiver without the workbench ----------------------------------
+    Case("predict-stdin-not-utf8", "standard input: is not UTF-8 text", process=predict(stdin=b"caf\xe9 au lait\n"),
+         code=1),
+    Case("predict-file-not-utf8", "is not UTF-8 text",
+         process=predict("--file", "{root}/texts.txt", file=b"na\xefve text\n"), code=1),
+    Case("predict-binary-file", "is not UTF-8 text", process=predict("--file", "/bin/sh"), code=1),
+    Case("predict-missing-file", "no such file", process=predict("--file", "{root}/absent.txt"), code=1),
+    Case("predict-file-is-a-folder", "is a folder", process=predict("--file", "{root}"), code=1),
+    Case("predict-empty-text", "text 2 is empty, so there is nothing to label",
+         process=predict("good day", "  "), code=1),
+    Case("predict-only-empty-lines", "standard input: holds no text", process=predict(stdin=b"\n  \n\n"), code=1),
+    Case("predict-labels-wrong-count", "names 2 labels but the model has 3 outputs",
+         process=predict("good day", labels='["a", "b"]'), code=1),
+    Case("predict-labels-not-json", "is not a readable JSON list of labels",
+         process=predict("good day", labels="negative, positive"), code=1),
+    Case("predict-labels-a-dict", "must be a JSON list of label names",
+         process=predict("good day", labels='{"0": "negative"}'), code=1),
+    Case("predict-labels-million", "is too large for a list of labels",
+         process=predict("good day", labels=json.dumps([f"l{i}" for i in range(10**6)])), code=1),
+    Case("predict-missing-model", "is not a readable ONNX model",
+         process=predict("good day", "--model", "absent.onnx"), code=1),
+    Case("predict-corrupt-tokenizer", "is not a readable tokenizer",
+         process=predict("good day", tokenizer=b"{truncated"), code=1),
     # -- try-it ----------------------------------------------------------------------------------------------
     Case("tryit-no-text", "give at least one text", call=lambda w: try_it(w, lambda *_: None, texts=())),
     Case("tryit-pickle-student", "only weights are pickle files", call=lambda w: try_it(w, pickle_student)),
@@ -204,6 +287,10 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 def run_case(case: Case, world: World, capsys) -> tuple[int, str]:
     """The exit code and stderr of the case's command, or 2 and the message of its core call."""
+    if case.process is not None:
+        argv, stdin = case.process(world)
+        done = subprocess.run([sys.executable, *argv], input=stdin, capture_output=True, timeout=180, cwd=world.root)
+        return done.returncode, done.stderr.decode("utf-8", "replace")
     if case.call is not None:
         with pytest.raises(WorkbenchError) as caught:
             case.call(world)
@@ -218,15 +305,20 @@ def run_case(case: Case, world: World, capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+@pytest.fixture(scope="session")
+def deployed(tmp_path_factory, tiny_csv) -> Path:
+    return make_deployed(tmp_path_factory.mktemp("deployed"), tiny_csv)
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_hostile_input(case: Case, tiny_base_dir, tiny_classifier_dir, tiny_csv, tmp_path, capsys):
-    world = World(tmp_path, tiny_base_dir, tiny_classifier_dir, tiny_csv)
+def test_hostile_input(case: Case, tiny_base_dir, tiny_classifier_dir, tiny_csv, deployed, tmp_path, capsys):
+    world = World(tmp_path, tiny_base_dir, tiny_classifier_dir, tiny_csv, deployed)
     before = snapshot(world.earlier)
     code, err = run_case(case, world, capsys)
     if table := os.environ.get("HOSTILE_TABLE"):
         with open(table, "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"case": case.id, "message": err.strip(), "exit": code}) + "\n")
-    assert code == 2, err
+    assert code == case.code, err
     assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("error: "), err
     assert case.expect in err, err
     assert snapshot(world.earlier) == before  # the earlier run folder is untouched
@@ -235,5 +327,6 @@ def test_hostile_input(case: Case, tiny_base_dir, tiny_classifier_dir, tiny_csv,
 
 def test_the_sweep_is_wide():
     kinds = {case.id.split("-")[0] for case in CASES}
-    assert len(CASES) >= 40 and kinds == {"data", "recipe", "model", "run", "tryit"}
+    assert len(CASES) >= 40 and kinds == {"data", "recipe", "model", "run", "tryit", "export", "bench", "report",
+                                          "deploy", "predict"}
     assert len({case.id for case in CASES}) == len(CASES)

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, shell_command
 from workbench.core.quiet import quiet_environment
 from workbench.core.recipe import BUNDLED_TEACHER, DataConfig, Recipe
 
@@ -30,12 +30,30 @@ def _data(args: argparse.Namespace) -> None:
     print("\n".join(summary.lines()))
 
 
+def _warn_of_code(recipe: Recipe | None) -> None:
+    """Said before any model loads: from here on the teacher's own Python code may run."""
+    if recipe is not None and (warning := recipe.code_warning()):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+def _run_recipe(run_dir: str) -> Recipe | None:
+    """The recipe a run folder was made with, or None where there is none to read (the command then says why)."""
+    from workbench.core.run_folder import RunFolder
+
+    try:
+        return RunFolder.open(run_dir).recipe()
+    except WorkbenchError:
+        return None
+
+
 def _check(args: argparse.Namespace) -> None:
     recipe = Recipe.load(args.recipe).with_overrides(args.set)
     if not args.recipe_only:
+        _warn_of_code(recipe)
         from workbench.core.preflight import check_recipe
 
-        print("\n".join(check_recipe(recipe).lines))
+        checked = check_recipe(recipe)
+        print("\n".join([*checked.lines, *(f"note: {note}" for note in checked.notes)]))
     print(f"{args.recipe}: valid recipe '{recipe.name}'" + ("" if args.recipe_only else "; ready to run"))
     if args.show:
         print(recipe.to_yaml(), end="")
@@ -49,15 +67,14 @@ def _run(args: argparse.Namespace) -> int:
     # The recipe is read before torch is imported: a bad one is answered at once, in little memory.
     recipe = Recipe.load(args.recipe).with_overrides(args.set) if args.recipe else None
     if args.resume:
-        import shlex
-
         from workbench.core.run_folder import RunFolder
 
         run = RunFolder.open(args.resume)
         if run.status().get("status") == "finished":  # resuming would redo export and benchmark over its files
             print(f"{run.path}: the run is finished, nothing to resume; see it with: "
-                  f"workbench report {shlex.quote(str(run.path))}")
+                  f"{shell_command('workbench', 'report', run.path)}")
             return 0
+    _warn_of_code(recipe or _run_recipe(args.resume))
 
     import json
 
@@ -77,9 +94,9 @@ def _run(args: argparse.Namespace) -> int:
         raise WorkbenchError(last.message)
     if isinstance(last, Finished):
         if last.status == "cancelled":
-            print(f"cancelled; continue with: workbench run --resume {last.run_dir}")
+            print(f"cancelled; continue with: {shell_command('workbench', 'run', '--resume', last.run_dir)}")
             return EXIT_CANCELLED
-        print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2))
+        print(json.dumps({"run_dir": last.run_dir, **last.summary}, indent=2, ensure_ascii=False))
         from workbench.core.run_folder import RunFolder
         from workbench.core.run_summary import run_flags
 
@@ -102,6 +119,8 @@ def _export(args: argparse.Namespace) -> None:
     from workbench.core.compress.export import export_run
     from workbench.core.compress.parity import check_run
 
+    _in_range("--threads", [args.threads], 256)
+    _warn_of_code(_run_recipe(args.run_dir))
     for name, path in export_run(args.run_dir, teacher=not args.no_teacher).artifacts.items():
         print(f"wrote {name}: {path}")
     from workbench.core.run_folder import SHIPPED_PREFIX
@@ -113,9 +132,21 @@ def _export(args: argparse.Namespace) -> None:
         raise WorkbenchError(f"{args.run_dir}: a student artifact failed its parity check (see onnx/parity.json)")
 
 
+def _in_range(flag: str, values: list[int], high: int) -> None:
+    """Counts the benchmark and export take from the command line, each a whole number from 1 to `high`."""
+    for value in values:
+        if not 1 <= value <= high:
+            raise WorkbenchError(f"{flag} {value}: give a whole number from 1 to {high}")
+
+
 def _bench(args: argparse.Namespace) -> None:
     from workbench.core.measure.benchmark import benchmark_run, format_table
 
+    _in_range("--threads", [args.threads], 256)
+    _in_range("--batches", args.batches, 4096)
+    _in_range("--seq-lens", args.seq_lens, 512)
+    _in_range("--repeats", [args.repeats], 100_000)
+    _warn_of_code(_run_recipe(args.run_dir))
     result = benchmark_run(args.run_dir, threads=args.threads, batches=args.batches, seq_lens=args.seq_lens,
                            repeats=args.repeats)
     print(format_table(result))
@@ -134,8 +165,8 @@ def _deploy(args: argparse.Namespace) -> None:
         return _deploy_web(args)
     bundle = write_bundle(args.run_dir, args.out, model=args.model, ort_format=args.format == "ort")
     print(f"wrote the {bundle.model} bundle of {args.run_dir} to {bundle.path}: {', '.join(bundle.files)}")
-    print(f"try it: pip install -r {bundle.path / 'requirements.txt'} && "
-          f"python {bundle.path / 'predict.py'} \"some text\"")
+    print(f"try it: {shell_command('pip', 'install', '-r', bundle.path / 'requirements.txt')} && "
+          f"{shell_command('python', bundle.path / 'predict.py', 'some text')}")
 
 
 def _deploy_web(args: argparse.Namespace) -> None:
@@ -168,7 +199,7 @@ def _search(args: argparse.Namespace) -> int:
         except OSError as error:
             raise WorkbenchError(f"{wanted}: cannot write the recipe there ({error.strerror or error}); give -o a "
                                  "file in a folder you can write to") from None
-        print(f"wrote {out}; train it with: workbench run {out}")
+        print(f"wrote {out}; train it with: {shell_command('workbench', 'run', out)}")
         return 0
     if args.report:
         print(report_study(args.report))
@@ -177,6 +208,7 @@ def _search(args: argparse.Namespace) -> int:
     if len(given) != 1:
         raise WorkbenchError("give one of: a recipe file, --resume STUDY_DIR, --join STUDY_DIR")
     recipe = Recipe.load(args.recipe) if args.recipe else None
+    _warn_of_code(recipe)
     control = JobControl()
     _cancel_on_signals(control)
     last = None
@@ -191,13 +223,14 @@ def _search(args: argparse.Namespace) -> int:
     references = _study_references(last.study_dir)
     print(format_table(rows, references))
     if last.best:
-        print(f"best under budget: trial {last.best['number']} ({last.best['candidate']}); use it with: "
-              f"workbench search --export-recipe {last.study_dir} {last.best['number']} -o student.yaml")
+        export = shell_command("workbench", "search", "--export-recipe", last.study_dir, last.best["number"], "-o",
+                               "student.yaml")
+        print(f"best under budget: trial {last.best['number']} ({last.best['candidate']}); use it with: {export}")
     else:
         print(last.message)
     print(f"study folder: {last.study_dir}")
     if last.status == "cancelled":
-        print(f"cancelled; continue with: workbench search --resume {last.study_dir}")
+        print(f"cancelled; continue with: {shell_command('workbench', 'search', '--resume', last.study_dir)}")
         return EXIT_CANCELLED
     return 0 if last.best else EXIT_NO_CANDIDATE
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reprlib
+import shlex
 from typing import Any
 
 
@@ -25,6 +26,11 @@ class DataSourceError(WorkbenchError):
 _SHORT = reprlib.Repr()  # Python 3.11's Repr takes its limits as attributes only
 _SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxlong, _SHORT.maxother = 2, 60, 40, 60
 _SHORT.maxtuple = _SHORT.maxlist = _SHORT.maxarray = _SHORT.maxdict = _SHORT.maxset = _SHORT.maxfrozenset = 4
+
+
+def shell_command(*words: object) -> str:
+    """A command line to print for the user to paste: each word shell-quoted (paths with spaces, quotes)."""
+    return shlex.join(str(word) for word in words)
 
 
 def short_repr(value: Any, limit: int = 60) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.core.compress.qat import QAT
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, shell_command
 from workbench.core.events import Event, Failed, Finished, JobCancelled, JobControl
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
@@ -120,7 +120,7 @@ class Job:
         return str(self.context.run_path) if self.context else str(self.resume_dir or "")
 
     def _resume_command(self) -> str:
-        return f"`workbench run --resume {self._run_dir()}`"
+        return f"`{shell_command('workbench', 'run', '--resume', self._run_dir())}`"
 
 
 def run_job(recipe: Recipe | None, control: JobControl | None = None, resume_dir: str | Path | None = None

@@ -11,7 +11,8 @@ teacher's vocabulary; the data reads, with class labels (not scores) and a row f
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.distill.distillation import check_attention_compatible
@@ -37,9 +38,11 @@ PLACEHOLDER_LABELS = ["class 0", "class 1"]  # the head's size changes nothing c
 
 @dataclass
 class Checked:
-    """What the checks found, for `workbench check` to print."""
+    """What the checks found, for `workbench check` to print, and what they could not check (notes, which the
+    job shows as notices)."""
 
     lines: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 def check_recipe(recipe: Recipe) -> Checked:
@@ -50,15 +53,17 @@ def check_recipe(recipe: Recipe) -> Checked:
     general = recipe.distillation.general
     if general.enabled and general.source:
         read_source(general.source, general.text_column, None)
-    lines += check_models(recipe, data.label_names).lines
-    return Checked(lines)
+    models = check_models(recipe, data.label_names)
+    return Checked(lines + models.lines, models.notes)
 
 
 def check_models(recipe: Recipe, label_names: list[str] | None = None) -> Checked:
     """The checks that need no data: the job runs them first, before it creates its run folder (reading the
     data, which the job does next, makes the data checks). With the data's labels, a saved student's head is
     checked against them too."""
-    _check_output_dir(Path(recipe.output_dir))
+    _check_writable(Path(recipe.output_dir), "output_dir", "the run folders")
+    if recipe.teacher.reuse:  # the fine-tuned teacher is kept there
+        _check_writable(recipe.teacher_cache_dir(), "teacher.cache_dir", "the fine-tuned teachers")
     teacher_source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
     teacher_config = load_config(teacher_source)
     teacher_family = family_of(teacher_config)
@@ -77,17 +82,21 @@ def check_models(recipe: Recipe, label_names: list[str] | None = None) -> Checke
     _check_positions("student", config, student_family, max_length)
     tokenizer = load_tokenizer(teacher_source)
     _check_tokenizer_fits("teacher", tokenizer, teacher_config)
+    notes = []
     if recipe.student.init == "pretrained":
         student_source = resolve_model_source(recipe.student.pretrained)
         if has_tokenizer(student_source.folder):
             check_same_vocabulary(tokenizer, load_tokenizer(student_source))
+        else:
+            notes.append(f"the saved student {student_source.folder} has no tokenizer files, so its vocabulary was "
+                         "not checked against the teacher's; it is trained with the teacher's tokenizer")
     _check_tokenizer_fits("student", tokenizer, config)
     pairs = ", ".join(f"{m}←{n}" for m, n in mapping.pairs)
     return Checked([
         f"teacher        {teacher_family.name}, {teacher_layers} layers, vocabulary {teacher_config.vocab_size:,}",
         f"student        {student_family.name}, {student_layers} layers, init {recipe.student.init}",
         f"mapping        {recipe.mapping.mode}: student←teacher layer {pairs}",
-    ])
+    ], notes)
 
 
 def _saved_head_labels(recipe: Recipe) -> list[str]:
@@ -119,11 +128,17 @@ def _check_tokenizer_fits(role: str, tokenizer, config) -> None:
         )
 
 
-def _check_output_dir(folder: Path) -> None:
-    """The folder the run folders go in can be created and written (the run would fail on it at once)."""
+def _check_writable(folder: Path, key: str, what: str) -> None:
+    """A folder the job writes to can be created and written (the job would fail on it, perhaps only after
+    fine-tuning the teacher)."""
     existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
     if not existing.is_dir():
         where = "" if existing == folder else f" ({existing})"
-        raise RecipeError(f"output_dir {folder}{where}: is a file; give a folder for the run folders")
+        raise RecipeError(f"{key} {folder}{where}: is a file; give a folder for {what}")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise RecipeError(f"output_dir {folder}: {existing} is not writable; give a folder you can write to")
+        raise RecipeError(f"{key} {folder}: {existing} is not writable; give a folder you can write to")
+    try:  # what permissions do not tell: a read-only file system (even for root), no inode left
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as error:
+        raise RecipeError(f"{key} {folder}: {existing} cannot be written ({error.strerror}); give a folder you can "
+                          "write to") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from workbench.core.errors import RecipeError, short_repr
 from workbench.core.recipe_compression import PruningConfig, QuantizationConfig
@@ -21,6 +21,21 @@ from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
 BUNDLED_TEACHER = "bundled:all-MiniLM-L6-v2"
 BUNDLED_TWEETS = "bundled:tweets"
+MAX_NAME_LENGTH = 100  # the run folder's name adds a time stamp; most file systems allow 255 bytes
+
+
+def _folder_name(name: str) -> str:
+    """A recipe's name names its run folders inside output_dir: one plain folder name, never a path."""
+    if not name.strip() or name.strip(".") == "" or any(c in name for c in "/\\\0"):
+        raise ValueError("the name names the run folders inside output_dir: give a plain name without "
+                         "/, \\ or .., e.g. 'my-sentiment'")
+    if len(name.encode()) > MAX_NAME_LENGTH:
+        raise ValueError(f"the name is longer than {MAX_NAME_LENGTH} bytes; give a shorter one")
+    return name
+
+
+FolderName = Annotated[str, AfterValidator(_folder_name)]
+
 
 class DataConfig(Section):
     source: str = BUNDLED_TWEETS
@@ -30,7 +45,7 @@ class DataConfig(Section):
     train_size: SplitSize = 0.8
     dev_size: SplitSize = 0.1
     test_size: SplitSize = 0.1
-    seed: int = Field(default=42, ge=0, description="numpy and torch reject negative seeds")
+    seed: int = Field(default=42, ge=0, le=2**32 - 1, description="numpy takes seeds in 0 .. 2**32 - 1")
     max_length: int = Field(default=64, ge=8, le=512)
 
     @model_validator(mode="after")
@@ -152,7 +167,7 @@ class DistillationConfig(Section):
 class TrainingConfig(Section):
     batch_size: int = Field(default=32, ge=1, le=4096)
     eval_batch_size: int = Field(default=64, ge=1, le=4096)
-    seed: int = Field(default=42, ge=0, description="numpy and torch reject negative seeds")
+    seed: int = Field(default=42, ge=0, le=2**32 - 1, description="numpy takes seeds in 0 .. 2**32 - 1")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # auto: bf16 autocast where the hardware has native bf16, else fp32 (distill/precision.py)
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
@@ -165,7 +180,7 @@ class TrainingConfig(Section):
 
 
 class Recipe(Section):
-    name: str = "untitled"
+    name: FolderName = "untitled"
     description: str = ""
     data: DataConfig = DataConfig()
     teacher: TeacherConfig = TeacherConfig()
@@ -177,6 +192,19 @@ class Recipe(Section):
     training: TrainingConfig = TrainingConfig()
     search: SearchConfig = SearchConfig()
     output_dir: str = "runs"
+
+    def code_warning(self) -> str | None:
+        """What a recipe that runs a model's own code says before anything loads: the command line prints it,
+        the window asks to confirm it."""
+        if not self.teacher.trust_remote_code:
+            return None
+        return (f"this recipe runs the model's own Python code from {self.teacher.source} "
+                "(teacher.trust_remote_code: true), with all your permissions; run it only for a model whose code "
+                "you have read")
+
+    def teacher_cache_dir(self) -> Path:
+        """Where fine-tuned teachers are kept: the recipe's own folder, or one beside its runs."""
+        return Path(self.teacher.cache_dir or Path(self.output_dir) / ".teacher-cache")
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, shell_command
 from workbench.core.recipe import Recipe
 from workbench.core.run_summary import RunSummary, summarize
 
@@ -168,7 +168,8 @@ class RunFolder:
         recorded = read_json(self.status_path) or {"status": "unknown"}
         if recorded.get("status") == "running" and not _owner_alive(recorded):
             return {**recorded, "status": "interrupted",
-                    "message": f"the job stopped without finishing; continue with `workbench run --resume {self.path}`"}
+                    "message": "the job stopped without finishing; continue with "
+                                 f"`{shell_command('workbench', 'run', '--resume', self.path)}`"}
         return recorded
 
     @property
@@ -276,7 +277,7 @@ def run_folder_of(path: Path) -> Path:
 
 
 def _one_line(error: OSError, path: Path) -> WorkbenchError | OSError:
-    resume = f"`workbench run --resume {run_folder_of(path)}`"
+    resume = f"`{shell_command('workbench', 'run', '--resume', run_folder_of(path))}`"
     if error.errno == errno.ENOSPC:
         return DiskFullError(f"{path}: the disk is full; free some space, then continue with {resume}")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -87,8 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         window._first_paint_probe = probe  # kept alive with the window
     window.show()
     status = app.exec()
-    # Background work (model summaries, previews) must end before the interpreter does, or it fails midway.
+    # Background work (model summaries, previews) must end before the interpreter does, or it fails midway;
+    # then its last queued signals are delivered while their sources and the window still exist (quit in the
+    # first second, they were delivered during teardown: superqt's "Signal source has been deleted").
     QThreadPool.globalInstance().waitForDone()
+    QApplication.processEvents()
+    window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return status
 
 

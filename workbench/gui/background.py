@@ -7,6 +7,7 @@ newer one has replaced, is dropped.
 
 from __future__ import annotations
 
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,30 @@ from PySide6.QtCore import QObject
 from workbench.core.errors import WorkbenchError
 
 _running: set[Any] = set()  # workers are kept alive here until they report
+# The transformers names the workbench imports, resolved once in this order (see settle_imports).
+SETTLED_NAMES = ("PretrainedConfig", "PreTrainedModel", "CONFIG_MAPPING", "AutoConfig", "AutoTokenizer", "AutoModel",
+                 "AutoModelForSequenceClassification", "AutoModelForMaskedLM", "DataCollatorWithPadding",
+                 "get_linear_schedule_with_warmup")
+_first_import = threading.Lock()
+_settled = False
+
+
+def settle_imports() -> None:
+    """Import transformers whole, in one thread, before any background computation uses it. While it is first
+    imported, transformers 5 puts a lazy module in its place; another thread importing a name from it then
+    gets "ImportError: cannot import name 'AutoTokenizer' from 'transformers'" (about 1 launch in 3, when the
+    model summaries, the device label and the job's preload start together). Every worker waits here until
+    one thread has imported it and resolved the workbench's names in a fixed order."""
+    global _settled
+    if _settled:
+        return
+    with _first_import:
+        if not _settled:
+            import transformers
+
+            for name in SETTLED_NAMES:
+                getattr(transformers, name)
+            _settled = True
 
 
 def describe_error(error: BaseException) -> str:
@@ -56,7 +81,11 @@ class Latest:
 
         from superqt.utils import create_worker  # superqt imports all its widgets: ~0.1 s off the launch path
 
-        worker = create_worker(function, _start_thread=False, _ignore_errors=True)
+        def settled_function() -> Any:
+            settle_imports()
+            return function()
+
+        worker = create_worker(settled_function, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(on_returned)
         worker.errored.connect(on_errored)
         _running.add(worker)

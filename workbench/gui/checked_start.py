@@ -34,8 +34,18 @@ class CheckedStart(QObject):
         from workbench.core.preflight import check_recipe
 
         recipe = self.editor.recipe
+        if (warning := recipe.code_warning()) and not self._confirmed(warning):
+            self.training.stage_label.setText("Not started: the model's own code was not confirmed")
+            return
         self.training.stage_label.setText("Checking the recipe before starting…")
         self._check.run(lambda: check_recipe(recipe), lambda _: self.training.start(), self._refused)
+
+    def _confirmed(self, warning: str) -> bool:
+        answer = QMessageBox.warning(self.window, "This recipe runs the model's own code",
+                                     f"{warning[0].upper()}{warning[1:]}.\n\nStart it?",
+                                     QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                     QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _refused(self, message: str) -> None:
         self.training.stage_label.setText(f"Not started: {message}")

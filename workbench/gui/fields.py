@@ -152,7 +152,8 @@ class SpinField(Field):
         low, high = recipe_bounds(path)
         low = max(x for x in (low, INT_RANGE[0]) if x is not None)
         # With a special text the step below the lowest allowed value stands for None ("from preset").
-        self.widget.setRange(low - 1 if special else low, INT_RANGE[1] if high is None else high)
+        # A bound past the spin box's 32-bit range (the seeds' 2**32 - 1) is the spin box's own.
+        self.widget.setRange(low - 1 if special else low, INT_RANGE[1] if high is None else min(high, INT_RANGE[1]))
         self.special = special
         if special:
             self.widget.setSpecialValueText(special)

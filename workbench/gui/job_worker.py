@@ -18,6 +18,7 @@ from superqt.utils import create_worker
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import Event, Failed, JobControl
 from workbench.core.recipe import Recipe
+from workbench.gui.background import settle_imports
 
 Probe = Callable[[Event], None]
 
@@ -74,6 +75,7 @@ class EventWorker(QObject):
         last: Event | None = None
         where = str(self.resume_dir or "")
         try:
+            settle_imports()  # a job started in the window's first seconds meets its preload
             for last in self._source():
                 for probe in self._probes:
                     probe(last)

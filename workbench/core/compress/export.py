@@ -37,6 +37,7 @@ from workbench.core.sources.model_runner import (
     onnx_size_bytes,
     torch_input_names,
 )
+from workbench.core.sources.models import folder_trust
 from workbench.core.sources.pruned_models import attention_head_size, attention_heads, load_pruned
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
@@ -219,7 +220,7 @@ def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: i
     run = RunFolder(run_dir)
     folder, model = run.onnx_dir, run.model_dir(name)
     plain = paths[f"{name}-fp32.onnx"] = export_onnx(model, folder / f"{name}-fp32.onnx", opset)
-    fusion, model_config = None, AutoConfig.from_pretrained(model, trust_remote_code=False)
+    fusion, model_config = None, AutoConfig.from_pretrained(model, trust_remote_code=folder_trust(model))
     # A family whose attention ONNX Runtime cannot fuse gets int8 of the plain graph (the job said so).
     if config.fusion and family_of(model_config).fusion_unsupported is None:
         fusion = fuse(plain, folder / f"{name}-fused.onnx", model_config)

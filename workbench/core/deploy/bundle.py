@@ -10,14 +10,18 @@ and numpy installed.
     OUT/predict.py         the runner (a copy of workbench/core/deploy/predict.py)
     OUT/requirements.txt   onnxruntime, tokenizers and numpy pinned at the versions installed here
     OUT/model-card.md      what the model is, where it comes from, how well and how fast it runs
+    OUT/.workbench-bundle.json   the names of the files above that this deploy wrote
 
 The bundle is assembled in a hidden sibling folder and moved into place at the end, so a failed deploy leaves
 no half-written bundle, and it is measured (test-split accuracy, batch-1 latency) with its own predict.py code.
+A later deploy into the same folder replaces only the files the manifest names: what the receiver added (notes,
+the .venv the README suggests) stays; a non-empty folder without a manifest is refused.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from importlib import metadata
@@ -26,13 +30,19 @@ from pathlib import Path
 from workbench.core.deploy import predict
 from workbench.core.deploy.card import CardFacts, model_card
 from workbench.core.deploy.errors import DeployError
-from workbench.core.deploy.ort_format import convert_to_ort
+from workbench.core.deploy.ort_format import OPERATORS_SUFFIX, convert_to_ort
+from workbench.core.deploy.output_folder import OutputKind, earlier_output, move_into_place
 from workbench.core.deploy.self_check import measure_bundle
+from workbench.core.errors import shell_command
 from workbench.core.run_folder import RunFolder, read_json
 from workbench.core.sources.split_inputs import load_split
 
 MODEL_FILE = "model.onnx"
 CARD_FILE = "model-card.md"
+# Every name a bundle may write: a manifest naming anything else (edited by hand) never makes deploy delete it.
+BUNDLE = OutputKind("bundle", frozenset({MODEL_FILE, "model.ort", "model" + OPERATORS_SUFFIX, "tokenizer.json",
+                                        "labels.json", "predict.py", "requirements.txt", CARD_FILE}),
+                    marks=(CARD_FILE, "predict.py"))
 RUNTIME_PACKAGES = ("onnxruntime", "tokenizers", "numpy")
 # The run's ONNX artifacts each choice may ship, best first: the fused fp32 graph is the faster one.
 ARTIFACTS = {"int8": ("student-int8.onnx",), "fp32": ("student-fused.onnx", "student-fp32.onnx")}
@@ -48,26 +58,32 @@ class Bundle:
 
 def write_bundle(run_dir: str | Path, out_dir: str | Path | None = None, model: str = "int8",
                  ort_format: bool = False) -> Bundle:
-    """Write the run's deploy bundle to `out_dir` (default RUN/deploy), replacing an earlier bundle there."""
+    """Write the run's deploy bundle to `out_dir` (default RUN/deploy), replacing an earlier bundle's own files
+    there."""
     run = RunFolder.open(run_dir)
     artifact = deployable_artifact(run, model)
-    out = Path(out_dir) if out_dir else run.deploy_dir
-    _check_output_folder(out)
+    # Absolute, so that `--out .` has a name to stage beside; links are left as they are.
+    out = Path(os.path.abspath(Path(out_dir).expanduser())) if out_dir else run.deploy_dir
+    earlier = earlier_output(out, BUNDLE)
     staging = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
         _write_files(run, artifact, staging)
         if ort_format:
             convert_to_ort(staging / MODEL_FILE)
         measured = measure_bundle(staging, load_split(run.path, "test"))
         facts = CardFacts(model, artifact.name, _file_sizes(staging), _requirements(), measured)
         (staging / CARD_FILE).write_text(model_card(run, facts), encoding="utf-8")
-        move_into_place(staging, out)
+        files = move_into_place(staging, out, earlier)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DeployError(f"{out}: cannot write the bundle there ({error.strerror or error}); give a folder you "
+                          "can write to") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Bundle(out, model, artifact.name, sorted(p.name for p in out.iterdir()))
+    return Bundle(out, model, artifact.name, files)
 
 
 def deployable_artifact(run: RunFolder, model: str) -> Path:
@@ -86,7 +102,7 @@ def _check_finished(run: RunFolder) -> None:
     if status == "running":
         raise DeployError(f"{run.path}: the run is still running; deploy it once it has finished")
     raise DeployError(f"{run.path}: the run is {status}, not finished; finish it with "
-                      f"`workbench run --resume {run.path}`, then deploy it")
+                      f"`{shell_command('workbench', 'run', '--resume', run.path)}`, then deploy it")
 
 
 def _artifact(run: RunFolder, model: str) -> Path:
@@ -97,9 +113,10 @@ def _artifact(run: RunFolder, model: str) -> Path:
             return run.onnx_path(name)
     if model == "int8":
         raise DeployError(f"{run.path}: has no int8 ONNX student (onnx/student-int8.onnx); write it with "
-                          f"`workbench export {run.path}` (quantization on in the recipe), or deploy --model fp32")
+                          f"`{shell_command('workbench', 'export', run.path)}` (quantization on in the recipe), "
+                          "or deploy --model fp32")
     raise DeployError(f"{run.path}: has no fp32 ONNX student (onnx/student-fp32.onnx); write it with "
-                      f"`workbench export {run.path}`")
+                      f"`{shell_command('workbench', 'export', run.path)}`")
 
 
 def _check_parity(run: RunFolder, artifact: str) -> None:
@@ -109,14 +126,6 @@ def _check_parity(run: RunFolder, artifact: str) -> None:
     if failed:
         raise DeployError(f"{run.path}: onnx/{artifact} failed its parity check against PyTorch "
                           f"({failed[0].get('message')}); export it again, or deploy the other model (--model)")
-
-
-def _check_output_folder(out: Path) -> None:
-    """Only an empty folder or an earlier bundle may be written over: never a folder of other files."""
-    if out.exists() and not out.is_dir():
-        raise DeployError(f"{out}: is a file; give a folder to write the bundle to")
-    if out.is_dir() and any(out.iterdir()) and not ((out / CARD_FILE).is_file() and (out / "predict.py").is_file()):
-        raise DeployError(f"{out}: is not empty and holds no earlier bundle; give a new or empty folder")
 
 
 def _write_files(run: RunFolder, artifact: Path, folder: Path) -> None:
@@ -163,7 +172,3 @@ def _file_sizes(folder: Path) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def move_into_place(staging: Path, out: Path) -> None:
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)

@@ -36,9 +36,13 @@ class BundleCheck:
 
 
 def measure_bundle(folder: Path, test: Split, threads: int = 1) -> BundleCheck:
-    from workbench.core.deploy.predict import Classifier
+    from workbench.core.deploy.errors import DeployError
+    from workbench.core.deploy.predict import BundleError, Classifier
 
-    classifier = Classifier(folder, "model.onnx", threads)
+    try:
+        classifier = Classifier(folder, "model.onnx", threads)
+    except BundleError as error:
+        raise DeployError(f"the bundle does not load in its own predict.py: {error}") from None
     predictions = classifier.predict(test.texts)
     truth = [test.label_names[i] for i in test.labels]
     correct = sum(label == expected for (label, _), expected in zip(predictions, truth, strict=True))

@@ -17,13 +17,15 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.deploy.bundle import deployable_artifact, move_into_place, student_labels, write_tokenizer
+from workbench.core.deploy.bundle import deployable_artifact, student_labels, write_tokenizer
 from workbench.core.deploy.errors import DeployError
+from workbench.core.deploy.output_folder import OutputKind, earlier_output, move_into_place
 from workbench.core.deploy.web_assets import (
     PAGE,
     RUNTIME_FILES,
@@ -39,6 +41,7 @@ from workbench.core.sources.model_runner import OnnxRunner
 from workbench.core.sources.split_inputs import encode_batches, load_split, load_tokenizer_from
 
 DEMO_FILE, WEB_DIR = "demo.html", "web"
+WEB_DEMO = OutputKind("web demo", frozenset({DEMO_FILE, WEB_DIR}), marks=(DEMO_FILE, WEB_DIR))
 MODEL_FILE, TOKENIZER_FILE = "model.onnx", "tokenizer.json"
 SAMPLE_TEXTS = 100  # test texts the page carries, with the workbench's labels, for its "run on samples" button
 
@@ -55,8 +58,8 @@ def write_web_demo(run_dir: str | Path, out_dir: str | Path | None = None) -> We
     assets = runtime_files()  # first: without the JavaScript, nothing is written
     run = RunFolder.open(run_dir)
     artifact = deployable_artifact(run, "int8")
-    out = Path(out_dir) if out_dir else run.web_demo_dir
-    _check_output_folder(out)
+    out = Path(os.path.abspath(Path(out_dir).expanduser())) if out_dir else run.web_demo_dir
+    earlier = earlier_output(out, WEB_DEMO)
     staging = out.with_name(f".{out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / WEB_DIR).mkdir(parents=True)
@@ -73,20 +76,13 @@ def write_web_demo(run_dir: str | Path, out_dir: str | Path | None = None) -> We
         _write_page(web / "index.html", {**facts, "files": {role: {"file": path.name} for role, path in files.items()}})
         embedded = {role: {"gzip": _packed(path)} for role, path in files.items()}
         _write_page(staging / DEMO_FILE, {**facts, "files": embedded})
-        move_into_place(staging, out)
+        move_into_place(staging, out, earlier)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     sizes = {role: len(part["gzip"]) for role, part in embedded.items()}
     return WebDemo(out, out / DEMO_FILE, sizes)
 
-
-def _check_output_folder(out: Path) -> None:
-    """Only an empty folder or an earlier web demo may be written over: never a folder of other files."""
-    if out.exists() and not out.is_dir():
-        raise DeployError(f"{out}: is a file; give a folder to write the web demo to")
-    if out.is_dir() and any(out.iterdir()) and not ((out / DEMO_FILE).is_file() and (out / WEB_DIR).is_dir()):
-        raise DeployError(f"{out}: is not empty and holds no earlier web demo; give a new or empty folder")
 
 
 def _check_tokenizer(run: RunFolder, tokenizer: Path) -> None:

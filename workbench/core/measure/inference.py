@@ -23,7 +23,7 @@ import numpy as np
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, RunFolder, read_json
-from workbench.core.sources.models import check_model_folder, head_labels
+from workbench.core.sources.models import check_model_folder, folder_trust, head_labels
 
 TEACHER, STUDENT, STUDENT_INT8, STUDENT_INT4 = "teacher", "student fp32", "student int8", "student int4"
 NOT_EXPORTED = "not exported yet"
@@ -47,7 +47,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def _labels_of(folder: Path) -> list[str]:
     from transformers import AutoConfig
 
-    labels = head_labels(AutoConfig.from_pretrained(folder, trust_remote_code=False))
+    labels = head_labels(AutoConfig.from_pretrained(folder, trust_remote_code=folder_trust(folder)))
     if not labels:
         raise WorkbenchError(f"{folder}: has no classification head, so it cannot label text")
     return labels
@@ -64,7 +64,8 @@ class TorchPredictor:
         from workbench.core.sources.model_runner import TorchRunner  # pruned students have per-layer shapes
 
         self.name = name
-        self.folder = check_model_folder(Path(folder))  # run folders are sent around: nothing in them may run
+        # Run folders are sent around: nothing in them runs unless the run's own recipe opted in.
+        self.folder = check_model_folder(Path(folder), folder_trust(folder))
         self.max_length = max_length
         self.labels = _labels_of(self.folder)
         self.tokenizer = AutoTokenizer.from_pretrained(self.folder, trust_remote_code=False)

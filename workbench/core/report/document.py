@@ -29,6 +29,7 @@ from workbench.core.report.sections import (
 )
 from workbench.core.run_folder import SHIPPED_PREFIX, RunFolder, atomic_write, read_json
 from workbench.core.run_summary import failed_artifacts, run_flags
+from workbench.core.sources.models import folder_trust
 
 REPORT_DIR = "report"
 STAGE_TITLES = {"teacher_finetune": "teacher fine-tuning", "general": "general distillation",
@@ -197,7 +198,7 @@ def _mapping_section(run: RunFiles, out: Path) -> str:
     folders = [run.path / "teacher", run.path / "student"]
     if not all((f / "config.json").is_file() for f in folders):
         return section("Layer mapping", '<p class="muted">Drawn once the run has written teacher and student.</p>')
-    configs = [AutoConfig.from_pretrained(f, trust_remote_code=False) for f in folders]
+    configs = [AutoConfig.from_pretrained(f, trust_remote_code=folder_trust(f)) for f in folders]
     teacher_layers, student_layers = (family_of(c).num_layers(c) for c in configs)
     recipe = run.recipe
     try:

@@ -212,12 +212,29 @@ MODERNBERT = EncoderFamily(
 FAMILIES = (BERT, ROBERTA, ELECTRA, DISTILBERT, DEBERTA, MODERNBERT)
 
 
+def standard_config(config):
+    """The config as the transformers class it is, or extends: a model's own config class (trust_remote_code)
+    becomes its family's, so that a student built from it runs and exports with transformers' own code."""
+    from transformers import CONFIG_MAPPING
+
+    for cls in type(config).__mro__:
+        model_type = getattr(cls, "model_type", "")
+        if model_type in CONFIG_MAPPING and CONFIG_MAPPING[model_type] is cls:
+            if cls is type(config):
+                return config
+            settings = {k: v for k, v in config.to_dict().items() if k not in ("auto_map", "model_type")}
+            return cls.from_dict(settings)
+    return config
+
+
 def family_of(config) -> EncoderFamily:
-    """The family of a Hugging Face config, or an error listing the supported model types."""
+    """The family of a Hugging Face config, or an error listing the supported model types. A model's own
+    config class (trust_remote_code) belongs to the family of the config class it extends."""
     model_type = getattr(config, "model_type", None)
-    for family in FAMILIES:
-        if model_type in family.model_types:
-            return family
+    for known in (getattr(cls, "model_type", None) for cls in type(config).__mro__):
+        for family in FAMILIES:
+            if known in family.model_types:
+                return family
     supported = ", ".join(sorted(t for family in FAMILIES for t in family.model_types))
     raise ModelSourceError(
         f"model type '{model_type}' is not supported; use a model of one of these types: {supported}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import ModelSourceError, short_repr
+from workbench.core.errors import ModelSourceError, WorkbenchError, short_repr
 from workbench.core.sources.resources import bundled_teacher_dir
 
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": bundled_teacher_dir}
@@ -55,6 +55,19 @@ def pretrained_options(trust_remote_code: bool = False) -> dict[str, bool]:
     """What every model `from_pretrained` of the workbench passes: safetensors only, no model code unless
     the recipe opted in (an explicit False also keeps transformers from asking on the terminal)."""
     return {"use_safetensors": True, "trust_remote_code": trust_remote_code}
+
+
+def folder_trust(folder: str | Path) -> bool:
+    """Whether a model folder the workbench wrote may run the code it ships: only one inside a run whose recipe
+    opted in (teacher.trust_remote_code), such as that run's fine-tuned teacher with its own model class."""
+    from workbench.core.recipe import Recipe
+    from workbench.core.run_folder import run_folder_of
+
+    recipe = run_folder_of(Path(folder)) / "recipe.yaml"
+    try:
+        return recipe.is_file() and Recipe.load(recipe).teacher.trust_remote_code
+    except WorkbenchError:
+        return False
 
 
 def _bundled_folder(spec: str) -> Path:

@@ -23,6 +23,7 @@ from transformers import PretrainedConfig, PreTrainedModel
 
 from workbench.core.errors import ModelSourceError
 from workbench.core.sources.families import PRUNING_CONFIG_KEY, EncoderFamily, family_of
+from workbench.core.sources.models import folder_trust, pretrained_options
 
 
 def attention_heads(config: PretrainedConfig) -> int:
@@ -95,9 +96,15 @@ def load_pruned(folder: str | Path, **from_config: Any) -> PreTrainedModel:
     from transformers import AutoConfig
 
     folder = Path(folder)
-    config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    trust = folder_trust(folder)
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=trust)
     architecture = (config.architectures or [None])[0]
     model_class = getattr(transformers, architecture or "", None)
+    if model_class is None and trust:  # the model's own class, which its run opted in to (never pruned)
+        from transformers import AutoModelForSequenceClassification
+
+        return AutoModelForSequenceClassification.from_pretrained(folder, **pretrained_options(True),
+                                                                  **from_config).eval()
     if model_class is None:
         raise ModelSourceError(
             f"{folder}: config.json names no known architecture ({architecture!r}); cannot load it"

@@ -15,7 +15,7 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICA
 
 from workbench.core.errors import ModelSourceError, RecipeError
 from workbench.core.recipe import StudentConfig
-from workbench.core.sources.families import family_of
+from workbench.core.sources.families import family_of, standard_config
 from workbench.core.sources.layer_spread import spread_layers
 from workbench.core.sources.models import (
     count_parameters,
@@ -77,7 +77,7 @@ def student_config(
     if cfg.init == "pretrained":
         config = _pretrained_config(cfg.pretrained, teacher_config, label_names)
     else:
-        config = copy.deepcopy(teacher_config)
+        config = copy.deepcopy(standard_config(teacher_config))
         shape = student_shape(cfg, teacher_config)
         family_of(config).set_shape(config, shape.layers, shape.hidden_size, shape.heads, shape.ffn_size)
     config.id2label = dict(enumerate(label_names))
@@ -215,7 +215,8 @@ def _copy_teacher_weights(
 
 def fast_attention(config: PretrainedConfig) -> dict[str, str]:
     # Asking for SDPA on an architecture without it is an error in transformers, not a fallback.
-    supported = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(config)]._supports_sdpa
+    # A model's own class (trust_remote_code) extends its family's: that one says.
+    supported = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(standard_config(config))]._supports_sdpa
     return {"attn_implementation": "sdpa"} if supported else {}
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from workbench.core.distill.precision import ACCELERATE_NAMES, training_precisio
 from workbench.core.distill.target_store import TargetStore
 from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.distill.training_loop import StageRunner
+from workbench.core.errors import WorkbenchError
 from workbench.core.events import Event, JobControl, Notice, PhaseTimed, StageStarted
 from workbench.core.preflight import check_models
 from workbench.core.quiet import quiet_libraries
@@ -34,6 +35,8 @@ from workbench.core.stages.resume import ResumeBook
 from workbench.core.stages.teacher_reuse import kept_targets_folder
 
 PRUNING = "pruning"
+
+T = TypeVar("T")
 
 
 def seed_everything(seed: int) -> None:
@@ -80,13 +83,13 @@ class JobContext:
     def open(cls, recipe: Recipe | None, control: JobControl, resume_dir: str | Path | None) -> JobContext:
         """Seeded, with its run folder created (or reopened) and the resume state read."""
         recipe = RunFolder.open(resume_dir).recipe() if resume_dir else recipe
-        check_models(recipe)  # workbench.core.preflight, before a run folder exists; the data's checks follow
+        # workbench.core.preflight, before a run folder exists; the data's checks follow
+        notices = list(check_models(recipe).notes)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         quiet_libraries()
         seed_everything(recipe.training.seed)
         accelerator = make_accelerator(recipe)
         run, run_path = _shared_run_folder(accelerator, recipe, resume_dir)
-        notices: list[str] = []
         try:
             resume = ResumeBook.open(resume_dir, notices.append)
             if run and resume_dir:
@@ -123,6 +126,18 @@ class JobContext:
     def timed_phases(self) -> list[Event]:
         timed, self._timed = self._timed, []
         return [self.log(event) for event in timed]
+
+    def keep_in_cache(self, what: str, keep: Callable[[], T]) -> T | None:
+        """Write to the teacher cache; a full or read-only cache costs later jobs the reuse, never this job its
+        result: a notice, and the job goes on (what it made is in its run folder)."""
+        try:
+            return keep()
+        except (OSError, WorkbenchError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            self.notices.append(f"could not keep {what} in the teacher cache {self.recipe.teacher_cache_dir()} "
+                                f"({reason}); the job goes on without it (free space there, or set "
+                                "teacher.cache_dir to a writable folder)")
+            return None
 
     def pending_notices(self) -> list[Event]:
         notices, self.notices = self.notices, []

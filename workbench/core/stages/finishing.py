@@ -93,7 +93,8 @@ def export(context: JobContext) -> Iterator[Event]:
             yield context.log(Notice(result.message if result.artifact.startswith(SHIPPED_PREFIX) else
                                      f"reference model only, the student is unaffected: {result.message}"))
     if kept is None and context.teacher_key is not None and recipe.quantization.reference_models:
-        keep_teacher_onnx(recipe, context.teacher_key, run, results)
+        context.keep_in_cache("the teacher's ONNX artifacts",
+                              lambda: keep_teacher_onnx(recipe, context.teacher_key, run, results))
     context.control.raise_if_cancelled(EXPORT)
     test = split_of(context.data, "test", recipe.data.max_length)
     evaluation = read_json(run.evaluation_path)
@@ -124,8 +125,9 @@ def benchmark(context: JobContext) -> Iterator[Event]:
                      repeats=BENCHMARK_REPEATS, between_models=lambda: context.control.raise_if_cancelled(BENCHMARK),
                      scored=_scored_on_test(context) | known)
     write_json(run.bench_path, {"run_dir": str(run.path), **result})
-    keep_scores(kept, {name: model["test"] for name, model in result["models"].items()
-                       if name.startswith("teacher-onnx") and name not in known})
+    scores = {name: model["test"] for name, model in result["models"].items()
+              if name.startswith("teacher-onnx") and name not in known}
+    context.keep_in_cache("the teacher's ONNX test scores", lambda: keep_scores(kept, scores))
     yield context.log(ArtifactWritten("benchmark", str(run.bench_path)))
 
 
@@ -166,7 +168,8 @@ def _teacher_test_predictions(context: JobContext) -> np.ndarray:
         return np.array(kept)
     predictions = predict(context.teacher, context.loaders["test"], context.accelerator.device)
     if key is not None:
-        keep_predictions(recipe, key, "test", predictions.tolist())
+        context.keep_in_cache("the teacher's test predictions",
+                              lambda: keep_predictions(recipe, key, "test", predictions.tolist()))
     return predictions
 
 

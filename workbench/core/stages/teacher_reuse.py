@@ -29,8 +29,7 @@ READ_CHUNK = 1 << 20
 
 
 def cache_root(recipe: Recipe) -> Path:
-    """Where fine-tuned teachers are kept: the recipe's own folder, or one beside its runs."""
-    return Path(recipe.teacher.cache_dir or Path(recipe.output_dir) / ".teacher-cache")
+    return recipe.teacher_cache_dir()
 
 
 def teacher_key(recipe: Recipe, teacher_folder: Path, data_hash: str, label_names: list[str]) -> dict[str, Any]:

@@ -45,8 +45,10 @@ def teacher_finetune(context: JobContext) -> Iterator[Event]:
         context.tokenizer.save_pretrained(fine_tuned)
         yield context.log(ArtifactWritten("teacher", str(fine_tuned)))
         if context.teacher_key is not None:
-            kept = keep_teacher(context.recipe, context.teacher_key, fine_tuned)
-            yield context.log(ArtifactWritten("cached teacher", str(kept)))
+            kept = context.keep_in_cache("the fine-tuned teacher",
+                                         lambda: keep_teacher(context.recipe, context.teacher_key, fine_tuned))
+            if kept:
+                yield context.log(ArtifactWritten("cached teacher", str(kept)))
     teacher.eval()
     teacher.requires_grad_(False)
 

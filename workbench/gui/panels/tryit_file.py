@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.background import describe_error
+
 BATCH = 64
 MAX_ROWS = 20_000
 MAX_TEXT = 300  # characters of a line kept for the table
@@ -47,8 +49,23 @@ class FileBatch:
     predicted: dict[str, list[int]]  # model -> label index per text
 
 
-def read_lines(path: str | Path) -> Iterator[str]:
-    with open(path, encoding="utf-8", errors="replace") as file:
+def text_file_encoding(path: str | Path) -> str:
+    """The encoding of a text file to classify, as the core reads data files; one line when it is no text file."""
+    from workbench.core.errors import DataSourceError
+    from workbench.core.sources.text_encoding import detect_encoding
+
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "no such file"
+        raise DataSourceError(f"{path}: {what}; give a text file, one text a line")
+    try:
+        return detect_encoding(path)  # refuses binary data
+    except OSError as error:
+        raise DataSourceError(f"{path}: cannot be read ({error.strerror})") from None
+
+
+def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[str]:
+    with open(path, encoding=encoding, errors="replace") as file:
         for line in file:
             if line.strip():
                 yield line.strip()
@@ -58,11 +75,12 @@ def classify_file(load: Callable[[], dict], path: str, threads: int | None) -> I
     """Background: load the run's models, then every line of the file through them, one batch per yield."""
     from workbench.core.measure.inference import predict_batches
 
+    encoding = text_file_encoding(path)
     predictors = load()
     present = {name: p for name, p in predictors.items() if not isinstance(p, str)}
     yield FileStarted(list(present), {name: p.labels for name, p in present.items()},
-                      sum(1 for _ in read_lines(path)))
-    for texts, probabilities in predict_batches(present, read_lines(path), BATCH, threads):
+                      sum(1 for _ in read_lines(path, encoding)))
+    for texts, probabilities in predict_batches(present, read_lines(path, encoding), BATCH, threads):
         yield FileBatch([t[:MAX_TEXT] for t in texts],
                         {name: p.argmax(axis=-1).tolist() for name, p in probabilities.items()})
 
@@ -157,10 +175,10 @@ class FileRun(QWidget):
         self.cancel_button.setEnabled(True)
         self.status.setText(f"Loading the run's models for {Path(path).name}…")
         self._started = time.perf_counter()
-        worker = create_worker(classify_file, load, path, threads, _start_thread=False)
+        worker = create_worker(classify_file, load, path, threads, _start_thread=False, _ignore_errors=True)
         outcome: dict[str, str] = {}
         worker.yielded.connect(lambda item: worker is self.worker and self._on_yielded(item))
-        worker.errored.connect(lambda error: outcome.setdefault("end", f"⚠ {type(error).__name__}: {error}"))
+        worker.errored.connect(lambda error: outcome.setdefault("end", f"⚠ {describe_error(error)}"))
         worker.aborted.connect(lambda: outcome.setdefault("end", "Cancelled after "))
         worker.finished.connect(lambda: worker is self.worker and self._stopped(outcome.get("end", "Done: ")))
         self.worker = worker
