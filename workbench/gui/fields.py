@@ -13,8 +13,9 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QLabel,
@@ -59,6 +60,28 @@ def recipe_bounds(path: str, model: type[BaseModel] | None = None) -> tuple[int 
     return low, high
 
 
+class _WheelOnlyWithFocus(QObject):
+    """Lets a wheel event through to a combo or spin box only once it has focus (clicked or tabbed into);
+    otherwise the event goes on to the page, which scrolls. Scrolling a form must never change a value."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Wheel and not watched.hasFocus():
+            event.ignore()  # ignored, so Qt offers it to the parent (the scroll area)
+            return True
+        return False
+
+
+def guard_wheel(widget: QWidget) -> QWidget:
+    """Qt's convention for value widgets inside scrolled forms: focus by click or tab only (not by wheel),
+    and the wheel changes the value only when focused. Applied to every field and to the window's other
+    combo and spin boxes."""
+    if isinstance(widget, QComboBox | QAbstractSpinBox):
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        filter_ = _WheelOnlyWithFocus(widget)
+        widget.installEventFilter(filter_)
+    return widget
+
+
 class ParseProblem(ValueError):
     """The widget's text is not a value of the field's type; the recipe never sees it."""
 
@@ -69,7 +92,7 @@ class Field(QObject):
     def __init__(self, path: str, widget: QWidget, tip: str = "") -> None:
         super().__init__(widget)
         self.path = path
-        self.widget = widget
+        self.widget = guard_wheel(widget)
         self.container = QWidget()
         layout = QVBoxLayout(self.container)
         layout.setContentsMargins(0, 0, 0, 0)

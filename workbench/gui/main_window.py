@@ -24,7 +24,7 @@ from workbench.core.run_folder import RunFolder
 from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest, preload_job_libraries
 from workbench.gui.checked_start import CheckedStart
-from workbench.gui.closing import BackgroundWork, stop_then
+from workbench.gui.closing import BackgroundWork, UnsavedChanges, stop_then
 from workbench.gui.device import describe_device
 from workbench.gui.menus import add_action, build_menus
 from workbench.gui.panels.compression import CompressionPanel
@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self._saved_recipe = recipe
         self._went_live = False
         self._close_when_cancelled = False
+        self.unsaved = UnsavedChanges(self, lambda: self.modified, self.save_recipe, lambda: self.recipe.name)
         self._device = Latest(self)
         self._presentation: PresentationWindow | None = None
         self.preload: Latest | None = None  # the job's libraries, imported once the window is on screen
@@ -243,10 +244,15 @@ class MainWindow(QMainWindow):
     def _show_recipe(self) -> None:
         recipe = self.editor.recipe
         where = str(self.recipe_path) if self.recipe_path else "unsaved"
-        modified = "*" if recipe != self._saved_recipe or not self.editor.valid else ""
+        modified = "*" if self.modified else ""
         self.setWindowTitle(f"TinyBERT Workbench — {recipe.name}{modified} ({where})")
         self.statusBar().showMessage(
             f"teacher {recipe.teacher.source} → student {recipe.student.preset}; data {recipe.data.source}")
+
+    @property
+    def modified(self) -> bool:
+        """The recipe differs from the one last opened or saved (or has problems): the title's *."""
+        return self.editor.recipe != self._saved_recipe or not self.editor.valid
 
     def load_recipe(self, path: Path) -> None:
         try:
@@ -308,6 +314,9 @@ class MainWindow(QMainWindow):
     # -- closing ---------------------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if not self.unsaved.settled():
+            event.ignore()
+            return
         running = [work for work in self._background_work() if work.running()]
         if running:
             event.ignore()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from workbench.core.recipe import BUNDLED_TWEETS, Recipe
 from workbench.gui.background import Latest
 from workbench.gui.charts import BarCard
-from workbench.gui.fields import LineField, SpinField, add_row
+from workbench.gui.fields import LineField, SpinField, add_row, guard_wheel
 from workbench.gui.recipe_editor import RecipeEditor
 
 PREVIEW_ROWS = 8
@@ -71,7 +71,7 @@ class DataSection(QGroupBox):
         self.source_field = bind(LineField("data.source", "str", "bundled:tweets, a CSV / JSONL / parquet file, "
                                                                  "or a hub dataset id"))
         row.addWidget(self.source_field.container, 1)
-        self.presets = QComboBox()
+        self.presets = guard_wheel(QComboBox())
         self.presets.addItem("Bundled tweets", BUNDLED_TWEETS)
         self.presets.activated.connect(lambda: editor.set("data.source", self.presets.currentData()))
         row.addWidget(self.presets)

@@ -16,7 +16,6 @@ from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -30,6 +29,7 @@ from workbench.core.run_summary import RunSummary
 from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
+from workbench.gui.message_label import message_label, show_message
 from workbench.gui.pareto import ParetoCard, Point
 from workbench.gui.tables import rows_table
 
@@ -74,7 +74,7 @@ class RunsPanel(QWidget):
         self.report_path: Path | None = None
         self._stale = False
 
-        self.heading = QLabel()
+        self.heading = message_label()
         self.table = rows_table(COLUMNS, 0, QTableWidget.SelectionMode.ExtendedSelection)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda: self._emit_selected(self.show_requested))
@@ -284,7 +284,7 @@ class RunsPanel(QWidget):
         self.heading.setText(doing.format(name=Path(paths[0]).name))
 
         def failed(message: str) -> None:
-            self.heading.setText(f"<span style='color:#c62828'>⚠ {failure}: {html.escape(message)}</span>")
+            show_message(self.heading, message, f"⚠ {failure}: ", "#c62828")
             self._selection_changed()
 
         self._background.run(lambda: work(paths[0]), done, failed)

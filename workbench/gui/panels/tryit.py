@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from workbench.gui.background import Latest
 from workbench.gui.bench_figures import BENCH_NAMES, STUDENT, STUDENT_INT8, cell_lines, run_figures
 from workbench.gui.charts import BarCard
+from workbench.gui.fields import guard_wheel
 from workbench.gui.panels.tryit_file import FileRun
 from workbench.gui.probability_bars import ProbabilityBars
 
@@ -77,9 +78,9 @@ class TryItPanel(QWidget):
         self.training_active = False  # set by the window: torch's thread count is then the job's, not ours
         self._measured_while_training = False
 
-        self.run_combo = QComboBox()
+        self.run_combo = guard_wheel(QComboBox())
         self.run_combo.setMinimumWidth(320)
-        self.repeats = QSpinBox(minimum=1, maximum=100, value=5)
+        self.repeats = guard_wheel(QSpinBox(minimum=1, maximum=100, value=5))
         self.repeats.setToolTip("latency is the median over this many repeated runs (after one warm-up)")
         load = QPushButton("Load file…")
         load.setToolTip("Classify every line of a text file in the background (thousands of lines are fine)")
@@ -140,7 +141,7 @@ class TryItPanel(QWidget):
         layout.addWidget(self.texts_table, 2)
         layout.addWidget(self.file_run, 3)
         layout.addLayout(charts, 3)
-        self.run_combo.currentIndexChanged.connect(lambda _: self.show_run_figures())
+        self.run_combo.currentIndexChanged.connect(lambda _: self._run_switched())
 
     # -- runs and texts --------------------------------------------------------------------------------------
 
@@ -152,6 +153,20 @@ class TryItPanel(QWidget):
             self.run_combo.addItem(Path(run_dir).name, run_dir)
         index = self.run_combo.findData(current)
         self.run_combo.setCurrentIndex(index if index >= 0 else 0)
+
+    def _run_switched(self) -> None:
+        """Another run's models: the results on screen came from the last run's, so they go (a request still
+        running for it is dropped when it reports)."""
+        self._background.drop()
+        self._set_busy(None)
+        self.file_run.cancel()
+        self.file_run.hide()
+        self.results = []
+        self.table.setRowCount(0)
+        self.texts_table.setRowCount(0)
+        self.texts_table.hide()
+        self.status.setText("Press Classify to run this run's models on the texts.")
+        self.show_run_figures()
 
     def texts(self) -> list[str]:
         return [line.strip() for line in self.text.toPlainText().splitlines() if line.strip()]
