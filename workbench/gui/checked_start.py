@@ -7,6 +7,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from workbench.gui.background import Latest
+from workbench.gui.fields import on_screen
 from workbench.gui.panels.training import TrainingPanel
 from workbench.gui.recipe_editor import RecipeEditor
 
@@ -38,5 +39,6 @@ class CheckedStart(QObject):
         self._check.run(lambda: check_recipe(recipe), lambda _: self.training.start(), self._refused)
 
     def _refused(self, message: str) -> None:
+        message = on_screen(message)
         self.training.stage_label.setText(f"Not started: {message}")
         QMessageBox.warning(self.window, "The recipe cannot start", message)

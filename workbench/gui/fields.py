@@ -6,6 +6,7 @@ and sends back the recipe's own message for the field, shown in red right under 
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 INVALID_STYLE = "border: 1px solid #c62828; background: #fff3f3;"
 INT_RANGE = (-(2**31), 2**31 - 1)  # what a QSpinBox can hold
+FORM_LABELS: dict[str, str] = {}  # recipe path -> the label its field has on screen (filled by add_row)
 
 
 def recipe_field(path: str, model: type[BaseModel] | None = None) -> FieldInfo:
@@ -131,13 +133,15 @@ class LineField(Field):
 
     def __init__(self, path: str, kind: str = "str", placeholder: str = "", tip: str = "") -> None:
         super().__init__(path, QLineEdit(placeholderText=placeholder), tip)
-        self.kind = kind  # str | optional_str | float | optional_float | optional_int | int_list
+        self.kind = kind  # str | optional_str | float | optional_float | optional_int | int_list | str_list
         self.widget.textEdited.connect(self._emit)
 
     def value(self) -> Any:
         text = self.widget.text().strip()
         if self.kind == "str":
             return text
+        if self.kind == "str_list":
+            return [part.strip() for part in text.split(",")] if text else None
         if not text:
             if self.kind.startswith("optional") or self.kind == "int_list":
                 return None
@@ -227,4 +231,20 @@ class CheckField(Field):
 def add_row(form, label: str, field: Field) -> Field:
     """A labelled row in a QFormLayout; the field's problem line sits under its widget."""
     form.addRow(label, field.container)
+    return labelled(field, label)
+
+
+def labelled(field: Field, label: str) -> Field:
+    """Remember the label a field has on screen: messages about its recipe path name it so (on_screen)."""
+    FORM_LABELS[field.path] = label
     return field
+
+
+def on_screen(message: str) -> str:
+    """A core message with each recipe path the window has a field for named by the field's label
+    ('set data.label_column to …' reads 'set “Label column” to …'); paths without a field stay."""
+    paths = sorted(FORM_LABELS, key=len, reverse=True)  # data.label_names before a shorter path inside it
+    if not paths:
+        return message
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(p) for p in paths) + r")(?![\w])")
+    return pattern.sub(lambda match: f"“{FORM_LABELS[match.group(1)]}”", message)

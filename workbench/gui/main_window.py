@@ -26,6 +26,7 @@ from workbench.gui.background import Latest, preload_job_libraries
 from workbench.gui.checked_start import CheckedStart
 from workbench.gui.closing import BackgroundWork, UnsavedChanges, stop_then
 from workbench.gui.device import describe_device
+from workbench.gui.fields import on_screen
 from workbench.gui.menus import add_action, build_menus
 from workbench.gui.panels.compression import CompressionPanel
 from workbench.gui.panels.data_section import DataPanel
@@ -165,7 +166,7 @@ class MainWindow(QMainWindow):
     def _show_problems(self, problems: dict[str, str]) -> None:
         if problems:
             self.problems_label.setText(f"<span style='color:#c62828'>⚠ recipe has {len(problems)} problem(s)</span>")
-            self.problems_label.setToolTip("\n".join(f"{p or 'recipe'}: {m}" for p, m in problems.items()))
+            self.problems_label.setToolTip("\n".join(on_screen(f"{p or 'recipe'}: {m}") for p, m in problems.items()))
         else:
             self.problems_label.setText("")
         self._show_recipe()

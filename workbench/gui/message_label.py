@@ -32,7 +32,7 @@ def elided(text: str, limit: int = MAX_CHARS) -> str:
 def show_message(label: QLabel, message: str, prefix: str = "", colour: str | None = None) -> None:
     """Plain `message` after rich-text `prefix`, escaped and elided; the whole message as the tooltip."""
     # A zero-width space after each slash lets a long path wrap there instead of running off the label.
-    body = prefix + html.escape(elided(message)).replace("/", "/\u200b")
+    body = prefix + html.escape(elided(message), quote=False).replace("/", "/\u200b")
     label.setText(f"<span style='color:{colour}'>{body}</span>" if colour else body)
     plain = re.sub(r"<[^>]+>", "", prefix)
     label.setToolTip(f"{html.unescape(plain)}{message}" if len(message) > MAX_CHARS else "")

@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -31,10 +32,11 @@ from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
 from workbench.gui.message_label import message_label, show_message
 from workbench.gui.pareto import ParetoCard, Point
+from workbench.gui.steps import data_name
 from workbench.gui.tables import rows_table
 
-COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "int8 size",
-           "int8 acc.", "started"]
+COLUMNS = ["run", "recipe", "data", "status", "teacher acc.", "student acc.", "agreement", "student size",
+           "int8 size", "int8 acc.", "started"]
 STATUS_COLOURS = {"finished": "#2e7d32", "cancelled": "#ef6c00", "failed": "#c62828", "running": "#1565c0"}
 
 
@@ -47,8 +49,9 @@ def mib(value: float | None) -> str:
 
 
 def row_values(row: RunSummary, status: str) -> list[str]:
-    return [row.name, row.recipe, status, percent(row.teacher_accuracy), percent(row.student_accuracy),
-            percent(row.agreement), mib(row.student_mib), mib(row.int8_mib), percent(row.int8_accuracy),
+    return [row.name, row.recipe, data_name(row.data), status, percent(row.teacher_accuracy),
+            percent(row.student_accuracy), percent(row.agreement), mib(row.student_mib), mib(row.int8_mib),
+            percent(row.int8_accuracy),
             time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
 
 
@@ -76,6 +79,10 @@ class RunsPanel(QWidget):
 
         self.heading = message_label()
         self.table = rows_table(COLUMNS, 0, QTableWidget.SelectionMode.ExtendedSelection)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a run's date and time are at its name's end
+        for column in (1, 2):  # names of any length: a set width, elided, the whole name as the tooltip
+            self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(column, 120)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda: self._emit_selected(self.show_requested))
 
@@ -161,7 +168,8 @@ class RunsPanel(QWidget):
             status = "running here" if row.path == self.active_run else row.status
             for column, value in enumerate(row_values(row, status)):
                 item = QTableWidgetItem(value)
-                if column == 2:
+                item.setToolTip(row.data if column == 2 else value)
+                if column == 3:
                     item.setForeground(_brush(STATUS_COLOURS.get(row.status, "#424242")))
                     item.setToolTip(row.message)
                 if column == 0:
@@ -301,12 +309,10 @@ class RunsPanel(QWidget):
     def export_report(self, path: str | Path) -> Path:
         """A self-contained HTML page comparing the selected runs: their figures and the comparison charts."""
         rows = self._selected_rows()
-        header = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS[:7])
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in (
-                r.name, r.recipe, r.status, percent(r.teacher_accuracy), percent(r.student_accuracy),
-                percent(r.agreement), mib(r.student_mib))) + "</tr>"
-            for r in rows)
+        shown = COLUMNS.index("student size") + 1  # the figures up to the student's size
+        header = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS[:shown])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row_values(r, r.status)[:shown])
+                       + "</tr>" for r in rows)
         images = "".join(f"<h2>{html.escape(chart.title)}</h2><img src='data:image/png;base64,{_png64(chart)}'>"
                          for chart in (self.loss_chart, self.accuracy_chart))
         page = (f"<!doctype html><meta charset='utf-8'><title>TinyBERT Workbench report</title>"
