@@ -156,7 +156,7 @@ def describe(event: Event) -> str | None:
     if isinstance(event, PhaseStarted) and event.phase in OUTSIDE_TRAINING:
         return f"▶ {event.phase}"
     if isinstance(event, PhaseTimed):
-        return f"  ⏱ {event.phase}: {event.seconds:.1f} s"
+        return f"  ◷ {event.phase}: {event.seconds:.1f} s"  # ⏱ has no glyph in common fonts
     if isinstance(event, Finished):
         return f"● {event.status}: {event.run_dir}"
     if isinstance(event, Failed):

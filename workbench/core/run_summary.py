@@ -26,6 +26,8 @@ class RunSummary:
     int8_accuracy: float | None = None
     int8_mib: float | None = None
     int8_latency_ms: float | None = None  # batch 1 at the shortest measured length
+    teacher_int8_latency_ms: float | None = None  # the fused int8 teacher: the reference a student must beat
+    teacher_int8_accuracy: float | None = None
     data: str = "?"  # the recipe's data.source: two runs of one recipe on other data differ here
 
     @property
@@ -58,6 +60,8 @@ def summarize(run: RunFolder) -> RunSummary:
         int8_accuracy=accuracy("student_int8", "student_int8_accuracy"),
         int8_mib=int8.stat().st_size / 2**20 if int8.is_file() else None,
         int8_latency_ms=_batch1_ms(bench.get("student-onnx-int8")),
+        teacher_int8_latency_ms=_batch1_ms(bench.get("teacher-onnx-int8")),
+        teacher_int8_accuracy=_number(((bench.get("teacher-onnx-int8") or {}).get("test") or {}).get("accuracy")),
         data=_text((recipe.get("data") if isinstance(recipe.get("data"), dict) else {}).get("source")),
     )
 

@@ -61,6 +61,13 @@ def pareto_points(rows: list[RunSummary]) -> list[Point]:
             if row.int8_latency_ms is not None and row.int8_accuracy is not None]
 
 
+def teacher_points(rows: list[RunSummary]) -> list[Point]:
+    """The int8 teachers the listed runs measured, once each (runs of one teacher measure it alike)."""
+    points = {(row.teacher_int8_latency_ms, row.teacher_int8_accuracy): row.name for row in reversed(rows)
+              if row.teacher_int8_latency_ms is not None and row.teacher_int8_accuracy is not None}
+    return [Point(f"int8 teacher ({name})", latency, accuracy) for (latency, accuracy), name in points.items()]
+
+
 class RunsPanel(QWidget):
     show_requested = Signal(str)
     resume_requested = Signal(str)
@@ -107,7 +114,7 @@ class RunsPanel(QWidget):
         bar.addStretch(1)
 
         self.loss_chart = ChartCard("Compare: student total loss", "loss (log scale)", log_y=True)
-        self.accuracy_chart = ChartCard("Compare: student dev accuracy", "accuracy")
+        self.accuracy_chart = ChartCard("Compare: student dev accuracy", "accuracy", fraction_y=True)
         charts = QWidget()
         chart_row = QHBoxLayout(charts)
         chart_row.setContentsMargins(0, 0, 0, 0)
@@ -178,7 +185,7 @@ class RunsPanel(QWidget):
             if row.path in selected:
                 self.table.selectRow(index)
         self.table.blockSignals(False)
-        self.pareto_chart.set_points(pareto_points(self.rows))
+        self.pareto_chart.set_points(pareto_points(self.rows), teacher_points(self.rows))
         self._selection_changed()
         self.runs_listed.emit(list(self.rows))
 

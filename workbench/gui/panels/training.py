@@ -110,7 +110,7 @@ class TrainingPanel(QWidget):
         self.charts = {
             LOSS: ChartCard("Loss by component", "loss (log scale)", log_y=True),
             LR: ChartCard("Learning rate", "learning rate"),
-            ACCURACY: ChartCard("Dev accuracy", "accuracy"),
+            ACCURACY: ChartCard("Dev accuracy", "accuracy", fraction_y=True),
             THROUGHPUT: ChartCard("Throughput", "examples / s"),
         }
         grid_widget = QWidget()
