@@ -15,6 +15,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -102,7 +103,13 @@ class Field(QObject):
         layout.addWidget(widget)
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet("color: #c62828; font-size: 11px;")
+        # A palette and a font, not a style sheet: ~90 fields each parsing one cost ~20 ms of the launch.
+        palette = self.problem_label.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, QColor("#c62828"))
+        self.problem_label.setPalette(palette)
+        font = self.problem_label.font()
+        font.setPixelSize(11)
+        self.problem_label.setFont(font)
         self.problem_label.hide()
         layout.addWidget(self.problem_label)
         if tip:

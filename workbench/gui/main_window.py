@@ -97,7 +97,6 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
         self._build_menus()
         self._wire()
-        self.runs.refresh()
         self.nav.setCurrentRow(0)
         self._refresh_steps()
         if not self.restoreGeometry(QByteArray(self.settings.value(GEOMETRY_KEY, QByteArray()))):
@@ -230,6 +229,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._go_live)
 
     def _go_live(self) -> None:
+        self.runs.refresh()  # reads every run folder's files: a long-used output folder holds many
         self.models.go_live()
         setting = self.editor.recipe.training.device
         self._device.run(lambda: describe_device(setting), lambda text: self.device_label.setText(f"device: {text}"),
