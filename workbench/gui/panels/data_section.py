@@ -61,7 +61,9 @@ def preview_data(config: DataConfig, tokenizer_source: str) -> DataPreview:
     texts, labels, report = clean_columns(column_values(raw, TEXT), column_values(raw, LABEL))
     found = sorted(set(labels), key=class_order)
     labels = named_classes(labels, config, origin)
-    counts = {name: labels.count(name) for name in sorted(set(labels))}
+    present = set(labels)
+    order = [name for name in config.label_names or [] if name in present] or sorted(present)  # class order
+    counts = {name: labels.count(name) for name in order}
     preview = DataPreview(origin, rows_of_every_class(labels, texts), counts, report.line(), found)
     try:
         tokenizer = load_tokenizer(resolve_model_source(tokenizer_source))

@@ -49,8 +49,8 @@ from workbench.gui.tables import rows_table
 if TYPE_CHECKING:
     from workbench.gui.search_worker import SearchWorker
 
-COLUMNS = ["trial", "candidate", "state", "int8 ms", "× int8 teacher", "MiB", "dev acc.", "kept", "kept (int8 teacher)",
-           "why"]
+COLUMNS = ["trial", "candidate", "state", "int8 ms", "speed-up (×) vs int8 teacher", "MiB", "dev acc.", "kept",
+           "kept (int8 teacher)", "why"]
 
 
 class OptionalFloatField(LineField):
