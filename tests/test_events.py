@@ -38,6 +38,16 @@ def test_command_line_prints_the_same_lines_as_the_window():
         assert describe(event) in printed
 
 
+def test_command_line_names_export_and_benchmark_while_they_run():
+    from workbench.core.events import PhaseStarted
+
+    stream = io.StringIO()
+    follow([PhaseStarted("intermediate"), STAGE, STEP, PhaseStarted("export"), PhaseStarted("benchmark"), FINISHED],
+           stream)
+    printed = stream.getvalue()
+    assert "▶ export" in printed and "▶ benchmark" in printed and "None" not in printed
+
+
 def test_job_progress_covers_export_and_benchmark_and_leaves_pauses_out():
     from workbench.core.events import JobPlanned, PhaseStarted, StageStarted, Step
     from workbench.core.progress import JobProgress

@@ -25,7 +25,7 @@ from workbench.core.events import (
 )
 
 # Events printed as a line; stages and steps are the progress bar's.
-LINE_EVENTS = (Evaluation, StageFinished, ArtifactWritten, Notice)
+LINE_EVENTS = (Evaluation, StageFinished, ArtifactWritten, Notice, PhaseStarted)
 
 
 class StageClock:
@@ -130,8 +130,9 @@ def follow(events: Iterable[Event], stream: TextIO | None = None) -> Event | Non
         elif isinstance(event, Finished | Failed | StageFinished) and bar is not None:
             bar.close()
             bar = None
-        if isinstance(event, LINE_EVENTS):
-            _write(bar, stream, describe(event))
+        line = describe(event) if isinstance(event, LINE_EVENTS) else None
+        if line:  # a training stage's PhaseStarted has none: its bar says it
+            _write(bar, stream, line)
     return last
 
 
