@@ -86,8 +86,9 @@ class ParetoCard(ChartCard):
         every = self.points + self.teachers
         middle = (min(p.latency_ms for p in every) + max(p.latency_ms for p in every)) / 2 if every else 0
         for index, point in enumerate(sorted(named, key=lambda p: p.latency_ms)):
-            colour = TEACHER_COLOUR if point in self.teachers else "#424242"
-            label = pg.TextItem(elided(point.name, LABEL_CHARS), color=colour,
+            teacher = point in self.teachers
+            label = pg.TextItem("int8 teacher" if teacher else elided(point.name, LABEL_CHARS),
+                                color=TEACHER_COLOUR if teacher else "#424242",
                                 anchor=(1 if point.latency_ms >= middle else 0, 1 if index % 2 == 0 else -0.1))
             label.setPos(point.latency_ms, point.accuracy)
             label.setToolTip(point.name)

@@ -87,6 +87,7 @@ class RunsPanel(QWidget):
         self.heading = message_label()
         self.table = rows_table(COLUMNS, 0, QTableWidget.SelectionMode.ExtendedSelection)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a run's date and time are at its name's end
+        self.table.setWordWrap(False)  # one line a run, elided, not names broken over two
         for column in (1, 2):  # names of any length: a set width, elided, the whole name as the tooltip
             self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(column, 120)
