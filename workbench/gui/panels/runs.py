@@ -88,9 +88,9 @@ class RunsPanel(QWidget):
         self.table = rows_table(COLUMNS, 0, QTableWidget.SelectionMode.ExtendedSelection)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a run's date and time are at its name's end
         self.table.setWordWrap(False)  # one line a run, elided, not names broken over two
-        for column in (1, 2):  # names of any length: a set width, elided, the whole name as the tooltip
+        for column, width in ((0, 190), (1, 120), (2, 120)):  # names of any length: a set width (draggable),
             self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(column, 120)
+            self.table.setColumnWidth(column, width)  # elided, the whole name as the tooltip
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda: self._emit_selected(self.show_requested))
 
