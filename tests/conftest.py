@@ -27,6 +27,17 @@ def wait_for_background():
             QCoreApplication.processEvents()
 
 
+@pytest.fixture(autouse=True)
+def discard_unsaved_recipes(monkeypatch):
+    """A window closed at a test's end with its recipe edited would ask Save / Discard / Cancel in a modal
+    box that nobody answers: tests discard, except the one about that question (tests/test_gui_traps.py)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from workbench.gui import closing
+
+    monkeypatch.setattr(closing, "ask_unsaved", lambda parent, name: QMessageBox.StandardButton.Discard)
+
+
 @pytest.fixture(scope="session")
 def tiny_base_dir(tmp_path_factory):
     """A tiny BERT encoder with no classification head, and its tokenizer."""

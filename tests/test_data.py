@@ -6,7 +6,7 @@ from workbench.core.recipe import DataConfig
 from workbench.core.sources import data as data_module
 from workbench.core.sources.data import load_task_data
 from workbench.core.sources.data_split import stratified_split
-from workbench.core.sources.data_summary import summarize_data
+from workbench.core.sources.data_summary import suggested_max_length, summarize_data
 
 
 def tiny_config(path, **overrides) -> DataConfig:
@@ -137,6 +137,8 @@ def test_summary_counts_classes_and_token_lengths(tiny_csv, tmp_path):
     summary = summarize_data(str(tiny_csv), "text", "sentiment", tiny_tokenizer(tmp_path / "tok"))
     assert summary.class_counts == {"negative": 40, "neutral": 40, "positive": 40}
     assert 0 < summary.length_percentiles["p50"] <= summary.length_percentiles["max"]
+    assert summary.suggested_max_length % 8 == 0 and summary.suggested_max_length >= summary.length_percentiles["p95"]
+    assert [suggested_max_length(p95) for p95 in (3, 8, 41, 900)] == [8, 8, 48, 512]
 
 
 @pytest.mark.integration
@@ -157,3 +159,20 @@ def test_reading_while_another_thread_imports_transformers(tiny_csv):
               f"read_source({str(tiny_csv)!r}, 'text', 'sentiment')\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-500:]
+
+
+def test_label_names_name_the_classes_found_in_class_order(tmp_path):
+    rows = [f"{'a fine fresh crisp apple' if i % 2 else 'a soft rotten old pear'} {i},{i % 2}\n" for i in range(40)]
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label\n" + "".join(rows), encoding="utf-8")
+    config = DataConfig(source=str(path), label_column="label", label_names=["rotten", "fresh"], train_size=20,
+                        dev_size=10, test_size=10)
+    data = load_task_data(config)
+    assert data.label_names == ["rotten", "fresh"]
+    test = data.splits["test"]
+    assert all(("fresh" in text) == (label == 1) for text, label in zip(test["text"], test["label"], strict=True))
+    data_module._last.clear()
+    with pytest.raises(DataSourceError, match=r"data.label_names gives 3 name\(s\) for 2 classes"):
+        load_task_data(config.model_copy(update={"label_names": ["rotten", "fresh", "ripe"]}))
+    with pytest.raises(ValueError, match="a class is named twice"):
+        DataConfig(label_names=["fresh", "fresh "])

@@ -36,3 +36,43 @@ def test_command_line_prints_the_same_lines_as_the_window():
     printed = stream.getvalue()
     for event in lines:
         assert describe(event) in printed
+
+
+def test_command_line_names_export_and_benchmark_while_they_run():
+    from workbench.core.events import PhaseStarted
+
+    stream = io.StringIO()
+    follow([PhaseStarted("intermediate"), STAGE, STEP, PhaseStarted("export"), PhaseStarted("benchmark"), FINISHED],
+           stream)
+    printed = stream.getvalue()
+    assert "▶ export" in printed and "▶ benchmark" in printed and "None" not in printed
+
+
+def test_job_progress_covers_export_and_benchmark_and_leaves_pauses_out():
+    from workbench.core.events import JobPlanned, PhaseStarted, StageStarted, Step
+    from workbench.core.progress import JobProgress
+
+    now = [0.0]
+    progress = JobProgress(lambda: now[0])
+    progress.add(JobPlanned({"intermediate": 10, "prediction": 10, "export": 20}))
+    progress.add(PhaseStarted("intermediate"))
+    progress.add(StageStarted("intermediate", 10, 1.0))
+    assert progress.eta_seconds() is None  # no step timed yet
+    now[0] = 5.0
+    progress.add(Step("intermediate", 5, 10, 0.5, {"total": 1.0}, 1e-4, 10.0))
+    assert progress.fraction() == 5 / 40
+    assert progress.eta_seconds() == 35.0  # 1 s a step, export's 20 steps included
+    progress.clock.set_paused(True)
+    now[0] = 100.0  # a pause: neither the pace nor the ETA changes
+    progress.clock.set_paused(False)
+    assert progress.eta_seconds() == 35.0
+    now[0] = 105.0
+    progress.add(Step("intermediate", 10, 10, 1.0, {"total": 1.0}, 1e-4, 10.0))
+    progress.add(PhaseStarted("prediction"))
+    progress.add(StageStarted("prediction", 10, 1.0))
+    now[0] = 115.0
+    progress.add(Step("prediction", 10, 10, 1.0, {"total": 1.0}, 1e-4, 10.0))
+    progress.add(PhaseStarted("export"))
+    assert progress.phase == "export" and progress.fraction() == 0.5 and progress.eta_seconds() == 20.0
+    now[0] = 120.0
+    assert progress.eta_seconds() == 15.0  # export's time so far comes off its estimate

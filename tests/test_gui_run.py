@@ -15,6 +15,7 @@ from workbench.core.run_folder import RunFolder
 from workbench.gui import bench_figures
 from workbench.gui.bench_figures import run_figures
 from workbench.gui.curves import LOSS, UNTRAINED_HEAD, curve_name
+from workbench.gui.panels.runs import COLUMNS
 
 
 def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, request):  # noqa: F811
@@ -79,8 +80,8 @@ def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, reque
     names = [window.runs.table.item(r, 0).text() for r in range(window.runs.table.rowCount())]
     assert run.path.name in names
     row = names.index(run.path.name)
-    assert window.runs.table.item(row, 2).text().startswith("finished")  # "finished ⚠" with a flag (amber)
-    assert window.runs.table.item(row, 4).text().endswith("%")
+    assert window.runs.table.item(row, COLUMNS.index("status")).text().startswith("finished")  # "finished ⚠" flagged
+    assert window.runs.table.item(row, COLUMNS.index("teacher acc.")).text().endswith("%")
 
     # Try it: teacher, student fp32 and the int8 student (exported here) with probabilities summing to 1.
     write_int8_onnx(run.path / "student", run.path / "onnx" / "student-int8.onnx")

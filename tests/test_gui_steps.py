@@ -36,7 +36,7 @@ def test_each_step_shows_the_problems_that_are_its_own(qtbot, recipe_path, setti
     editor.set("data.train_size", 60)
     editor.set("training.batch_size", 0)  # its field sits in the Compression panel's run settings
     problems = invalid_steps(window)
-    assert list(problems) == ["Compression"] and "training.batch_size" in problems["Compression"]
+    assert list(problems) == ["Compression"] and "“Batch size”" in problems["Compression"]  # as the screen names it
 
     editor.set("training.batch_size", 8)
     editor.set_many({"mapping.mode": "custom", "mapping.layers": [1, 2, 2, 1, 1]})  # more pairs than layers

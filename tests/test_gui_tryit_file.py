@@ -70,3 +70,43 @@ def test_the_core_predicts_an_iterable_in_batches(tmp_path, tiny_csv):
     assert first == ["text 0", "text 1", "text 2", "text 3"] and len(consumed) == 4  # read lazily
     assert set(probabilities) == {TEACHER, STUDENT} and probabilities[TEACHER].shape == (4, 3)
     assert [len(b) for b, _ in batches] == [4, 2]
+
+
+def test_a_files_results_export_as_csv_with_agreement_and_a_disagreement_filter(qtbot, tmp_path, tiny_csv):
+    import csv
+
+    run_dir = make_tiny_run(tmp_path / "run", tiny_csv)
+    panel = panel_on(qtbot, run_dir)
+    panel.load_file(str(write_lines(tmp_path / "lines.txt", 300)))
+    run = panel.file_run
+    qtbot.waitUntil(lambda: not run.busy, timeout=120_000)
+    disagreeing = sum(run.results.disagrees(row) for row in range(run.results.rowCount()))
+    agreeing = run.results.rowCount() - disagreeing
+    assert f"Agreement with the {TEACHER}: {STUDENT} {agreeing / 300:.1%}" in run.status.text()
+    run.only_disagreements.setChecked(True)
+    assert run.filtered.rowCount() == disagreeing
+    run.only_disagreements.setChecked(False)
+    assert run.filtered.rowCount() == 300
+    written = list(csv.reader(open(run.results.write_csv(tmp_path / "out.csv"), encoding="utf-8")))
+    assert written[0] == ["text", TEACHER, STUDENT] and len(written) == 301
+    assert written[1][0] == "what a great day number 0" and written[1][1] in ("negative", "neutral", "positive")
+
+
+def test_try_it_offers_examples_from_the_runs_test_split_and_room_for_many_texts(qtbot, tmp_path, tiny_csv):
+    from workbench.core.run_folder import RunFolder
+    from workbench.core.sources.data import load_task_data
+    from workbench.gui.panels.tryit import SAMPLE_TEXTS
+
+    run_dir = make_tiny_run(tmp_path / "run", tiny_csv)
+    panel = panel_on(qtbot, run_dir)
+    panel.resize(1100, 780)  # the Try it page of a 1280×800 window
+    qtbot.waitUntil(lambda: panel.text.toPlainText() != SAMPLE_TEXTS, timeout=60_000)
+    test = set(load_task_data(RunFolder(run_dir).recipe().data).splits["test"]["text"])
+    examples = panel.texts()
+    assert len(examples) == 3 and set(examples) <= test
+    panel.text.setPlainText("\n".join(f"text number {i}" for i in range(20)))
+    panel.classify()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60_000)
+    qtbot.wait(50)
+    rows_seen = panel.texts_table.viewport().height() // panel.texts_table.rowHeight(0)
+    assert rows_seen >= 8, (rows_seen, panel.splitter.sizes(), panel.texts_table.rowHeight(0), panel.height())

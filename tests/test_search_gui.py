@@ -78,3 +78,26 @@ def test_the_window_lists_search_after_runs():
     from workbench.gui.main_window import PANELS
 
     assert PANELS.index("Search") == PANELS.index("Runs") + 1
+
+
+def test_search_says_what_trials_cost_counts_them_with_an_eta_and_a_cancel_is_not_an_error(qtbot, tmp_path):
+    from workbench.core.events import StageStarted
+    from workbench.core.search.events import TrialProgress
+    from workbench.core.search.frontier import TrialRow
+
+    editor, panel = _panel(qtbot, tmp_path, trials=12)
+    assert panel.cost_hint.text().startswith("12 trials ≈ 12 training jobs")
+    editor.set_many({"search.trials": None, "search.time_limit_minutes": 30})
+    assert panel.cost_hint.text().endswith("until 30 minutes have passed.")
+    now = [0.0]
+    panel.clock = type(panel.clock)(lambda: now[0])
+    panel.trials_planned = 4  # what Start takes from the recipe
+    panel.on_event(TrialProgress(0, StageStarted("intermediate", 10, 1.0)))
+    assert panel.status.text().startswith("trial 0 (1 of 4): intermediate")
+    now[0] = 60.0
+    panel.on_event(TrialDone(TrialRow(0, "complete", "2 layers", 1.0, 3.0, dev_accuracy=0.7).to_dict()))
+    panel.on_event(TrialProgress(1, StageStarted("intermediate", 10, 1.0)))
+    assert panel.status.text().startswith("trial 1 (2 of 4) · search ETA 3:00")
+    panel.show_summary(SearchFinished(str(tmp_path), "cancelled", message="no candidate was measured against the "
+                                      "budget (no budget)"))
+    assert "Search cancelled after 0 trial(s)" in panel.message.text() and "c62828" not in panel.message.text()

@@ -113,9 +113,25 @@ class PhaseTimed(Event):
     seconds: float
 
 
+@dataclass
+class JobPlanned(Event):
+    """The phases the job will run, in order, each with its rough length in training steps (stages/plan.py):
+    one progress and one ETA for the whole job, export and benchmark included."""
+
+    phases: dict[str, float]
+
+
+@dataclass
+class PhaseStarted(Event):
+    """A phase of the job begins: a training stage (its StageStarted and Steps follow), or scoring, export or
+    the benchmark, which report no steps."""
+
+    phase: str
+
+
 _KINDS: dict[str, type[Event]] = {kind.__name__: kind for kind in (
     StageStarted, Step, Evaluation, CheckpointSaved, ArtifactWritten, Notice, StageFinished, Finished, Failed,
-    PhaseTimed)}
+    PhaseTimed, JobPlanned, PhaseStarted)}
 
 
 def describe(event: Event) -> str | None:
@@ -137,13 +153,18 @@ def describe(event: Event) -> str | None:
         return f"■ {event.stage}: {event.seconds:.0f} s, {event.examples_per_s:.1f} examples/s"
     if isinstance(event, Notice):
         return f"⚠ {event.message}"
+    if isinstance(event, PhaseStarted) and event.phase in OUTSIDE_TRAINING:
+        return f"▶ {event.phase}"
     if isinstance(event, PhaseTimed):
-        return f"  ⏱ {event.phase}: {event.seconds:.1f} s"
+        return f"  ◷ {event.phase}: {event.seconds:.1f} s"  # ⏱ has no glyph in common fonts
     if isinstance(event, Finished):
         return f"● {event.status}: {event.run_dir}"
     if isinstance(event, Failed):
         return f"✗ failed: {event.message}"
     return None
+
+
+OUTSIDE_TRAINING = ("scoring", "export", "benchmark")  # phases with no StageStarted line of their own
 
 
 class JobCancelled(Exception):

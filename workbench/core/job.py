@@ -12,12 +12,13 @@ from pathlib import Path
 
 from workbench.core.compress.qat import QAT
 from workbench.core.errors import WorkbenchError, shell_command
-from workbench.core.events import Event, Failed, Finished, JobCancelled, JobControl
+from workbench.core.events import Event, Failed, Finished, JobCancelled, JobControl, JobPlanned, PhaseStarted
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.stages import finishing, quantization_aware, training
 from workbench.core.stages.context import PRUNING, JobContext
 from workbench.core.stages.inputs import FINETUNE, read_inputs
+from workbench.core.stages.plan import phase_steps
 
 # What a job imports on first use beyond torch and transformers: a few seconds, much of it C extensions
 # initialising with the interpreter lock held (datasets with pandas and pyarrow above all): see
@@ -91,15 +92,15 @@ class Job:
             read_inputs(context)
         yield from context.timed_phases()
         yield from context.pending_notices()  # e.g. how many rows had undecodable bytes replaced
-        for stage in PIPELINE:
-            if not (stage.everywhere or context.run):
-                continue
+        stages = [stage for stage in PIPELINE if (stage.everywhere or context.run) and stage.wanted(context)]
+        yield context.log(JobPlanned({stage.name: phase_steps(context, stage.name) for stage in stages}))
+        for stage in stages:
             self.control.raise_if_cancelled(stage.name)
-            if stage.wanted(context):
-                with context.phase(stage.name):
-                    yield from stage.run(context)
-                yield from context.pending_notices()
-                yield from context.timed_phases()
+            yield context.log(PhaseStarted(stage.name))
+            with context.phase(stage.name):
+                yield from stage.run(context)
+            yield from context.pending_notices()
+            yield from context.timed_phases()
         if not context.run:  # other ranks are done; rank 0 has scored and written
             yield Finished(str(context.run_path), "finished")
             return

@@ -9,12 +9,15 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from workbench.core.events import (
+    OUTSIDE_TRAINING,
     ArtifactWritten,
     Evaluation,
     Event,
     Failed,
     Finished,
+    JobPlanned,
     Notice,
+    PhaseStarted,
     StageFinished,
     StageStarted,
     Step,
@@ -22,7 +25,7 @@ from workbench.core.events import (
 )
 
 # Events printed as a line; stages and steps are the progress bar's.
-LINE_EVENTS = (Evaluation, StageFinished, ArtifactWritten, Notice)
+LINE_EVENTS = (Evaluation, StageFinished, ArtifactWritten, Notice, PhaseStarted)
 
 
 class StageClock:
@@ -56,6 +59,58 @@ class StageClock:
         return (total - step) * self.active_seconds() / done if done > 0 else 0.0
 
 
+class JobProgress:
+    """The whole job's progress and ETA from its events. Its length is the plan's (JobPlanned: every phase in
+    training steps, export and benchmark included); its pace is the active seconds per step so far (pauses
+    left out), counting only work done in this sitting (a resumed job's finished stages took no time here)."""
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self.clock = StageClock(now)
+        self.plan: dict[str, float] = {}
+        self.phase: str | None = None
+        self._done = self._measured = 0.0  # steps of finished phases: all of them / those timed here
+        self._steps = self._first_step = 0  # the current training stage's step, and where this sitting began
+        self._phase_began = 0.0  # active seconds at the current phase's start
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, JobPlanned):
+            self.plan, self._done, self._measured, self.phase = dict(event.phases), 0.0, 0.0, None
+            self.clock.start(0)
+        elif isinstance(event, PhaseStarted) and event.phase in self.plan:
+            self._close_phase()
+            self.phase, self._steps, self._first_step = event.phase, 0, 0
+            self._phase_began = self.clock.active_seconds()
+        elif isinstance(event, StageStarted):
+            self._steps = self._first_step = event.resumed_at_step
+        elif isinstance(event, Step):
+            self._steps = event.step
+
+    def _close_phase(self) -> None:
+        if self.phase is None:
+            return
+        planned = self.plan[self.phase]
+        self._done += planned
+        self._measured += planned if self.phase in OUTSIDE_TRAINING else self._steps - self._first_step
+
+    @property
+    def total(self) -> float:
+        return sum(self.plan.values())
+
+    def fraction(self) -> float:
+        current = min(self._steps, self.plan.get(self.phase, 0)) if self.phase else 0
+        return min(1.0, (self._done + current) / self.total) if self.total else 0.0
+
+    def eta_seconds(self) -> float | None:
+        """The rest of the job at this sitting's pace; None until a step has been timed. Inside export or the
+        benchmark (no steps to count) the pace is the one at its start, and its time so far is taken off."""
+        now, left = self.clock.active_seconds(), (1 - self.fraction()) * self.total
+        if self.phase in OUTSIDE_TRAINING:
+            pace = self._phase_began / self._measured if self._measured > 0 else None
+            return None if pace is None else max(0.0, left * pace - (now - self._phase_began))
+        measured = self._measured + self._steps - self._first_step
+        return left * now / measured if measured > 0 else None
+
+
 def follow(events: Iterable[Event], stream: TextIO | None = None) -> Event | None:
     """Print a job's events as progress bars and lines; return the last event (Finished or Failed)."""
     from tqdm import tqdm
@@ -75,8 +130,9 @@ def follow(events: Iterable[Event], stream: TextIO | None = None) -> Event | Non
         elif isinstance(event, Finished | Failed | StageFinished) and bar is not None:
             bar.close()
             bar = None
-        if isinstance(event, LINE_EVENTS):
-            _write(bar, stream, describe(event))
+        line = describe(event) if isinstance(event, LINE_EVENTS) else None
+        if line:  # a training stage's PhaseStarted has none: its bar says it
+            _write(bar, stream, line)
     return last
 
 

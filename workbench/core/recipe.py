@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
 
 from workbench.core.errors import RecipeError, short_repr
 from workbench.core.recipe_compression import PruningConfig, QuantizationConfig
@@ -41,12 +41,26 @@ class DataConfig(Section):
     source: str = BUNDLED_TWEETS
     text_column: str = "text"
     label_column: str = "sentiment"
-    label_names: list[str] | None = None
+    label_names: list[str] | None = Field(
+        default=None, description="the classes' names: either the label column's own values (which classes, in "
+        "which order), or one display name per class found, in class order (e.g. rotten, fresh for 0, 1)")
     train_size: SplitSize = 0.8
     dev_size: SplitSize = 0.1
     test_size: SplitSize = 0.1
     seed: int = Field(default=42, ge=0, le=2**32 - 1, description="numpy takes seeds in 0 .. 2**32 - 1")
     max_length: int = Field(default=64, ge=8, le=512)
+
+    @field_validator("label_names")
+    @classmethod
+    def _names_are_distinct(cls, names: list[str] | None) -> list[str] | None:
+        if names is None:
+            return None
+        names = [name.strip() for name in names]
+        if len(names) < 2 or not all(names):
+            raise ValueError("give a non-empty name for each of at least two classes")
+        if len(set(names)) != len(names):
+            raise ValueError("a class is named twice")
+        return names
 
     @model_validator(mode="after")
     def _fractions_leave_room(self) -> DataConfig:

@@ -27,6 +27,9 @@ class RunSummary:
     int8_mib: float | None = None
     int8_latency_ms: float | None = None  # batch 1 at the shortest measured length
     flags: list[str] = field(default_factory=list)  # what the numbers cannot claim (see run_flags)
+    teacher_int8_latency_ms: float | None = None  # the fused int8 teacher: the reference a student must beat
+    teacher_int8_accuracy: float | None = None
+    data: str = "?"  # the recipe's data.source: two runs of one recipe on other data differ here
 
     @property
     def has_student(self) -> bool:
@@ -43,10 +46,11 @@ def summarize(run: RunFolder) -> RunSummary:
     def accuracy(section: str, summary_key: str) -> float | None:
         return _number(summary.get(summary_key, (evaluation.get(section) or {}).get("accuracy")))
 
+    recipe = _recipe_data(run)
     weights = list(run.student_dir.glob("*.safetensors"))
     int8 = run.onnx_path(INT8_STUDENT)
     return RunSummary(
-        path=str(run.path), name=run.path.name, recipe=_recipe_name(run),
+        path=str(run.path), name=run.path.name, recipe=_text(recipe.get("name")),
         status=str(status.get("status", "unknown")), message=str(status.get("message", "")),
         started=run.recipe_path.stat().st_mtime,
         teacher_accuracy=accuracy("teacher", "teacher_accuracy"),
@@ -57,6 +61,9 @@ def summarize(run: RunFolder) -> RunSummary:
         int8_accuracy=accuracy("student_int8", "student_int8_accuracy"),
         int8_mib=int8.stat().st_size / 2**20 if int8.is_file() else None,
         int8_latency_ms=_batch1_ms(bench.get("student-onnx-int8")),
+        teacher_int8_latency_ms=_batch1_ms(bench.get("teacher-onnx-int8")),
+        teacher_int8_accuracy=_number(((bench.get("teacher-onnx-int8") or {}).get("test") or {}).get("accuracy")),
+        data=_text((recipe.get("data") if isinstance(recipe.get("data"), dict) else {}).get("source")),
         flags=run_flags(run),
     )
 
@@ -94,16 +101,19 @@ def result_flags(run: RunFolder) -> list[str]:
                     and r.get("ok") is False]
 
 
-def _recipe_name(run: RunFolder) -> str:
+def _recipe_data(run: RunFolder) -> dict[str, Any]:
     from workbench.core.errors import RecipeError
     from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
     try:  # the recipe loader's bounds: run folders are sent around, and str() of an alias bomb never ends
         data = parse_yaml(read_recipe_text(run.recipe_path), str(run.recipe_path))
     except RecipeError:
-        return "?"
-    name = data.get("name") if isinstance(data, dict) else None
-    return name if isinstance(name, str) else "?"
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "?"
 
 
 def _batch1_ms(model: dict[str, Any] | None) -> float | None:

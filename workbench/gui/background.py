@@ -58,6 +58,11 @@ class Latest:
         self.generation = 0
         self.busy = False
 
+    def drop(self) -> None:
+        """Forget the request in flight: its result, when it comes, is dropped."""
+        self.generation += 1
+        self.busy = False
+
     def run(self, function: Callable[[], Any], done: Callable[[Any], None],
             failed: Callable[[str], None]) -> None:
         self.generation += 1

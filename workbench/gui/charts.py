@@ -57,13 +57,27 @@ def pyqtgraph():
     return pg
 
 
+MIN_ACCURACY_SPAN = 0.1  # an accuracy axis at least this wide: 0.570–0.580 makes one step look like a cliff
+
+
+def fraction_range(values: Sequence[float], span: float = MIN_ACCURACY_SPAN) -> tuple[float, float]:
+    """An axis range for fractions (accuracies) around `values`, at least `span` wide and inside [0, 1]."""
+    low, high = min(values), max(values)
+    if high - low >= span:
+        return low, high
+    low = max(0.0, (low + high) / 2 - span / 2)
+    high = min(1.0, low + span)
+    return high - span, high
+
+
 class ChartCard(QFrame):
     """One chart: header with title and export buttons, a pyqtgraph plot with a legend."""
 
     def __init__(self, title: str, y_label: str, x_label: str = "step", log_y: bool = False,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, fraction_y: bool = False) -> None:
         super().__init__(parent)
         self.title = title
+        self.fraction_y = fraction_y  # the y axis shows fractions (accuracy): a sensible least span
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self._axes = (y_label, x_label, log_y)
         self._plot_widget: Any = None  # built by _build
@@ -190,7 +204,10 @@ class ChartCard(QFrame):
                 self.legend.setColumnCount(max(1, min(4, 64 // max(longest, 1))))
             if item.xData is None or len(item.xData) != len(series.x):
                 item.setData(list(series.x), list(series.y))
-        self.set_placeholder(None if any(len(s.x) for s in curves.values()) else "no data yet")
+        values = [y for series in curves.values() for y in series.y]
+        if self.fraction_y and values:
+            self.plot_item.setYRange(*fraction_range(values), padding=0.05)
+        self.set_placeholder(None if values else "no data yet")
 
     def set_markers(self, starts: Sequence[tuple[float, str]]) -> None:
         """Vertical lines where each stage begins, labelled with the stage."""
@@ -200,10 +217,13 @@ class ChartCard(QFrame):
         for line in self.markers:
             self.plot_item.removeItem(line)
         self.markers = []
-        for x, stage in starts:
+        for index, (x, stage) in enumerate(starts):
+            # Stages that start close together ("teacher finetune", "intermediate") would write over each other
+            # on one line: their labels step down the chart in turn.
             line = pg.InfiniteLine(x, angle=90, pen=pg.mkPen("#bdbdbd", style=Qt.PenStyle.DashLine),
                                    label=stage.replace("_", " "),
-                                   labelOpts={"position": 0.95, "color": "#757575", "anchors": [(0, 0), (0, 0)]})
+                                   labelOpts={"position": 0.95 - 0.09 * (index % 3), "color": "#757575",
+                                              "anchors": [(0, 0), (0, 0)]})
             self.plot_item.addItem(line)  # in the bounds, so that every stage's label is on the chart
             self.markers.append(line)
 
@@ -224,6 +244,8 @@ class ChartCard(QFrame):
         self.legend.clear()
         self.curves.clear()
         self._x_end = 0.0
+        # A new job starts on fresh axes: with no data left, auto-range alone would keep the last job's view.
+        self.plot_item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
         self.plot_item.enableAutoRange()
         self.set_markers([])
         self.set_placeholder("no data yet")

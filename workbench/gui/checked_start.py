@@ -7,6 +7,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from workbench.gui.background import Latest
+from workbench.gui.fields import on_screen
 from workbench.gui.panels.training import TrainingPanel
 from workbench.gui.recipe_editor import RecipeEditor
 
@@ -48,5 +49,6 @@ class CheckedStart(QObject):
         return answer == QMessageBox.StandardButton.Yes
 
     def _refused(self, message: str) -> None:
+        message = on_screen(message)
         self.training.stage_label.setText(f"Not started: {message}")
         QMessageBox.warning(self.window, "The recipe cannot start", message)

@@ -24,8 +24,9 @@ from workbench.core.run_folder import RunFolder
 from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest, preload_job_libraries
 from workbench.gui.checked_start import CheckedStart
-from workbench.gui.closing import BackgroundWork, stop_then
+from workbench.gui.closing import BackgroundWork, UnsavedChanges, stop_then
 from workbench.gui.device import describe_device
+from workbench.gui.fields import on_screen
 from workbench.gui.menus import add_action, build_menus
 from workbench.gui.panels.compression import CompressionPanel
 from workbench.gui.panels.data_section import DataPanel
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self._saved_recipe = recipe
         self._went_live = False
         self._close_when_cancelled = False
+        self.unsaved = UnsavedChanges(self, lambda: self.modified, self.save_recipe, lambda: self.recipe.name)
         self._device = Latest(self)
         self._presentation: PresentationWindow | None = None
         self.preload: Latest | None = None  # the job's libraries, imported once the window is on screen
@@ -95,7 +97,6 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
         self._build_menus()
         self._wire()
-        self.runs.refresh()
         self.nav.setCurrentRow(0)
         self._refresh_steps()
         if not self.restoreGeometry(QByteArray(self.settings.value(GEOMETRY_KEY, QByteArray()))):
@@ -164,7 +165,7 @@ class MainWindow(QMainWindow):
     def _show_problems(self, problems: dict[str, str]) -> None:
         if problems:
             self.problems_label.setText(f"<span style='color:#c62828'>⚠ recipe has {len(problems)} problem(s)</span>")
-            self.problems_label.setToolTip("\n".join(f"{p or 'recipe'}: {m}" for p, m in problems.items()))
+            self.problems_label.setToolTip("\n".join(on_screen(f"{p or 'recipe'}: {m}") for p, m in problems.items()))
         else:
             self.problems_label.setText("")
         self._show_recipe()
@@ -228,6 +229,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._go_live)
 
     def _go_live(self) -> None:
+        self.runs.refresh()  # reads every run folder's files: a long-used output folder holds many
         self.models.go_live()
         setting = self.editor.recipe.training.device
         self._device.run(lambda: describe_device(setting), lambda text: self.device_label.setText(f"device: {text}"),
@@ -243,10 +245,15 @@ class MainWindow(QMainWindow):
     def _show_recipe(self) -> None:
         recipe = self.editor.recipe
         where = str(self.recipe_path) if self.recipe_path else "unsaved"
-        modified = "*" if recipe != self._saved_recipe or not self.editor.valid else ""
+        modified = "*" if self.modified else ""
         self.setWindowTitle(f"TinyBERT Workbench — {recipe.name}{modified} ({where})")
         self.statusBar().showMessage(
             f"teacher {recipe.teacher.source} → student {recipe.student.preset}; data {recipe.data.source}")
+
+    @property
+    def modified(self) -> bool:
+        """The recipe differs from the one last opened or saved (or has problems): the title's *."""
+        return self.editor.recipe != self._saved_recipe or not self.editor.valid
 
     def load_recipe(self, path: Path) -> None:
         try:
@@ -308,6 +315,9 @@ class MainWindow(QMainWindow):
     # -- closing ---------------------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if not self.unsaved.settled():
+            event.ignore()
+            return
         running = [work for work in self._background_work() if work.running()]
         if running:
             event.ignore()

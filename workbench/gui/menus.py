@@ -1,4 +1,4 @@
-"""The main window's File / Run / View menus and their standard shortcuts."""
+"""The main window's File / Run / View / Help menus and their standard shortcuts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 from workbench.core.sources.resources import presets_dir
+from workbench.gui.help_menu import build_help_menu
 from workbench.gui.steps import STEPS
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def build_menus(window: MainWindow) -> None:
     menu.addSeparator()
     add(menu, "Open run &folder…", window.open_run_folder, QKeySequence("Ctrl+Shift+O"))
     menu.addSeparator()
-    add(menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+    add(menu, "&Quit", window.close, QKeySequence("Ctrl+Q"))  # the platform theme may name no Quit key
     run = window.menuBar().addMenu("&Run")
     add(run, "&Start", window._start_from_menu, QKeySequence("Ctrl+R"))
     add(run, "&Pause", window.training.pause, QKeySequence("Ctrl+P"))
@@ -52,3 +53,4 @@ def build_menus(window: MainWindow) -> None:
         add(view, name, lambda _=False, i=index: window.nav.setCurrentRow(i), QKeySequence(f"Ctrl+{index + 1}"))
     view.addSeparator()
     add(view, "Presentation mode", lambda: window.open_presentation(), QKeySequence("F11"))
+    build_help_menu(window, add)

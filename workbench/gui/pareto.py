@@ -1,5 +1,7 @@
 """The Runs panel's trade-off chart: each listed run's int8 student as a point (batch-1 latency against test
-accuracy) with the Pareto frontier drawn through the runs that no other run beats on both."""
+accuracy) with the Pareto frontier drawn through the runs that no other run beats on both, and the int8
+teacher as the reference. Only the frontier's runs and the teacher are named on the chart (elided, above and
+below in turn); every point names itself in a tooltip under the pointer."""
 
 from __future__ import annotations
 
@@ -7,7 +9,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 
-from workbench.gui.charts import PALETTE, ChartCard, pyqtgraph
+from workbench.gui.charts import PALETTE, ChartCard, fraction_range, pyqtgraph
+from workbench.gui.message_label import elided
+
+LABEL_CHARS = 22  # a run folder's name, cut in the middle: the recipe's start and the time at its end
+TEACHER_COLOUR = "#616161"
 
 
 @dataclass(frozen=True)
@@ -26,14 +32,22 @@ def frontier(points: list[Point]) -> list[Point]:
     return best
 
 
+def tip(point: Point) -> str:
+    return f"{point.name}\n{point.latency_ms:.2f} ms, batch 1 · test accuracy {point.accuracy:.1%}"
+
+
 class ParetoCard(ChartCard):
     def __init__(self) -> None:
-        super().__init__("Trade-off: latency vs test accuracy", "test accuracy", x_label="latency, batch 1 (ms)")
+        super().__init__("Trade-off of the int8 students: latency vs test accuracy", "test accuracy",
+                         x_label="int8 latency, batch 1 (ms)")
         self.points: list[Point] = []
+        self.teachers: list[Point] = []
         self.front: list[Point] = []
+        self.labels: list = []  # the names written on the chart
         self._items: list = []
 
-    def set_points(self, points: list[Point], empty_reason: str | None = None) -> None:
+    def set_points(self, points: list[Point], teachers: list[Point] | None = None,
+                   empty_reason: str | None = None) -> None:
         placeholder = None if points else empty_reason or "no benchmarked runs yet (every job measures speed last)"
         if not self.built and not points:
             self.set_placeholder(placeholder)
@@ -41,36 +55,52 @@ class ParetoCard(ChartCard):
         pg = pyqtgraph()
         for item in self._items:
             self.plot_item.removeItem(item)
-        self._items = []
+        self._items, self.labels = [], []
         self.legend.clear()
-        self.points, self.front = list(points), frontier(points)
+        self.points, self.teachers, self.front = list(points), list(teachers or []), frontier(points)
         if len(self.front) > 1:
             line = self.plot_item.plot([p.latency_ms for p in self.front], [p.accuracy for p in self.front],
                                        pen=pg.mkPen("#9e9e9e", width=1.5, style=Qt.PenStyle.DashLine))
             self.legend.addItem(line, "Pareto frontier")
             self._items.append(line)
         on_front = {p.name for p in self.front}
-        middle = (min(p.latency_ms for p in points) + max(p.latency_ms for p in points)) / 2 if points else 0
-        for index, point in enumerate(self.points):
-            colour = PALETTE[index % len(PALETTE)]
-            dot = self.plot_item.plot([point.latency_ms], [point.accuracy], pen=None, symbol="o",
-                                      symbolSize=12 if point.name in on_front else 8, symbolBrush=colour,
-                                      symbolPen=pg.mkPen("#212121" if point.name in on_front else colour))
-            # Names of the slower half read leftwards from their point, so that none runs off the chart.
-            label = pg.TextItem(point.name, color="#424242", anchor=(1 if point.latency_ms >= middle else 0, 1))
-            label.setPos(point.latency_ms, point.accuracy)
-            self.plot_item.addItem(label)
-            self._items += [dot, label]
-        if points:
-            self._fit(points)
+        spots = [{"pos": (p.latency_ms, p.accuracy), "data": p, "brush": PALETTE[i % len(PALETTE)],
+                  "size": 12 if p.name in on_front else 8,
+                  "pen": pg.mkPen("#212121" if p.name in on_front else PALETTE[i % len(PALETTE)])}
+                 for i, p in enumerate(self.points)]
+        spots += [{"pos": (t.latency_ms, t.accuracy), "data": t, "brush": TEACHER_COLOUR, "size": 14,
+                   "symbol": "star", "pen": pg.mkPen(TEACHER_COLOUR)} for t in self.teachers]
+        scatter = pg.ScatterPlotItem(spots=spots, hoverable=True, tip=lambda x, y, data: tip(data))
+        self.plot_item.addItem(scatter)
+        self._items.append(scatter)
+        if self.teachers:
+            self.legend.addItem(pg.ScatterPlotItem(symbol="star", brush=TEACHER_COLOUR, size=12), "int8 teacher")
+        self._label([*self.front, *self.teachers[:1]], pg)
+        every = self.points + self.teachers
+        if every:
+            self._fit(every)
         self.set_placeholder(placeholder)
 
+    def _label(self, named: list[Point], pg) -> None:
+        """Names by their points, fastest first, above and below in turn so that neighbours do not overlap;
+        the slower half read leftwards so that none runs off the chart."""
+        every = self.points + self.teachers
+        middle = (min(p.latency_ms for p in every) + max(p.latency_ms for p in every)) / 2 if every else 0
+        for index, point in enumerate(sorted(named, key=lambda p: p.latency_ms)):
+            teacher = point in self.teachers
+            label = pg.TextItem("int8 teacher" if teacher else elided(point.name, LABEL_CHARS),
+                                color=TEACHER_COLOUR if teacher else "#424242",
+                                anchor=(1 if point.latency_ms >= middle else 0, 1 if index % 2 == 0 else -0.1))
+            label.setPos(point.latency_ms, point.accuracy)
+            label.setToolTip(point.name)
+            self.plot_item.addItem(label)
+            self._items.append(label)
+            self.labels.append(label)
+
     def _fit(self, points: list[Point]) -> None:
-        """Latency from 0, and at least 5 points of accuracy: auto-range around one run (or runs of equal
+        """Latency from 0, and at least 10 points of accuracy: auto-range around one run (or runs of equal
         accuracy) zooms into rounding noise and negative latencies."""
-        accuracies = [p.accuracy for p in points]
-        middle = (max(accuracies) + min(accuracies)) / 2
-        half = max(0.025, (max(accuracies) - min(accuracies)) * 0.6)
+        low, high = fraction_range([p.accuracy for p in points])
         self.plot_item.getAxis("bottom").enableAutoSIPrefix(False)  # milliseconds stay ms, never "(x0.001)"
         self.plot_item.setXRange(0, max(p.latency_ms for p in points) * 1.15, padding=0)
-        self.plot_item.setYRange(middle - half, middle + half, padding=0)
+        self.plot_item.setYRange(low, high, padding=0.08)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from workbench.core.distill.mapping import recipe_mapping
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe
+from workbench.gui.fields import on_screen
 
 DATA, MODELS, MAPPING, COMPRESSION, TRAINING, TRY_IT, RUNS, SEARCH = (
     "Data", "Models", "Layer mapping", "Compression", "Training", "Try it", "Runs", "Search")
@@ -40,9 +41,14 @@ def _size(value: float) -> str:
     return f"{value:.0%}" if value < 1 else f"{value:,.0f}"
 
 
+def data_name(source: str) -> str:
+    """A data source as the window names it: the bundled corpus, or the file's (or dataset's) own name."""
+    return "bundled tweets" if source == "bundled:tweets" else source.rstrip("/").rsplit("/", 1)[-1]
+
+
 def data_summary(recipe: Recipe, rows: int | None = None) -> str:
     data = recipe.data
-    source = "bundled tweets" if data.source == "bundled:tweets" else data.source.rsplit("/", 1)[-1]
+    source = data_name(data.source)
     counted = f" · {rows:,} rows" if rows is not None else ""
     return (f"{source}{counted} · split {_size(data.train_size)}/{_size(data.dev_size)}/{_size(data.test_size)}"
             f" · {data.max_length} tokens")
@@ -117,7 +123,7 @@ def route_problems(problems: dict[str, str], fields_of, panels: dict) -> dict[st
         widgets = [f.container for f in fields_of(path)]
         owner = next((name for name, panel in panels.items() if any(panel.isAncestorOf(w) for w in widgets)),
                      step_of_section(path))
-        routed[owner].append(f"{path}: {message}" if path else message)
+        routed[owner].append(on_screen(f"{path}: {message}") if path else on_screen(message))
     return routed
 
 

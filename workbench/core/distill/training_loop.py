@@ -70,6 +70,11 @@ class StageState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def stage_steps(config: StageConfig, steps_per_epoch: int) -> int:
+    """A training stage's step count: its max_steps, else its epochs over batches of this many per epoch."""
+    return config.max_steps or max(1, math.ceil(config.epochs * steps_per_epoch))
+
+
 class StageRunner:
     def __init__(self, accelerator, run: RunFolder | None, folder: Path, control: JobControl,
                  training: TrainingConfig, checkpoint_payload: Callable[[], Checkpoint]) -> None:
@@ -90,7 +95,7 @@ class StageRunner:
         order: EpochOrder = stage.loader.sampler
         prepared_module, optimizer, loader = accelerator.prepare(module, optimizer, stage.loader)
         steps_per_epoch = len(loader)
-        total = stage.config.max_steps or max(1, math.ceil(stage.config.epochs * steps_per_epoch))
+        total = stage_steps(stage.config, steps_per_epoch)
         scheduler = _linear_schedule(optimizer, total, stage.config.warmup_ratio)
         state, saved_rng = StageState(), None
         if resume:

@@ -25,7 +25,13 @@ from workbench.core.sources.data_split import (
     content_hash,
     stratified_split,
 )
-from workbench.core.sources.labels import check_scalar_labels, class_names_of, label_names_of, label_text
+from workbench.core.sources.labels import (
+    check_scalar_labels,
+    class_names_of,
+    label_names_of,
+    label_text,
+    named_classes,
+)
 from workbench.core.sources.resources import bundled_tweets_csv
 from workbench.core.sources.text_encoding import REPLACEMENT_CHAR, as_utf8
 
@@ -267,7 +273,7 @@ def _task_data(config: DataConfig) -> TaskData:
     texts, labels, report = clean_columns(column_values(raw, TEXT), raw_labels)
     if not texts:
         raise DataSourceError(f"{origin}: has no rows with both a text and a label")
-    labels = class_names_of(labels, config, origin)
+    labels = named_classes(class_names_of(labels, config, origin), config, origin)
     label_names = label_names_of(labels, config, origin)
     ids = {name: index for index, name in enumerate(label_names)}
     features = Features({TEXT: Value("string"), LABEL: ClassLabel(names=label_names)})

@@ -54,6 +54,28 @@ def _number(text: str) -> float | None:
     return float(text) if _NUMBER.match(text) else None
 
 
+def class_order(name: str) -> tuple:
+    """Classes in the order data.label_names names them: whole-number ids by value (2 before 10), then names."""
+    number = _number(name)
+    return (0, number, name) if number is not None else (1, 0, name)
+
+
+def named_classes(labels: list[str], config: DataConfig, origin: str) -> list[str]:
+    """Each row's class under the recipe's names for the classes: data.label_names none of which is a label in
+    the file name the classes found, in class order (["rotten", "fresh"] for labels 0 and 1). Names that are the
+    file's own labels only choose and order the classes (label_names_of); rows are returned as they are."""
+    names = config.label_names
+    present = sorted(set(labels), key=class_order)
+    if not names or set(names) & set(present):
+        return labels
+    if len(names) != len(present):
+        raise DataSourceError(
+            f"{origin}: data.label_names gives {len(names)} name(s) for {len(present)} classes in "
+            f"'{config.label_column}' ({_some(present)}); give one name per class, in that order")
+    renamed = dict(zip(present, names, strict=True))
+    return [renamed[label] for label in labels]
+
+
 def label_names_of(labels: list[str], config: DataConfig, origin: str) -> list[str]:
     present = sorted(set(labels))
     names = config.label_names or present

@@ -82,7 +82,7 @@ def pruning_and_recovery(context: JobContext) -> Iterator[Event]:
                     write_json(path, report)
                     yield context.log(ArtifactWritten("pruning report", str(path)))
     with zeros_kept(student):  # after a resume the saved zeros are the mask again
-        yield from train(context, _prediction_stage(context, RECOVERY, _recovery_config(context)))
+        yield from train(context, _prediction_stage(context, RECOVERY, recovery_config(context)))
 
 
 def pruning_wanted(context: JobContext) -> bool:
@@ -124,7 +124,7 @@ def _prediction_stage(context: JobContext, name: str, config: StageConfig) -> St
                  dev_evaluator(context, context.student.student), keep_best=True)
 
 
-def _recovery_config(context: JobContext) -> StageConfig:
+def recovery_config(context: JobContext) -> StageConfig:
     """The recovery stage as configured; its learning rate defaults to the prediction stage's."""
     recovery = context.recipe.pruning.recovery
     return StageConfig(**{**recovery.model_dump(), "lr": recovery.lr or context.recipe.distillation.prediction.lr})

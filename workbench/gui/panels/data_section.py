@@ -3,9 +3,12 @@ class balance, read in the background through the core's data loader."""
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -22,10 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.recipe import BUNDLED_TWEETS, Recipe
+from workbench.core.recipe import BUNDLED_TWEETS, DataConfig, Recipe
+from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest
 from workbench.gui.charts import BarCard
-from workbench.gui.fields import LineField, SpinField, add_row
+from workbench.gui.fields import LineField, SpinField, add_row, guard_wheel, labelled, on_screen, recipe_field
+from workbench.gui.message_label import message_label, show_message
 from workbench.gui.recipe_editor import RecipeEditor
 
 PREVIEW_ROWS = 8
@@ -34,21 +39,52 @@ PREVIEW_ROWS = 8
 @dataclass
 class DataPreview:
     origin: str
-    rows: list[tuple[str, str]]  # (label, text)
+    rows: list[tuple[str, str]]  # (label, text), drawn from every class in turn
     class_counts: dict[str, int]
     cleaning: str
+    found: list[str]  # the classes as the file labels them, in the order data.label_names names them
+    lengths: str = ""  # token-length percentiles and the suggested max_length, or why they are missing
+    suggested_max_length: int | None = None
 
 
-def preview_data(source: str, text_column: str, label_column: str) -> DataPreview:
-    from workbench.core.sources.data import clean, read_source
+def preview_data(config: DataConfig, tokenizer_source: str) -> DataPreview:
+    """Background: the data read and cleaned as the job reads it, its classes named as the recipe names them,
+    and the core's summary of it (`workbench data`) with the teacher's tokenizer."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.sources.data import clean_columns, read_source
+    from workbench.core.sources.data_split import LABEL, TEXT, column_values
+    from workbench.core.sources.data_summary import summarize_columns
+    from workbench.core.sources.labels import class_order, named_classes
+    from workbench.core.sources.models import load_tokenizer, resolve_model_source
 
-    raw, origin = read_source(source, text_column, label_column)
-    cleaned, report = clean(raw)
-    labels = [str(label).strip() for label in cleaned["label"]]
-    counts = {name: labels.count(name) for name in sorted(set(labels))}
-    head = cleaned.select(range(min(PREVIEW_ROWS, len(cleaned))))
-    rows = [(str(label).strip(), text) for label, text in zip(head["label"], head["text"], strict=True)]
-    return DataPreview(origin, rows, counts, report.line())
+    raw, origin = read_source(config.source, config.text_column, config.label_column)
+    texts, labels, report = clean_columns(column_values(raw, TEXT), column_values(raw, LABEL))
+    found = sorted(set(labels), key=class_order)
+    labels = named_classes(labels, config, origin)
+    present = set(labels)
+    order = [name for name in config.label_names or [] if name in present] or sorted(present)  # class order
+    counts = {name: labels.count(name) for name in order}
+    preview = DataPreview(origin, rows_of_every_class(labels, texts), counts, report.line(), found)
+    try:
+        tokenizer = load_tokenizer(resolve_model_source(tokenizer_source))
+        summary = summarize_columns(origin, texts, labels, report, tokenizer)
+    except WorkbenchError as error:
+        preview.lengths = f"token lengths need the teacher's tokenizer: {error}"
+    else:
+        preview.suggested_max_length = summary.suggested_max_length
+        preview.lengths = "Tokens per text (teacher's tokenizer): " + ", ".join(
+            f"{name} {value}" for name, value in summary.length_percentiles.items())
+    return preview
+
+
+def rows_of_every_class(labels: list[str], texts: list[str]) -> list[tuple[str, str]]:
+    """PREVIEW_ROWS rows taking each class's first rows in turn: a file sorted by label shows every class."""
+    by_class: dict[str, list[str]] = {}
+    for label, text in zip(labels, texts, strict=True):
+        if len(by_class.setdefault(label, [])) < PREVIEW_ROWS:  # a 38k-row corpus: only what is shown
+            by_class[label].append(text)
+    rounds = itertools.zip_longest(*([(name, text) for text in rows] for name, rows in by_class.items()))
+    return [row for turn in rounds for row in turn if row is not None][:PREVIEW_ROWS]
 
 
 class DataSection(QGroupBox):
@@ -71,28 +107,42 @@ class DataSection(QGroupBox):
         self.source_field = bind(LineField("data.source", "str", "bundled:tweets, a CSV / JSONL / parquet file, "
                                                                  "or a hub dataset id"))
         row.addWidget(self.source_field.container, 1)
-        self.presets = QComboBox()
+        self.presets = guard_wheel(QComboBox())
         self.presets.addItem("Bundled tweets", BUNDLED_TWEETS)
+        self.presets.addItem("", "")  # the chosen file or other source, named by _show_source
         self.presets.activated.connect(lambda: editor.set("data.source", self.presets.currentData()))
         row.addWidget(self.presets)
         browse = QPushButton("File…")
         browse.clicked.connect(self._browse)
         row.addWidget(browse)
         form.addRow("Source", source_row)
+        labelled(self.source_field, "Source")
         add_row(form, "Text column", bind(LineField("data.text_column")))
         add_row(form, "Label column", bind(LineField("data.label_column")))
+        self.names_field = add_row(form, "Class names", bind(LineField(
+            "data.label_names", "str_list", "optional: one name per class, separated by commas",
+            recipe_field("data.label_names").description or "")))
         splits = QWidget()
         split_row = QHBoxLayout(splits)
         split_row.setContentsMargins(0, 0, 0, 0)
         for name in ("train", "dev", "test"):
             split_row.addWidget(QLabel(name))
-            split_row.addWidget(bind(LineField(f"data.{name}_size", "float",
-                                               tip="a fraction of the rows (below 1) or a row count")).container, 1)
+            split_row.addWidget(labelled(bind(LineField(f"data.{name}_size", "float", tip="a fraction of the rows "
+                                                        "(below 1) or a row count")), f"{name} size").container, 1)
         form.addRow("Split sizes", splits)
         add_row(form, "Split seed", bind(SpinField("data.seed")))
         add_row(form, "Max length (tokens)", bind(SpinField("data.max_length")))
+        self.lengths = QLabel(wordWrap=True)
+        self.suggest_button = QPushButton()
+        self.suggest_button.clicked.connect(
+            lambda: self.preview and editor.set("data.max_length", self.preview.suggested_max_length))
+        self.suggest_button.hide()
+        length_row = QHBoxLayout()
+        length_row.addWidget(self.lengths, 1)
+        length_row.addWidget(self.suggest_button)
+        form.addRow("", length_row)
 
-        self.status = QLabel(wordWrap=True)
+        self.status = message_label()
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["label", "text"])
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -111,12 +161,32 @@ class DataSection(QGroupBox):
         previews.addWidget(self.balance, 2)
         layout.addLayout(previews)
         editor.recipe_changed.connect(self._on_recipe_changed)
+        self._show_source(editor.recipe.data.source)
 
     def _browse(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Data file", "",
                                               "Data (*.csv *.tsv *.json *.jsonl *.parquet);;All files (*)")
         if name:
-            self.editor.set("data.source", name)
+            self.use_file(name)
+
+    def use_file(self, path: str) -> None:
+        """A file chosen as the data, and with it a recipe name and description of its own: the preset's
+        ("quick-demo", "on the tweet sentiment corpus") would describe other data. A name the user gave stays."""
+        recipe = self.editor.recipe
+        values: dict[str, object] = {"data.source": path, "data.label_names": None}
+        if recipe.name in {p.stem for p in presets_dir().glob("*.yaml")} | {Recipe().name}:
+            stem = re.sub(r"[^\w.-]+", "-", Path(path).stem).strip("-").lower() or "data"
+            values |= {"name": f"{stem}-{recipe.name}", "description": f"{recipe.name} settings on {Path(path).name}"}
+        self.editor.set_many(values)
+
+    def _show_source(self, source: str) -> None:
+        """The source box names what the recipe reads: the bundled tweets, or the file (full path as tip)."""
+        bundled = source == BUNDLED_TWEETS
+        self.presets.setItemText(1, "" if bundled else f"File: {Path(source).name}")
+        self.presets.setItemData(1, source)
+        self.presets.setItemData(1, "" if bundled else source, Qt.ItemDataRole.ToolTipRole)
+        self.presets.setCurrentIndex(0 if bundled else 1)
+        self.presets.setToolTip("" if bundled else source)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().paintEvent(event)
@@ -130,24 +200,28 @@ class DataSection(QGroupBox):
     def busy(self) -> bool:
         return self._background.busy
 
-    def _key(self, recipe: Recipe) -> tuple[str, str, str]:
-        return recipe.data.source, recipe.data.text_column, recipe.data.label_column
+    def _key(self, recipe: Recipe) -> tuple:
+        data = recipe.data
+        return data.source, data.text_column, data.label_column, tuple(data.label_names or ()), recipe.teacher.source
 
     def _on_recipe_changed(self, recipe: Recipe) -> None:
+        self._show_source(recipe.data.source)
         if self._live and self._key(recipe) != self._previewed:
             self.refresh()
 
     def refresh(self) -> None:
-        key = self._key(self.editor.recipe)
-        self._previewed = key
+        recipe = self.editor.recipe
+        self._previewed = self._key(recipe)
         self.status.setStyleSheet("color: #757575;")
-        self.status.setText(f"reading {key[0]}…")
-        self._background.run(lambda: preview_data(*key), self._show, self._failed)
+        show_message(self.status, f"reading {recipe.data.source}…")
+        self._background.run(lambda: preview_data(recipe.data, recipe.teacher.source), self._show, self._failed)
 
     def _failed(self, message: str) -> None:
-        self.preview, self.failure = None, message
+        self.preview, self.failure = None, on_screen(message)
         self.status.setStyleSheet("color: #c62828;")
-        self.status.setText(f"⚠ {message}")
+        show_message(self.status, self.failure, "⚠ ")
+        self.lengths.setText("")
+        self.suggest_button.hide()
         self.table.setRowCount(0)
         self.balance.set_bars({})
         self.previewed.emit()
@@ -158,7 +232,14 @@ class DataSection(QGroupBox):
         balance = ", ".join(f"{name} {100 * count / max(total, 1):.0f}%" for name, count in
                             preview.class_counts.items())
         self.status.setStyleSheet("color: #455a64;")
-        self.status.setText(f"{preview.origin}: {preview.cleaning}. Classes: {balance}.")
+        show_message(self.status, f"{preview.origin}: {preview.cleaning}. Classes: {balance}.")
+        self.names_field.widget.setPlaceholderText(
+            f"optional: names for {', '.join(preview.found)}, in that order, separated by commas")
+        self.lengths.setText(preview.lengths)
+        suggested = preview.suggested_max_length
+        self.suggest_button.setText(f"Use suggested max length {suggested}")
+        self.suggest_button.setToolTip("95% of the texts fit whole; the rest are cut (p95 to a multiple of 8)")
+        self.suggest_button.setVisible(suggested is not None and suggested != self.editor.recipe.data.max_length)
         self.table.setRowCount(len(preview.rows))
         for index, (label, text) in enumerate(preview.rows):
             self.table.setItem(index, 0, QTableWidgetItem(label))
@@ -168,10 +249,20 @@ class DataSection(QGroupBox):
 
 
 class DataPanel(QScrollArea):
-    """The Data step on its own page: the section above, scrolled when the window is small."""
+    """The Data step on its own page: the recipe's name and description, then the section above, scrolled
+    when the window is small."""
 
     def __init__(self, editor: RecipeEditor) -> None:
         super().__init__()
         self.setWidgetResizable(True)
+        naming = QGroupBox("Recipe")
+        form = QFormLayout(naming)
+        self.name_field = add_row(form, "Name", editor.bind(LineField("name", tip="names the run folders")))
+        self.description_field = add_row(form, "Description", editor.bind(LineField("description")))
         self.section = DataSection(editor)
-        self.setWidget(self.section)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(naming)
+        layout.addWidget(self.section, 1)
+        self.setWidget(page)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from workbench.core.recipe import Recipe
 from workbench.core.sources.models import BUNDLED_MODELS
 from workbench.gui.background import Latest
-from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row
+from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row, guard_wheel
 from workbench.gui.model_info import ModelsInfo, describe_models, model_inputs_of, pruning_text
 from workbench.gui.recipe_editor import RecipeEditor
 
@@ -105,7 +105,7 @@ class ModelsPanel(QWidget):
         grid = QGridLayout(box)
         self.kind_group = QButtonGroup(self)
         self.kind_buttons: dict[str, QRadioButton] = {}
-        self.bundled_combo = QComboBox()
+        self.bundled_combo = guard_wheel(QComboBox())
         for name in BUNDLED_MODELS:
             self.bundled_combo.addItem(f"{name} (bundled)", f"bundled:{name}")
         self.folder_edit = QLineEdit(placeholderText="a Hugging Face model folder")

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
+    QHeaderView,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -32,11 +32,13 @@ from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
 from workbench.gui.flags import AMBER, flag_lines
+from workbench.gui.message_label import message_label, show_message
 from workbench.gui.pareto import ParetoCard, Point
+from workbench.gui.steps import data_name
 from workbench.gui.tables import rows_table
 
-COLUMNS = ["run", "recipe", "status", "teacher acc.", "student acc.", "agreement", "student size", "int8 size",
-           "int8 acc.", "started"]
+COLUMNS = ["run", "recipe", "data", "status", "teacher acc.", "student acc.", "agreement", "student size",
+           "int8 size", "int8 acc.", "started"]
 STATUS_COLOURS = {"finished": "#2e7d32", "cancelled": "#ef6c00", "failed": "#c62828", "running": "#1565c0"}
 
 
@@ -49,8 +51,9 @@ def mib(value: float | None) -> str:
 
 
 def row_values(row: RunSummary, status: str) -> list[str]:
-    return [row.name, row.recipe, status, percent(row.teacher_accuracy), percent(row.student_accuracy),
-            percent(row.agreement), mib(row.student_mib), mib(row.int8_mib), percent(row.int8_accuracy),
+    return [row.name, row.recipe, data_name(row.data), status, percent(row.teacher_accuracy),
+            percent(row.student_accuracy), percent(row.agreement), mib(row.student_mib), mib(row.int8_mib),
+            percent(row.int8_accuracy),
             time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
 
 
@@ -69,6 +72,13 @@ def pareto_empty_reason(rows: list[RunSummary]) -> str | None:
     return "No benchmarked run passed its checks, so none is drawn: each is flagged (its status says why)"
 
 
+def teacher_points(rows: list[RunSummary]) -> list[Point]:
+    """The int8 teachers the listed runs measured, once each (runs of one teacher measure it alike)."""
+    points = {(row.teacher_int8_latency_ms, row.teacher_int8_accuracy): row.name for row in reversed(rows)
+              if row.teacher_int8_latency_ms is not None and row.teacher_int8_accuracy is not None}
+    return [Point(f"int8 teacher ({name})", latency, accuracy) for (latency, accuracy), name in points.items()]
+
+
 class RunsPanel(QWidget):
     show_requested = Signal(str)
     resume_requested = Signal(str)
@@ -85,8 +95,13 @@ class RunsPanel(QWidget):
         self.report_path: Path | None = None
         self._stale = False
 
-        self.heading = QLabel()
+        self.heading = message_label()
         self.table = rows_table(COLUMNS, 0, QTableWidget.SelectionMode.ExtendedSelection)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a run's date and time are at its name's end
+        self.table.setWordWrap(False)  # one line a run, elided, not names broken over two
+        for column, width in ((0, 190), (1, 120), (2, 120)):  # names of any length: a set width (draggable),
+            self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(column, width)  # elided, the whole name as the tooltip
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda: self._emit_selected(self.show_requested))
 
@@ -115,7 +130,7 @@ class RunsPanel(QWidget):
         bar.addStretch(1)
 
         self.loss_chart = ChartCard("Compare: student total loss", "loss (log scale)", log_y=True)
-        self.accuracy_chart = ChartCard("Compare: student dev accuracy", "accuracy")
+        self.accuracy_chart = ChartCard("Compare: student dev accuracy", "accuracy", fraction_y=True)
         charts = QWidget()
         chart_row = QHBoxLayout(charts)
         chart_row.setContentsMargins(0, 0, 0, 0)
@@ -176,7 +191,8 @@ class RunsPanel(QWidget):
             status = "running here" if row.path == self.active_run else row.status
             for column, value in enumerate(row_values(row, status)):
                 item = QTableWidgetItem(value)
-                if column == 2:  # a finished run with flags reads amber, never a green success
+                item.setToolTip(row.data if column == 2 else value)
+                if column == 3:  # a finished run with flags reads amber, never a green success
                     flagged = row.status == "finished" and row.flags
                     item.setText(f"{value} ⚠" if flagged else value)
                     item.setForeground(_brush(AMBER if flagged else STATUS_COLOURS.get(row.status, "#424242")))
@@ -187,7 +203,8 @@ class RunsPanel(QWidget):
             if row.path in selected:
                 self.table.selectRow(index)
         self.table.blockSignals(False)
-        self.pareto_chart.set_points(pareto_points(self.rows), pareto_empty_reason(self.rows))
+        self.pareto_chart.set_points(pareto_points(self.rows), teacher_points(self.rows),
+                                     pareto_empty_reason(self.rows))
         self._selection_changed()
         self.runs_listed.emit(list(self.rows))
 
@@ -309,7 +326,7 @@ class RunsPanel(QWidget):
         self.heading.setText(doing.format(name=Path(paths[0]).name))
 
         def failed(message: str) -> None:
-            self.heading.setText(f"<span style='color:#c62828'>⚠ {failure}: {html.escape(message)}</span>")
+            show_message(self.heading, message, f"⚠ {failure}: ", "#c62828")
             self._selection_changed()
 
         self._background.run(lambda: work(paths[0]), done, failed)
@@ -326,12 +343,10 @@ class RunsPanel(QWidget):
     def export_report(self, path: str | Path) -> Path:
         """A self-contained HTML page comparing the selected runs: their figures and the comparison charts."""
         rows = self._selected_rows()
-        header = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS[:7])
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in (
-                r.name, r.recipe, r.status, percent(r.teacher_accuracy), percent(r.student_accuracy),
-                percent(r.agreement), mib(r.student_mib))) + "</tr>"
-            for r in rows)
+        shown = COLUMNS.index("student size") + 1  # the figures up to the student's size
+        header = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS[:shown])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row_values(r, r.status)[:shown])
+                       + "</tr>" for r in rows)
         images = "".join(f"<h2>{html.escape(chart.title)}</h2><img src='data:image/png;base64,{_png64(chart)}'>"
                          for chart in (self.loss_chart, self.accuracy_chart))
         page = (f"<!doctype html><meta charset='utf-8'><title>TinyBERT Workbench report</title>"

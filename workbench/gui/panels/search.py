@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import Evaluation, Failed, StageStarted
+from workbench.core.progress import StageClock
 from workbench.core.search.events import (
     CandidateMeasured,
     ReferencesMeasured,
@@ -39,15 +40,17 @@ from workbench.core.search.events import (
 )
 from workbench.core.search.frontier import TrialRow, mark
 from workbench.gui.fields import ComboField, LineField, ParseProblem, SpinField, add_row
+from workbench.gui.message_label import message_label, show_message
 from workbench.gui.panels.runs import percent
+from workbench.gui.panels.training import clock
 from workbench.gui.recipe_editor import RecipeEditor
 from workbench.gui.tables import rows_table
 
 if TYPE_CHECKING:
     from workbench.gui.search_worker import SearchWorker
 
-COLUMNS = ["trial", "candidate", "state", "int8 ms", "× int8 teacher", "MiB", "dev acc.", "kept", "kept (int8 teacher)",
-           "why"]
+COLUMNS = ["trial", "candidate", "state", "int8 ms", "speed-up (×) vs int8 teacher", "MiB", "dev acc.", "kept",
+           "kept (int8 teacher)", "why"]
 
 
 class OptionalFloatField(LineField):
@@ -84,8 +87,14 @@ class SearchPanel(QWidget):
         self.rows: dict[int, dict[str, Any]] = {}
         self.references: dict[str, dict[str, Any]] = {}
         self.status = QLabel("Set the budgets, then Start: every candidate is timed on this machine before it trains.")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = message_label()
+        self.cost_hint = QLabel(wordWrap=True)
+        self.cost_hint.setStyleSheet("color: #616161;")
+        self.clock = StageClock()  # the search's own pace for its ETA, pauses left out
+        self.trials_done = 0
+        self.trials_planned: int | None = None
+        editor.recipe_changed.connect(self._show_cost)
+        self._show_cost(editor.recipe)
         self.buttons = {key: QPushButton(text) for key, text in (
             ("start", "Start search"), ("pause", "Pause"), ("cancel", "Cancel"), ("open", "Open study…"),
             ("use", "Use this student"))}
@@ -112,12 +121,15 @@ class SearchPanel(QWidget):
             ("at batch", SpinField("search.budget.batch")), ("sequence length", SpinField("search.budget.seq_len")),
             ("threads", SpinField("search.budget.threads")),
             ("max size (MiB)", OptionalFloatField("search.budget.max_size_mib")),
-            ("min accuracy kept of teacher", OptionalFloatField("search.budget.min_kept_teacher", "e.g. 0.98")),
-            ("… of the int8 teacher", OptionalFloatField("search.budget.min_kept_int8_teacher"))):
+            ("min share of the teacher's accuracy kept",
+             OptionalFloatField("search.budget.min_kept_teacher", "e.g. 0.98")),
+            ("min share of the int8 teacher's accuracy kept",
+             OptionalFloatField("search.budget.min_kept_int8_teacher", "e.g. 0.98"))):
             add_row(form, label, self.editor.bind(field))
         other = QFormLayout(space)
         for label, field in (
-            ("teacher layers to keep (counts)", LineField("search.space.layer_counts", "int_list")),
+            ("student layer counts to try", LineField("search.space.layer_counts", "int_list",
+                                                      "e.g. 2, 3, 4 (layers kept from the teacher)")),
             ("FFN pruning ratios", FloatListField("search.space.ffn_ratios")),
             ("head pruning ratios", FloatListField("search.space.heads_ratios")),
             ("trials", SpinField("search.trials", special="no limit")),
@@ -125,6 +137,7 @@ class SearchPanel(QWidget):
             ("pruner", ComboField("search.pruner", [("successive halving", "successive-halving"),
                                                    ("Hyperband", "hyperband"), ("none", "none")]))):
             add_row(other, label, self.editor.bind(field))
+        other.addRow("", self.cost_hint)
         settings = QHBoxLayout()
         settings.addWidget(budget, 1)
         settings.addWidget(space, 1)
@@ -157,6 +170,9 @@ class SearchPanel(QWidget):
             return
         self.rows, self.references = {}, {}
         self.message.setText("")
+        self.clock.start(0)
+        self.trials_done = 0
+        self.trials_planned = None if resume_dir else self.editor.recipe.search.trials
         self._redraw()
         from workbench.gui.search_worker import SearchWorker  # superqt: at the first Start, not at launch
 
@@ -171,6 +187,7 @@ class SearchPanel(QWidget):
         if not self.running:
             return
         (self.worker.resume if self.worker.paused else self.worker.pause)()
+        self.clock.set_paused(self.worker.paused)
         self._update_buttons()
 
     def cancel(self) -> None:
@@ -190,6 +207,7 @@ class SearchPanel(QWidget):
                                               event.cost["size_mib"], reason="; ".join(event.over_budget)).to_dict()
         elif isinstance(event, TrialDone):
             self.rows[event.row["number"]] = event.row
+            self.trials_done += 1
         elif isinstance(event, TrialProgress):
             self._show_progress(event)
             return
@@ -209,8 +227,12 @@ class SearchPanel(QWidget):
             self.message.setText(f"<b>Best under budget: trial {best['number']}</b> — {best['candidate']}, "
                                  f"{best['latency_ms']:.2f} ms, {best['size_mib']:.1f} MiB, dev accuracy "
                                  f"{percent(best['dev_accuracy'])}")
+        elif summary.status == "cancelled":  # the user's choice, not a failure: said in grey
+            show_message(self.message, f"Search cancelled after {len(summary.rows)} trial(s), before any candidate "
+                         "could be compared with the budget; resume it with Open study… and Start, or change the "
+                         "budget and start again.", colour="#616161")
         else:
-            self.message.setText(f"<span style='color:#c62828'>{summary.message}</span>")
+            show_message(self.message, summary.message, colour="#c62828")
         self.status.setText(f"search {summary.status}: {summary.study_dir}")
         self._redraw()
 
@@ -251,12 +273,29 @@ class SearchPanel(QWidget):
 
     # -- drawing ---------------------------------------------------------------------------------------------
 
+    def _show_cost(self, recipe) -> None:
+        trials, minutes = recipe.search.trials, recipe.search.time_limit_minutes
+        if trials:
+            self.cost_hint.setText(f"{trials} trials ≈ {trials} training jobs: each candidate trains like a short "
+                                   "job (the pruner stops weak ones early), after its speed is measured.")
+        else:
+            self.cost_hint.setText("No trial limit: the search trains candidates, one job each, until "
+                                   + (f"{minutes:g} minutes have passed." if minutes else "you cancel it."))
+
+    def _trial(self, number: int) -> str:
+        """'trial 4 (5 of 12) · search ETA' (at the pace of the trials done so far), or 'trial 4' without a limit."""
+        if not self.trials_planned:
+            return f"trial {number}"
+        eta = self.clock.eta_seconds(self.trials_done, self.trials_planned) if self.trials_done else None
+        return (f"trial {number} ({self.trials_done + 1} of {self.trials_planned})"
+                + (f" · search ETA {clock(eta)}" if eta else ""))
+
     def _show_progress(self, progress: TrialProgress) -> None:
-        inner = progress.event
+        inner, trial = progress.event, self._trial(progress.trial)
         if isinstance(inner, StageStarted):
-            self.status.setText(f"trial {progress.trial}: {inner.stage} ({inner.total_steps} steps)")
+            self.status.setText(f"{trial}: {inner.stage} ({inner.total_steps} steps)")
         elif isinstance(inner, Evaluation):
-            self.status.setText(f"trial {progress.trial}: {inner.stage} epoch {inner.epoch:.1f}, dev accuracy "
+            self.status.setText(f"{trial}: {inner.stage} epoch {inner.epoch:.1f}, dev accuracy "
                                 f"{percent(inner.metrics['accuracy'])}")
 
     def _redraw(self) -> None:

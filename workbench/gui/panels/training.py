@@ -23,16 +23,19 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.events import (
+    OUTSIDE_TRAINING,
     ArtifactWritten,
     CheckpointSaved,
     Event,
     Failed,
     Finished,
+    JobPlanned,
+    PhaseStarted,
     StageStarted,
     Step,
     describe,
 )
-from workbench.core.progress import StageClock
+from workbench.core.progress import JobProgress, StageClock
 from workbench.core.run_folder import RunFolder
 from workbench.core.run_summary import run_flags
 from workbench.gui.charts import ChartCard
@@ -78,6 +81,8 @@ class TrainingPanel(QWidget):
         self._drawn: dict[str, int] = {}  # chart -> the curves' version it shows
         self._stage: StageStarted | None = None
         self.stage_clock = StageClock()
+        self.job_progress = JobProgress()
+        self._last_step: Step | None = None
 
         self.start_button = QPushButton("▶ Start")
         self.pause_button = QPushButton("❚❚ Pause")
@@ -99,11 +104,15 @@ class TrainingPanel(QWidget):
             buttons.addWidget(button)
         buttons.addSpacing(12)
         buttons.addWidget(self.stage_label, 1)
+        self.job_bar = QProgressBar(minimumWidth=300, maximum=1000, value=0)  # the whole job, export included
+        self.job_bar.setFormat("job")
+        self.job_bar.setToolTip("The whole job: every stage, export and benchmark; the ETA is at the pace so far")
+        buttons.addWidget(self.job_bar)
 
         self.charts = {
             LOSS: ChartCard("Loss by component", "loss (log scale)", log_y=True),
             LR: ChartCard("Learning rate", "learning rate"),
-            ACCURACY: ChartCard("Dev accuracy", "accuracy"),
+            ACCURACY: ChartCard("Dev accuracy", "accuracy", fraction_y=True),
             THROUGHPUT: ChartCard("Throughput", "examples / s"),
         }
         grid_widget = QWidget()
@@ -170,15 +179,14 @@ class TrainingPanel(QWidget):
     def pause(self) -> None:
         if self.running:
             self.worker.pause()
-            self.stage_clock.set_paused(True)
-            self.stage_label.setText(self.stage_label.text() + " — paused")
             self._update_buttons()
+            self._show_header()
 
     def resume(self) -> None:
         if self.running:
             self.worker.resume()
-            self.stage_clock.set_paused(False)
             self._update_buttons()
+            self._show_header()  # "— paused" goes now, not at the next step
 
     def cancel(self) -> None:
         if self.running:
@@ -190,6 +198,7 @@ class TrainingPanel(QWidget):
         running = self.running
         paused = running and self.worker.paused
         self.stage_clock.set_paused(paused)  # pauses from elsewhere too (the Run menu, a script)
+        self.job_progress.clock.set_paused(paused)
         self.start_button.setEnabled(not running and self.editor.valid)
         self.pause_button.setEnabled(running and not paused and not self.worker.control.cancelled)
         self.resume_button.setEnabled(paused)
@@ -202,7 +211,10 @@ class TrainingPanel(QWidget):
         self.curves = Curves()
         self.events_seen = []
         self._drawn = {}
-        self._stage = None
+        self._stage = self._last_step = None
+        self.job_progress = JobProgress()
+        self.job_bar.setValue(0)
+        self.job_bar.setFormat("job")
         self.run_dir = None
         self.stage_label.setStyleSheet("")  # the last run's flags, if any, were its own
         for chart in self.charts.values():
@@ -219,6 +231,17 @@ class TrainingPanel(QWidget):
         if run_dir and run_dir != self.run_dir:
             self.run_dir = run_dir
             self.run_changed.emit(run_dir)
+        self.job_progress.add(event)
+        if isinstance(event, JobPlanned | PhaseStarted | Step):
+            self._show_job()
+        elif isinstance(event, Finished) and event.status == "finished":
+            self.job_bar.setValue(self.job_bar.maximum())
+            self.job_bar.setFormat("job finished")
+        if isinstance(event, PhaseStarted) and event.phase in OUTSIDE_TRAINING:
+            self._last_step = None
+            self.progress.setRange(0, 0)  # no steps to count: busy
+            self.progress.setFormat(event.phase)
+            self._show_header()
         if isinstance(event, StageStarted):
             self._stage = event
             self.stage_clock.start(event.resumed_at_step)
@@ -231,11 +254,32 @@ class TrainingPanel(QWidget):
 
     def _show_progress(self, event: Step) -> None:
         self.progress.setValue(event.step)
-        eta = self.stage_clock.eta_seconds(event.step, event.total_steps)
-        paused = " — paused" if self.worker and self.worker.paused else ""
-        self.stage_label.setText(
-            f"{event.stage.replace('_', ' ')}: step {event.step}/{event.total_steps} · epoch {event.epoch:.2f} · "
-            f"{event.examples_per_s:.0f} examples/s · stage ETA {clock(eta)}{paused}")
+        self._last_step = event
+        self._show_header()
+
+    def _show_header(self) -> None:
+        """The current stage (or export / benchmark) with its step and ETA, and whether the job is paused."""
+        paused = " — paused" if self.running and self.worker.paused else ""
+        event, phase = self._last_step, self.job_progress.phase
+        if event is not None:
+            eta = self.stage_clock.eta_seconds(event.step, event.total_steps)
+            self.stage_label.setText(
+                f"{event.stage.replace('_', ' ')}: step {event.step}/{event.total_steps} · epoch {event.epoch:.2f} · "
+                f"{event.examples_per_s:.0f} examples/s · stage ETA {clock(eta)}{paused}")
+        elif phase in OUTSIDE_TRAINING:
+            doing = {"scoring": "scoring the models on the test split", "export": "exporting to ONNX and int8, "
+                     "checking each file", "benchmark": "timing every model"}[phase]
+            self.stage_label.setText(f"{phase}: {doing}{paused}")
+
+    def _show_job(self) -> None:
+        job = self.job_progress
+        if not job.total:
+            return
+        self.job_bar.setValue(round(1000 * job.fraction()))
+        eta = job.eta_seconds()
+        stage = (job.phase or "starting").replace("_", " ")
+        self.job_bar.setFormat(f"{stage} · job {job.fraction():.0%}" + (f" · ETA {clock(eta)}" if eta is not None
+                                                                       else ""))
 
     def _on_finished(self, last: Event) -> None:
         self.redraw(everything=True)
@@ -288,6 +332,7 @@ class TrainingPanel(QWidget):
         charts to paint at once (each paints in ~15 ms, several times that on a busy machine)."""
         if self.running:
             self._update_buttons()  # the job's control may change from elsewhere (the Run menu, a script)
+            self._show_job()  # the ETA counts down through export and benchmark, which send no steps
         if not self.isVisible() and not everything:
             return  # nobody looking: painting would only take cycles from training
         stale = [name for name in self.charts if self._drawn.get(name) != self.curves.chart_versions[name]]

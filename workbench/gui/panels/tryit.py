@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +35,7 @@ from workbench.core.run_summary import run_flags
 from workbench.gui.background import Latest
 from workbench.gui.bench_figures import BENCH_NAMES, GREY, STUDENT, STUDENT_INT8, cell_lines, run_figures
 from workbench.gui.charts import BarCard
+from workbench.gui.fields import guard_wheel
 from workbench.gui.flags import flag_label, show_flags
 from workbench.gui.panels.tryit_file import FileRun
 from workbench.gui.probability_bars import ProbabilityBars
@@ -60,6 +63,20 @@ def load_predictors(run_dir: str) -> dict[str, Predictor | str]:
         return _loaded[run_dir][1]
 
 
+def test_examples(run_dir: str, count: int = 3) -> list[str]:
+    """Background: texts from the run's own test split, taking each class in turn (reading the data as the
+    job read it, so the examples are the user's data, never texts the models were trained on)."""
+    from workbench.core.run_folder import RunFolder
+    from workbench.core.sources.data import load_task_data
+
+    test = load_task_data(RunFolder(Path(run_dir)).recipe().data).splits["test"]
+    by_class: dict[int, list[str]] = {}
+    for text, label in zip(test["text"], test["label"], strict=True):
+        by_class.setdefault(label, []).append(text)
+    turns = [texts[i] for i in range(count) for texts in by_class.values() if i < len(texts)]
+    return turns[:count]
+
+
 def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[str], repeats: int,
              threads: int | None = 1):
     """Background: every model of the run on the texts, and the test accuracies the run recorded."""
@@ -79,10 +96,12 @@ class TryItPanel(QWidget):
         self._open_presentation = presentation_opener
         self.training_active = False  # set by the window: torch's thread count is then the job's, not ours
         self._measured_while_training = False
+        self._examples_text = SAMPLE_TEXTS  # the examples last put in the box: replaced only while untouched
+        self._examples = Latest(self)
 
-        self.run_combo = QComboBox()
+        self.run_combo = guard_wheel(QComboBox())
         self.run_combo.setMinimumWidth(320)
-        self.repeats = QSpinBox(minimum=1, maximum=100, value=5)
+        self.repeats = guard_wheel(QSpinBox(minimum=1, maximum=100, value=5))
         self.repeats.setToolTip("latency is the median over this many repeated runs (after one warm-up)")
         load = QPushButton("Load file…")
         load.setToolTip("Classify every line of a text file in the background (thousands of lines are fine)")
@@ -115,7 +134,7 @@ class TryItPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(190)  # the three models' rows, each as tall as its probability bars
+        self.table.setMinimumHeight(130)  # the three models' rows, each as tall as its probability bars
         self.texts_table = QTableWidget(0, 1)
         self.texts_table.verticalHeader().hide()
         self.texts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -135,17 +154,32 @@ class TryItPanel(QWidget):
             column.addWidget(self.ratios[key])
             charts.addLayout(column)
 
+        # The texts (or a file's lines) and the run's benchmark charts each get the whole lower part, in tabs:
+        # stacked, a file's table left two rows at 1280×800 and squashed the charts.
+        self.lines = QWidget()
+        lines_layout = QVBoxLayout(self.lines)
+        lines_layout.setContentsMargins(0, 0, 0, 0)
+        lines_layout.addWidget(self.texts_table)
+        lines_layout.addWidget(self.file_run)
+        self.charts_page = QWidget()
+        self.charts_page.setLayout(charts)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.lines, "Texts")
+        self.tabs.addTab(self.charts_page, "The run's benchmark: size, latency, accuracy")
+        self.tabs.setCurrentWidget(self.charts_page)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([150, 450])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.text)
         layout.addLayout(status_row)
         self.flags = flag_label()  # the chosen run's flags, above its answers and figures
         layout.addWidget(self.flags)
-        layout.addWidget(self.table, 3)
-        layout.addWidget(self.texts_table, 2)
-        layout.addWidget(self.file_run, 3)
-        layout.addLayout(charts, 3)
-        self.run_combo.currentIndexChanged.connect(lambda _: self.show_run_figures())
+        layout.addWidget(self.splitter, 1)
+        self.run_combo.currentIndexChanged.connect(lambda _: self._run_switched())
 
     # -- runs and texts --------------------------------------------------------------------------------------
 
@@ -157,6 +191,29 @@ class TryItPanel(QWidget):
             self.run_combo.addItem(Path(run_dir).name, run_dir)
         index = self.run_combo.findData(current)
         self.run_combo.setCurrentIndex(index if index >= 0 else 0)
+
+    def _run_switched(self) -> None:
+        """Another run's models: the results on screen came from the last run's, so they go (a request still
+        running for it is dropped when it reports)."""
+        self._background.drop()
+        self._set_busy(None)
+        self.file_run.cancel()
+        self.file_run.hide()
+        self.results = []
+        self.table.setRowCount(0)
+        self.texts_table.setRowCount(0)
+        self.texts_table.hide()
+        self.status.setText("Press Classify to run this run's models on the texts.")
+        self.tabs.setCurrentWidget(self.charts_page)
+        self.show_run_figures()
+        run_dir = self.run_combo.currentData()
+        if run_dir:
+            self._examples.run(lambda: test_examples(run_dir), self._show_examples, lambda message: None)
+
+    def _show_examples(self, texts: list[str]) -> None:
+        if texts and self.text.toPlainText() == self._examples_text:  # the user's own texts stay
+            self._examples_text = "\n".join(texts)
+            self.text.setPlainText(self._examples_text)
 
     def texts(self) -> list[str]:
         return [line.strip() for line in self.text.toPlainText().splitlines() if line.strip()]
@@ -171,6 +228,7 @@ class TryItPanel(QWidget):
             path, _ = QFileDialog.getOpenFileName(self, "Texts to classify", "", "Text (*.txt);;All files (*)")
         if path:
             self.texts_table.hide()  # the file's lines take its place
+            self.tabs.setCurrentWidget(self.lines)
             self.file_run.start(lambda: load_predictors(run_dir), path, None if self.training_active else 1)
 
     # -- classify --------------------------------------------------------------------------------------------
@@ -228,6 +286,8 @@ class TryItPanel(QWidget):
                 self.texts_table.setItem(row, column, item)
         self.texts_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.texts_table.setVisible(len(texts) > 1)
+        if len(texts) > 1:
+            self.tabs.setCurrentWidget(self.lines)
         if not self.file_run.busy:
             self.file_run.hide()
         hint = ""

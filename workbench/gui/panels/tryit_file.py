@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -109,6 +111,20 @@ class FileResults(QAbstractTableModel):
         self.rows.extend(new)
         self.endInsertRows()
 
+    def disagrees(self, row: int) -> bool:
+        return len(set(self.rows[row][1])) > 1
+
+    def write_csv(self, path: str | Path) -> Path:
+        """The kept lines as CSV: text, then each model's label (the models' class names)."""
+        import csv
+
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["text", *self.models])
+            for text, predicted in self.rows:
+                writer.writerow([text, *(self.labels[m][i] for m, i in zip(self.models, predicted, strict=True))])
+        return Path(path)
+
     def label(self, row: int, model: str) -> str:
         return self.labels[model][self.rows[row][1][self.models.index(model)]]
 
@@ -133,6 +149,22 @@ class FileResults(QAbstractTableModel):
         return None
 
 
+class Disagreements(QSortFilterProxyModel):
+    """The results, or only the lines where the models disagree."""
+
+    def __init__(self, results: FileResults) -> None:
+        super().__init__()
+        self.setSourceModel(results)
+        self.only = False
+
+    def show_only(self, only: bool) -> None:
+        self.only = only
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+        return not self.only or self.sourceModel().disagrees(row)
+
+
 class FileRun(QWidget):
     """Progress, Cancel and the results table of one file's classification."""
 
@@ -140,19 +172,28 @@ class FileRun(QWidget):
         super().__init__()
         self.results = FileResults()
         self.done = self.total = self.disagreements = 0
+        self.agreeing: dict[str, int] = {}  # model -> lines on which it says what the first model (teacher) says
         self.worker = None
         self._started = 0.0
         self.status = QLabel(wordWrap=True)
         self.progress = QProgressBar()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
+        self.filtered = Disagreements(self.results)
+        self.only_disagreements = QCheckBox("show disagreements only")
+        self.only_disagreements.toggled.connect(self.filtered.show_only)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Save every kept line with each model's label")
+        self.export_button.clicked.connect(self.export_dialog)
         self.view = QTableView()
-        self.view.setModel(self.results)
+        self.view.setModel(self.filtered)
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setDefaultSectionSize(130)
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)
+        row.addWidget(self.only_disagreements)
+        row.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status)
@@ -170,6 +211,7 @@ class FileRun(QWidget):
         self.cancel()
         self.show()
         self.done = self.total = self.disagreements = 0
+        self.agreeing = {}
         self.results.reset([], {})
         self.progress.setRange(0, 0)
         self.cancel_button.setEnabled(True)
@@ -200,6 +242,10 @@ class FileRun(QWidget):
             return
         self.done += len(item.texts)
         self.disagreements += sum(len({p[i] for p in item.predicted.values()}) > 1 for i in range(len(item.texts)))
+        reference = item.predicted[self.results.models[0]] if self.results.models else []
+        for model in self.results.models[1:]:
+            self.agreeing[model] = self.agreeing.get(model, 0) + sum(
+                a == b for a, b in zip(item.predicted[model], reference, strict=True))
         self.results.append(item)
         self.progress.setValue(self.done)
         if self.cancel_button.isEnabled():
@@ -208,8 +254,15 @@ class FileRun(QWidget):
     def _summary(self, prefix: str) -> str:
         rate = self.done / max(time.perf_counter() - self._started, 1e-9)
         kept = f" (the first {MAX_ROWS:,} shown)" if self.done > MAX_ROWS else ""
+        agreement = ", ".join(f"{model} {count / max(self.done, 1):.1%}" for model, count in self.agreeing.items())
+        with_first = f" Agreement with the {self.results.models[0]}: {agreement}." if agreement else ""
         return (f"{prefix}{self.done:,} of {self.total:,} lines{kept}; the models disagree on "
-                f"{self.disagreements:,}; {rate:,.0f} lines/s.")
+                f"{self.disagreements:,}; {rate:,.0f} lines/s.{with_first}")
+
+    def export_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export results", "tryit-results.csv", "CSV (*.csv)")
+        if name:
+            self.results.write_csv(name)
 
     def _stopped(self, outcome: str) -> None:
         """`outcome`: "Done: " or "Cancelled after " (the summary follows), or an error message."""
