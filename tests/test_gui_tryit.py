@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from workbench.core.measure import inference
 from workbench.core.measure.inference import NOT_EXPORTED, STUDENT, STUDENT_INT8, TEACHER
-from workbench.gui.panels import tryit
+from workbench.gui.panels import tryit_work
 from workbench.gui.panels.tryit import TryItPanel
 
 LOAD_S = 0.6
@@ -22,7 +22,7 @@ def test_models_load_on_a_worker_thread_while_the_window_keeps_ticking(qtbot, tm
         return {TEACHER: "no task teacher in this run", STUDENT: "no student yet", STUDENT_INT8: NOT_EXPORTED}
 
     monkeypatch.setattr(inference, "run_predictors", slow_run_predictors)
-    monkeypatch.setattr(tryit, "_loaded", {})
+    monkeypatch.setattr(tryit_work, "_loaded", {})
     panel = TryItPanel()
     qtbot.addWidget(panel)
     panel.show()

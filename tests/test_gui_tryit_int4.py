@@ -6,14 +6,14 @@ from tests.tiny_run import make_tiny_run
 from workbench.core.compress.export import export_run
 from workbench.core.measure.inference import STUDENT_INT4
 from workbench.core.recipe import QuantizationConfig
-from workbench.gui.panels import tryit
+from workbench.gui.panels import tryit_work
 from workbench.gui.panels.tryit import TryItPanel
 
 
 def test_the_int4_student_is_a_fourth_model_when_the_run_has_one(qtbot, tmp_path, tiny_csv, monkeypatch):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
     export_run(run, QuantizationConfig(int4=True, int4_block_size=16), teacher=False)
-    monkeypatch.setattr(tryit, "_loaded", {})
+    monkeypatch.setattr(tryit_work, "_loaded", {})
     panel = TryItPanel()
     qtbot.addWidget(panel)
     panel.set_runs([str(run)])
@@ -26,4 +26,4 @@ def test_the_int4_student_is_a_fourth_model_when_the_run_has_one(qtbot, tmp_path
     assert panel.table.rowCount() == 4 and panel.table.item(3, 0).text() == STUDENT_INT4
 
     (run / "onnx" / "student-int4.onnx").unlink()  # a run without int4 keeps its three models
-    assert STUDENT_INT4 not in tryit.load_predictors(str(run))
+    assert STUDENT_INT4 not in tryit_work.load_predictors(str(run))

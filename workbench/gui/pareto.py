@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 
+from workbench.core.run_summary import RunSummary
 from workbench.gui.charts import PALETTE, ChartCard, fraction_range, pyqtgraph
 from workbench.gui.message_label import elided
 
@@ -36,6 +37,28 @@ def tip(point: Point) -> str:
     return f"{point.name}\n{point.latency_ms:.2f} ms, batch 1 · test accuracy {point.accuracy:.1%}"
 
 
+def student_points(rows: list[RunSummary]) -> list[Point]:
+    """Every listed run without a flag whose int8 student has a measured batch-1 latency and test accuracy:
+    a flagged result is never drawn as a trade-off to pick."""
+    return [Point(row.name, row.int8_latency_ms, row.int8_accuracy) for row in rows
+            if row.int8_latency_ms is not None and row.int8_accuracy is not None and not row.flags]
+
+
+def empty_reason(rows: list[RunSummary]) -> str | None:
+    """Why the trade-off chart is empty though runs were benchmarked: each of them is flagged (and for what)."""
+    measured = [row for row in rows if row.int8_latency_ms is not None and row.int8_accuracy is not None]
+    if not measured or any(not row.flags for row in measured):
+        return None
+    return "No benchmarked run passed its checks, so none is drawn: each is flagged (its status says why)"
+
+
+def teacher_points(rows: list[RunSummary]) -> list[Point]:
+    """The int8 teachers the listed runs measured, once each (runs of one teacher measure it alike)."""
+    points = {(row.teacher_int8_latency_ms, row.teacher_int8_accuracy): row.name for row in reversed(rows)
+              if row.teacher_int8_latency_ms is not None and row.teacher_int8_accuracy is not None}
+    return [Point(f"int8 teacher ({name})", latency, accuracy) for (latency, accuracy), name in points.items()]
+
+
 class ParetoCard(ChartCard):
     def __init__(self) -> None:
         super().__init__("Trade-off of the int8 students: latency vs test accuracy", "test accuracy",
@@ -45,6 +68,9 @@ class ParetoCard(ChartCard):
         self.front: list[Point] = []
         self.labels: list = []  # the names written on the chart
         self._items: list = []
+
+    def show_runs(self, rows: list[RunSummary]) -> None:
+        self.set_points(student_points(rows), teacher_points(rows), empty_reason(rows))
 
     def set_points(self, points: list[Point], teachers: list[Point] | None = None,
                    empty_reason: str | None = None) -> None:

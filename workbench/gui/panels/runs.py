@@ -33,7 +33,7 @@ from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
 from workbench.gui.flags import AMBER, flag_lines
 from workbench.gui.message_label import message_label, show_message
-from workbench.gui.pareto import ParetoCard, Point
+from workbench.gui.pareto import ParetoCard
 from workbench.gui.steps import data_name
 from workbench.gui.tables import rows_table
 
@@ -55,28 +55,6 @@ def row_values(row: RunSummary, status: str) -> list[str]:
             percent(row.student_accuracy), percent(row.agreement), mib(row.student_mib), mib(row.int8_mib),
             percent(row.int8_accuracy),
             time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))]
-
-
-def pareto_points(rows: list[RunSummary]) -> list[Point]:
-    """Every listed run without a flag whose int8 student has a measured batch-1 latency and test accuracy:
-    a flagged result is never drawn as a trade-off to pick."""
-    return [Point(row.name, row.int8_latency_ms, row.int8_accuracy) for row in rows
-            if row.int8_latency_ms is not None and row.int8_accuracy is not None and not row.flags]
-
-
-def pareto_empty_reason(rows: list[RunSummary]) -> str | None:
-    """Why the trade-off chart is empty though runs were benchmarked: each of them is flagged (and for what)."""
-    measured = [row for row in rows if row.int8_latency_ms is not None and row.int8_accuracy is not None]
-    if not measured or any(not row.flags for row in measured):
-        return None
-    return "No benchmarked run passed its checks, so none is drawn: each is flagged (its status says why)"
-
-
-def teacher_points(rows: list[RunSummary]) -> list[Point]:
-    """The int8 teachers the listed runs measured, once each (runs of one teacher measure it alike)."""
-    points = {(row.teacher_int8_latency_ms, row.teacher_int8_accuracy): row.name for row in reversed(rows)
-              if row.teacher_int8_latency_ms is not None and row.teacher_int8_accuracy is not None}
-    return [Point(f"int8 teacher ({name})", latency, accuracy) for (latency, accuracy), name in points.items()]
 
 
 class RunsPanel(QWidget):
@@ -203,8 +181,7 @@ class RunsPanel(QWidget):
             if row.path in selected:
                 self.table.selectRow(index)
         self.table.blockSignals(False)
-        self.pareto_chart.set_points(pareto_points(self.rows), teacher_points(self.rows),
-                                     pareto_empty_reason(self.rows))
+        self.pareto_chart.show_runs(self.rows)
         self._selection_changed()
         self.runs_listed.emit(list(self.rows))
 

@@ -6,7 +6,6 @@ with the students' ratios against both teachers; "Presentation" shows them large
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +37,7 @@ from workbench.gui.charts import BarCard
 from workbench.gui.fields import guard_wheel
 from workbench.gui.flags import flag_label, show_flags
 from workbench.gui.panels.tryit_file import FileRun
+from workbench.gui.panels.tryit_work import classify, load_predictors, test_examples
 from workbench.gui.probability_bars import ProbabilityBars
 
 if TYPE_CHECKING:  # the runner imports numpy: loaded in the background, not on the launch path
@@ -46,45 +46,6 @@ if TYPE_CHECKING:  # the runner imports numpy: loaded in the background, not on 
 SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight was delayed again, awful service\n" \
                "meeting moved to 3pm tomorrow"
 AGREE, DISAGREE = QColor("#e8f5e9"), QColor("#ffebee")
-_cache_lock = threading.Lock()
-_loaded: dict[str, tuple[tuple, dict]] = {}  # run folder -> (its model files' stamp, its loaded predictors)
-
-
-def load_predictors(run_dir: str) -> dict[str, Predictor | str]:
-    """Background (loading takes seconds): the run's models, loaded again only when its model files change."""
-    from workbench.core.measure import inference
-
-    stamp = inference.model_files_stamp(run_dir)
-    with _cache_lock:
-        cached = _loaded.get(run_dir)
-        if cached is None or cached[0] != stamp:
-            _loaded.clear()  # one run's models in memory at a time: three models can be gigabytes
-            _loaded[run_dir] = (stamp, inference.run_predictors(run_dir))
-        return _loaded[run_dir][1]
-
-
-def test_examples(run_dir: str, count: int = 3) -> list[str]:
-    """Background: texts from the run's own test split, taking each class in turn (reading the data as the
-    job read it, so the examples are the user's data, never texts the models were trained on)."""
-    from workbench.core.run_folder import RunFolder
-    from workbench.core.sources.data import load_task_data
-
-    test = load_task_data(RunFolder(Path(run_dir)).recipe().data).splits["test"]
-    by_class: dict[int, list[str]] = {}
-    for text, label in zip(test["text"], test["label"], strict=True):
-        by_class.setdefault(label, []).append(text)
-    turns = [texts[i] for i in range(count) for texts in by_class.values() if i < len(texts)]
-    return turns[:count]
-
-
-def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[str], repeats: int,
-             threads: int | None = 1):
-    """Background: every model of the run on the texts, and the test accuracies the run recorded."""
-    from workbench.core.measure.inference import compare, recorded_accuracies
-
-    return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
-
-
 class TryItPanel(QWidget):
     COLUMNS = ["model", "predicted label", "class probabilities", "latency (median)", "size", "agrees with teacher"]
 
