@@ -61,13 +61,16 @@ def test_utf8_with_damaged_bytes_keeps_its_accents_and_counts_the_damage(tmp_pat
 
 
 def test_the_data_section_shows_replaced_rows(tmp_path):
+    from workbench.core.recipe import BUNDLED_TEACHER, DataConfig
     from workbench.gui.panels.data_section import preview_data
+
+    def preview(path):
+        return preview_data(DataConfig(source=str(path), text_column="text", label_column="sentiment"), BUNDLED_TEACHER)
 
     path = accented_csv(tmp_path / "reviews.csv", "utf-8")
     path.write_bytes(path.read_bytes() + b"negative,broken \xff\xfe bytes\n")
-    preview = preview_data(str(path), "text", "sentiment")
-    assert "1 with undecodable bytes replaced" in preview.cleaning
-    latin = preview_data(str(accented_csv(tmp_path / "latin.csv", "latin-1")), "text", "sentiment")
+    assert "1 with undecodable bytes replaced" in preview(path).cleaning
+    latin = preview(accented_csv(tmp_path / "latin.csv", "latin-1"))
     assert latin.origin.endswith("(decoded from cp1252)") and latin.rows[0][1] == f"{ACCENTED[0]} 0"
 
 

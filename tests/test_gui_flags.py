@@ -15,6 +15,7 @@ from tests.tiny import tiny_recipe
 from workbench.core.events import Finished
 from workbench.core.job import run_job
 from workbench.gui.flags import AMBER
+from workbench.gui.panels.runs import COLUMNS
 
 FLAG = "The teacher is no better than a trivial baseline"
 
@@ -47,7 +48,7 @@ def test_runs_shows_the_flagged_run_in_amber_with_its_flags(qtbot, flagged_run):
     panel = RunsPanel(str(flagged_run.run_dir).rsplit("/", 1)[0])
     qtbot.addWidget(panel)
     panel.refresh()
-    status = panel.table.item(0, 2)
+    status = panel.table.item(0, COLUMNS.index("status"))
     assert status.text() == "finished ⚠" and status.foreground().color().name() == AMBER
     assert FLAG in status.toolTip()
 

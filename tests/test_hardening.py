@@ -60,7 +60,7 @@ def test_a_full_teacher_cache_costs_the_job_nothing_but_a_notice(recipe, tmp_pat
     from workbench.core.stages import teacher_reuse
 
     def copy_until_full(source, target, **kwargs):
-        Path(target).mkdir(parents=True)
+        Path(target).mkdir(parents=True, exist_ok=kwargs.get("dirs_exist_ok", False))
         shutil.copy(Path(source) / "config.json", target)
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -104,7 +104,7 @@ def test_a_model_with_its_own_code_trains_and_exports_after_a_warning(tiny_csv, 
     assert main(["export", str(run.path)]) == 0  # the fine-tuned teacher, with its own class, exports too
     out, err = capsys.readouterr()
     assert err.startswith("warning: this recipe runs the model's own Python code")
-    assert "teacher-fp32.onnx: matches PyTorch" in out and "student-fp32.onnx: matches PyTorch" in out
+    assert "teacher-fp32.onnx: equivalent to PyTorch" in out and "student-fp32.onnx: equivalent to PyTorch" in out
 
 
 def test_without_the_opt_in_the_models_code_never_runs(tiny_csv, tmp_path, capsys):

@@ -129,7 +129,7 @@ def read_texts(args: argparse.Namespace) -> list[str]:
     except OSError as error:
         fail(f"{args.file}: cannot be read ({error.strerror})")
     texts = [line for line in lines if line.strip()]
-    if not texts:
+    if not texts and lines:  # an empty input is an empty batch (no line out); blank lines alone, a wrong file
         fail(f"{args.file or 'standard input'}: holds no text (only empty lines); give one text a line")
     return texts
 

@@ -112,8 +112,9 @@ def kept_share_text(accuracy: float, teacher_accuracy: float, examples: int, san
     """"98.7 % of the teacher's accuracy (95 % CI 96.1–101.2 %)", never a plain success when the teacher is
     flagged; or why no share is given."""
     share = share_of_teacher(accuracy, teacher_accuracy, examples)
-    if not share:
-        return "teacher accuracy is 0, no share to give"
+    if not share:  # a share is never given without its interval
+        why = "the teacher scored 0" if not teacher_accuracy else "the test split's size is unknown"
+        return f"test accuracy {accuracy:.1%} vs the teacher's {teacher_accuracy:.1%} (no share given: {why})"
     text = f"{share['share']:.1%} of the teacher's accuracy (95 % CI {share['low']:.1%}–{share['high']:.1%})"
     return text + (", but the teacher is flagged: see below" if teacher_flagged(sanity or {}) else "")
 
