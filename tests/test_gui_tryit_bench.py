@@ -30,3 +30,13 @@ def test_a_run_without_a_benchmark_shows_no_figures(qtbot, tmp_path, tiny_csv):
     panel.set_runs([str(run)])
     assert set(panel.charts["latency_ms"].values.values()) == {None}
     assert panel.ratios["latency_ms"].text() == ""
+
+
+def test_live_and_benchmark_latencies_each_name_their_source(qtbot):
+    """Timed now on the typed texts, or by the run's benchmark: two figures that differ must never read as one."""
+    panel = TryItPanel()
+    qtbot.addWidget(panel)
+    live = panel.table.horizontalHeaderItem(TryItPanel.COLUMNS.index(next(c for c in TryItPanel.COLUMNS
+                                                                          if c.startswith("latency")))).text()
+    assert "now" in live and "these texts" in live
+    assert "the run's benchmark" in panel.charts["latency_ms"].title
