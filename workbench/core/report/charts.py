@@ -73,6 +73,11 @@ def save_chart(figure: Figure, path: Path) -> Path:
     return path
 
 
+def failed_label(model: str) -> str:
+    """How a model that failed its parity check is marked: a teacher is a reference, never shipped anyway."""
+    return "reference only: parity failed" if model.startswith("teacher") else "not shipped: parity failed"
+
+
 def pareto_chart(points: Sequence[ModelPoint], title: str, path: Path) -> Path:
     """Accuracy against latency, bubble area proportional to size on disk; up and left is better."""
     figure = Figure(figsize=(8, 5.2))
@@ -86,7 +91,7 @@ def pareto_chart(points: Sequence[ModelPoint], title: str, path: Path) -> Path:
                      edgecolors=FLAG_RED if not point.shipped else colour, linewidths=2)
         label = f"{point.name}\n{size_text(point.size_bytes)}, {point.latency_ms:.2f} ms"
         if not point.shipped:
-            label += "\nNOT SHIPPED (parity failed)"
+            label += f"\n{failed_label(point.name).upper()}"
         axes.annotate(label, (point.latency_ms, point.accuracy), xytext=(0, math.sqrt(area / math.pi) + 2),
                       textcoords="offset points", ha="center", va="bottom", fontsize=8,
                       color=FLAG_RED if not point.shipped else "#212121",
