@@ -92,3 +92,12 @@ def test_qt_signal_emits_keep_python_references():
     for _ in range(200):
         emitter.fired.emit(1)
     assert sys.getrefcount(True) >= before - 10
+
+
+def test_every_step_fits_a_1280_pixel_screen(qtbot, settings):  # noqa: F811
+    """The window's minimum width is its widest step's plus the sidebar: a row of the Runs buttons and the
+    deploy choice once made it 1375 px, wider than the screen the issue was tried on."""
+    path = preset_path("quick-demo")
+    window = MainWindow(Recipe.load(path), path, settings)
+    qtbot.addWidget(window)
+    assert window.minimumSizeHint().width() <= 1280

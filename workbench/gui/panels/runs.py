@@ -84,7 +84,7 @@ class RunsPanel(QWidget):
         self.table.doubleClicked.connect(lambda: self._emit_selected(self.show_requested))
 
         self.buttons: dict[str, QPushButton] = {}
-        bar = QHBoxLayout()
+        bars = QHBoxLayout(), QHBoxLayout()  # looking at a run / making from it: one row is wider than 1280 px
         for key, text, slot in (
             ("refresh", "Refresh", self.refresh),
             ("show", "Show in Training", lambda: self._emit_selected(self.show_requested)),
@@ -100,12 +100,11 @@ class RunsPanel(QWidget):
             button = QPushButton(text)
             button.clicked.connect(slot)
             self.buttons[key] = button
-            bar.addWidget(button)
+            bars[key in ("bench", "report", "deploy", "compare")].addWidget(button)
         self.deploy_format = QComboBox()  # what Deploy writes: the Python bundle, or the page for a browser
         self.deploy_format.addItem("as a Python bundle", "bundle")
         self.deploy_format.addItem("as a web demo", "web")
-        bar.insertWidget(bar.indexOf(self.buttons["deploy"]) + 1, self.deploy_format)
-        bar.addStretch(1)
+        bars[1].insertWidget(bars[1].indexOf(self.buttons["deploy"]) + 1, self.deploy_format)
 
         self.loss_chart = ChartCard("Compare: student total loss", "loss (log scale)", log_y=True)
         self.accuracy_chart = ChartCard("Compare: student dev accuracy", "accuracy", fraction_y=True)
@@ -118,7 +117,9 @@ class RunsPanel(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.heading)
-        top_layout.addLayout(bar)
+        for bar in bars:
+            bar.addStretch(1)
+            top_layout.addLayout(bar)
         top_layout.addLayout(self._table_and_pareto())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
