@@ -231,7 +231,7 @@ class RunFolder:
             os.close(handle)
             owner = read_json(self.status_path).get("pid", "unknown")
             raise RunLockedError(f"run {self.path} is being written by process {owner}; wait for it to end (or stop "
-                                 f"it), then continue with `workbench run --resume {self.path}`") from None
+                                 f"it), then continue with `{shell_command('workbench', 'run', '--resume', self.path)}`") from None
         self._lock = handle
 
     def close(self) -> None:
