@@ -6,6 +6,7 @@ import io
 
 from workbench import selftest
 from workbench.gui import app
+from workbench.gui.icon import app_icon
 
 
 def test_every_check_passes_in_this_installation(qapp):
@@ -45,5 +46,5 @@ def test_the_gui_entry_point_runs_the_selftest_instead_of_the_window(monkeypatch
 
 
 def test_the_window_gets_the_application_icon(qapp):
-    sizes = {size.width() for size in app.app_icon().availableSizes()}
+    sizes = {size.width() for size in app_icon().availableSizes()}
     assert {16, 32, 48, 256, 512} <= sizes

@@ -161,7 +161,7 @@ def check_window() -> None:
 
     from workbench.core.recipe import Recipe
     from workbench.core.sources.resources import preset_path
-    from workbench.gui.app import app_icon
+    from workbench.gui.icon import app_icon
     from workbench.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])

@@ -34,7 +34,6 @@ from typing import Any
 
 from workbench.core.errors import WorkbenchError, shell_command
 from workbench.core.recipe import Recipe
-from workbench.core.run_summary import RunSummary, summarize
 
 RESUMABLE = ("cancelled", "failed", "running", "interrupted")
 INT8_STUDENT, INT4_STUDENT = "student-int8.onnx", "student-int4.onnx"  # the shipped students, in RUN/onnx/
@@ -177,10 +176,6 @@ class RunFolder:
         has_checkpoint = self.checkpoint_path.is_file() or self.previous_checkpoint_path.is_file()
         return self.status().get("status") in RESUMABLE and has_checkpoint
 
-    def summary(self) -> RunSummary:
-        """The run's headline figures for a runs list, read from its files alone."""
-        return summarize(self)
-
     def log(self, record: dict[str, Any]) -> None:
         try:
             with self.metrics_path.open("a", encoding="utf-8") as handle:
@@ -230,8 +225,9 @@ class RunFolder:
         except BlockingIOError:
             os.close(handle)
             owner = read_json(self.status_path).get("pid", "unknown")
+            resume = shell_command("workbench", "run", "--resume", self.path)
             raise RunLockedError(f"run {self.path} is being written by process {owner}; wait for it to end (or stop "
-                                 f"it), then continue with `{shell_command('workbench', 'run', '--resume', self.path)}`") from None
+                                 f"it), then continue with `{resume}`") from None
         self._lock = handle
 
     def close(self) -> None:
@@ -259,13 +255,12 @@ def stamped_folder(root: Path, name: str, what: str) -> Path:
                                     "output_dir to a folder you can write to") from None
 
 
-def list_runs(output_dir: str | Path) -> list[RunSummary]:
-    """Every run folder under the output folder, newest first."""
+def run_folders(output_dir: str | Path) -> list[RunFolder]:
+    """Every run folder directly under the output folder, in no particular order."""
     root = Path(output_dir)
     if not root.is_dir():
         return []
-    runs = [RunFolder(folder) for folder in root.iterdir() if (folder / "recipe.yaml").is_file()]
-    return sorted((run.summary() for run in runs), key=lambda row: row.started, reverse=True)
+    return [RunFolder(folder) for folder in root.iterdir() if (folder / "recipe.yaml").is_file()]
 
 
 def run_folder_of(path: Path) -> Path:

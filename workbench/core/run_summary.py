@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from workbench.core.run_folder import RunFolder
-
+from workbench.core.errors import RecipeError
+from workbench.core.run_folder import INT8_STUDENT, SHIPPED_PREFIX, RunFolder, read_json, run_folders
+from workbench.core.safe_yaml import parse_yaml, read_recipe_text
 
 
 @dataclass
@@ -36,9 +37,13 @@ class RunSummary:
         return self.student_mib is not None
 
 
-def summarize(run: RunFolder) -> RunSummary:
-    from workbench.core.run_folder import INT8_STUDENT, read_json
+def list_runs(output_dir: str | Path) -> list[RunSummary]:
+    """Every run under the output folder, newest first."""
+    return sorted((summarize(run) for run in run_folders(output_dir)), key=lambda row: row.started, reverse=True)
 
+
+def summarize(run: RunFolder) -> RunSummary:
+    """The run's headline figures for a runs list, read from its files alone."""
     status, evaluation = run.status(), read_json(run.evaluation_path)
     summary = status if "student_accuracy" in status else {}
     bench = read_json(run.bench_path).get("models", {})
@@ -77,8 +82,6 @@ def run_flags(run: RunFolder) -> list[str]:
     """Every flag on a run, in sentences a stakeholder reads, from its files alone: its results' flags and
     latency timed on a busy machine (RUN/bench.json). The one list the CLI's closing lines, the report, the runs
     list, Try it, the Training step and presentation mode all show."""
-    from workbench.core.run_folder import read_json
-
     flags = result_flags(run)
     load = read_json(run.bench_path).get("load") or {}
     if isinstance(load, dict) and load.get("noisy"):
@@ -91,8 +94,6 @@ def result_flags(run: RunFolder) -> list[str]:
     """The flags on what a run's results can claim: the sanity checks (RUN/sanity.json) and a shipped student
     that failed its parity gate (RUN/onnx/parity.json). They depend on the results alone, so a resumed job
     reports the same ones as an uninterrupted one (status.json keeps them in the job's summary)."""
-    from workbench.core.run_folder import SHIPPED_PREFIX, read_json
-
     flags = [str(f["message"]) for f in read_json(run.sanity_path).get("flags") or []
              if isinstance(f, dict) and f.get("message")]
     return flags + [f"{r['artifact']} is not shipped: {r.get('verdict', 'failed')} against PyTorch "
@@ -102,9 +103,6 @@ def result_flags(run: RunFolder) -> list[str]:
 
 
 def _recipe_data(run: RunFolder) -> dict[str, Any]:
-    from workbench.core.errors import RecipeError
-    from workbench.core.safe_yaml import parse_yaml, read_recipe_text
-
     try:  # the recipe loader's bounds: run folders are sent around, and str() of an alias bomb never ends
         data = parse_yaml(read_recipe_text(run.recipe_path), str(run.recipe_path))
     except RecipeError:

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QThreadPool, QTimer
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.quiet import quiet_environment
 from workbench.core.recipe import Recipe
-from workbench.core.sources.resources import preset_path, resources_dir
+from workbench.core.sources.resources import preset_path
+from workbench.gui.icon import app_icon
 from workbench.gui.main_window import MainWindow, recent_recipes_in
 from workbench.gui.xcb_check import check_xcb
 
@@ -40,14 +40,6 @@ class _FirstPaint(QObject):
             if self.quit_after:
                 QTimer.singleShot(0, QApplication.quit)
         return False
-
-
-def app_icon() -> QIcon:
-    """The application icon from its rendered PNG sizes (no SVG image plugin needed)."""
-    icon = QIcon()
-    for png in sorted((resources_dir() / "icons").glob("tinybert-workbench-*.png")):
-        icon.addFile(str(png))
-    return icon
 
 
 def first_recipe_path(args: Sequence[str], settings: QSettings) -> Path:

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.run_folder import RunFolder, list_runs
-from workbench.core.run_summary import RunSummary
+from workbench.core.run_folder import RunFolder
+from workbench.core.run_summary import RunSummary, list_runs
 from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
