@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel
 
 from tests.gui_support import edit
 from workbench.core.methods import registry
-from workbench.core.methods.method import CompressionMethod, FormRow
+from workbench.core.methods.method import CompressionMethod, FormRow, SearchKnob
 from workbench.core.recipe import PruningConfig, Recipe
 from workbench.core.run_folder import RunFolder, write_json
 
@@ -35,7 +35,8 @@ def _toy(calls: list[str]) -> CompressionMethod:
         describe=lambda pruning, run: "toy-described", estimate=lambda pruning, heads, ffn: "toy-estimated",
         tag=lambda pruning: "toy-tag", files=("status_path",), prune=prune, while_training=kept,
         report=lambda run: "<h3>Toy</h3>" if run.status_path.is_file() else "",
-        form=(FormRow("quantization.int4_min_agreement", "Toy agreement", "line"),), report_title="Toy")
+        form=(FormRow("quantization.int4_min_agreement", "Toy agreement", "line"),), report_title="Toy",
+        search=(SearchKnob("toy_margin", "vocabulary_margin", "layer_counts", lambda margin: f"margin {margin}"),))
 
 
 @pytest.fixture
@@ -45,13 +46,17 @@ def toy(monkeypatch):
     return calls
 
 
-def test_every_method_declares_keys_rows_and_files_that_exist():
+def test_every_method_declares_keys_rows_files_and_stages_that_exist():
+    from workbench.core.job import PIPELINE
+
     names = [method.name for method in registry.METHODS]
     assert len(names) == len(set(names))
     recipe, run = Recipe(), RunFolder("run")
     for method in registry.METHODS:
         section = method.config(recipe)
         assert set(method.keys) <= set(type(section).model_fields), method.name
+        assert method.stage in {stage.name for stage in PIPELINE}, method.name
+        assert all(knob.key in method.keys and hasattr(recipe.search.space, knob.space) for knob in method.search)
         assert all(row.key.startswith(f"{method.section}.") for row in method.form), method.name
         assert all(isinstance(getattr(run, file), type(run.path)) for file in method.files), method.name
     for section in registry.SECTION_ROWS:
@@ -118,3 +123,21 @@ def test_a_registered_method_has_its_section_in_the_report(toy, tmp_path):
     write_json(run.status_path, {"status": "finished"})
     page = write_report(tmp_path).read_text(encoding="utf-8")
     assert "<section><h2>Toy</h2><h3>Toy</h3></section>" in page
+
+
+def test_a_registered_method_is_drawn_by_the_search(toy):
+    from optuna.trial import FixedTrial
+
+    from workbench.core.search.space import Candidate, TeacherShape, candidate_recipe, space_size, suggest
+
+    base, teacher = Recipe(), TeacherShape(4, 32, 4, 64)
+    space = base.search.space.model_copy(update={"layer_counts": [2, 3], "ffn_ratios": [0.0], "heads_ratios": [0.0],
+                                                 "vocabulary": [False], "int8": ["dynamic"]})
+    assert space_size(space, teacher) == 2 * 2  # two shapes, times the toy's two margins
+    params = {"shape": "keep:2,4", "ffn_ratio": 0.0, "heads_ratio": 0.0, "vocabulary": False, "toy_margin": 3,
+              "int8": "dynamic"}
+    candidate = suggest(FixedTrial(params), space, teacher)
+    assert candidate.to_dict() == params and Candidate.from_dict(params) == candidate
+    assert candidate.describe() == "keeps layers 2,4, margin 3, dynamic int8"
+    recipe = candidate_recipe(base, candidate, teacher, "toy", "runs")
+    assert recipe.pruning.enabled and recipe.pruning.vocabulary_margin == 3  # the toy's setting turned pruning on

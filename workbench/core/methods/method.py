@@ -1,9 +1,10 @@
 """What a compression method declares: the recipe keys it owns, when it applies, what it does at the pipeline
 point it acts on, the run-folder files it writes, one sentence for the model card, the window's estimate and
-summary, its report part and its form rows. The pipeline, the card, the report, the window and the search
-loop over the registry (registry.py) and never name a method; adding one is a module here, its test and one
-line in registry.METHODS (plus its recipe fields in recipe_compression.py when it has new settings: the
-recipe is the bottom layer and cannot import this room)."""
+summary, its report part, its form rows and what a search draws for it. The pipeline, the card, the report,
+the window and the search loop over the registry (registry.py) and never name a method; adding one is a module
+here, its test and one line in registry.METHODS (plus its recipe fields in recipe_compression.py when it has
+new settings, and a list in recipe_search.SearchSpace when a search draws one: the recipe is the bottom layer
+and cannot import this room)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,18 @@ class FormRow:
     choices: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SearchKnob:
+    """A setting of the method that a search draws: the trial's parameter (and the candidate's key), the recipe
+    key it sets in the method's section, the `search.space` list it draws from, and its words in a candidate's
+    description ("" where the value turns the method off)."""
+
+    name: str
+    key: str
+    space: str
+    words: Callable[[Any], str]
+
+
 def description(model: type[BaseModel], key: str) -> str:
     """A recipe field's own description, for a tooltip: one place says what the setting means."""
     return model.model_fields[key].description or ""
@@ -68,6 +81,7 @@ class CompressionMethod:
     form: tuple[FormRow, ...] = ()
     prune: Callable[[Any, Any, Iterable[Any]], dict[str, Any]] | None = None  # (student, section, batches)
     while_training: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None  # (student)
+    search: tuple[SearchKnob, ...] = ()  # what a search draws for it, in the order of the draws
 
     def config(self, recipe: Any) -> Any:
         return getattr(recipe, self.section)

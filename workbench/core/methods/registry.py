@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.core.methods.int4 import INT4
 from workbench.core.methods.int8_guard import INT8_GUARD
-from workbench.core.methods.method import PRUNING_REPORT, CompressionMethod, FormRow, Section
+from workbench.core.methods.method import PRUNING_REPORT, CompressionMethod, FormRow, SearchKnob, Section
 from workbench.core.methods.qat import QUANTIZATION_AWARE
 from workbench.core.methods.structured import STRUCTURED
 from workbench.core.methods.vocabulary import VOCABULARY
@@ -69,6 +69,11 @@ def form_rows(section: Section) -> tuple[FormRow, ...]:
         split = len(rows) - len(VOCABULARY.form)
         rows = rows[:split] + SPARSITY_ROWS + rows[split:]
     return head + rows + tail
+
+
+def search_knobs() -> list[tuple[CompressionMethod, SearchKnob]]:
+    """Every setting a search draws, with its method, in the order of the draws."""
+    return [(method, knob) for method in METHODS for knob in method.search]
 
 
 # The pipeline

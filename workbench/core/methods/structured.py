@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from workbench.core.methods.html import table
-from workbench.core.methods.method import CompressionMethod, FormRow, description
+from workbench.core.methods.method import CompressionMethod, FormRow, SearchKnob, description
 from workbench.core.recipe import PruningConfig
 from workbench.core.run_folder import RunFolder, read_json
 
@@ -90,6 +90,9 @@ STRUCTURED = CompressionMethod(
     keys=("importance", "heads_ratio", "ffn_ratio", "threshold", "threshold_units"),
     applies=applies, describe=describe, estimate=estimate, tag=tag, files=("pruning_path",), report=report,
     prune=prune,
+    search=(SearchKnob("ffn_ratio", "ffn_ratio", "ffn_ratios", lambda ratio: f"FFN -{ratio:.0%}" if ratio else ""),
+            SearchKnob("heads_ratio", "heads_ratio", "heads_ratios",
+                       lambda ratio: f"heads -{ratio:.0%}" if ratio else "")),
     form=(FormRow("pruning.importance", "Importance", "combo", choices={
               "gradient": "gradient (dev batches)", "l1": "L1 weight norm", "l2": "L2 weight norm",
               "magnitude": "magnitude (older name of L2)"}),

@@ -4,7 +4,7 @@ student is scored and written (compress/vocab_pruning.py; the scoring stage asks
 from __future__ import annotations
 
 from workbench.core.methods.html import size_text, table
-from workbench.core.methods.method import CompressionMethod, FormRow
+from workbench.core.methods.method import CompressionMethod, FormRow, SearchKnob
 from workbench.core.recipe import PruningConfig
 from workbench.core.run_folder import RunFolder, read_json
 
@@ -39,5 +39,6 @@ VOCABULARY = CompressionMethod(
     name="vocabulary pruning", section="pruning", stage="scoring", keys=("vocabulary", "vocabulary_margin"),
     applies=applies, describe=describe, estimate=lambda pruning, heads, ffn: "vocabulary trimmed to the data's tokens",
     tag=lambda pruning: "vocabulary", files=("vocabulary_path",), report=report,
+    search=(SearchKnob("vocabulary", "vocabulary", "vocabulary", lambda pruned: "vocab pruned" if pruned else ""),),
     form=(FormRow("pruning.vocabulary", "Trim the vocabulary to tokens the data uses", "check"),
           FormRow("pruning.vocabulary_margin", "Vocabulary margin", "spin")))
