@@ -13,6 +13,7 @@ from workbench.core.methods.int4 import INT4
 from workbench.core.methods.int8_guard import INT8_GUARD
 from workbench.core.methods.method import PRUNING_REPORT, CompressionMethod, FormRow, SearchKnob, Section
 from workbench.core.methods.qat import QUANTIZATION_AWARE
+from workbench.core.methods.sparsity import SPARSITY
 from workbench.core.methods.structured import STRUCTURED
 from workbench.core.methods.vocabulary import VOCABULARY
 from workbench.core.recipe import PruningConfig
@@ -20,6 +21,7 @@ from workbench.core.run_folder import RunFolder
 
 METHODS: tuple[CompressionMethod, ...] = (
     STRUCTURED,
+    SPARSITY,
     VOCABULARY,
     INT8_GUARD,
     QUANTIZATION_AWARE,
@@ -40,18 +42,6 @@ SECTION_ROWS: dict[Section, tuple[tuple[FormRow, ...], tuple[FormRow, ...]]] = {
                               tip="share of predictions int8 must keep")), ()),
 }
 
-# Unstructured sparsity, until it is a registered method.
-SPARSITY_ROWS = (FormRow("pruning.unstructured_sparsity", "Unstructured sparsity", "line",
-                         tip="share of encoder weights set to zero by magnitude; shrinks the zipped model, "
-                             "not latency"),
-                 FormRow("pruning.unstructured_scope", "Sparsity measured", "combo",
-                         choices={"layer": "per weight matrix", "global": "over all weights"}))
-
-
-def _sparsity(pruning: PruningConfig) -> bool:
-    return pruning.enabled and bool(pruning.unstructured_sparsity)
-
-
 def section_methods(section: Section) -> tuple[CompressionMethod, ...]:
     return tuple(method for method in METHODS if method.section == section)
 
@@ -64,11 +54,7 @@ def applying(config: Any, section: Section) -> list[CompressionMethod]:
 def form_rows(section: Section) -> tuple[FormRow, ...]:
     """The window's form for a recipe section: its own rows, then each method's, then its closing ones."""
     head, tail = SECTION_ROWS[section]
-    rows = tuple(row for method in section_methods(section) for row in method.form)
-    if section == "pruning":
-        split = len(rows) - len(VOCABULARY.form)
-        rows = rows[:split] + SPARSITY_ROWS + rows[split:]
-    return head + rows + tail
+    return head + tuple(row for method in section_methods(section) for row in method.form) + tail
 
 
 def search_knobs() -> list[tuple[CompressionMethod, SearchKnob]]:
@@ -81,30 +67,21 @@ def search_knobs() -> list[tuple[CompressionMethod, SearchKnob]]:
 
 def prunes_weights(pruning: PruningConfig) -> bool:
     """The pruning stage has work (vocabulary pruning acts apart, at scoring)."""
-    return any(method.prune for method in applying(pruning, "pruning")) or _sparsity(pruning)
+    return any(method.prune for method in applying(pruning, "pruning"))
 
 
 def prune_as_recipe(student: Any, pruning: PruningConfig, batches: Iterable[Any] = ()) -> dict[str, dict[str, Any]]:
     """The pruning stage: each applying method's `prune` on the student in place, in order; their reports by the
     RunFolder property of the file each is written to."""
-    reports = {method.files[0]: method.prune(student, pruning, batches)
-               for method in applying(pruning, "pruning") if method.prune}
-    if _sparsity(pruning):
-        from workbench.core.compress.sparsity import sparsify
-
-        reports["sparsity_path"] = sparsify(student, pruning.unstructured_sparsity,
-                                            pruning.unstructured_scope).to_dict()
-    return reports
+    return {method.files[0]: method.prune(student, pruning, batches)
+            for method in applying(pruning, "pruning") if method.prune}
 
 
 @contextlib.contextmanager
 def while_training(student: Any) -> Iterator[None]:
     """What every training stage after the pruning stage runs inside (e.g. zeros kept zero), whatever the
     recipe says now: after a resume the saved model carries what the pruning stage did."""
-    from workbench.core.compress.sparsity import zeros_kept
-
     with contextlib.ExitStack() as stack:
-        stack.enter_context(zeros_kept(student))
         for method in METHODS:
             if method.while_training:
                 stack.enter_context(method.while_training(student))
@@ -120,9 +97,6 @@ def pruning_sentence(pruning: PruningConfig, run: RunFolder) -> str:
         return "none"
     methods = applying(pruning, "pruning")
     parts = [method.describe(pruning, run) for method in methods if method.prune]
-    if _sparsity(pruning):
-        parts.append(f"{pruning.unstructured_sparsity:.0%} of encoder weights zeroed "
-                     f"({'over all matrices' if pruning.unstructured_scope == 'global' else 'in each matrix'})")
     if prunes_weights(pruning):
         parts.append(f"then {pruning.recovery.epochs:g} recovery epoch(s)")
     parts += [method.describe(pruning, run) for method in methods if not method.prune]
@@ -135,9 +109,6 @@ def pruning_estimate(pruning: PruningConfig, heads: int, ffn_size: int) -> str:
     if not pruning.enabled:
         return "none (Compression → Pruning)"
     parts = [part for method in applying(pruning, "pruning") if (part := method.estimate(pruning, heads, ffn_size))]
-    if _sparsity(pruning):
-        parts.insert(len(parts) - VOCABULARY.applies(pruning),
-                     f"{pruning.unstructured_sparsity:.0%} of encoder weights zeroed (same file size, smaller zip)")
     return "; ".join(parts) + " — sizes above are before it" if parts else "none (all ratios are 0)"
 
 

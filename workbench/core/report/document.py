@@ -18,7 +18,6 @@ from workbench.core.distill.mapping import MappingError, pair_losses, recipe_map
 from workbench.core.methods.registry import report_sections
 from workbench.core.recipe import Recipe
 from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
-from workbench.core.report.compression_details import sparsity_part
 from workbench.core.report.headline import latency_shape, run_headline
 from workbench.core.report.sections import (
     benchmark_section,
@@ -73,7 +72,6 @@ class RunFiles:
     parity: dict[str, Any] | None
     timings: dict[str, Any] | None
     labels: list[str]
-    sparsity: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run: RunFolder) -> RunFiles:
@@ -84,7 +82,7 @@ class RunFiles:
         labels = data.get("label_names") or list((evaluation or {}).get("teacher", {}).get("per_class", {}))
         return cls(run.path, run.recipe(), run.recipe_path.read_text(encoding="utf-8"), run.status(),
                    run.metrics(), evaluation, optional(run.bench_path), optional(run.parity_path),
-                   optional(run.timings_path), labels, optional(run.sparsity_path))
+                   optional(run.timings_path), labels)
 
     @property
     def failed_artifacts(self) -> set[str]:
@@ -113,10 +111,7 @@ def write_report(run_dir: str | Path) -> Path:
 
 def _method_sections(run: RunFiles) -> list[str]:
     """Each compression method's part of the report (methods/registry.py), in sections by title."""
-    parts = dict(report_sections(RunFolder(run.path)))
-    if run.sparsity:  # not a registered method yet
-        parts["Pruning"] = parts.get("Pruning", "") + sparsity_part(run.sparsity)
-    return [section(title, inner) for title, inner in parts.items()]
+    return [section(title, inner) for title, inner in report_sections(RunFolder(run.path))]
 
 
 def _header(run: RunFiles) -> str:
