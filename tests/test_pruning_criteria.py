@@ -138,13 +138,18 @@ def test_recovery_training_keeps_the_zeros(model):
     assert np.isfinite(_logits(model).numpy()).all()
 
 
-def test_the_pruning_step_follows_the_recipe_section(model):
-    from workbench.core.compress.pruning import prune_as_recipe
+def test_the_pruning_step_follows_the_recipe_section(model, tmp_path):
+    from workbench.core.methods import registry
     from workbench.core.recipe import PruningConfig
+    from workbench.core.run_folder import RunFolder
+
+    def prune_as_recipe(model, config):  # the reports by the name of the file each is written to
+        return {getattr(RunFolder(tmp_path), key).name: report
+                for key, report in registry.prune_as_recipe(model, config).items()}
 
     config = PruningConfig(enabled=True, importance="l2", threshold=0.8, threshold_units="ffn",
                            unstructured_sparsity=0.3, unstructured_scope="global")
-    assert config.prunes_weights and not PruningConfig(enabled=True, vocabulary=True).prunes_weights
+    assert registry.prunes_weights(config) and not registry.prunes_weights(PruningConfig(enabled=True, vocabulary=True))
     reports = prune_as_recipe(model, config)
     assert reports["pruning.json"]["criterion"] == "threshold"
     assert reports["sparsity.json"]["sparsity"] == pytest.approx(0.3, abs=1e-3)

@@ -1,6 +1,8 @@
 """Report pieces for threshold pruning, sparsity, the int8 guard and QAT, from the run's JSON files."""
 
-from workbench.core.report.compression_details import guard_section, pruning_per_layer, sparsity_part
+from workbench.core.methods.int8_guard import guard_section
+from workbench.core.methods.sparsity import sparsity_part
+from workbench.core.methods.structured import pruning_per_layer
 
 GUARD = {"mode": "dynamic", "split": "dev", "examples": 96, "max_accuracy_drop": 0.02, "fp32_accuracy": 1.0,
          "int8_accuracy": 0.95, "guarded_accuracy": 1.0, "met": True, "kept_fp32": ["/layer.0/output/MatMul"],

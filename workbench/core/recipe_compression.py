@@ -52,10 +52,6 @@ class PruningConfig(Section):
     def structured(self) -> bool:  # heads or FFN neurons are removed, by ratio or by threshold
         return bool(self.heads_ratio or self.ffn_ratio or self.threshold is not None)
 
-    @property
-    def prunes_weights(self) -> bool:  # the pruning step has work (the vocabulary is pruned apart, at the end)
-        return self.enabled and (self.structured or bool(self.unstructured_sparsity))
-
 
 class QuantizationConfig(Section):
     enabled: bool = True

@@ -137,6 +137,7 @@ class RunFolder:
     export_path = property(lambda self: self.onnx_dir / "export.json")
     parity_path = property(lambda self: self.onnx_dir / "parity.json")
     int8_guard_path = property(lambda self: self.onnx_dir / "int8_guard.json")
+    int4_student_path = property(lambda self: self.onnx_path(INT4_STUDENT))
     bench_path = property(lambda self: self.path / "bench.json")
     timings_path = property(lambda self: self.path / "timings.json")
     report_dir = property(lambda self: self.path / "report")

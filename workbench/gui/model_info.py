@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.recipe import PruningConfig, Recipe
+from workbench.core.methods.registry import pruning_estimate as pruning_text  # noqa: F401  (the Models panel's)
+from workbench.core.recipe import Recipe
 
 PLACEHOLDER_LABELS = ["negative", "neutral", "positive"]  # head size barely changes the counts
 
@@ -70,24 +71,3 @@ def model_inputs_of(recipe: Recipe) -> dict[str, Any]:
     return {"teacher": recipe.teacher.model_dump(), "student": recipe.student.model_dump(),
             "max_length": recipe.data.max_length, "labels": recipe.data.label_names,
             "pruning": recipe.pruning.model_dump()}
-
-
-def pruning_text(config: PruningConfig, heads: int, ffn_size: int) -> str:
-    """What the job's pruning stage will do to the estimated shape (the kept vocabulary is known only once
-    the data is read)."""
-    from workbench.core.compress.pruning import removed_count  # torch is loaded by now: the description needed it
-
-    if not config.enabled:
-        return "none (Compression → Pruning)"
-    parts = [f"{name} {total} → {total - removed_count(total, ratio)} per layer"
-             for name, total, ratio in (("heads", heads, config.heads_ratio), ("FFN", ffn_size, config.ffn_ratio))
-             if removed_count(total, ratio)]
-    if config.threshold is not None:
-        units = {"both": "heads and FFN neurons", "heads": "heads", "ffn": "FFN neurons"}[config.threshold_units]
-        parts.append(f"{units} below {config.threshold:g} of their layer's strongest removed (how many is known "
-                     "once they are ranked)")
-    if config.unstructured_sparsity:
-        parts.append(f"{config.unstructured_sparsity:.0%} of encoder weights zeroed (same file size, smaller zip)")
-    if config.vocabulary:
-        parts.append("vocabulary trimmed to the data's tokens")
-    return "; ".join(parts) + " — sizes above are before it" if parts else "none (all ratios are 0)"

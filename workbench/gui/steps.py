@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from workbench.core.distill.mapping import recipe_mapping
 from workbench.core.errors import WorkbenchError
+from workbench.core.methods.registry import pruning_tags
 from workbench.core.recipe import Recipe
 from workbench.gui.fields import on_screen
 
@@ -71,9 +72,7 @@ def compression_summary(recipe: Recipe) -> str:
     parts = []
     pruning = recipe.pruning
     if pruning.enabled:
-        pruned = [f"{name} −{ratio:.0%}" for name, ratio in (("heads", pruning.heads_ratio),
-                                                             ("FFN", pruning.ffn_ratio)) if ratio]
-        parts.append("prune " + ", ".join(pruned + (["vocabulary"] if pruning.vocabulary else [])))
+        parts.append("prune " + ", ".join(pruning_tags(pruning)))
     if recipe.distillation.augmentation.enabled:
         parts.append(f"augment ×{recipe.distillation.augmentation.copies}")
     quantization = recipe.quantization

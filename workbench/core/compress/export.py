@@ -13,11 +13,7 @@
 Exports use the TorchScript exporter with the eager attention implementation: measured with torch 2.13 on
 BERT, only that combination gives a graph in which ONNX Runtime's optimizer fuses attention (the dynamo
 exporter and sdpa exports leave attention as loose MatMul / Softmax nodes).
-
-Fusion leaves two biased kernels out, measured on onnxruntime 1.32 (AVX2 CPU): SkipLayerNormalization ran 2.3
-to 4.4 times slower than Add + LayerNormalization, and BiasGelu 1.3 to 1.6 times slower than Gelu (whose bias
-the int8 MatMul before it absorbs). With them the fused int8 student was slower than an unfused one.
-Sessions from `ort_session` keep ONNX Runtime from re-fusing skip + layer norm at load time.
+Fusion (and the kernels it leaves out): compress/fusion.py.
 """
 
 from __future__ import annotations
@@ -27,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.compress.fusion import ExportError, FusionReport, fuse
 from workbench.core.quiet import quiet_onnx
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, link_or_copy, write_json
@@ -38,7 +34,7 @@ from workbench.core.sources.model_runner import (
     torch_input_names,
 )
 from workbench.core.sources.models import folder_trust
-from workbench.core.sources.pruned_models import attention_head_size, attention_heads, load_pruned
+from workbench.core.sources.pruned_models import load_pruned
 from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
 
 DEFAULT_OPSET = 17
@@ -53,21 +49,6 @@ ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
 }
 
 TEACHER_ARTIFACTS = [name for name, source in ARTIFACTS.items() if source == "teacher"]
-
-
-class ExportError(WorkbenchError):
-    """A model that cannot be exported, fused or quantized."""
-
-
-@dataclass
-class FusionReport:
-    path: str
-    fused: dict[str, int]  # fused operator type -> node count, only those present
-    layers: int
-
-    @property
-    def attention_fused(self) -> bool:
-        return self.fused.get("Attention", 0) + self.fused.get("MultiHeadAttention", 0) >= self.layers
 
 
 def export_onnx(model_folder: str | Path, out_path: str | Path, opset: int = DEFAULT_OPSET) -> Path:
@@ -95,28 +76,6 @@ def export_onnx(model_folder: str | Path, out_path: str | Path, opset: int = DEF
         torch.onnx.export(model, tuple(dummy[name] for name in names), str(out_path), input_names=names,
                           output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False)
     return out_path
-
-
-def fuse(onnx_in: str | Path, onnx_out: str | Path, config, keep_matmuls: bool = False) -> FusionReport:
-    """Run ONNX Runtime's BERT optimizer; `config` is the model's transformers config (heads, width). With
-    `keep_matmuls` attention and the embedding layer norm stay unfused, so that every weight stays in a plain
-    MatMul or Gather, which is what the int4 quantizer reads (compress/int4.py)."""
-    from onnxruntime.transformers.fusion_options import FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    options = FusionOptions("bert")
-    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # slow kernels, see above
-    options.enable_bias_gelu = False
-    if keep_matmuls:
-        options.enable_attention = options.enable_embed_layer_norm = False
-    with quiet_onnx():
-        # A head-pruned model has fewer heads of the original width: the fused Attention must be told so.
-        heads = attention_heads(config)
-        optimized = optimize_model(str(onnx_in), model_type="bert", num_heads=heads,
-                                   hidden_size=heads * attention_head_size(config), optimization_options=options)
-        counts = optimized.get_fused_operator_statistics()
-    optimized.save_model_to_file(str(onnx_out))
-    return FusionReport(str(onnx_out), {op: n for op, n in counts.items() if n}, family_of(config).num_layers(config))
 
 
 def quantize_dynamic_int8(onnx_in: str | Path, onnx_out: str | Path, per_channel: bool = False,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.compress.export import ExportError, fuse
+from workbench.core.compress.fusion import ExportError, fuse
 from workbench.core.quiet import quiet_onnx
 
 ACCURACY_LEVEL = 4

@@ -27,14 +27,12 @@ from workbench.core.compress.importance import (
     compute_importance,
     current_heads,
 )
-from workbench.core.compress.sparsity import sparsify
-from workbench.core.recipe import PruningConfig
 from workbench.core.sources.families import PRUNING_CONFIG_KEY, family_of
 from workbench.core.sources.pruned_models import attention_head_size, config_heads, layer_ffn_sizes, shrink_layer
 
 # Importance, PruningError and compute_importance are part of pruning's interface; they live in importance.py.
 __all__ = ["Importance", "PruningError", "PruningReport", "compute_importance", "normalised", "prune",
-           "prune_as_recipe", "removed_count"]
+           "removed_count"]
 
 ThresholdUnits = Literal["both", "heads", "ffn"]
 
@@ -114,20 +112,6 @@ def prune(
         parameters_before, _count(model), "threshold" if threshold is not None else "ratio", threshold,
         ffn_after, [len(b) for b in below_heads] if threshold is not None else None)
     return model, report
-
-
-def prune_as_recipe(model: PreTrainedModel, config: PruningConfig, batches: Iterable[dict[str, torch.Tensor]] = ()
-                    ) -> dict[str, dict[str, Any]]:
-    """The job's pruning step: heads and FFN neurons (ratios or threshold), then unstructured sparsity, as
-    the recipe's pruning section asks. Returns the reports by their file name in the run folder."""
-    reports: dict[str, dict[str, Any]] = {}
-    if config.structured:
-        _, report = prune(model, config.heads_ratio, config.ffn_ratio, config.importance, batches, config.threshold,
-                          config.threshold_units)
-        reports["pruning.json"] = report.to_dict()
-    if config.unstructured_sparsity:
-        reports["sparsity.json"] = sparsify(model, config.unstructured_sparsity, config.unstructured_scope).to_dict()
-    return reports
 
 
 def normalised(scores: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.deploy.self_check import BundleCheck
-from workbench.core.report.charts import size_text
+from workbench.core.methods.html import size_text
+from workbench.core.methods.registry import pruning_sentence
 from workbench.core.report.headline import latency_shape, median_ms
 from workbench.core.run_folder import RunFolder, read_json
 
@@ -39,8 +40,7 @@ def model_card(run: RunFolder, facts: CardFacts) -> str:
     recipe = run.recipe()
     files = {"recipe": recipe, "data": read_json(run.data_manifest_path), "evaluation": read_json(run.evaluation_path),
              "export": read_json(run.export_path), "parity": read_json(run.parity_path),
-             "bench": read_json(run.bench_path), "student": read_json(run.student_dir / "config.json"),
-             "vocabulary": read_json(run.vocabulary_path)}
+             "bench": read_json(run.bench_path), "student": read_json(run.student_dir / "config.json")}
     sections = [_summary(run, facts, files), _use(facts, files), _files(facts), _origin(run, facts, files),
                 _data(files), _accuracy(facts, files), _speed(facts, files), _limits(facts, files),
                 f"## Recipe\n\nThe run's recipe as it ran, every default filled in:\n\n```yaml\n{recipe.to_yaml()}```",
@@ -107,7 +107,7 @@ def _origin(run: RunFolder, facts: CardFacts, files: dict[str, Any]) -> str:
              f"- **Distillation (TinyBERT, Jiao et al. 2020):** {'; then '.join(stages)}."
              + (f" Training data augmented with {distillation.augmentation.copies} word-replaced copies per "
                 "example." if distillation.augmentation.enabled else ""),
-             f"- **Pruning:** {_pruning(recipe.pruning, files)}.",
+             f"- **Pruning:** {pruning_sentence(recipe.pruning, run)}.",
              f"- **Quantization:** {export.get('quantization', 'not recorded')}; `{facts.artifact}` of the run, "
              f"ONNX opset {export.get('opset', '?')}, attention fused by ONNX Runtime's transformer optimizer"
              f"{'' if (export.get('fusion') or {}).get('fused') else ' (not fused)'}.",
@@ -208,30 +208,6 @@ def _init(student) -> str:
 
 def _epochs(stage) -> str:
     return f"{stage.epochs:g} epoch{'' if stage.epochs == 1 else 's'}, lr {stage.lr:g}"
-
-
-def _pruning(pruning, files: dict[str, Any]) -> str:
-    if not pruning.enabled:
-        return "none"
-    parts = []
-    if pruning.threshold is not None:
-        units = {"both": "attention heads and FFN neurons", "heads": "attention heads",
-                 "ffn": "FFN neurons"}[pruning.threshold_units]
-        parts.append(f"{units} below {pruning.threshold:g} of their layer's highest {pruning.importance} "
-                     "importance removed")
-    elif pruning.structured:
-        parts.append(f"{pruning.heads_ratio:.0%} of attention heads and {pruning.ffn_ratio:.0%} of FFN neurons "
-                     f"removed by {pruning.importance} importance")
-    if pruning.unstructured_sparsity:
-        parts.append(f"{pruning.unstructured_sparsity:.0%} of encoder weights zeroed "
-                     f"({'over all matrices' if pruning.unstructured_scope == 'global' else 'in each matrix'})")
-    if pruning.prunes_weights:
-        parts.append(f"then {pruning.recovery.epochs:g} recovery epoch(s)")
-    vocabulary = files.get("vocabulary") or {}
-    if pruning.vocabulary:
-        parts.append("vocabulary cut to the tokens the training texts use"
-                     + (f" ({vocabulary['vocab_after']:,} of {vocabulary['vocab_before']:,})" if vocabulary else ""))
-    return "; ".join(parts)
 
 
 def _parity(parity: dict[str, Any], artifact: str) -> str:

@@ -34,7 +34,7 @@ from workbench.core.deploy.web_assets import (
     runtime_files,
     unsupported_tokenizer_parts,
 )
-from workbench.core.report.charts import size_text
+from workbench.core.methods.html import size_text
 from workbench.core.report.headline import benchmarked_headline, latency_shape, static_headline
 from workbench.core.run_folder import RunFolder, read_json
 from workbench.core.sources.model_runner import OnnxRunner

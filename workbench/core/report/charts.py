@@ -18,6 +18,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter, ScalarFormatter
 
+from workbench.core.methods.html import size_text
+
 # The colours of the window's live plots (workbench/gui/charts.py), so a curve looks the same in both.
 COMPONENT_COLOURS = {"total": "#212121", "embedding": "#1e88e5", "hidden": "#43a047", "attention": "#fb8c00",
                      "prediction": "#8e24aa", "hard_label": "#e53935"}
@@ -59,11 +61,6 @@ LINK_STYLES = {  # kind -> (colour, line style, legend text)
     "attention": ("#1e88e5", "-.", "attention scores only"),
     "off": ("#9e9e9e", ":", "mapped, loss weight 0"),
 }
-
-
-def size_text(size: int) -> str:
-    """MiB for real models; KiB keeps tiny test models from reading '0.0 MiB'."""
-    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.1f} KiB"
 
 
 def save_chart(figure: Figure, path: Path) -> Path:

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.distill.mapping import MappingError, pair_losses, recipe_mapping
+from workbench.core.methods.registry import report_sections
 from workbench.core.recipe import Recipe
 from workbench.core.report.charts import Link, StageCurve, accuracy_chart, confusion_chart, loss_chart, mapping_chart
-from workbench.core.report.compression_details import guard_section
 from workbench.core.report.headline import latency_shape, run_headline
 from workbench.core.report.sections import (
     benchmark_section,
-    compression_section,
     figure,
     parity_section,
     section,
@@ -71,13 +70,8 @@ class RunFiles:
     evaluation: dict[str, Any] | None
     bench: dict[str, Any] | None
     parity: dict[str, Any] | None
-    pruning: dict[str, Any] | None
-    vocabulary: dict[str, Any] | None
     timings: dict[str, Any] | None
     labels: list[str]
-    sparsity: dict[str, Any] | None = None
-    int8_guard: dict[str, Any] | None = None
-    qat: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run: RunFolder) -> RunFiles:
@@ -88,8 +82,7 @@ class RunFiles:
         labels = data.get("label_names") or list((evaluation or {}).get("teacher", {}).get("per_class", {}))
         return cls(run.path, run.recipe(), run.recipe_path.read_text(encoding="utf-8"), run.status(),
                    run.metrics(), evaluation, optional(run.bench_path), optional(run.parity_path),
-                   optional(run.pruning_path), optional(run.vocabulary_path), optional(run.timings_path),
-                   labels, optional(run.sparsity_path), optional(run.int8_guard_path), optional(run.qat_path))
+                   optional(run.timings_path), labels)
 
     @property
     def failed_artifacts(self) -> set[str]:
@@ -107,14 +100,18 @@ def write_report(run_dir: str | Path) -> Path:
     body = "".join([
         _header(run), _headline(run), benchmark_section(run.bench, shape, run.failed_artifacts, out),
         _training_section(run.metrics, out), _mapping_section(run, out), _evaluation_section(run, out),
-        compression_section(run.pruning, run.vocabulary, run.evaluation, run.sparsity),
-        guard_section(run.int8_guard, run.qat), parity_section(run.parity), timings_section(run.timings),
+        *_method_sections(run), parity_section(run.parity), timings_section(run.timings),
         section("Recipe", f"<pre>{html.escape(run.recipe_text)}</pre>"),
     ])
     title = html.escape(f"Compression report: {run.recipe.name}")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             f"<style>{CSS}</style></head><body>{body}</body></html>\n")
     return atomic_write(out / "index.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
+
+
+def _method_sections(run: RunFiles) -> list[str]:
+    """Each compression method's part of the report (methods/registry.py), in sections by title."""
+    return [section(title, inner) for title, inner in report_sections(RunFolder(run.path))]
 
 
 def _header(run: RunFiles) -> str:

@@ -16,7 +16,8 @@ from typing import Any
 
 from workbench.core.measure.machine_load import noisy_note
 from workbench.core.measure.sanity import kept_share_text
-from workbench.core.report.charts import ModelPoint, size_text
+from workbench.core.methods.html import size_text
+from workbench.core.report.charts import ModelPoint
 from workbench.core.run_summary import failed_artifacts
 from workbench.core.sources.models import folder_size_bytes
 

@@ -1,4 +1,5 @@
-"""HTML pieces of the run report for the deployment side: the benchmark, pruning and vocabulary, parity.
+"""HTML pieces of the run report for the deployment side: the benchmark and parity (each compression method
+writes its own part: methods/).
 
 Every value that comes from a file is escaped; cells are built here so that report.py stays the page's outline.
 """
@@ -10,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.measure.machine_load import noisy_note
-from workbench.core.report.charts import failed_label, pareto_chart, size_text
-from workbench.core.report.compression_details import pruning_per_layer, sparsity_part
+from workbench.core.methods.html import size_text, table
+from workbench.core.report.charts import failed_label, pareto_chart
 from workbench.core.report.headline import pareto_points, shipped
 from workbench.core.run_folder import SHIPPED_PREFIX
 
@@ -23,15 +24,6 @@ def section(title: str, inner: str) -> str:
 def figure(src: Path, alt: str, caption: str = "") -> str:
     caption_html = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f'<figure><img src="{html.escape(src.name)}" alt="{html.escape(alt)}">{caption_html}</figure>'
-
-
-def table(header: list[str], rows: list[list[str]], failed: list[bool] | None = None) -> str:
-    """Header cells are plain text; row cells are HTML that the caller has escaped."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    marks = ['<tr class="failed">' if failed and failed[i] else "<tr>" for i in range(len(rows))]
-    body = "".join(mark + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
-                   for mark, row in zip(marks, rows, strict=True))
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def benchmark_section(bench: dict[str, Any] | None, shape: tuple[int, int] | None, failed_artifacts: set[str],
@@ -75,32 +67,6 @@ def benchmark_section(bench: dict[str, Any] | None, shape: tuple[int, int] | Non
     notes += f" Measured on {machine['hardware']}." if machine.get("hardware") else ""
     return section("Accuracy, speed and size",
                    warning + inner + table(header, rows, failed) + f'<p class="muted">{html.escape(notes)}</p>')
-
-
-def compression_section(pruning: dict[str, Any] | None, vocabulary: dict[str, Any] | None,
-                        evaluation: dict[str, Any] | None, sparsity: dict[str, Any] | None = None) -> str:
-    inner = ""
-    if pruning:
-        before, after = pruning["parameters_before"], pruning["parameters_after"]
-        inner += "<h3>Structured pruning</h3>" + table(["", "before", "after"], [
-            ["attention heads per layer", str(pruning["heads_before"]), str(pruning["heads_after"])],
-            ["FFN neurons per layer (widest)", str(pruning["ffn_before"]), str(pruning["ffn_after"])],
-            ["parameters", f"{before:,}", f"{after:,} ({after / before:.0%})"],
-        ]) + (f'<p>Importance: {html.escape(pruning["importance"])}; then a recovery stage of distillation.</p>'
-              + pruning_per_layer(pruning))
-    inner += sparsity_part(sparsity)
-    if vocabulary:
-        rows = [["tokens in the vocabulary", f"{vocabulary['vocab_before']:,}",
-                 f"{vocabulary['vocab_after']:,} ({vocabulary['vocab_after'] / vocabulary['vocab_before']:.0%})"],
-                ["embedding parameters saved", "", f"{vocabulary['parameters_saved']:,} "
-                 f"({size_text(vocabulary['fp32_bytes_saved'])} in fp32)"]]
-        if evaluation and "student_full_vocabulary" in evaluation:
-            full, pruned = evaluation["student_full_vocabulary"]["accuracy"], evaluation["student"]["accuracy"]
-            rows.append(["student test accuracy", f"{full:.1%}", f"{pruned:.1%} ({(pruned - full) * 100:+.1f} points)"])
-        inner += "<h3>Vocabulary pruning</h3>" + table(["", "before", "after"], rows) + (
-            "<p>Only the tokens of the training and dev texts are kept (plus special tokens and the margin); "
-            "test texts were unseen, so the accuracy change is an honest measure.</p>")
-    return section("Pruning", inner) if inner else ""
 
 
 def parity_section(parity: dict[str, Any] | None) -> str:

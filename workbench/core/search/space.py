@@ -1,5 +1,5 @@
-"""The candidate space: what a trial draws (student shape, pruning ratios, vocabulary, int8 mode) and the recipe
-of the full job that trains a candidate.
+"""The candidate space: what a trial draws (student shape, what each compression method declares a search draws
+for it, int8 mode) and the recipe of the full job that trains a candidate.
 
 Every candidate keeps the base recipe's data, teacher, fine-tune and training settings: the teacher reuse
 cache (stages/teacher_reuse.py) keys a fine-tuned teacher on exactly those, so the teacher is fine-tuned once
@@ -8,10 +8,12 @@ per study and every later candidate takes it from the cache.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.core.methods.registry import search_knobs
 from workbench.core.recipe import Recipe
 from workbench.core.recipe_search import SearchSpace
 from workbench.core.search.folder import StudyError
@@ -32,28 +34,21 @@ class TeacherShape:
 @dataclass(frozen=True)
 class Candidate:
     shape: str  # "keep:2,4,6" (teacher layers copied) or "random:192x3" (random init, width x layers)
-    ffn_ratio: float
-    heads_ratio: float
-    vocabulary: bool
+    settings: tuple[tuple[str, Any], ...]  # (knob name, value) of every method's search knob, in draw order
     int8: str  # "dynamic" | "static"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"shape": self.shape, **dict(self.settings), "int8": self.int8}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Candidate:
-        return cls(**{key: data[key] for key in ("shape", "ffn_ratio", "heads_ratio", "vocabulary", "int8")})
+        return cls(data["shape"], tuple((knob.name, data[knob.name]) for _, knob in search_knobs()), data["int8"])
 
     def describe(self) -> str:
         kind, _, spec = self.shape.partition(":")
         shape = f"keeps layers {spec}" if kind == KEEP else f"random {spec}"
-        parts = [shape]
-        if self.ffn_ratio:
-            parts.append(f"FFN -{self.ffn_ratio:.0%}")
-        if self.heads_ratio:
-            parts.append(f"heads -{self.heads_ratio:.0%}")
-        if self.vocabulary:
-            parts.append("vocab pruned")
+        values = dict(self.settings)
+        parts = [shape, *filter(None, (knob.words(values[knob.name]) for _, knob in search_knobs()))]
         return ", ".join(parts) + f", {self.int8} int8"
 
 
@@ -87,19 +82,16 @@ def shape_choices(space: SearchSpace, teacher: TeacherShape) -> list[str]:
 
 def space_size(space: SearchSpace, teacher: TeacherShape) -> int:
     """How many distinct candidates the space holds: once each is finished, drawing more only copies them."""
-    return (len(shape_choices(space, teacher)) * len(set(space.ffn_ratios)) * len(set(space.heads_ratios))
-            * len(set(space.vocabulary)) * len(set(space.int8)))
+    knobs = math.prod(len(set(getattr(space, knob.space))) for _, knob in search_knobs())
+    return len(shape_choices(space, teacher)) * knobs * len(set(space.int8))
 
 
 def suggest(trial, space: SearchSpace, teacher: TeacherShape) -> Candidate:
     """The candidate an Optuna trial draws (define-by-run: the distributions are declared here)."""
-    return Candidate(
-        shape=trial.suggest_categorical("shape", shape_choices(space, teacher)),
-        ffn_ratio=trial.suggest_categorical("ffn_ratio", list(dict.fromkeys(space.ffn_ratios))),
-        heads_ratio=trial.suggest_categorical("heads_ratio", list(dict.fromkeys(space.heads_ratios))),
-        vocabulary=trial.suggest_categorical("vocabulary", list(dict.fromkeys(space.vocabulary))),
-        int8=trial.suggest_categorical("int8", list(dict.fromkeys(space.int8))),
-    )
+    shape = trial.suggest_categorical("shape", shape_choices(space, teacher))
+    settings = tuple((knob.name, trial.suggest_categorical(knob.name, list(dict.fromkeys(getattr(space, knob.space)))))
+                     for _, knob in search_knobs())
+    return Candidate(shape, settings, trial.suggest_categorical("int8", list(dict.fromkeys(space.int8))))
 
 
 def candidate_recipe(base: Recipe, candidate: Candidate, teacher: TeacherShape, name: str,
@@ -112,9 +104,10 @@ def candidate_recipe(base: Recipe, candidate: Candidate, teacher: TeacherShape, 
     data["student"] = _student_section(candidate.shape, teacher)
     if data["mapping"]["mode"] == "custom":  # a custom mapping names one teacher layer per student layer
         data["mapping"] = {**data["mapping"], "mode": "uniform", "layers": None}
-    pruned = bool(candidate.ffn_ratio or candidate.heads_ratio or candidate.vocabulary)
-    data["pruning"] = {**data["pruning"], "enabled": pruned, "ffn_ratio": candidate.ffn_ratio,
-                       "heads_ratio": candidate.heads_ratio, "vocabulary": candidate.vocabulary}
+    values, knobs = dict(candidate.settings), search_knobs()
+    data["pruning"]["enabled"] = any(values[knob.name] for method, knob in knobs if method.section == "pruning")
+    for method, knob in knobs:
+        data[method.section][knob.key] = values[knob.name]
     data["quantization"] = {**data["quantization"], "enabled": True, "mode": candidate.int8}
     return Recipe.from_dict(data, origin=f"candidate {name}")
 

@@ -17,6 +17,7 @@ from workbench.core.events import ArtifactWritten, Event, Notice
 from workbench.core.measure.evaluation import agreement, classification_metrics
 from workbench.core.measure.prediction import predict
 from workbench.core.measure.sanity import bag_of_words_predictions, flag_messages, sanity_checks
+from workbench.core.methods.vocabulary import VOCABULARY
 from workbench.core.run_folder import INT4_STUDENT, INT8_STUDENT, SHIPPED_PREFIX, read_json, write_json
 from workbench.core.run_summary import result_flags
 from workbench.core.sources.batches import eval_loader, tokenize
@@ -47,7 +48,7 @@ def scoring(context: JobContext) -> Iterator[Event]:
     student_predictions = predict(student, context.loaders["test"], context.accelerator.device)
     evaluation: dict[str, Any] = {"split": "test",
                                   "teacher": classification_metrics(labels, teacher_predictions, names)}
-    if context.recipe.pruning.enabled and context.recipe.pruning.vocabulary:
+    if VOCABULARY.applies_to(context.recipe):
         evaluation["student_full_vocabulary"] = classification_metrics(labels, student_predictions, names)
         student_predictions = _score_with_pruned_vocabulary(context)
     else:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from workbench.core.compress.qat import QAT, fake_quantized, int8_accuracy_drop, qat_decision, qat_stage
-from workbench.core.compress.sparsity import zeros_kept
 from workbench.core.events import ArtifactWritten, Event
+from workbench.core.methods.qat import QUANTIZATION_AWARE
+from workbench.core.methods.registry import while_training
 from workbench.core.run_folder import write_json
 from workbench.core.sources.split_inputs import split_of
 from workbench.core.stages.context import JobContext
@@ -27,7 +28,7 @@ def quantization_aware_training(context: JobContext) -> Iterator[Event]:
         stage = qat_stage(context.student, context.teacher, context.loaders["distill"], quantization,
                           recipe.distillation, dev_evaluator(context, student), context.teacher_cache(),
                           recipe.data.max_length)
-        with fake_quantized(student, quantization.per_channel), zeros_kept(student):
+        with fake_quantized(student, quantization.per_channel), while_training(student):
             yield from train(context, stage)
         decision["dev_fp32_accuracy_after"], decision["dev_int8_accuracy_after"] = int8_accuracy_drop(
             student, context.tokenizer, dev, quantization, threads)
@@ -38,5 +39,4 @@ def quantization_aware_training(context: JobContext) -> Iterator[Event]:
 
 
 def qat_wanted(context: JobContext) -> bool:
-    quantization = context.recipe.quantization
-    return quantization.enabled and bool(quantization.qat_epochs)
+    return QUANTIZATION_AWARE.applies_to(context.recipe)

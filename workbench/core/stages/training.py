@@ -9,13 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from workbench.core.compress.pruning import prune_as_recipe
-from workbench.core.compress.sparsity import zeros_kept
 from workbench.core.distill.distillation import finetune_losses, intermediate_losses, prediction_losses
 from workbench.core.distill.training_loop import Stage
 from workbench.core.events import ArtifactWritten, Event, StageFinished
 from workbench.core.measure.evaluation import classification_metrics
 from workbench.core.measure.prediction import predict
+from workbench.core.methods.registry import prune_as_recipe, prunes_weights, while_training
 from workbench.core.recipe import StageConfig
 from workbench.core.run_folder import write_json
 from workbench.core.stages.context import PRUNING, JobContext, seed_everything
@@ -67,8 +66,8 @@ def prediction_distillation(context: JobContext) -> Iterator[Event]:
 
 
 def pruning_and_recovery(context: JobContext) -> Iterator[Event]:
-    """Remove the least important heads and FFN neurons (by ratio or threshold) and zero the smallest weights
-    as the recipe asks, then recover by prediction-layer distillation with the zeros kept."""
+    """Each compression method of the pruning stage that the recipe turns on (methods/registry.py), in order,
+    then recovery by prediction-layer distillation inside what the methods keep while training."""
     run, student = context.run, context.student.student
     if not context.resume.done(PRUNING):
         batches = itertools.islice(context.loaders["train"], PRUNING_BATCHES)
@@ -76,17 +75,16 @@ def pruning_and_recovery(context: JobContext) -> Iterator[Event]:
         context.resume.finish(PRUNING)
         if run:
             student.save_pretrained(run.pruned_student_dir)
-            for path, report in ((run.pruning_path, reports.get("pruning.json")),
-                                 (run.sparsity_path, reports.get("sparsity.json"))):
+            for file, report in reports.items():  # a RunFolder property, the method's report
                 if report:
-                    write_json(path, report)
-                    yield context.log(ArtifactWritten("pruning report", str(path)))
-    with zeros_kept(student):  # after a resume the saved zeros are the mask again
+                    write_json(getattr(run, file), report)
+                    yield context.log(ArtifactWritten("pruning report", str(getattr(run, file))))
+    with while_training(student):  # e.g. after a resume the saved zeros are the mask again
         yield from train(context, _prediction_stage(context, RECOVERY, recovery_config(context)))
 
 
 def pruning_wanted(context: JobContext) -> bool:
-    return context.recipe.pruning.prunes_weights
+    return prunes_weights(context.recipe.pruning)
 
 
 def train(context: JobContext, stage: Stage) -> Iterator[Event]:

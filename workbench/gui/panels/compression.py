@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row, recipe_combo, recipe_field
+from workbench.core.methods.method import FormRow
+from workbench.core.methods.registry import form_rows
+from workbench.gui.fields import CheckField, ComboField, Field, LineField, SpinField, add_row, recipe_combo
 from workbench.gui.recipe_editor import RecipeEditor
 
 STAGES = (("teacher_finetune", "Teacher fine-tuning"), ("intermediate", "Intermediate layers"),
@@ -97,50 +99,21 @@ class CompressionPanel(QScrollArea):
         return box
 
     def _pruning(self) -> QGroupBox:
-        box = QGroupBox("Pruning")
-        form = QFormLayout(box)
-        bind = self.editor.bind
-        form.addRow(bind(CheckField("pruning.enabled", "Prune, then recover by distillation")).container)
-        add_row(form, "Importance", bind(recipe_combo("pruning.importance", {
-            "gradient": "gradient (dev batches)", "l1": "L1 weight norm", "l2": "L2 weight norm",
-            "magnitude": "magnitude (older name of L2)"})))
-        add_row(form, "Heads to remove", bind(LineField("pruning.heads_ratio", "float", tip="fraction, 0 ≤ x < 1")))
-        add_row(form, "FFN neurons to remove", bind(LineField("pruning.ffn_ratio", "float", tip="fraction")))
-        add_row(form, "Or: importance threshold", bind(LineField(
-            "pruning.threshold", "optional_float", "off: use the ratios",
-            recipe_field("pruning.threshold").description)))
-        add_row(form, "Threshold applies to", bind(recipe_combo("pruning.threshold_units", {
-            "both": "heads and FFN neurons", "heads": "heads only", "ffn": "FFN neurons only"})))
-        add_row(form, "Unstructured sparsity", bind(LineField(
-            "pruning.unstructured_sparsity", "float",
-            tip="share of encoder weights set to zero by magnitude; shrinks the zipped model, not latency")))
-        add_row(form, "Sparsity measured", bind(recipe_combo("pruning.unstructured_scope", {
-            "layer": "per weight matrix", "global": "over all weights"})))
-        form.addRow(bind(CheckField("pruning.vocabulary", "Trim the vocabulary to tokens the data uses")).container)
-        add_row(form, "Vocabulary margin", bind(SpinField("pruning.vocabulary_margin")))
-        add_row(form, "Recovery epochs", bind(LineField("pruning.recovery.epochs", "float")))
-        return box
+        return self._method_rows("Pruning", "pruning")
 
     def _quantization(self) -> QGroupBox:
-        box = QGroupBox("Quantization (ONNX int8 / int4)")
+        return self._method_rows("Quantization (ONNX int8 / int4)", "quantization")
+
+    def _method_rows(self, title: str, section: str) -> QGroupBox:
+        """A recipe section's rows as the core's method registry declares them (methods/registry.py)."""
+        box = QGroupBox(title)
         form = QFormLayout(box)
-        bind = self.editor.bind
-        form.addRow(bind(CheckField("quantization.enabled", "Export and quantize to int8")).container)
-        add_row(form, "Mode", bind(recipe_combo("quantization.mode", {"static": "static (calibrated)"})))
-        form.addRow(bind(CheckField("quantization.fusion", "Fuse attention / layer norm / GELU")).container)
-        form.addRow(bind(CheckField("quantization.per_channel", "Per-channel weight scales")).container)
-        add_row(form, "Calibration batches", bind(SpinField("quantization.calibration_batches")))
-        add_row(form, "Min agreement", bind(LineField("quantization.min_agreement", "float",
-                                                      tip="share of predictions int8 must keep")))
-        add_row(form, "Max accuracy drop", bind(LineField(
-            "quantization.max_accuracy_drop", "optional_float", "off: quantize every layer",
-            recipe_field("quantization.max_accuracy_drop").description)))
-        add_row(form, "QAT epochs", bind(LineField("quantization.qat_epochs", "float",
-                                                   tip=recipe_field("quantization.qat_epochs").description)))
-        add_row(form, "QAT learning rate", bind(LineField("quantization.qat_lr", "float")))
-        form.addRow(bind(CheckField("quantization.int4", "Also write a weight-only int4 student")).container)
-        add_row(form, "int4 block size", bind(SpinField("quantization.int4_block_size",
-                                                        tip=recipe_field("quantization.int4_block_size").description)))
+        for row in form_rows(section):
+            field = self.editor.bind(_field(row))
+            if row.widget == "check":
+                form.addRow(field.container)
+            else:
+                add_row(form, row.label, field)
         return box
 
     def _run_settings(self) -> QGroupBox:
@@ -156,3 +129,13 @@ class CompressionPanel(QScrollArea):
         add_row(form, "Seed", bind(SpinField("training.seed")))
         add_row(form, "Output folder", bind(LineField("output_dir")))
         return box
+
+
+def _field(row: FormRow) -> Field:
+    if row.widget == "check":
+        return CheckField(row.key, row.label, row.tip)
+    if row.widget == "combo":
+        return recipe_combo(row.key, dict(row.choices), row.tip)
+    if row.widget == "spin":
+        return SpinField(row.key, tip=row.tip)
+    return LineField(row.key, row.kind, row.placeholder, row.tip)
