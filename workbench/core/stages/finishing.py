@@ -81,12 +81,12 @@ def export(context: JobContext) -> Iterator[Event]:
 
     run, recipe = context.run, context.recipe
     kept = _kept_teacher_onnx(context)
+    dev = split_of(context.data, "dev", recipe.data.max_length)
     exported = export_run(run.path, recipe.quantization, teacher=recipe.quantization.reference_models,
-                          teacher_made=kept)
+                          teacher_made=kept, dev=dev)
     for name, path in exported.artifacts.items():
         yield context.log(ArtifactWritten(name, str(path)))
     context.control.raise_if_cancelled(EXPORT)
-    dev = split_of(context.data, "dev", recipe.data.max_length)
     results = check_run(run.path, threads=_threads(context), dev=dev, measured=kept_parity(kept, len(dev.texts)))
     for result in results:
         if not result.ok:  # a reference teacher's verdict is marked, never a warning over the student's result
@@ -117,7 +117,7 @@ def benchmark(context: JobContext) -> Iterator[Event]:
     from workbench.core.measure.benchmark import default_variants, measure
 
     run, recipe = context.run, context.recipe
-    variants = [v for v in default_variants(run.path, export_missing=False) if v.name not in JOB_LEAVES_OUT]
+    variants = [v for v in default_variants(run.path) if v.name not in JOB_LEAVES_OUT]
     test = split_of(context.data, "test", recipe.data.max_length)
     kept = _kept_teacher_onnx(context)
     known = kept_scores(kept, len(test.texts))
