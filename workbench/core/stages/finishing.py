@@ -44,7 +44,7 @@ def scoring(context: JobContext) -> Iterator[Event]:
     teacher_predictions = _teacher_test_predictions(context)
     context.control.raise_if_cancelled(SCORING)
     student = context.student.student
-    student_predictions = predict(student, context.loaders["test"], context.accelerator.device)
+    student_predictions = predict(student, context.loaders.test, context.accelerator.device)
     evaluation: dict[str, Any] = {"split": "test",
                                   "teacher": classification_metrics(labels, teacher_predictions, names)}
     if context.recipe.pruning.enabled and context.recipe.pruning.vocabulary:
@@ -166,7 +166,7 @@ def _teacher_test_predictions(context: JobContext) -> np.ndarray:
     examples = len(context.data.splits["test"])
     if key is not None and (kept := kept_predictions(recipe, key, "test", examples)) is not None:
         return np.array(kept)
-    predictions = predict(context.teacher, context.loaders["test"], context.accelerator.device)
+    predictions = predict(context.teacher, context.loaders.test, context.accelerator.device)
     if key is not None:
         context.keep_in_cache("the teacher's test predictions",
                               lambda: keep_predictions(recipe, key, "test", predictions.tolist()))
