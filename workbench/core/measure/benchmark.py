@@ -64,6 +64,12 @@ class Variant:
         return folder_size_bytes(self.path) if self.kind == "torch" else onnx_size_bytes(self.path)
 
 
+def export_if_missing(run: RunFolder, dev: Split) -> None:
+    """Export the run's ONNX artifacts (int8 checked on its `dev` split) when it has none yet."""
+    if not (run.onnx_path("student-fp32.onnx").is_file() and run.onnx_path("teacher-fp32.onnx").is_file()):
+        export_run(run.path, dev=dev)
+
+
 def default_variants(run_dir: str | Path) -> list[Variant]:
     """Teacher and student in PyTorch fp32 and every ONNX artifact the run has."""
     run = RunFolder(Path(run_dir))
@@ -151,9 +157,8 @@ def benchmark_run(run_dir: str | Path, threads: int = 2, batches: Sequence[int] 
     """Benchmark the run's default variants, exporting them first when the run has none yet, and write
     RUN/bench.json."""
     run = RunFolder.open(run_dir)
-    dev, test = load_splits(run.path, "dev", "test")  # export checks int8 on the dev split
-    if not (run.onnx_path("student-fp32.onnx").is_file() and run.onnx_path("teacher-fp32.onnx").is_file()):
-        export_run(run.path, dev=dev)
+    dev, test = load_splits(run.path, "dev", "test")
+    export_if_missing(run, dev)
     result = {"run_dir": str(run.path),
               **measure(default_variants(run.path), test, threads, batches, seq_lens, repeats, warmup)}
     write_json(run.bench_path, result)
