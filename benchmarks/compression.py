@@ -34,9 +34,9 @@ from workbench.core.compress.export import export_onnx, int8_quantizer, quantize
 from workbench.core.compress.int4 import write_int4
 from workbench.core.compress.int8_guard import guard_run
 from workbench.core.compress.sparsity import deflated_size, sparsify
-from workbench.core.measure.benchmark import Variant, default_variants, measure
+from workbench.core.measure.benchmark import Variant, default_variants, export_if_missing, measure
 from workbench.core.run_folder import RunFolder
-from workbench.core.sources.split_inputs import load_split
+from workbench.core.sources.split_inputs import Split, load_splits
 
 KEEP = ("teacher-torch-fp32", "teacher-onnx-fp32", "student-onnx-fused-fp32", "student-onnx-int8")
 REFERENCE = "teacher-onnx-fp32"
@@ -52,7 +52,7 @@ def plain_int8(run_dir: Path, folder: Path) -> list[Variant]:
             Variant("student-onnx-int8-plain-wb", "onnx", out, run_dir / "student")]
 
 
-def guarded_int8(run_dir: Path, folder: Path, max_drop: float, mode: str | None, per_tensor: bool
+def guarded_int8(run_dir: Path, dev: Split, folder: Path, max_drop: float, mode: str | None, per_tensor: bool
                  ) -> tuple[Variant, dict]:
     """The guard on the run's student; `mode` / `per_tensor` override the recipe's int8 scheme (static
     per-tensor int8 loses enough accuracy on the quick-demo student for the guard to keep nodes fp32)."""
@@ -61,9 +61,9 @@ def guarded_int8(run_dir: Path, folder: Path, max_drop: float, mode: str | None,
                                        "per_channel": recipe.per_channel and not per_tensor})
     onnx = RunFolder(run_dir).onnx_dir
     paths = {name: onnx / name for name in ("student-fp32.onnx", "student-fused.onnx") if (onnx / name).is_file()}
-    base, quantize = int8_quantizer(run_dir, "student", paths, config)
+    base, quantize = int8_quantizer(run_dir, "student", paths, config, dev)
     out = folder / "student-int8-guarded.onnx"
-    report = guard_run(run_dir, base, out, quantize, max_drop, config.mode, folder / "guard.json")
+    report = guard_run(run_dir, dev, base, out, quantize, max_drop, config.mode, folder / "guard.json")
     scheme = "" if (mode in (None, recipe.mode) and not per_tensor) else \
         f"-{config.mode}{'-tensor' if not config.per_channel else ''}"
     return Variant(f"student-onnx-int8-guarded{scheme}", "onnx", out, run_dir / "student"), report.to_dict()
@@ -169,15 +169,18 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
 
+    dev, test = load_splits(args.run_dir, "dev", "test")
+    export_if_missing(RunFolder.open(args.run_dir), dev)
     variants = [v for v in default_variants(args.run_dir) if v.name in KEEP]
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        guarded, guard = guarded_int8(args.run_dir, folder, args.max_drop, args.guard_mode, args.guard_per_tensor)
+        guarded, guard = guarded_int8(args.run_dir, dev, folder, args.max_drop, args.guard_mode,
+                                      args.guard_per_tensor)
         block_size = args.block_size or RunFolder.open(args.run_dir).recipe().quantization.int4_block_size
         variants += [guarded, int4(args.run_dir, folder, block_size)]
         variants += [sparse_int8(args.run_dir, folder, args.sparsity), *plain_int8(args.run_dir, folder)]
         zipped = {v.name: deflated_size(v.path) if v.kind != "torch" else v.size_bytes for v in variants}
-        result = measure(variants, load_split(args.run_dir, "test"), args.threads, batches=(1, 32),
+        result = measure(variants, test, args.threads, batches=(1, 32),
                          seq_lens=(args.seq_len,), repeats=args.repeats, warmup=3)
     models = {("student-onnx-fp32" if k == "student-onnx-fused-fp32" else k): v for k, v in result["models"].items()}
     zipped = {("student-onnx-fp32" if k == "student-onnx-fused-fp32" else k): v for k, v in zipped.items()}

@@ -44,7 +44,7 @@ from workbench.core.search.events import SearchFinished, describe_search
 from workbench.core.search.folder import StudyFolder
 from workbench.core.search.frontier import TrialRow, format_table
 from workbench.core.search.runner import open_finished
-from workbench.core.sources.split_inputs import load_split
+from workbench.core.sources.split_inputs import load_split, load_splits
 
 RESERVED_MINUTES = 10.0  # the chosen student's full job (teacher reused), the benchmark, the last trial's overrun
 # Around the quick-demo student (3 of 6 layers, FFN -50%, vocabulary pruned): 3 layers pruned harder, and 4
@@ -65,9 +65,8 @@ def side_by_side(student: RunFolder, other: RunFolder | None, threads: int, repe
                 Variant("search-student-int8", "onnx", student.onnx_path(INT8_STUDENT), student.student_dir)]
     if other:
         variants.append(Variant("other-student-int8", "onnx", other.onnx_path(INT8_STUDENT), other.student_dir))
-    result = measure(variants, load_split(student.path, "test"), threads, batches=batches, seq_lens=(seq_len,),
-                     repeats=repeats)
-    dev = load_split(student.path, "dev")
+    test, dev = load_splits(student.path, "test", "dev")
+    result = measure(variants, test, threads, batches=batches, seq_lens=(seq_len,), repeats=repeats)
     for variant in variants[2:]:
         result["models"][variant.name]["dev"] = score_variant(variant, dev, threads)
     _print_ratios(result, label, threads)

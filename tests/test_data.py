@@ -3,7 +3,6 @@ import pytest
 from tests.tiny import tiny_tokenizer
 from workbench.core.errors import DataSourceError
 from workbench.core.recipe import DataConfig
-from workbench.core.sources import data as data_module
 from workbench.core.sources.data import load_task_data
 from workbench.core.sources.data_split import stratified_split
 from workbench.core.sources.data_summary import suggested_max_length, summarize_data
@@ -15,7 +14,6 @@ def tiny_config(path, **overrides) -> DataConfig:
 
 def test_same_seed_same_split_other_seed_other_split(tiny_csv):
     first = load_task_data(tiny_config(tiny_csv))
-    data_module._last.clear()  # read again, not the kept result
     again = load_task_data(tiny_config(tiny_csv))
     other = load_task_data(tiny_config(tiny_csv, seed=43))
     assert first.content_hash == again.content_hash
@@ -49,25 +47,6 @@ def test_split_picks_the_rows_train_test_split_picks(tiny_csv):
     for name in ("train", "dev", "test"):
         assert list(ours[name]["text"]) == list(theirs[name]["text"])
         assert list(ours[name]["label"]) == list(theirs[name]["label"])
-
-
-def test_data_is_read_once_until_the_file_or_the_settings_change(tiny_csv, tmp_path, monkeypatch):
-    """The window's Start checks the recipe (reading the data), then the job reads it: one read."""
-    path = tmp_path / "data.csv"
-    path.write_bytes(tiny_csv.read_bytes())
-    reads = []
-    real_read = data_module.read_source
-    monkeypatch.setattr(data_module, "read_source", lambda *a: reads.append(a) or real_read(*a))
-    first = load_task_data(tiny_config(path))
-    first.splits.clear()  # a holder's changes stay its own
-    again = load_task_data(tiny_config(path))
-    assert len(reads) == 1 and again.sizes == {"train": 60, "dev": 24, "test": 24}
-    load_task_data(tiny_config(path, seed=5))
-    assert len(reads) == 2
-    header, *rows = tiny_csv.read_bytes().splitlines()
-    path.write_bytes(b"\n".join([header, *(row + b" again" for row in rows)]) + b"\n")
-    changed = load_task_data(tiny_config(path, seed=5))
-    assert len(reads) == 3 and all(text.endswith("again") for text in changed.splits["test"]["text"])
 
 
 def test_cleaning_drops_empty_and_duplicate_texts_and_replaces_bad_bytes(tmp_path):
@@ -171,7 +150,6 @@ def test_label_names_name_the_classes_found_in_class_order(tmp_path):
     assert data.label_names == ["rotten", "fresh"]
     test = data.splits["test"]
     assert all(("fresh" in text) == (label == 1) for text, label in zip(test["text"], test["label"], strict=True))
-    data_module._last.clear()
     with pytest.raises(DataSourceError, match=r"data.label_names gives 3 name\(s\) for 2 classes"):
         load_task_data(config.model_copy(update={"label_names": ["rotten", "fresh", "ripe"]}))
     with pytest.raises(ValueError, match="a class is named twice"):

@@ -216,11 +216,11 @@ def test_deploy_accepts_an_equivalent_int8_model_and_refuses_a_broken_one_naming
     from tests.tiny_onnx import change_initializer
     from workbench.core.compress.parity import check_run
 
-    assert [r.verdict for r in check_run(run_copy.path)] == ["equivalent"]
+    assert [r.verdict for r in check_run(run_copy.path, dev=load_split(run_copy.path, "dev"))] == ["equivalent"]
     assert main(["deploy", str(run_copy.path), "--out", str(tmp_path / "good")]) == 0
     int8 = run_copy.onnx_path("student-int8.onnx")
     change_initializer(int8, int8, "classifier.bias", lambda bias: bias + np.array([5.0, 0.0, 0.0], bias.dtype))
-    assert [r.verdict for r in check_run(run_copy.path)] == ["broken"]
+    assert [r.verdict for r in check_run(run_copy.path, dev=load_split(run_copy.path, "dev"))] == ["broken"]
     capsys.readouterr()  # the check's own progress lines
     err = deploy_error(capsys, run_copy.path, tmp_path / "bad")
     assert "failed its parity check" in err and "BROKEN" in err and "beyond quantization noise" in err

@@ -22,6 +22,7 @@ from workbench.core.compress.export import (
 )
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.sources.model_runner import model_feeds, ort_session
+from workbench.core.sources.split_inputs import load_split
 
 
 def random_batch(batch: int, seq_len: int, seed: int) -> dict[str, np.ndarray]:
@@ -111,7 +112,7 @@ def test_static_int8_calibrates_on_given_batches(exported, tmp_path):
 
 def test_export_run_writes_the_run_artifacts(tiny_csv, tmp_path):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
-    summary = export_run(run)
+    summary = export_run(run, dev=load_split(run, "dev"))
     names = {"teacher-fp32.onnx", "teacher-fused.onnx", "teacher-int8.onnx",  # the no-distillation reference
              "student-fp32.onnx", "student-fused.onnx", "student-int8.onnx"}
     assert set(summary.artifacts) == names and all((run / "onnx" / n).is_file() for n in names)
@@ -128,8 +129,9 @@ def test_export_of_a_missing_model_is_a_workbench_error(tmp_path):
 
 def test_static_export_calibrates_on_the_dev_split_and_clears_stale_artifacts(tiny_csv, tmp_path):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
-    export_run(run)
-    summary = export_run(run, QuantizationConfig(mode="static", fusion=False), teacher=False)
+    dev = load_split(run, "dev")
+    export_run(run, dev=dev)
+    summary = export_run(run, QuantizationConfig(mode="static", fusion=False), teacher=False, dev=dev)
     assert not (run / "onnx" / "student-fused.onnx").exists()  # left from the first export, removed
     assert (run / "onnx" / "teacher-fp32.onnx").exists()  # not re-exported, still valid
     assert summary.quantization == "static int8 per-channel" and summary.fusion is None

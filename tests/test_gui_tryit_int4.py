@@ -6,13 +6,14 @@ from tests.tiny_run import make_tiny_run
 from workbench.core.compress.export import export_run
 from workbench.core.measure.inference import STUDENT_INT4
 from workbench.core.recipe import QuantizationConfig
+from workbench.core.sources.split_inputs import load_split
 from workbench.gui.panels import tryit_work
 from workbench.gui.panels.tryit import TryItPanel
 
 
 def test_the_int4_student_is_a_fourth_model_when_the_run_has_one(qtbot, tmp_path, tiny_csv, monkeypatch):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
-    export_run(run, QuantizationConfig(int4=True, int4_block_size=16), teacher=False)
+    export_run(run, QuantizationConfig(int4=True, int4_block_size=16), teacher=False, dev=load_split(run, "dev"))
     monkeypatch.setattr(tryit_work, "_loaded", {})
     panel = TryItPanel()
     qtbot.addWidget(panel)

@@ -10,12 +10,13 @@ from tests.tiny_run import make_tiny_run
 from workbench.core.compress.export import export_run
 from workbench.core.compress.parity import check_run
 from workbench.core.recipe import QuantizationConfig, Recipe
+from workbench.core.sources.split_inputs import load_split
 
 
 @pytest.fixture(scope="module")
 def exported_run(tmp_path_factory, tiny_csv):
     run = make_tiny_run(tmp_path_factory.mktemp("int4") / "run", tiny_csv)
-    export_run(run, QuantizationConfig(int4=True, int4_block_size=16), teacher=False)
+    export_run(run, QuantizationConfig(int4=True, int4_block_size=16), teacher=False, dev=load_split(run, "dev"))
     return run
 
 
@@ -37,7 +38,7 @@ def test_int4_quantizes_every_weight_matmul_and_embedding(exported_run):
 
 
 def test_int4_passes_its_parity_check(exported_run):
-    results = {r.artifact: r for r in check_run(exported_run, threads=1)}
+    results = {r.artifact: r for r in check_run(exported_run, threads=1, dev=load_split(exported_run, "dev"))}
     int4 = results["student-int4.onnx"]
     assert int4.ok, int4.message
     assert int4.examples > 0 and int4.max_logit_delta > 0  # it really is a different model

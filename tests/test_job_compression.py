@@ -2,6 +2,7 @@
 recovery, the QAT stage when int8 loses too much, int4 scored on the test split."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from tests.tiny_job import run_to_end
 from workbench.core.compress.sparsity import measure_sparsity
 from workbench.core.events import Finished, StageStarted
 from workbench.core.run_folder import RunFolder
+from workbench.core.sources import data
 from workbench.core.sources.pruned_models import load_pruned
 from workbench.core.stages import quantization_aware
 
@@ -68,3 +70,24 @@ def test_reference_models_off_skips_the_teachers_export_and_the_benchmark(recipe
     assert "student_int8" in json.loads(run.evaluation_path.read_text())
     assert run.onnx_path("teacher-int8.onnx").is_file() == reference_models
     assert run.bench_path.is_file() == reference_models
+
+
+def test_a_job_reads_its_data_once_static_calibration_and_the_int8_guard_included(recipe, monkeypatch):
+    """Export, static int8's calibration, the accuracy guard and parity take the split the job holds: none of
+    them reads the data source again."""
+    real, reads = data.load_task_data, []
+
+    def counting(config):
+        reads.append(config)
+        return real(config)
+
+    for module in [m for name, m in sys.modules.items() if name.startswith("workbench.")]:
+        if getattr(module, "load_task_data", None) is real:  # also where it was imported by name
+            monkeypatch.setattr(module, "load_task_data", counting)
+    quantization = recipe.quantization
+    quantization.enabled, quantization.mode, quantization.max_accuracy_drop = True, "static", 0.0
+    events = run_to_end(recipe)
+    assert isinstance(events[-1], Finished) and events[-1].status == "finished", events[-1]
+    run = RunFolder.open(events[-1].run_dir)
+    assert run.int8_guard_path.is_file() and run.parity_path.is_file() and run.bench_path.is_file()
+    assert len(reads) == 1

@@ -20,12 +20,12 @@ from workbench.core.sources.split_inputs import encode_batches, load_split, load
 @pytest.fixture(scope="module")
 def exported_run(tiny_csv, tmp_path_factory):
     run = make_tiny_run(tmp_path_factory.mktemp("runs") / "run", tiny_csv)
-    export_run(run)
+    export_run(run, dev=load_split(run, "dev"))
     return run
 
 
 def test_exported_artifacts_pass_and_parity_json_is_written(exported_run):
-    results = check_run(exported_run)
+    results = check_run(exported_run, dev=load_split(exported_run, "dev"))
     assert {r.artifact for r in results} == {"teacher-fp32.onnx", "teacher-fused.onnx", "teacher-int8.onnx",
                                              "student-fp32.onnx", "student-fused.onnx", "student-int8.onnx"}
     assert all(r.ok for r in results), [r.message for r in results]

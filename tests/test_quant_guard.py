@@ -20,6 +20,7 @@ from workbench.core.compress.export import (
 from workbench.core.compress.int8_guard import dev_logits, guard_int8, quantizable_nodes
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder
+from workbench.core.sources.split_inputs import load_split
 
 SENSITIVE = "/bert/encoder/layer.0/output/dense/MatMul"
 
@@ -107,9 +108,10 @@ def test_nothing_stays_fp32_when_int8_is_within_the_tolerance(sensitive_model, t
 
 def test_export_run_writes_the_guard_report(tmp_path, tiny_csv):
     run = make_tiny_run(tmp_path / "run", tiny_csv)
-    export_run(run, QuantizationConfig(max_accuracy_drop=0.0), teacher=False)
+    dev = load_split(run, "dev")
+    export_run(run, QuantizationConfig(max_accuracy_drop=0.0), teacher=False, dev=dev)
     guard_path = RunFolder(run).int8_guard_path
     report = json.loads(guard_path.read_text())
     assert report["met"] and report["guarded_drop"] <= 0.0 and report["split"] == "dev"
-    export_run(run, QuantizationConfig(), teacher=False)
+    export_run(run, QuantizationConfig(), teacher=False, dev=dev)
     assert not guard_path.exists()  # a stale guard report would describe another model

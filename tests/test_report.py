@@ -108,9 +108,10 @@ def test_report_of_an_unbenchmarked_run_shows_every_chart_and_says_speed_is_unme
 def test_benchmarked_report_has_the_pareto_chart_and_flags_an_artifact_that_failed_parity(run_dir):
     from workbench.core.compress.parity import check_run
     from workbench.core.measure.benchmark import benchmark_run
+    from workbench.core.sources.split_inputs import load_split
 
     benchmark_run(run_dir, threads=1, batches=(1,), seq_lens=(8,), repeats=2, warmup=1)
-    check_run(run_dir)
+    check_run(run_dir, dev=load_split(run_dir, "dev"))
     _, page = open_report(run_dir)
     assert "faster" in page.all_text and "student-onnx-int8 against teacher-torch-fp32" in page.all_text
     # The tiny job's sanity flags (an untrained teacher, 24 test examples) are listed; no parity flag is.

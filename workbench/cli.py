@@ -118,14 +118,16 @@ def _cancel_on_signals(control) -> None:
 def _export(args: argparse.Namespace) -> None:
     from workbench.core.compress.export import export_run
     from workbench.core.compress.parity import check_run
+    from workbench.core.sources.split_inputs import load_split
 
     _in_range("--threads", [args.threads], 256)
     _warn_of_code(_run_recipe(args.run_dir))
-    for name, path in export_run(args.run_dir, teacher=not args.no_teacher).artifacts.items():
+    dev = load_split(args.run_dir, "dev")  # read once: static int8, the guard and parity all use it
+    for name, path in export_run(args.run_dir, teacher=not args.no_teacher, dev=dev).artifacts.items():
         print(f"wrote {name}: {path}")
     from workbench.core.run_folder import SHIPPED_PREFIX
 
-    results = check_run(args.run_dir, threads=args.threads)
+    results = check_run(args.run_dir, threads=args.threads, dev=dev)
     for result in results:  # a reference teacher's verdict is shown, but never fails what the run ships
         print(result.message if result.artifact.startswith(SHIPPED_PREFIX) else f"reference: {result.message}")
     if not all(result.ok for result in results if result.artifact.startswith(SHIPPED_PREFIX)):

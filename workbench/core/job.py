@@ -82,17 +82,17 @@ class Job:
             self._set_status("failed", f"internal error {type(error).__name__}: {error}")
             raise
         finally:
-            if self.context and self.context.run:
+            if self.context:
                 self.context.run.close()
 
     def _run(self) -> Iterator[Event]:
         context = self.context = JobContext.open(self.recipe, self.control, self.resume_dir)
         yield from context.pending_notices()
         with context.phase("reading data and models"):
-            read_inputs(context)
+            context.inputs = read_inputs(context)
         yield from context.timed_phases()
         yield from context.pending_notices()  # e.g. how many rows had undecodable bytes replaced
-        stages = [stage for stage in PIPELINE if (stage.everywhere or context.run) and stage.wanted(context)]
+        stages = [stage for stage in PIPELINE if (stage.everywhere or context.writes_files) and stage.wanted(context)]
         yield context.log(JobPlanned({stage.name: phase_steps(context, stage.name) for stage in stages}))
         for stage in stages:
             self.control.raise_if_cancelled(stage.name)
@@ -101,24 +101,24 @@ class Job:
                 yield from stage.run(context)
             yield from context.pending_notices()
             yield from context.timed_phases()
-        if not context.run:  # other ranks are done; rank 0 has scored and written
-            yield Finished(str(context.run_path), "finished")
+        if not context.writes_files:  # other ranks are done; rank 0 has scored and written
+            yield Finished(str(context.run.path), "finished")
             return
         summary = finishing.job_summary(context)
         context.run.set_status("finished", "", summary=summary)
-        yield context.log(Finished(str(context.run_path), "finished", summary))
+        yield context.log(Finished(str(context.run.path), "finished", summary))
 
     def _set_status(self, status: str, message: str) -> None:
         """Best effort: the error being reported may be the very disk that refuses this write; a status
         left at "running" then reads as interrupted once the process has ended (RunFolder.status)."""
-        if self.context and self.context.run:
+        if self.context and self.context.writes_files:
             try:
                 self.context.run.set_status(status, message)
             except (WorkbenchError, OSError):
                 pass
 
     def _run_dir(self) -> str:
-        return str(self.context.run_path) if self.context else str(self.resume_dir or "")
+        return str(self.context.run.path) if self.context else str(self.resume_dir or "")
 
     def _resume_command(self) -> str:
         return f"`{shell_command('workbench', 'run', '--resume', self._run_dir())}`"

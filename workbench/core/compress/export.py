@@ -35,7 +35,7 @@ from workbench.core.sources.model_runner import (
 )
 from workbench.core.sources.models import folder_trust
 from workbench.core.sources.pruned_models import load_pruned
-from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
+from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_tokenizer_from
 
 DEFAULT_OPSET = 17
 ARTIFACTS = {  # artifact file -> the run's Hugging Face folder it was made from
@@ -141,10 +141,11 @@ class ExportSummary:
 
 
 def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, teacher: bool = True,
-               opset: int = DEFAULT_OPSET, teacher_made: Path | None = None) -> ExportSummary:
+               opset: int = DEFAULT_OPSET, teacher_made: Path | None = None, *, dev: Split) -> ExportSummary:
     """Write the run's ONNX artifacts (recipe's quantization settings unless `config` is given) and
     RUN/onnx/export.json. `teacher_made`: a folder holding the teacher's artifacts already made from this
-    teacher with these settings (a cached teacher's), copied instead of made again."""
+    teacher with these settings (a cached teacher's), copied instead of made again. `dev`: the run's dev split,
+    which static int8 calibrates on and the accuracy guard scores on (the job holds it; a command reads it once)."""
     run = RunFolder.open(run_dir)
     config = config or run.recipe().quantization
     folder = run.onnx_dir
@@ -155,12 +156,12 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
         if source == "student" or teacher:
             (folder / name).unlink(missing_ok=True)
     paths: dict[str, Path] = {}
-    fusion = _export_model(run.path, "student", config, opset, paths)
+    fusion = _export_model(run.path, "student", config, opset, paths, dev)
     if teacher and teacher_made:
         paths.update({name: link_or_copy(teacher_made / name, folder / name) for name in TEACHER_ARTIFACTS
                       if (teacher_made / name).is_file()})
     elif teacher:
-        _export_model(run.path, "teacher", config, opset, paths)
+        _export_model(run.path, "teacher", config, opset, paths, dev)
     summary = ExportSummary(
         artifacts={name: str(path) for name, path in paths.items()}, opset=opset,
         exporter="torch.onnx TorchScript (dynamo=False), eager attention", fusion=fusion,
@@ -171,7 +172,7 @@ def export_run(run_dir: str | Path, config: QuantizationConfig | None = None, te
 
 
 def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: int,
-                  paths: dict[str, Path]) -> FusionReport | None:
+                  paths: dict[str, Path], dev: Split) -> FusionReport | None:
     """NAME-fp32.onnx, then NAME-fused.onnx and NAME-int8.onnx as the settings ask (the student's int8
     accuracy-guarded with max_accuracy_drop, and its int4 beside with int4); adds them to `paths`."""
     from transformers import AutoConfig
@@ -189,12 +190,12 @@ def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: i
     if name == "student":
         guard_report.unlink(missing_ok=True)
     if config.enabled:
-        base, quantize = int8_quantizer(run_dir, name, paths, config)
+        base, quantize = int8_quantizer(run_dir, name, paths, config, dev)
         int8 = paths[f"{name}-int8.onnx"] = folder / f"{name}-int8.onnx"
         if guarded:
             from workbench.core.compress.int8_guard import guard_run  # it runs models through ort_session
 
-            guard_run(run_dir, base, int8, quantize, config.max_accuracy_drop, config.mode, guard_report)
+            guard_run(run_dir, dev, base, int8, quantize, config.max_accuracy_drop, config.mode, guard_report)
         else:
             quantize(int8, (), None)
     if config.int4 and name == "student":
@@ -205,24 +206,23 @@ def _export_model(run_dir: Path, name: str, config: QuantizationConfig, opset: i
     return fusion
 
 
-def int8_quantizer(run_dir: Path, name: str, paths: dict[str, Path], config: QuantizationConfig
+def int8_quantizer(run_dir: Path, name: str, paths: dict[str, Path], config: QuantizationConfig, dev: Split
                    ) -> tuple[Path, Callable[[Path, Sequence[str], Sequence[str] | None], Path]]:
     """The fp32 model that NAME's int8 starts from and a quantizer `(out, exclude, only) -> out` for the
-    recipe's mode: dynamic from the fused model (the plain one without fusion), static from the plain one."""
+    recipe's mode: dynamic from the fused model (the plain one without fusion), static from the plain one
+    (calibrated on the `dev` split)."""
     plain = paths[f"{name}-fp32.onnx"]
     if config.mode == "static":
         # Static QDQ cannot quantize fused Attention and EmbedLayerNormalization: from the fused graph the
         # quantized student measured 3.3 times larger and 1.6 times slower than from the plain export.
-        batches = calibration_batches(run_dir, config.calibration_batches, source=name)
+        batches = calibration_batches(dev, RunFolder(run_dir).model_dir(name), config.calibration_batches)
         return plain, lambda out, exclude, only: quantize_static_int8(plain, out, batches, config.per_channel,
                                                                       exclude, only)
     base = paths.get(f"{name}-fused.onnx", plain)
     return base, lambda out, exclude, only: quantize_dynamic_int8(base, out, config.per_channel, exclude, only)
 
 
-def calibration_batches(run_dir: str | Path, count: int, batch_size: int = 32, source: str = "student"
-                        ) -> list[Batch]:
-    """The first `count` dev-split batches, tokenized by the tokenizer of the run's `source` model."""
-    split = load_split(run_dir, "dev")
-    tokenizer = load_tokenizer_from(Path(run_dir) / source)
-    return encode_batches(split.texts[:count * batch_size], tokenizer, split.max_length, batch_size)
+def calibration_batches(dev: Split, model_dir: Path, count: int, batch_size: int = 32) -> list[Batch]:
+    """The first `count` batches of the dev split, tokenized by the tokenizer of the model in `model_dir`."""
+    tokenizer = load_tokenizer_from(model_dir)
+    return encode_batches(dev.texts[:count * batch_size], tokenizer, dev.max_length, batch_size)

@@ -23,7 +23,7 @@ import numpy as np
 
 from workbench.core.run_folder import write_json
 from workbench.core.sources.model_runner import model_feeds, ort_session
-from workbench.core.sources.split_inputs import Batch, encode_batches, load_split, load_tokenizer_from
+from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_tokenizer_from
 
 # Node types the int8 quantizers turn integer: MatMul everywhere, and the fused Attention (whose packed QKV
 # weights dynamic int8 quantizes) and embedding lookups.
@@ -105,13 +105,12 @@ def guard_int8(fp32_path: str | Path, out_path: str | Path, quantize: Quantize, 
     return report
 
 
-def guard_run(run_dir: str | Path, fp32_path: Path, out_path: Path, quantize: Quantize, max_drop: float,
-              mode: str, report_path: Path, threads: int = 2) -> GuardReport:
-    """`guard_int8` on the run's dev split, read through the student's tokenizer; the report goes to
+def guard_run(run_dir: str | Path, dev: Split, fp32_path: Path, out_path: Path, quantize: Quantize,
+              max_drop: float, mode: str, report_path: Path, threads: int = 2) -> GuardReport:
+    """`guard_int8` on the run's `dev` split, read through the student's tokenizer; the report goes to
     `report_path` as JSON."""
-    split = load_split(run_dir, "dev")
-    batches = encode_batches(split.texts, load_tokenizer_from(Path(run_dir) / "student"), split.max_length, 64)
-    report = guard_int8(fp32_path, out_path, quantize, batches, split.labels, max_drop, mode, threads)
+    batches = encode_batches(dev.texts, load_tokenizer_from(Path(run_dir) / "student"), dev.max_length, 64)
+    report = guard_int8(fp32_path, out_path, quantize, batches, dev.labels, max_drop, mode, threads)
     write_json(report_path, report.to_dict())
     return report
 

@@ -23,7 +23,7 @@ from workbench.core.paired import ALPHA, paired_difference
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import INT4_STUDENT, RunFolder, write_json
 from workbench.core.sources.model_runner import OnnxRunner, TorchRunner
-from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
+from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_tokenizer_from
 
 NOISE_QUANTILE = 0.95
 EQUIVALENT, WORSE, BROKEN = "equivalent", "worse", "broken"
@@ -150,14 +150,13 @@ def tolerance(artifact: str, config: QuantizationConfig) -> tuple[float, float]:
     return config.min_agreement, config.max_logit_delta
 
 
-def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2, dev: Split | None = None,
+def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2, *, dev: Split,
               measured: dict[str, Measured] | None = None) -> list[ParityResult]:
-    """Check every ONNX artifact in RUN/onnx against its PyTorch model on the whole dev split (read from the
-    run's recipe unless given); write RUN/onnx/parity.json. `measured`: what was measured on this split for
-    artifacts already checked (a cached teacher's), judged here under this recipe's tolerance."""
+    """Check every ONNX artifact in RUN/onnx against its PyTorch model on the whole `dev` split (the run's);
+    write RUN/onnx/parity.json. `measured`: what was measured on this split for artifacts already checked (a
+    cached teacher's), judged here under this recipe's tolerance."""
     run = RunFolder.open(run_dir)
     config = run.recipe().quantization
-    split = dev or load_split(run.path, "dev")
     results, batches, expected = [], {}, {}
     for artifact, source in ARTIFACTS.items():
         path = run.onnx_path(artifact)
@@ -168,10 +167,10 @@ def check_run(run_dir: str | Path, batch_size: int = 32, threads: int = 2, dev: 
             continue
         if source not in batches:  # each model reads the text through its own tokenizer, and runs once
             tokenizer = load_tokenizer_from(run.model_dir(source))
-            batches[source] = encode_batches(split.texts, tokenizer, split.max_length, batch_size)
+            batches[source] = encode_batches(dev.texts, tokenizer, dev.max_length, batch_size)
             expected[source] = reference_logits(run.model_dir(source), batches[source])
         results.append(check_parity(path, run.model_dir(source), batches[source], config, threads, expected[source],
-                                    split.labels))
+                                    dev.labels))
     write_json(run.parity_path,
                {"split": "dev", "all_ok": all(r.ok for r in results), "results": [asdict(r) for r in results]})
     return results

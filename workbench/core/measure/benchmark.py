@@ -40,7 +40,7 @@ from workbench.core.sources.model_runner import (
     onnx_size_bytes,
 )
 from workbench.core.sources.models import folder_size_bytes
-from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_split, load_tokenizer_from
+from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_splits, load_tokenizer_from
 
 Runner = Callable[[Batch], np.ndarray]
 MEMORY_METHOD = ("peak RSS delta: the process's resident-set high-water mark (VmHWM, reset through "
@@ -64,13 +64,15 @@ class Variant:
         return folder_size_bytes(self.path) if self.kind == "torch" else onnx_size_bytes(self.path)
 
 
-def default_variants(run_dir: str | Path, export_missing: bool = True) -> list[Variant]:
-    """Teacher and student in PyTorch fp32 and every ONNX artifact the run has, exporting them first when
-    the run has none yet (and `export_missing`)."""
+def export_if_missing(run: RunFolder, dev: Split) -> None:
+    """Export the run's ONNX artifacts (int8 checked on its `dev` split) when it has none yet."""
+    if not (run.onnx_path("student-fp32.onnx").is_file() and run.onnx_path("teacher-fp32.onnx").is_file()):
+        export_run(run.path, dev=dev)
+
+
+def default_variants(run_dir: str | Path) -> list[Variant]:
+    """Teacher and student in PyTorch fp32 and every ONNX artifact the run has."""
     run = RunFolder(Path(run_dir))
-    exported = run.onnx_path("student-fp32.onnx").is_file() and run.onnx_path("teacher-fp32.onnx").is_file()
-    if export_missing and not exported:
-        export_run(run.path)
     teacher, student = run.teacher_dir, run.student_dir
     candidates = [
         Variant("teacher-torch-fp32", "torch", teacher, teacher),
@@ -152,11 +154,13 @@ def measure(variants: Sequence[Variant], test: Split, threads: int = 2, batches:
 
 def benchmark_run(run_dir: str | Path, threads: int = 2, batches: Sequence[int] = (1, 32),
                   seq_lens: Sequence[int] = (64, 128), repeats: int = 20, warmup: int = 3) -> dict[str, Any]:
-    """Benchmark the run's default variants and write RUN/bench.json."""
+    """Benchmark the run's default variants, exporting them first when the run has none yet, and write
+    RUN/bench.json."""
     run = RunFolder.open(run_dir)
+    dev, test = load_splits(run.path, "dev", "test")
+    export_if_missing(run, dev)
     result = {"run_dir": str(run.path),
-              **measure(default_variants(run.path), load_split(run.path, "test"), threads, batches, seq_lens,
-                        repeats, warmup)}
+              **measure(default_variants(run.path), test, threads, batches, seq_lens, repeats, warmup)}
     write_json(run.bench_path, result)
     return result
 

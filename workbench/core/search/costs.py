@@ -33,7 +33,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.recipe_search import SearchBudget
 from workbench.core.run_folder import RunFolder, read_json, write_json
 from workbench.core.search.folder import StudyFolder
-from workbench.core.sources.split_inputs import Batch, encode_batches, load_tokenizer_from
+from workbench.core.sources.split_inputs import Batch, encode_batches, load_tokenizer_from, split_of
 
 REPEATS, WARMUP = 15, 3
 TEACHER_INT8 = "teacher-onnx-int8"
@@ -114,7 +114,6 @@ class CostMeter:
         int8 one measured once per study, from the first trained trial's teacher (the study's cached one),
         since trials neither export the teacher nor benchmark it."""
         from workbench.core.measure.benchmark import score_variant
-        from workbench.core.sources.split_inputs import load_split
 
         if kept := read_json(self.folder.teacher_accuracy_path):
             return kept
@@ -122,7 +121,7 @@ class CostMeter:
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(run.teacher_dir, folder)
         _, int8 = export_int8(folder, self.base, "dynamic", self._calibration)
-        test = load_split(run.path, "test")
+        test = split_of(self.data, "test", self.base.data.max_length)  # every trial keeps the base's data
         accuracies = {REFERENCE_NAMES[0]: read_json(run.evaluation_path)["teacher"]["accuracy"],
                       TEACHER_INT8: score_variant(Variant(TEACHER_INT8, "onnx", int8, folder), test,
                                                   self.base.search.budget.threads)["accuracy"]}

@@ -9,8 +9,7 @@ travel with every run.
 from __future__ import annotations
 
 import shutil
-import threading
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from workbench.core.errors import DataSourceError
@@ -41,8 +40,6 @@ BUNDLED_DATA = {BUNDLED_TWEETS: bundled_tweets_csv}
 # no encoding turns back into text; a detector would call it cp775). It is read as it always was, UTF-8 with
 # those bytes replaced and counted, so that its content hash and every result made on it stay comparable.
 BUNDLED_ENCODINGS = {BUNDLED_TWEETS: "utf-8"}
-_last: dict = {}  # the last TaskData read and what it was read from (see load_task_data)
-_last_lock = threading.Lock()
 
 
 @dataclass
@@ -73,11 +70,6 @@ class TaskData:
     @property
     def sizes(self) -> dict[str, int]:
         return {name: len(self.splits[name]) for name in SPLITS}
-
-    def copy(self) -> TaskData:
-        """A copy for one holder to change (the split datasets themselves are immutable and shared)."""
-        return replace(self, splits=dict(self.splits), label_names=list(self.label_names),
-                       cleaning=replace(self.cleaning))
 
     def manifest(self) -> dict:
         return {
@@ -239,29 +231,10 @@ def _missing(label) -> bool:
 
 
 def load_task_data(config: DataConfig) -> TaskData:
-    """The data as the recipe asks for it. The last result is kept while the recipe's data settings and the
-    file are unchanged: the window's Start checks the recipe (reading the data) and the job then reads it again."""
-    key = _cache_key(config)
-    with _last_lock:
-        if key is not None and _last.get("key") == key:
-            return _last["data"].copy()
+    """The data as the recipe asks for it, read from its source: a job reads it once and passes what it holds
+    on; a command on a finished run reads it once (sources/split_inputs.py `load_split`)."""
     with quiet_libraries():  # datasets' bars and logs while it casts and splits are not for the user
-        data = _task_data(config)
-    with _last_lock:
-        _last.clear()
-        if key is not None:
-            _last.update(key=key, data=data)
-    return data.copy()
-
-
-def _cache_key(config: DataConfig) -> tuple | None:
-    """The data settings and the file's size and modification time; None for a hub dataset (not cached)."""
-    path = BUNDLED_DATA[config.source]() if config.source in BUNDLED_DATA else Path(config.source).expanduser()
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return config.model_dump_json(), str(path.resolve()), stat.st_size, stat.st_mtime_ns
+        return _task_data(config)
 
 
 def _task_data(config: DataConfig) -> TaskData:

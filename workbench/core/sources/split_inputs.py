@@ -27,9 +27,17 @@ class Split:
 
 
 def load_split(run_dir: str | Path, split: str) -> Split:
-    """The run's split exactly as the job saw it (same recipe, same seed, same cleaning)."""
+    """The run's split exactly as the job saw it (same recipe, same seed, same cleaning), for a command that
+    works on a run outside its job; it reads the corpus, so a command reads it once and passes the split on."""
+    (only,) = load_splits(run_dir, split)
+    return only
+
+
+def load_splits(run_dir: str | Path, *splits: str) -> tuple[Split, ...]:
+    """Several of the run's splits from one read of the corpus."""
     recipe = RunFolder.open(run_dir).recipe()
-    return split_of(load_task_data(recipe.data), split, recipe.data.max_length)
+    data = load_task_data(recipe.data)
+    return tuple(split_of(data, split, recipe.data.max_length) for split in splits)
 
 
 def split_of(data: TaskData, split: str, max_length: int) -> Split:

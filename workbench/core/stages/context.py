@@ -1,5 +1,6 @@
-"""What every stage of a job shares: the recipe, the run folder, the data and its loaders, the teacher, the
-student (built when a stage first asks for it), the training loop and the resume bookkeeping."""
+"""What every stage of a job shares: the recipe, the run folder, the inputs read at the job's start (the data,
+its loaders and the teacher: stages/inputs.py), the student (built when a stage first asks for it), the
+training loop and the resume bookkeeping."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from workbench.core.distill.training_loop import StageRunner
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import Event, JobControl, Notice, PhaseTimed, StageStarted
 from workbench.core.preflight import check_models
-from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.data import TaskData
@@ -57,26 +57,50 @@ def make_accelerator(recipe: Recipe):
     return Accelerator(cpu=training.device == "cpu", mixed_precision=precision, kwargs_handlers=[unused])
 
 
+@dataclass(frozen=True)
+class Loaders:
+    """The batch loaders of the job's splits; `distill` is what the distillation stages train on: the training
+    split, or its augmented copy when the recipe asks for augmentation."""
+
+    train: Any
+    dev: Any
+    test: Any
+    distill: Any
+
+
+@dataclass(frozen=True)
+class JobInputs:
+    """What a job reads once at its start (stages/inputs.py `read_inputs`)."""
+
+    data: TaskData
+    tokenizer: Any  # the teacher's
+    loaders: Loaders
+    teacher: Any  # the task teacher: fine-tuned in place by its stage when it needs to be
+    teacher_key: dict[str, Any] | None  # what the fine-tuned teacher depends on, when it is cached
+
+
+@dataclass(frozen=True)
+class JobStudent:
+    """The student with its projections, and which teacher layer each of its layers learns from."""
+
+    model: StudentWithProjections
+    mapping: LayerMapping
+
+
 @dataclass
 class JobContext:
     recipe: Recipe
     control: JobControl
     accelerator: Any
-    run: RunFolder | None  # None on ranks other than 0: they compute but write nothing
-    run_path: Path
+    run: RunFolder  # every rank knows the run folder; only the one that `writes_files` writes into it
+    writes_files: bool  # the main process (rank 0); the other ranks compute and write nothing
     resume: ResumeBook
-    data: TaskData | None = None
-    tokenizer: Any = None
-    teacher_folder: Path | None = None
-    loaders: dict[str, Any] = field(default_factory=dict)
-    teacher: Any = None
-    runner: StageRunner | None = None
-    mapping: LayerMapping | None = None
-    teacher_key: dict[str, Any] | None = None  # what the fine-tuned teacher depends on, when it is cached
     notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds, in the order they ran
+    runner: StageRunner = field(init=False)
+    inputs: JobInputs = field(init=False)  # set once, when the job has read them
     _timed: list[Event] = field(default_factory=list)
-    _student: StudentWithProjections | None = None
+    _student: JobStudent | None = None
     _teacher_cache: TeacherCache | None = None
 
     @classmethod
@@ -86,28 +110,33 @@ class JobContext:
         # workbench.core.preflight, before a run folder exists; the data's checks follow
         notices = list(check_models(recipe).notes)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        quiet_libraries()
         seed_everything(recipe.training.seed)
         accelerator = make_accelerator(recipe)
-        run, run_path = _shared_run_folder(accelerator, recipe, resume_dir)
+        run, writes_files = _shared_run_folder(accelerator, recipe, resume_dir), accelerator.is_main_process
         try:
             resume = ResumeBook.open(resume_dir, notices.append)
-            if run and resume_dir:
+            if writes_files and resume_dir:
                 run.set_status("running", "resumed")
         except BaseException:
-            if run:
-                run.close()  # the job ends here: let go of the run's lock now, not when the object is collected
+            run.close()  # the job ends here: let go of the run's lock now, not when the object is collected
             raise
-        context = cls(recipe, control, accelerator, run, run_path, resume, notices=notices)
-        context.runner = StageRunner(accelerator, run, run_path, control, recipe.training,
-                                     lambda: resume.payload(context._student))
+        context = cls(recipe, control, accelerator, run, writes_files, resume, notices=notices)
+        context.runner = StageRunner(accelerator, run if writes_files else None, run.path, control, recipe.training,
+                                     lambda: resume.payload(context._student.model if context._student else None))
         return context
+
+    # The inputs, as the stages read them.
+    data = property(lambda self: self.inputs.data)
+    tokenizer = property(lambda self: self.inputs.tokenizer)
+    loaders = property(lambda self: self.inputs.loaders)
+    teacher = property(lambda self: self.inputs.teacher)
+    teacher_key = property(lambda self: self.inputs.teacher_key)
 
     def log(self, event: Event) -> Event:
         """Record the event in the run folder and hand it on."""
         if isinstance(event, StageStarted):
-            event.run_dir = str(self.run_path)
-        if self.run:
+            event.run_dir = str(self.run.path)
+        if self.writes_files:
             self.run.log({"time": time.time(), **event.to_dict()})
         return event
 
@@ -119,7 +148,7 @@ class JobContext:
         seconds = time.perf_counter() - started
         self.timings[name] = self.timings.get(name, 0.0) + seconds
         self._timed.append(PhaseTimed(name, seconds))
-        if self.run:
+        if self.writes_files:
             write_json(self.run.timings_path, {"unit": "seconds (wall clock)", "phases": self.timings,
                                                "total": sum(self.timings.values())})
 
@@ -147,13 +176,22 @@ class JobContext:
     def student(self) -> StudentWithProjections:
         """The student with its projections, built on first use: before the teacher is fine-tuned when
         general distillation needs it, after otherwise (so that it copies the fine-tuned layers)."""
+        return self._built_student().model
+
+    @property
+    def mapping(self) -> LayerMapping:
+        """The student's layer mapping, settled with the student (built here if no stage asked for it yet)."""
+        return self._built_student().mapping
+
+    def _built_student(self) -> JobStudent:
         if self._student is None:
-            self._student = self._build_student()
+            self._student = build_job_student(self.recipe, self.teacher, self.data.label_names, self.resume,
+                                              self.run)
         return self._student
 
     def teacher_cache(self) -> TeacherCache | None:
         """The one cache of the teacher's targets on the distillation set, shared by every stage that reads
-        them (all train on `loaders["distill"]`); None when the recipe gives it no memory."""
+        them (all train on `loaders.distill`); None when the recipe gives it no memory."""
         budget = self.recipe.distillation.teacher_cache_mb * 2**20
         if budget and self._teacher_cache is None:
             self._teacher_cache = TeacherCache(budget, self._target_store())
@@ -168,25 +206,28 @@ class JobContext:
         folder = kept_targets_folder(recipe, self.teacher_key)
         return TargetStore(folder) if folder else None
 
-    def _build_student(self) -> StudentWithProjections:
-        recipe, teacher = self.recipe, self.teacher
-        seed_everything(recipe.training.seed)  # the student's draws do not depend on what ran before
-        if self.resume.done(PRUNING):  # resuming the recovery stage: the checkpoint holds pruned shapes
-            model = load_pruned(RunFolder(self.run_path).pruned_student_dir, **fast_attention(teacher.config))
-        else:
-            model = build_student(recipe.student, teacher, self.data.label_names)
-            check_attention_compatible(teacher.config, model.config, recipe.distillation.weights,
-                                       recipe.mapping.attention, recipe.distillation.attention_loss)
-        student = StudentWithProjections(model, family_of(teacher.config).hidden_size(teacher.config))
-        if (weights := self.resume.student_weights()) is not None:
-            student.load_state_dict(weights)
-        self.mapping = recipe_mapping(recipe.mapping, family_of(model.config).num_layers(model.config),
-                                      family_of(teacher.config).num_layers(teacher.config))
-        return student
 
 
-def _shared_run_folder(accelerator, recipe: Recipe, resume_dir: str | Path | None
-                       ) -> tuple[RunFolder | None, Path]:
+def build_job_student(recipe: Recipe, teacher, label_names: list[str], resume: ResumeBook, run: RunFolder
+                      ) -> JobStudent:
+    """The student as the recipe builds it (or as the resumed run left it: pruned shapes, saved weights), with
+    its projections to the teacher's width and its layer mapping."""
+    seed_everything(recipe.training.seed)  # the student's draws do not depend on what ran before
+    if resume.done(PRUNING):  # resuming the recovery stage: the checkpoint holds pruned shapes
+        model = load_pruned(run.pruned_student_dir, **fast_attention(teacher.config))
+    else:
+        model = build_student(recipe.student, teacher, label_names)
+        check_attention_compatible(teacher.config, model.config, recipe.distillation.weights,
+                                   recipe.mapping.attention, recipe.distillation.attention_loss)
+    student = StudentWithProjections(model, family_of(teacher.config).hidden_size(teacher.config))
+    if (weights := resume.student_weights()) is not None:
+        student.load_state_dict(weights)
+    mapping = recipe_mapping(recipe.mapping, family_of(model.config).num_layers(model.config),
+                             family_of(teacher.config).num_layers(teacher.config))
+    return JobStudent(student, mapping)
+
+
+def _shared_run_folder(accelerator, recipe: Recipe, resume_dir: str | Path | None) -> RunFolder:
     """Rank 0 creates (or reopens) the run folder and holds its lock until the job ends (a second job on the
     same folder stops at once); every rank learns its path, only rank 0 writes."""
     from accelerate.utils import broadcast_object_list
@@ -198,4 +239,4 @@ def _shared_run_folder(accelerator, recipe: Recipe, resume_dir: str | Path | Non
         path[0] = str(run.path)
     if accelerator.num_processes > 1:
         broadcast_object_list(path)
-    return run, Path(path[0])
+    return run or RunFolder(Path(path[0]))

@@ -45,7 +45,7 @@ def scoring(context: JobContext) -> Iterator[Event]:
     teacher_predictions = _teacher_test_predictions(context)
     context.control.raise_if_cancelled(SCORING)
     student = context.student.student
-    student_predictions = predict(student, context.loaders["test"], context.accelerator.device)
+    student_predictions = predict(student, context.loaders.test, context.accelerator.device)
     evaluation: dict[str, Any] = {"split": "test",
                                   "teacher": classification_metrics(labels, teacher_predictions, names)}
     if VOCABULARY.applies_to(context.recipe):
@@ -82,12 +82,12 @@ def export(context: JobContext) -> Iterator[Event]:
 
     run, recipe = context.run, context.recipe
     kept = _kept_teacher_onnx(context)
+    dev = split_of(context.data, "dev", recipe.data.max_length)
     exported = export_run(run.path, recipe.quantization, teacher=recipe.quantization.reference_models,
-                          teacher_made=kept)
+                          teacher_made=kept, dev=dev)
     for name, path in exported.artifacts.items():
         yield context.log(ArtifactWritten(name, str(path)))
     context.control.raise_if_cancelled(EXPORT)
-    dev = split_of(context.data, "dev", recipe.data.max_length)
     results = check_run(run.path, threads=_threads(context), dev=dev, measured=kept_parity(kept, len(dev.texts)))
     for result in results:
         if not result.ok:  # a reference teacher's verdict is marked, never a warning over the student's result
@@ -118,7 +118,7 @@ def benchmark(context: JobContext) -> Iterator[Event]:
     from workbench.core.measure.benchmark import default_variants, measure
 
     run, recipe = context.run, context.recipe
-    variants = [v for v in default_variants(run.path, export_missing=False) if v.name not in JOB_LEAVES_OUT]
+    variants = [v for v in default_variants(run.path) if v.name not in JOB_LEAVES_OUT]
     test = split_of(context.data, "test", recipe.data.max_length)
     kept = _kept_teacher_onnx(context)
     known = kept_scores(kept, len(test.texts))
@@ -167,7 +167,7 @@ def _teacher_test_predictions(context: JobContext) -> np.ndarray:
     examples = len(context.data.splits["test"])
     if key is not None and (kept := kept_predictions(recipe, key, "test", examples)) is not None:
         return np.array(kept)
-    predictions = predict(context.teacher, context.loaders["test"], context.accelerator.device)
+    predictions = predict(context.teacher, context.loaders.test, context.accelerator.device)
     if key is not None:
         context.keep_in_cache("the teacher's test predictions",
                               lambda: keep_predictions(recipe, key, "test", predictions.tolist()))

@@ -21,27 +21,28 @@ from workbench.core.sources.models import (
     resolve_model_source,
 )
 from workbench.core.sources.student import fast_attention
-from workbench.core.stages.context import JobContext, seed_everything
+from workbench.core.stages.context import JobContext, JobInputs, Loaders, seed_everything
 from workbench.core.stages.teacher_reuse import cached_teacher, copy_teacher, teacher_key
 
 FINETUNE = "teacher_finetune"
 
 
-def read_inputs(context: JobContext) -> None:
-    """Fill the context's data, tokenizer, loaders and teacher."""
+def read_inputs(context: JobContext) -> JobInputs:
+    """The job's data, the teacher's tokenizer, the loaders and the task teacher (with the key it is cached
+    under, when it is)."""
     recipe = context.recipe
-    context.data = load_task_data(recipe.data)
-    if context.data.cleaning.bytes_replaced_rows:
-        context.notices.append(f"{recipe.data.source}: {context.data.cleaning.line()}")
-    _check_same_data(context, context.data)
+    data = load_task_data(recipe.data)
+    if data.cleaning.bytes_replaced_rows:
+        context.notices.append(f"{recipe.data.source}: {data.cleaning.line()}")
+    _check_same_data(context, data)
     source = resolve_model_source(recipe.teacher.source, recipe.teacher.trust_remote_code)
-    context.teacher_folder = source.folder
-    context.tokenizer = load_tokenizer(source)
+    tokenizer = load_tokenizer(source)
     # A step the family cannot do stopped the job in preflight; one it does another way (int8 of the
     # unfused graph) is announced.
     context.notices.extend(fallbacks(recipe, load_config(source)))
-    context.loaders = _loaders(context)
-    context.teacher = _teacher(context, source.folder, context.data.label_names)
+    loaders = _loaders(context, data, tokenizer, source.folder)
+    teacher, key = _teacher(context, source.folder, data)
+    return JobInputs(data, tokenizer, loaders, teacher, key)
 
 
 def general_loader(recipe: Recipe, tokenizer):
@@ -58,32 +59,29 @@ def general_loader(recipe: Recipe, tokenizer):
     return train_loader(dataset, tokenizer, training.batch_size, training.seed, training.group_by_length)
 
 
-def _loaders(context: JobContext) -> dict[str, Any]:
-    recipe, data, tokenizer = context.recipe, context.data, context.tokenizer
+def _loaders(context: JobContext, data: TaskData, tokenizer, teacher_folder: Path) -> Loaders:
+    recipe = context.recipe
     batch, seed, max_length = recipe.training.batch_size, recipe.training.seed, recipe.data.max_length
     grouped = recipe.training.group_by_length
     splits = {name: tokenize(split, tokenizer, max_length) for name, split in data.splits.items()}
-    loaders = {
-        "train": train_loader(splits["train"], tokenizer, batch, seed, grouped),
-        "dev": eval_loader(splits["dev"], tokenizer, recipe.training.eval_batch_size),
-        "test": eval_loader(splits["test"], tokenizer, recipe.training.eval_batch_size),
-    }
-    loaders["distill"] = loaders["train"]
+    train = train_loader(splits["train"], tokenizer, batch, seed, grouped)
+    dev = eval_loader(splits["dev"], tokenizer, recipe.training.eval_batch_size)
+    test = eval_loader(splits["test"], tokenizer, recipe.training.eval_batch_size)
+    distill = train
     if recipe.distillation.augmentation.enabled:
-        augmented = tokenize(_augmented(context), tokenizer, max_length)
-        loaders["distill"] = train_loader(augmented, tokenizer, batch, seed, grouped)
-    return loaders
+        augmented = tokenize(_augmented(context, data, tokenizer, teacher_folder), tokenizer, max_length)
+        distill = train_loader(augmented, tokenizer, batch, seed, grouped)
+    return Loaders(train, dev, test, distill)
 
 
-def _augmented(context: JobContext):
+def _augmented(context: JobContext, data: TaskData, tokenizer, teacher_folder: Path):
     """The training split with TinyBERT's word-replaced copies, cached in the run folder."""
     from datasets import Dataset
 
     from workbench.core.distill.augment import augment, cached_augmentation, make_augmenter
     from workbench.core.distill.precision import training_precision
-    from workbench.core.run_folder import RunFolder
 
-    recipe, data = context.recipe, context.data
+    recipe = context.recipe
     config, seed = recipe.distillation.augmentation, recipe.training.seed
     train = data.splits["train"]
     bf16 = training_precision(recipe.training) == "bf16"  # the masked LM predicts in bf16 too: other copies
@@ -91,22 +89,21 @@ def _augmented(context: JobContext):
            "bf16": bf16}
 
     def compute() -> tuple[list[str], list[int]]:
-        augmenter = make_augmenter(context.teacher_folder, context.tokenizer, config.model,
-                                   recipe.teacher.trust_remote_code, bf16)
+        augmenter = make_augmenter(teacher_folder, tokenizer, config.model, recipe.teacher.trust_remote_code, bf16)
         return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
 
     with context.accelerator.main_process_first():  # rank 0 computes, the others read its cache
-        texts, labels = cached_augmentation(RunFolder(context.run_path).augmented_path, key, compute)
+        texts, labels = cached_augmentation(context.run.augmented_path, key, compute)
     return Dataset.from_dict({"text": texts, "label": labels})
 
 
-def _teacher(context: JobContext, folder: Path, label_names: list[str]):
-    """The task teacher: fine-tuned in this run, or the source itself when its head fits the labels."""
+def _teacher(context: JobContext, folder: Path, data: TaskData) -> tuple[Any, dict[str, Any] | None]:
+    """The task teacher: fine-tuned in this run, or the source itself when its head fits the labels; and the
+    key it is cached under when the recipe reuses fine-tuned teachers (None otherwise)."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    from workbench.core.run_folder import RunFolder
-
-    fine_tuned = RunFolder(context.run_path).teacher_dir
+    label_names, key = data.label_names, None
+    fine_tuned = context.run.teacher_dir
     if context.resume.done(FINETUNE) and fine_tuned.is_dir():
         folder = fine_tuned
     trust = context.recipe.teacher.trust_remote_code
@@ -114,23 +111,23 @@ def _teacher(context: JobContext, folder: Path, label_names: list[str]):
     if head_labels(config) == label_names:
         context.resume.finish(FINETUNE)  # the teacher already solves this task
     elif not context.resume.done(FINETUNE) and context.recipe.teacher.reuse:
-        folder = _reused_teacher(context, folder, label_names) or folder
+        # The key is kept even when no cached teacher matches: the one this run fine-tunes is cached under it.
+        key = teacher_key(context.recipe, folder, data.content_hash, label_names)
+        folder = _reused_teacher(context, key) or folder
     labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
               "label2id": {name: i for i, name in enumerate(label_names)}}
     seed_everything(context.recipe.training.seed)  # the new head's initialisation is part of the recipe
     return AutoModelForSequenceClassification.from_pretrained(
-        folder, ignore_mismatched_sizes=True, **labels, **pretrained_options(trust), **fast_attention(config))
+        folder, ignore_mismatched_sizes=True, **labels, **pretrained_options(trust), **fast_attention(config)), key
 
 
-def _reused_teacher(context: JobContext, source: Path, label_names: list[str]) -> Path | None:
-    """A teacher fine-tuned earlier on this split with these settings, copied into the run; else None (and
-    the key is kept, so that the teacher this run fine-tunes is cached under it)."""
-    key = context.teacher_key = teacher_key(context.recipe, source, context.data.content_hash, label_names)
+def _reused_teacher(context: JobContext, key: dict[str, Any]) -> Path | None:
+    """A teacher fine-tuned earlier on this split with these settings, copied into the run; else None."""
     cached = cached_teacher(context.recipe, key)
     if cached is None:
         return None
     context.resume.finish(FINETUNE)
-    if context.run:
+    if context.writes_files:
         copy_teacher(cached, context.run.teacher_dir)
         write_json(context.run.teacher_reuse_path, {"cached_teacher": str(cached), "key": key})
     context.notices.append(f"teacher: reusing the one fine-tuned earlier on this split with these settings ({cached})")
@@ -138,7 +135,7 @@ def _reused_teacher(context: JobContext, source: Path, label_names: list[str]) -
 
 
 def _check_same_data(context: JobContext, data: TaskData) -> None:
-    if not context.run:
+    if not context.writes_files:
         return
     manifest = context.run.data_manifest_path
     if context.resume.checkpoint is not None and manifest.is_file():

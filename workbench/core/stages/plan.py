@@ -6,6 +6,8 @@ optimizer step): rough, but it scales with the data and the models as those phas
 
 from __future__ import annotations
 
+from typing import Any
+
 from workbench.core.compress.qat import QAT
 from workbench.core.distill.training_loop import stage_steps
 from workbench.core.recipe import StageConfig
@@ -24,16 +26,17 @@ def phase_steps(context: JobContext, phase: str) -> float:
     """The phase's rough length in training steps (0 where it cannot be told before it runs)."""
     recipe, loaders = context.recipe, context.loaders
     distillation = recipe.distillation
-    training: dict[str, tuple[StageConfig, str]] = {
-        FINETUNE: (distillation.teacher_finetune, "train"), INTERMEDIATE: (distillation.intermediate, "distill"),
-        PREDICTION: (distillation.prediction, "distill"), PRUNING: (recovery_config(context), "distill"),
-        QAT: (StageConfig(epochs=recipe.quantization.qat_epochs), "distill")}
+    training: dict[str, tuple[StageConfig, Any]] = {
+        FINETUNE: (distillation.teacher_finetune, loaders.train),
+        INTERMEDIATE: (distillation.intermediate, loaders.distill),
+        PREDICTION: (distillation.prediction, loaders.distill), PRUNING: (recovery_config(context), loaders.distill),
+        QAT: (StageConfig(epochs=recipe.quantization.qat_epochs), loaders.distill)}
     if phase == GENERAL:
         return float(distillation.general.max_steps or 0)  # a stream of unknown length otherwise
     if phase in training:
         config, loader = training[phase]
-        return float(stage_steps(config, len(loaders[loader]))) if config.epochs or config.max_steps else 0.0
-    test, dev = len(loaders["test"]), len(loaders["dev"])
+        return float(stage_steps(config, len(loader))) if config.epochs or config.max_steps else 0.0
+    test, dev = len(loaders.test), len(loaders.dev)
     batches = {SCORING: 2 * test, EXPORT: PARITY_CHECKS * dev + SCORED_AT_EXPORT * test,
                BENCHMARK: BENCHMARKED * (test + BENCHMARK_REPEATS * len(BENCHMARK_BATCHES))}
     return batches.get(phase, 0) * FORWARD_BATCH

@@ -25,7 +25,7 @@ def quantization_aware_training(context: JobContext) -> Iterator[Event]:
     dev = split_of(context.data, "dev", recipe.data.max_length)
     decision = qat_decision(student, context.tokenizer, dev, quantization, threads)
     if decision["run"]:
-        stage = qat_stage(context.student, context.teacher, context.loaders["distill"], quantization,
+        stage = qat_stage(context.student, context.teacher, context.loaders.distill, quantization,
                           recipe.distillation, dev_evaluator(context, student), context.teacher_cache(),
                           recipe.data.max_length)
         with fake_quantized(student, quantization.per_channel), while_training(student):
@@ -33,7 +33,7 @@ def quantization_aware_training(context: JobContext) -> Iterator[Event]:
         decision["dev_fp32_accuracy_after"], decision["dev_int8_accuracy_after"] = int8_accuracy_drop(
             student, context.tokenizer, dev, quantization, threads)
     context.resume.finish(QAT)
-    if context.run:
+    if context.writes_files:
         write_json(context.run.qat_path, decision)
         yield context.log(ArtifactWritten("QAT report", str(context.run.qat_path)))
 

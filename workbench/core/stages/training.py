@@ -35,11 +35,11 @@ def general_distillation(context: JobContext) -> Iterator[Event]:
 
 def teacher_finetune(context: JobContext) -> Iterator[Event]:
     teacher = context.teacher
-    yield from train(context, Stage(FINETUNE, teacher, finetune_losses(), context.loaders["train"],
+    yield from train(context, Stage(FINETUNE, teacher, finetune_losses(), context.loaders.train,
                                     context.recipe.distillation.teacher_finetune,
                                     dev_evaluator(context, teacher), keep_best=True))
-    fine_tuned = context.run.teacher_dir if context.run else None
-    if context.resume.done(FINETUNE) and fine_tuned and not fine_tuned.is_dir():
+    fine_tuned = context.run.teacher_dir
+    if context.resume.done(FINETUNE) and context.writes_files and not fine_tuned.is_dir():
         teacher.save_pretrained(fine_tuned)
         context.tokenizer.save_pretrained(fine_tuned)
         yield context.log(ArtifactWritten("teacher", str(fine_tuned)))
@@ -56,7 +56,7 @@ def intermediate_distillation(context: JobContext) -> Iterator[Event]:
     """Stage 1: embeddings, attention and hidden states of the mapped layers."""
     student = context.student
     yield from train(context, Stage(INTERMEDIATE, student, _intermediate_losses(context, cached=True),
-                                    context.loaders["distill"], context.recipe.distillation.intermediate,
+                                    context.loaders.distill, context.recipe.distillation.intermediate,
                                     dev_evaluator(context, student.student)))
 
 
@@ -70,10 +70,10 @@ def pruning_and_recovery(context: JobContext) -> Iterator[Event]:
     then recovery by prediction-layer distillation inside what the methods keep while training."""
     run, student = context.run, context.student.student
     if not context.resume.done(PRUNING):
-        batches = itertools.islice(context.loaders["train"], PRUNING_BATCHES)
+        batches = itertools.islice(context.loaders.train, PRUNING_BATCHES)
         reports = prune_as_recipe(student, context.recipe.pruning, batches)
         context.resume.finish(PRUNING)
-        if run:
+        if context.writes_files:
             student.save_pretrained(run.pruned_student_dir)
             for file, report in reports.items():  # a RunFolder property, the method's report
                 if report:
@@ -105,7 +105,7 @@ def train(context: JobContext, stage: Stage) -> Iterator[Event]:
 
 def dev_evaluator(context: JobContext, model):
     labels = np.array(context.data.splits["dev"]["label"])
-    loader, names = context.loaders["dev"], context.data.label_names
+    loader, names = context.loaders.dev, context.data.label_names
 
     def evaluate() -> dict[str, Any]:
         metrics = classification_metrics(labels, predict(model, loader, context.accelerator.device), names)
@@ -118,7 +118,7 @@ def _prediction_stage(context: JobContext, name: str, config: StageConfig) -> St
     distillation = context.recipe.distillation
     losses = prediction_losses(context.teacher, distillation.weights, distillation.temperature,
                                context.teacher_cache(), context.recipe.data.max_length)
-    return Stage(name, context.student, losses, context.loaders["distill"], config,
+    return Stage(name, context.student, losses, context.loaders.distill, config,
                  dev_evaluator(context, context.student.student), keep_best=True)
 
 
@@ -130,8 +130,7 @@ def recovery_config(context: JobContext) -> StageConfig:
 
 def _intermediate_losses(context: JobContext, cached: bool):
     recipe = context.recipe
-    student = context.student  # builds it first, which also settles the layer mapping
-    return intermediate_losses(context.teacher, student, context.mapping, recipe.distillation.weights,
+    return intermediate_losses(context.teacher, context.student, context.mapping, recipe.distillation.weights,
                                recipe.mapping.hidden, recipe.mapping.attention,
                                context.teacher_cache() if cached else None, recipe.distillation.attention_loss,
                                recipe.distillation.relation_heads, recipe.data.max_length)
