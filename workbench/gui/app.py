@@ -17,10 +17,8 @@ from PySide6.QtCore import QEvent, QObject, QSettings, QThreadPool, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from workbench.core.errors import WorkbenchError
-from workbench.core.quiet import quiet_environment
+from workbench.core.api import WorkbenchError, preset_path, quiet_environment, resources_dir
 from workbench.core.recipe import Recipe
-from workbench.core.sources.resources import preset_path, resources_dir
 from workbench.gui.main_window import MainWindow, recent_recipes_in
 from workbench.gui.xcb_check import check_xcb
 

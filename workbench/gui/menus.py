@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
-from workbench.core.sources.resources import presets_dir
+from workbench.core.api import presets_dir
 from workbench.gui.help_menu import build_help_menu
 from workbench.gui.steps import STEPS
 

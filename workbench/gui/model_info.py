@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.api import WorkbenchError
 from workbench.core.recipe import PruningConfig, Recipe
 
 PLACEHOLDER_LABELS = ["negative", "neutral", "positive"]  # head size barely changes the counts
@@ -33,20 +33,20 @@ class ModelsInfo:
 
 @functools.lru_cache(maxsize=16)
 def _summary(source: str, trust_remote_code: bool):
-    from workbench.core.sources.models import summarize_model
+    from workbench.core.api import summarize_model
 
     return summarize_model(source, trust_remote_code)
 
 
 @functools.lru_cache(maxsize=16)
 def _config(source: str, trust_remote_code: bool):
-    from workbench.core.sources.models import load_config, resolve_model_source
+    from workbench.core.api import load_config, resolve_model_source
 
     return load_config(resolve_model_source(source, trust_remote_code))
 
 
 def describe_models(recipe: Recipe) -> ModelsInfo:
-    from workbench.core.sources.student import describe_student, student_config
+    from workbench.core.api import describe_student, student_config
 
     info = ModelsInfo()
     try:
@@ -75,7 +75,7 @@ def model_inputs_of(recipe: Recipe) -> dict[str, Any]:
 def pruning_text(config: PruningConfig, heads: int, ffn_size: int) -> str:
     """What the job's pruning stage will do to the estimated shape (the kept vocabulary is known only once
     the data is read)."""
-    from workbench.core.compress.pruning import removed_count  # torch is loaded by now: the description needed it
+    from workbench.core.api import removed_count  # torch is loaded by now: the description needed it
 
     if not config.enabled:
         return "none (Compression → Pruning)"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workbench.core.distill.mapping import recipe_mapping
-from workbench.core.errors import WorkbenchError
+from workbench.core.api import WorkbenchError, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.gui.fields import on_screen
 

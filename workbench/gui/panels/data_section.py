@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.api import presets_dir
 from workbench.core.recipe import BUNDLED_TWEETS, DataConfig, Recipe
-from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest
 from workbench.gui.charts import BarCard
 from workbench.gui.fields import LineField, SpinField, add_row, guard_wheel, labelled, on_screen, recipe_field
@@ -50,12 +50,19 @@ class DataPreview:
 def preview_data(config: DataConfig, tokenizer_source: str) -> DataPreview:
     """Background: the data read and cleaned as the job reads it, its classes named as the recipe names them,
     and the core's summary of it (`workbench data`) with the teacher's tokenizer."""
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.sources.data import clean_columns, read_source
-    from workbench.core.sources.data_split import LABEL, TEXT, column_values
-    from workbench.core.sources.data_summary import summarize_columns
-    from workbench.core.sources.labels import class_order, named_classes
-    from workbench.core.sources.models import load_tokenizer, resolve_model_source
+    from workbench.core.api import (
+        LABEL,
+        TEXT,
+        WorkbenchError,
+        class_order,
+        clean_columns,
+        column_values,
+        load_tokenizer,
+        named_classes,
+        read_source,
+        resolve_model_source,
+        summarize_columns,
+    )
 
     raw, origin = read_source(config.source, config.text_column, config.label_column)
     texts, labels, report = clean_columns(column_values(raw, TEXT), column_values(raw, LABEL))

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.api import BUNDLED_MODELS
 from workbench.core.recipe import Recipe
-from workbench.core.sources.models import BUNDLED_MODELS
 from workbench.gui.background import Latest
 from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row, guard_wheel
 from workbench.gui.model_info import ModelsInfo, describe_models, model_inputs_of, pruning_text
