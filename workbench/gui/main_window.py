@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
     # -- menus -----------------------------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
-        build_menus(self)
+        build_menus(self, start=self._start_from_menu)
         self._fill_recent()
 
     def _start_from_menu(self) -> None:
