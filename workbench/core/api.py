@@ -12,7 +12,7 @@ The names, by what the window does with them:
 - the job and the search it starts off the GUI thread (run_job, run_search) and their progress;
 - what it reads to draw a run, a study and their charts (summaries, flags, headlines, the frontier, colours);
 - the actions of the Runs and Try it panels (report, benchmark, deploy bundle, web demo, predictions);
-- the data and model previews of the recipe's sections, and the bundled presets.
+- the previews of the recipe's data and models, and the bundled presets.
 """
 
 from __future__ import annotations
@@ -55,17 +55,9 @@ if TYPE_CHECKING:  # the same names as _OWNERS below, for readers: type checkers
     from workbench.core.search.folder import StudyFolder
     from workbench.core.search.frontier import COMPLETE, TrialRow, mark, pareto_frontier
     from workbench.core.search.runner import open_finished, run_search, trial_recipe
-    from workbench.core.sources.data import clean_columns, load_task_data, read_source
-    from workbench.core.sources.data_split import LABEL, TEXT, column_values
-    from workbench.core.sources.data_summary import summarize_columns
-    from workbench.core.sources.labels import class_order, named_classes
-    from workbench.core.sources.models import (
-        BUNDLED_MODELS,
-        load_config,
-        load_tokenizer,
-        resolve_model_source,
-        summarize_model,
-    )
+    from workbench.core.sources.data import load_task_data
+    from workbench.core.sources.data_preview import DataPreview, preview_data
+    from workbench.core.sources.models import BUNDLED_MODELS, load_config, resolve_model_source, summarize_model
     from workbench.core.sources.resources import preset_path, presets_dir, resources_dir
     from workbench.core.sources.student import describe_student, student_config
     from workbench.core.sources.text_encoding import detect_encoding
@@ -93,12 +85,9 @@ _OWNERS: dict[str, tuple[str, ...]] = {  # owning module -> the names the window
     "workbench.core.search.folder": ("StudyFolder",),
     "workbench.core.search.frontier": ("COMPLETE", "TrialRow", "mark", "pareto_frontier"),
     "workbench.core.search.runner": ("open_finished", "run_search", "trial_recipe"),
-    "workbench.core.sources.data": ("clean_columns", "load_task_data", "read_source"),
-    "workbench.core.sources.data_split": ("LABEL", "TEXT", "column_values"),
-    "workbench.core.sources.data_summary": ("summarize_columns",),
-    "workbench.core.sources.labels": ("class_order", "named_classes"),
-    "workbench.core.sources.models": ("BUNDLED_MODELS", "load_config", "load_tokenizer", "resolve_model_source",
-                                      "summarize_model"),
+    "workbench.core.sources.data": ("load_task_data",),
+    "workbench.core.sources.data_preview": ("DataPreview", "preview_data"),
+    "workbench.core.sources.models": ("BUNDLED_MODELS", "load_config", "resolve_model_source", "summarize_model"),
     "workbench.core.sources.resources": ("preset_path", "presets_dir", "resources_dir"),
     "workbench.core.sources.student": ("describe_student", "student_config"),
     "workbench.core.sources.text_encoding": ("detect_encoding",),
