@@ -267,7 +267,7 @@ class RunsPanel(QWidget):
 
         def done(path: str) -> None:
             self.refresh()
-            self.heading.setText(f"Benchmark written: {html.escape(str(Path(path) / 'bench.json'))}")
+            self.heading.setText(f"Benchmark written: {html.escape(str(RunFolder(Path(path)).bench_path))}")
 
         self._run_on_selected("bench", "Benchmarking {name} (exports first if needed; this takes minutes)…",
                               bench, done, "benchmark failed")
