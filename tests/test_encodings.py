@@ -62,7 +62,7 @@ def test_utf8_with_damaged_bytes_keeps_its_accents_and_counts_the_damage(tmp_pat
 
 def test_the_data_section_shows_replaced_rows(tmp_path):
     from workbench.core.recipe import BUNDLED_TEACHER, DataConfig
-    from workbench.gui.panels.data_section import preview_data
+    from workbench.core.sources.data_preview import preview_data
 
     def preview(path):
         return preview_data(DataConfig(source=str(path), text_column="text", label_column="sentiment"), BUNDLED_TEACHER)

@@ -5,8 +5,8 @@ from PySide6.QtCore import Qt
 
 from tests.gui_support import edit, open_tiny_window, settings  # noqa: F401 (fixtures)
 from workbench.core.job import run_job
+from workbench.core.sources.data_preview import PREVIEW_ROWS
 from workbench.gui.curves import LOSS, Curves
-from workbench.gui.panels.data_section import PREVIEW_ROWS
 
 
 def test_invalid_values_show_the_recipe_message_at_the_field(qtbot, recipe_path, settings, request):  # noqa: F811

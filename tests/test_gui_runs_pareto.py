@@ -46,3 +46,14 @@ def test_runs_table_has_int8_columns_and_the_pareto_chart_draws_the_frontier(qtb
 def test_frontier_keeps_runs_no_other_run_beats_on_both():
     points = [Point("a", 1, 0.5), Point("b", 2, 0.5), Point("c", 2, 0.9), Point("d", 3, 0.8), Point("e", 4, 0.95)]
     assert [p.name for p in frontier(points)] == ["a", "c", "e"]
+
+
+def test_the_runs_frontier_is_the_studys_with_its_tie_rule():
+    """One frontier in the workbench (workbench.core.search.frontier): two runs measured alike both stay on it."""
+    from workbench.core.search.frontier import COMPLETE, TrialRow, pareto_front
+
+    figures = [(1, 0.5), (2, 0.9), (2, 0.9), (3, 0.8), (4, 0.95)]
+    points = [Point(str(number), latency, accuracy) for number, (latency, accuracy) in enumerate(figures)]
+    rows = [TrialRow(number, COMPLETE, latency_ms=latency, dev_accuracy=accuracy)
+            for number, (latency, accuracy) in enumerate(figures)]
+    assert [p.name for p in frontier(points)] == [str(row.number) for row in pareto_front(rows)] == ["0", "1", "2", "4"]

@@ -269,8 +269,7 @@ class Recipe(Section):
 def describe_validation_error(error: ValidationError, origin: str) -> str:
     """One line per problem: the dotted field path, what is wrong and what is allowed."""
     lines = [f"{origin}: {error.error_count()} problem(s) in the recipe"]
-    for item in error.errors(include_url=False):
-        path = ".".join(str(part) for part in item["loc"])
+    for path, item in field_errors(error):
         if item["type"] == "extra_forbidden":
             allowed = _allowed_keys(item["loc"][:-1])
             guess = difflib.get_close_matches(str(item["loc"][-1]), allowed, n=1)
@@ -282,6 +281,24 @@ def describe_validation_error(error: ValidationError, origin: str) -> str:
     if len(lines) == 2:  # one problem: one line
         return f"{origin}: {lines[1].strip()}"
     return "\n".join(lines)
+
+
+def field_messages(error: ValidationError) -> dict[str, str]:
+    """Dotted path -> the message the window shows at that field (section-level validators report the
+    section's path; several problems of one field are joined)."""
+    messages: dict[str, str] = {}
+    for path, item in field_errors(error):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if not isinstance(item.get("input"), dict):  # a whole section as "got …" says nothing at a field
+            message += f" (got {item.get('input')!r:.40})"
+        messages[path] = f"{messages[path]}; {message}" if path in messages else message
+    return messages
+
+
+def field_errors(error: ValidationError) -> list[tuple[str, dict[str, Any]]]:
+    """Each problem beside its field's dotted path ("" for the whole recipe): the one reading of pydantic's
+    error locations, for the command line's lines and the window's field messages."""
+    return [(".".join(str(part) for part in item["loc"]), item) for item in error.errors(include_url=False)]
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:

@@ -261,15 +261,21 @@ def run_folders(output_dir: str | Path) -> list[RunFolder]:
     root = Path(output_dir)
     if not root.is_dir():
         return []
-    return [RunFolder(folder) for folder in root.iterdir() if (folder / "recipe.yaml").is_file()]
+    return [run for run in map(RunFolder, root.iterdir()) if run.recipe_path.is_file()]
+
+
+def find_run_folder(path: Path) -> RunFolder | None:
+    """The run a file or folder inside it belongs to (the nearest parent with a recipe.yaml), if any."""
+    for run in map(RunFolder, (path, *path.parents)):
+        if run.recipe_path.is_file():
+            return run
+    return None
 
 
 def run_folder_of(path: Path) -> Path:
-    """The run folder a file or folder inside it belongs to (the nearest parent with a recipe.yaml)."""
-    for folder in (path, *path.parents):
-        if (folder / "recipe.yaml").is_file():
-            return folder
-    return path.parent
+    """The run folder a file or folder inside it belongs to, or its parent when it is in none."""
+    run = find_run_folder(path)
+    return run.path if run is not None else path.parent
 
 
 def _one_line(error: OSError, path: Path) -> WorkbenchError | OSError:

@@ -16,10 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from workbench.core.errors import WorkbenchError
-from workbench.core.quiet import quiet_environment
+from workbench.core.api import WorkbenchError, preset_path, quiet_environment
 from workbench.core.recipe import Recipe
-from workbench.core.sources.resources import preset_path
 from workbench.gui.icon import app_icon
 from workbench.gui.main_window import MainWindow, recent_recipes_in
 from workbench.gui.xcb_check import check_xcb

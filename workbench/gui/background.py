@@ -15,7 +15,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.api import WorkbenchError
 
 _running: set[Any] = set()  # workers are kept alive here until they report
 # The transformers names the workbench imports, resolved once in this order (see settle_imports).
@@ -109,7 +109,7 @@ def preload_job_libraries(owner: QObject) -> Latest:
     def preload_in_background() -> None:
         import pyqtgraph  # noqa: F401 (the training plots' first redraw would import it in the GUI thread)
 
-        from workbench.core.job import preload_libraries  # the job module itself imports torch: not here
+        from workbench.core.api import preload_libraries  # the job module itself imports torch: not here
 
         preload_libraries()
 

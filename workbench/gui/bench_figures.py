@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.api import WorkbenchError
 from workbench.core.run_folder import INT8_STUDENT, RunFolder, read_json
 
 TEACHER, TEACHER_INT8, STUDENT, STUDENT_INT8 = "teacher", "teacher int8", "student fp32", "student int8"

@@ -24,19 +24,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.gui.curves import UNTRAINED_HEAD, Series
+from workbench.core.api import COMPONENT_COLOURS, PALETTE, TEACHER_GREY
+from workbench.gui.curves import COMPONENT_NAMES, UNTRAINED_HEAD, Series
 
 _configured = False
 
-# Fixed colours per curve name, so a component looks the same in every chart and every run.
-COLOURS = {
-    "total": "#212121", "embedding": "#1e88e5", "hidden": "#43a047", "attention": "#fb8c00",
-    "prediction": "#8e24aa", "hard label": "#e53935", "teacher loss": "#757575", "learning rate": "#3949ab",
-    "examples/s": "#00897b", "teacher (dev)": "#757575", "student (dev)": "#e53935",
-    "teacher": "#757575", "student fp32": "#1e88e5", "student int8": "#43a047", UNTRAINED_HEAD: "#bdbdbd",
+# Fixed colours per curve name, so a component looks the same in every chart and every run: the core's
+# (workbench.core.palette, the report's too) under the names the curves carry, then the window's own curves.
+COLOURS = {COMPONENT_NAMES.get(name, name): colour for name, colour in COMPONENT_COLOURS.items()} | {
+    "teacher loss": TEACHER_GREY, "learning rate": "#3949ab", "examples/s": "#00897b", "teacher (dev)": TEACHER_GREY,
+    "student (dev)": "#e53935", "teacher": TEACHER_GREY, "student fp32": "#1e88e5", "student int8": "#43a047",
+    UNTRAINED_HEAD: "#bdbdbd",
 }
 DASHED = {UNTRAINED_HEAD}  # curves that are no result: drawn dashed
-PALETTE = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41", "#d81b60")
 
 
 def colour_for(name: str, index: int) -> str:

@@ -32,7 +32,7 @@ class CheckedStart(QObject):
         if self.training.running or not self.editor.valid:
             self.training.start()  # lists the recipe's problems, or does nothing while a job runs
             return
-        from workbench.core.preflight import check_recipe
+        from workbench.core.api import check_recipe
 
         recipe = self.editor.recipe
         if (warning := recipe.code_warning()) and not self._confirmed(warning):

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.api import WorkbenchError
 from workbench.core.events import Event, Failed, JobControl
 from workbench.core.recipe import Recipe
 from workbench.gui.background import settle_imports
@@ -104,6 +104,6 @@ class JobWorker(EventWorker):
     """One job run (the core's `run_job`)."""
 
     def _source(self) -> Iterator[Event]:
-        from workbench.core.job import run_job  # torch and transformers load here, off the GUI thread
+        from workbench.core.api import run_job  # torch and transformers load here, off the GUI thread
 
         yield from run_job(self.recipe, self.control, self.resume_dir)

@@ -18,10 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.errors import RecipeError, WorkbenchError
+from workbench.core.api import RecipeError, WorkbenchError, presets_dir
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder
-from workbench.core.sources.resources import presets_dir
 from workbench.gui.background import Latest, preload_job_libraries
 from workbench.gui.checked_start import CheckedStart
 from workbench.gui.closing import BackgroundWork, UnsavedChanges, stop_then
@@ -106,7 +105,7 @@ class MainWindow(QMainWindow):
     # -- menus -----------------------------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
-        build_menus(self)
+        build_menus(self, start=self._start_from_menu)
         self._fill_recent()
 
     def _start_from_menu(self) -> None:
@@ -189,7 +188,7 @@ class MainWindow(QMainWindow):
         run_dir = getattr(last, "run_dir", "")
         if run_dir:
             self.runs.select_run(run_dir)
-            if (Path(run_dir) / "student").is_dir():
+            if RunFolder(Path(run_dir)).student_dir.is_dir():
                 self.tryit.set_runs([r.path for r in self.runs.rows if r.has_student], select=run_dir)
 
     def _show_run_in_training(self, run_dir: str) -> None:
@@ -308,7 +307,7 @@ class MainWindow(QMainWindow):
         except WorkbenchError as error:
             QMessageBox.warning(self, "Not a run folder", str(error))
             return
-        if (Path(folder) / "student").is_dir():
+        if RunFolder(Path(folder)).student_dir.is_dir():
             self._try_run(folder)
         self._show_run_in_training(folder)
 

@@ -3,7 +3,7 @@ in the core's own words (Qt-free)."""
 
 from __future__ import annotations
 
-from workbench.core.distill.mapping import LayerMapping
+from workbench.core.api import LayerMapping
 from workbench.core.recipe import Recipe
 from workbench.gui.model_info import ModelsInfo
 

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QListWidget, QMenu, QMenuBar, QWidget
 
-from workbench.core.sources.resources import presets_dir
+from workbench.core.api import presets_dir
 from workbench.gui.help_menu import build_help_menu
 from workbench.gui.steps import STEPS
 
-if TYPE_CHECKING:
-    from workbench.gui.main_window import MainWindow
+
+class JobControls(Protocol):
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def cancel(self) -> None: ...
+
+
+class MenuHost(Protocol):
+    """What the menus drive: the main window's public actions (so this module never imports the window)."""
+
+    training: JobControls
+    nav: QListWidget
+    recent_menu: QMenu
+
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802 (Qt's name)
+    def new_recipe(self) -> None: ...
+    def open_recipe(self) -> None: ...
+    def load_recipe(self, path: Path) -> None: ...
+    def save_recipe(self) -> None: ...
+    def save_recipe_as(self) -> None: ...
+    def open_run_folder(self, folder: str | None = None) -> None: ...
+    def open_presentation(self, run_dir: str | None = None) -> None: ...
+    def close(self) -> bool: ...
 
 
 def add_action(owner: QWidget, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
@@ -24,8 +47,8 @@ def add_action(owner: QWidget, menu: QMenu, text: str, slot, shortcut=None) -> Q
     return action
 
 
-def build_menus(window: MainWindow) -> None:
-    """File (recipes, presets, recent, run folders), Run (start, pause, resume, cancel), View (the steps by
+def build_menus(window: MenuHost, start: Callable[[], None]) -> None:
+    """File (recipes, presets, recent, run folders), Run (`start`, pause, resume, cancel), View (the steps by
     Ctrl+1..., presentation mode by F11); sets `window.recent_menu`, which the window fills."""
     def add(menu: QMenu, text: str, slot, shortcut=None) -> QAction:
         return add_action(window, menu, text, slot, shortcut)
@@ -44,7 +67,7 @@ def build_menus(window: MainWindow) -> None:
     menu.addSeparator()
     add(menu, "&Quit", window.close, QKeySequence("Ctrl+Q"))  # the platform theme may name no Quit key
     run = window.menuBar().addMenu("&Run")
-    add(run, "&Start", window._start_from_menu, QKeySequence("Ctrl+R"))
+    add(run, "&Start", start, QKeySequence("Ctrl+R"))
     add(run, "&Pause", window.training.pause, QKeySequence("Ctrl+P"))
     add(run, "&Resume", window.training.resume, QKeySequence("Ctrl+Shift+R"))
     add(run, "&Cancel", window.training.cancel, QKeySequence("Ctrl+."))

@@ -10,8 +10,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
-from workbench.core.methods.registry import pruning_estimate as pruning_text  # noqa: F401  (the Models panel's)
+from workbench.core.api import WorkbenchError
 from workbench.core.recipe import Recipe
 
 PLACEHOLDER_LABELS = ["negative", "neutral", "positive"]  # head size barely changes the counts
@@ -34,20 +33,20 @@ class ModelsInfo:
 
 @functools.lru_cache(maxsize=16)
 def _summary(source: str, trust_remote_code: bool):
-    from workbench.core.sources.models import summarize_model
+    from workbench.core.api import summarize_model
 
     return summarize_model(source, trust_remote_code)
 
 
 @functools.lru_cache(maxsize=16)
 def _config(source: str, trust_remote_code: bool):
-    from workbench.core.sources.models import load_config, resolve_model_source
+    from workbench.core.api import load_config, resolve_model_source
 
     return load_config(resolve_model_source(source, trust_remote_code))
 
 
 def describe_models(recipe: Recipe) -> ModelsInfo:
-    from workbench.core.sources.student import describe_student, student_config
+    from workbench.core.api import describe_student, student_config
 
     info = ModelsInfo()
     try:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 
-from workbench.core.run_summary import RunSummary
-from workbench.gui.charts import PALETTE, ChartCard, fraction_range, pyqtgraph
+from workbench.core.api import PALETTE, RunSummary, pareto_frontier
+from workbench.gui.charts import ChartCard, fraction_range, pyqtgraph
 from workbench.gui.message_label import elided
 
 LABEL_CHARS = 22  # a run folder's name, cut in the middle: the recipe's start and the time at its end
@@ -25,12 +25,8 @@ class Point:
 
 
 def frontier(points: list[Point]) -> list[Point]:
-    """The points no other point beats on both (faster or as fast, and more or as accurate), fastest first."""
-    best: list[Point] = []
-    for point in sorted(points, key=lambda p: (p.latency_ms, -p.accuracy)):
-        if not best or point.accuracy > best[-1].accuracy:
-            best.append(point)
-    return best
+    """The points no other point beats on both, fastest first: the core's frontier (the study's too)."""
+    return pareto_frontier(points, lambda p: p.latency_ms, lambda p: p.accuracy)
 
 
 def tip(point: Point) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtCore import QObject, Signal
 
-from workbench.core.recipe import Recipe
+from workbench.core.recipe import Recipe, field_messages
 from workbench.gui.fields import Field, ParseProblem
 
 GENERAL = ""  # problems no field shows, e.g. a key the window has no widget for
@@ -33,18 +33,6 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     for part in parents:
         data = data.setdefault(part, {})
     data[last] = value
-
-
-def field_messages(error: ValidationError) -> dict[str, str]:
-    """Dotted path -> the recipe's message for it (section-level validators report the section's path)."""
-    messages: dict[str, str] = {}
-    for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if not isinstance(item.get("input"), dict):  # a whole section as "got …" says nothing at a field
-            message += f" (got {item.get('input')!r:.40})"
-        messages[path] = f"{messages[path]}; {message}" if path in messages else message
-    return messages
 
 
 class RecipeEditor(QObject):

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from workbench.core.search.frontier import COMPLETE, TrialRow
+from workbench.core.api import COMPLETE, TrialRow
 from workbench.gui.charts import pyqtgraph
 
 pg = pyqtgraph()  # configured as every chart of the window (white background)

@@ -14,6 +14,6 @@ class SearchWorker(EventWorker):
     """One search: `start()`, then `event` for each search event and `finished` with the last one."""
 
     def _source(self) -> Iterator[Event]:
-        from workbench.core.search.runner import run_search  # torch, onnx and optuna load off the GUI thread
+        from workbench.core.api import run_search  # torch, onnx and optuna load off the GUI thread
 
         yield from run_search(self.recipe, self.control, resume=self.resume_dir)

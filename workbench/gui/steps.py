@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workbench.core.distill.mapping import recipe_mapping
-from workbench.core.errors import WorkbenchError
-from workbench.core.methods.registry import pruning_tags
+from workbench.core.api import WorkbenchError, pruning_tags, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.gui.fields import on_screen
 

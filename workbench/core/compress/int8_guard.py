@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.core.run_folder import write_json
+from workbench.core.run_folder import RunFolder, write_json
 from workbench.core.sources.model_runner import model_feeds, ort_session
 from workbench.core.sources.split_inputs import Batch, Split, encode_batches, load_tokenizer_from
 
@@ -109,7 +109,8 @@ def guard_run(run_dir: str | Path, dev: Split, fp32_path: Path, out_path: Path, 
               max_drop: float, mode: str, report_path: Path, threads: int = 2) -> GuardReport:
     """`guard_int8` on the run's `dev` split, read through the student's tokenizer; the report goes to
     `report_path` as JSON."""
-    batches = encode_batches(dev.texts, load_tokenizer_from(Path(run_dir) / "student"), dev.max_length, 64)
+    tokenizer = load_tokenizer_from(RunFolder(Path(run_dir)).student_dir)
+    batches = encode_batches(dev.texts, tokenizer, dev.max_length, 64)
     report = guard_int8(fp32_path, out_path, quantize, batches, dev.labels, max_drop, mode, threads)
     write_json(report_path, report.to_dict())
     return report

@@ -19,12 +19,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter, ScalarFormatter
 
 from workbench.core.methods.html import size_text
+from workbench.core.palette import COMPONENT_COLOURS, FLAG_RED, PALETTE, TEACHER_GREY
 
-# The colours of the window's live plots (workbench/gui/charts.py), so a curve looks the same in both.
-COMPONENT_COLOURS = {"total": "#212121", "embedding": "#1e88e5", "hidden": "#43a047", "attention": "#fb8c00",
-                     "prediction": "#8e24aa", "hard_label": "#e53935"}
-PALETTE = ("#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41", "#d81b60")
-TEACHER_GREY, FLAG_RED = "#757575", "#c62828"
 DPI = 110
 
 

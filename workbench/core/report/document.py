@@ -30,7 +30,6 @@ from workbench.core.run_folder import SHIPPED_PREFIX, RunFolder, atomic_write, r
 from workbench.core.run_summary import failed_artifacts, run_flags
 from workbench.core.sources.models import folder_trust
 
-REPORT_DIR = "report"
 STAGE_TITLES = {"teacher_finetune": "teacher fine-tuning", "general": "general distillation",
                 "intermediate": "intermediate layers (stage 1)", "prediction": "prediction layer (stage 2)",
                 "recovery": "recovery after pruning"}
@@ -91,8 +90,9 @@ class RunFiles:
 
 def write_report(run_dir: str | Path) -> Path:
     """Write RUN/report/index.html and its charts from what the run folder holds; return the page's path."""
-    run = RunFiles.read(RunFolder.open(run_dir))
-    out = run.path / REPORT_DIR
+    folder = RunFolder.open(run_dir)
+    run = RunFiles.read(folder)
+    out = folder.report_dir
     out.mkdir(exist_ok=True)
     for stale in out.glob("*.png"):  # charts of an earlier report that this one may no longer draw
         stale.unlink()
@@ -192,7 +192,8 @@ def _mapping_section(run: RunFiles, out: Path) -> str:
 
     from workbench.core.sources.families import family_of
 
-    folders = [run.path / "teacher", run.path / "student"]
+    folder = RunFolder(run.path)
+    folders = [folder.teacher_dir, folder.student_dir]
     if not all((f / "config.json").is_file() for f in folders):
         return section("Layer mapping", '<p class="muted">Drawn once the run has written teacher and student.</p>')
     configs = [AutoConfig.from_pretrained(f, trust_remote_code=folder_trust(f)) for f in folders]

@@ -18,6 +18,7 @@ from workbench.core.measure.machine_load import noisy_note
 from workbench.core.measure.sanity import kept_share_text
 from workbench.core.methods.html import size_text
 from workbench.core.report.charts import ModelPoint
+from workbench.core.run_folder import RunFolder, read_json
 from workbench.core.run_summary import failed_artifacts
 from workbench.core.sources.models import folder_size_bytes
 
@@ -84,7 +85,8 @@ def benchmarked_headline(bench: dict[str, Any], shape: tuple[int, int] | None, f
 def static_headline(run_path: Path, evaluation: dict[str, Any] | None,
                     sanity: dict[str, Any] | None = None) -> Headline:
     """Sizes of the PyTorch weights and accuracy from evaluation.json: what a run knows before the benchmark."""
-    teacher, student = run_path / "teacher", run_path / "student"
+    run = RunFolder(run_path)
+    teacher, student = run.teacher_dir, run.student_dir
     parts, basis = [], []
     if teacher.is_dir() and student.is_dir() and folder_size_bytes(student):
         teacher_bytes, student_bytes = folder_size_bytes(teacher), folder_size_bytes(student)
@@ -108,7 +110,6 @@ def static_headline(run_path: Path, evaluation: dict[str, Any] | None,
 def run_headline(run_path: Path) -> Headline:
     """The headline of a run from its files: the report's, the Training step's finish line and presentation's."""
     from workbench.core.errors import WorkbenchError
-    from workbench.core.run_folder import RunFolder, read_json
 
     run = RunFolder(run_path)
     bench, sanity = read_json(run.bench_path), read_json(run.sanity_path)

@@ -16,7 +16,8 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from workbench.core.methods.html import table
-from workbench.core.report.charts import PALETTE, TEACHER_GREY, save_chart
+from workbench.core.palette import PALETTE, TEACHER_GREY
+from workbench.core.report.charts import save_chart
 from workbench.core.report.document import CSS
 from workbench.core.report.sections import figure, section
 from workbench.core.run_folder import atomic_write

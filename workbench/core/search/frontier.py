@@ -5,12 +5,14 @@ CLI, the window and the report agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from workbench.core.recipe_search import SearchBudget
 
 COMPLETE, PRUNED, FAILED, RUNNING = "complete", "pruned", "failed", "running"
+T = TypeVar("T")
 
 
 @dataclass
@@ -81,12 +83,19 @@ def mark(rows: list[TrialRow], budget: SearchBudget) -> list[TrialRow]:
 def pareto_front(rows: list[TrialRow]) -> list[TrialRow]:
     """Trained rows that no other trained row beats on latency and dev accuracy at once, fastest first."""
     trained = [r for r in rows if r.state == COMPLETE and r.latency_ms is not None and r.dev_accuracy is not None]
+    return pareto_frontier(trained, lambda row: row.latency_ms, lambda row: row.dev_accuracy)
 
-    def dominated(row: TrialRow) -> bool:
-        return any(o.latency_ms <= row.latency_ms and o.dev_accuracy >= row.dev_accuracy
-                   and (o.latency_ms < row.latency_ms or o.dev_accuracy > row.dev_accuracy) for o in trained)
 
-    return sorted((row for row in trained if not dominated(row)), key=lambda row: row.latency_ms)
+def pareto_frontier(items: Iterable[T], latency: Callable[[T], float], accuracy: Callable[[T], float]) -> list[T]:
+    """The items no other item beats, as fast or faster and as accurate or more, better on one; fastest first.
+    The one frontier of the study and of the window's runs: exact ties (same latency and accuracy) all stay."""
+    items = list(items)
+
+    def dominated(item: T) -> bool:
+        return any(latency(o) <= latency(item) and accuracy(o) >= accuracy(item)
+                   and (latency(o) < latency(item) or accuracy(o) > accuracy(item)) for o in items)
+
+    return sorted((item for item in items if not dominated(item)), key=latency)
 
 
 def best_under_budget(rows: list[TrialRow], budget: SearchBudget) -> TrialRow | None:

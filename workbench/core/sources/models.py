@@ -60,12 +60,11 @@ def pretrained_options(trust_remote_code: bool = False) -> dict[str, bool]:
 def folder_trust(folder: str | Path) -> bool:
     """Whether a model folder the workbench wrote may run the code it ships: only one inside a run whose recipe
     opted in (teacher.trust_remote_code), such as that run's fine-tuned teacher with its own model class."""
-    from workbench.core.recipe import Recipe
-    from workbench.core.run_folder import run_folder_of
+    from workbench.core.run_folder import find_run_folder
 
-    recipe = run_folder_of(Path(folder)) / "recipe.yaml"
+    run = find_run_folder(Path(folder))
     try:
-        return recipe.is_file() and Recipe.load(recipe).teacher.trust_remote_code
+        return run is not None and run.recipe().teacher.trust_remote_code
     except WorkbenchError:
         return False
 

@@ -14,8 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.methods.method import FormRow
-from workbench.core.methods.registry import form_rows
+from workbench.core.api import FormRow, form_rows
 from workbench.gui.fields import CheckField, ComboField, Field, LineField, SpinField, add_row, recipe_combo
 from workbench.gui.recipe_editor import RecipeEditor
 

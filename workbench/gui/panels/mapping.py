@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.distill.mapping import LayerMapping, MappingError, pair_losses, recipe_mapping
+from workbench.core.api import LayerMapping, MappingError, pair_losses, recipe_mapping
 from workbench.core.recipe import Recipe
 from workbench.gui.fields import CheckField, ComboField
 from workbench.gui.mapping_notes import mapping_notes

@@ -3,23 +3,29 @@ per-pair loss switch. They report to the panel, which owns the recipe edits."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsSimpleTextItem
 
-if TYPE_CHECKING:
-    from workbench.gui.panels.mapping import MappingPanel
-
 TOGGLE = 14.0  # side of a per-pair loss switch
+
+
+class Pairing(Protocol):
+    """What the items report to: the mapping panel, which owns the recipe edits (never imported from here)."""
+
+    def press(self, box: LayerBox, pos: QPointF) -> None: ...
+    def drag_to(self, pos: QPointF) -> None: ...
+    def release(self, pressed: LayerBox, pos: QPointF) -> None: ...
+    def set_pair_loss(self, m: int, loss: str, on: bool) -> None: ...
 
 
 class LayerBox(QGraphicsRectItem):
     """One layer; presses, drags and releases are reported to the panel (custom mode connects layers by
     dragging from a student layer to a teacher layer, or with two clicks)."""
 
-    def __init__(self, side: str, index: int, text: str, rect: QRectF, panel: MappingPanel) -> None:
+    def __init__(self, side: str, index: int, text: str, rect: QRectF, panel: Pairing) -> None:
         super().__init__(rect)
         self.side, self.index, self.panel = side, index, panel
         self.setBrush(QBrush(QColor("#eceff1" if side == "teacher" else "#e3f2fd")))
@@ -43,7 +49,7 @@ class LayerBox(QGraphicsRectItem):
 class LossToggle(QGraphicsRectItem):
     """A small check box beside a student layer: is this pair's hidden-state (or attention) loss on?"""
 
-    def __init__(self, m: int, loss: str, on: bool, enabled: bool, pos: QPointF, panel: MappingPanel) -> None:
+    def __init__(self, m: int, loss: str, on: bool, enabled: bool, pos: QPointF, panel: Pairing) -> None:
         super().__init__(QRectF(pos.x(), pos.y(), TOGGLE, TOGGLE))
         self.m, self.loss, self.on, self.panel = m, loss, on, panel
         colour = QColor("#455a64" if enabled else "#bdbdbd")

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.api import BUNDLED_MODELS, pruning_estimate
 from workbench.core.recipe import Recipe
-from workbench.core.sources.models import BUNDLED_MODELS
 from workbench.gui.background import Latest
 from workbench.gui.fields import CheckField, ComboField, LineField, SpinField, add_row, guard_wheel
-from workbench.gui.model_info import ModelsInfo, describe_models, model_inputs_of, pruning_text
+from workbench.gui.model_info import ModelsInfo, describe_models, model_inputs_of
 from workbench.gui.recipe_editor import RecipeEditor
 
 BUNDLED, FOLDER, HUB = "bundled", "folder", "hub"
@@ -249,6 +249,6 @@ class ModelsPanel(QWidget):
                     "vs teacher": f"{s['ratio']:.1f}× fewer parameters",
                     "estimated speed-up": f"{s['speedup']:.1f}× (encoder multiply-adds at "
                                           f"{self.editor.recipe.data.max_length} tokens)",
-                    "then pruned": pruning_text(self.editor.recipe.pruning, s["heads"], s["ffn_size"]),
+                    "then pruned": pruning_estimate(self.editor.recipe.pruning, s["heads"], s["ffn_size"]),
                 })
         self.described.emit(info)

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from workbench.core.api import failed_artifacts, run_flags
 from workbench.core.run_folder import INT8_STUDENT, RunFolder, read_json
-from workbench.core.run_summary import failed_artifacts, run_flags
 from workbench.gui.bench_figures import (
     GREY,
     STUDENT,

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.api import RunSummary, list_runs
 from workbench.core.run_folder import RunFolder
-from workbench.core.run_summary import RunSummary, list_runs
 from workbench.gui.background import Latest
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, Curves, Series
@@ -243,7 +243,7 @@ class RunsPanel(QWidget):
     def write_report(self, open_it: bool = True) -> None:
         """The core's report of one run (RUN/report/index.html with its charts), written in the background."""
         def write(path: str) -> Path:
-            from workbench.core.report.document import write_report
+            from workbench.core.api import write_report
 
             return write_report(path)
 
@@ -260,14 +260,14 @@ class RunsPanel(QWidget):
         """The core's benchmark of one run (RUN/bench.json): latency, size and test accuracy of every model,
         the int8 student included; the try-it panel and the report read it."""
         def bench(path: str) -> str:
-            from workbench.core.measure.benchmark import benchmark_run
+            from workbench.core.api import benchmark_run
 
             benchmark_run(path)
             return path
 
         def done(path: str) -> None:
             self.refresh()
-            self.heading.setText(f"Benchmark written: {html.escape(str(Path(path) / 'bench.json'))}")
+            self.heading.setText(f"Benchmark written: {html.escape(str(RunFolder(Path(path)).bench_path))}")
 
         self._run_on_selected("bench", "Benchmarking {name} (exports first if needed; this takes minutes)…",
                               bench, done, "benchmark failed")
@@ -279,8 +279,7 @@ class RunsPanel(QWidget):
         web = self.deploy_format.currentData() == "web"
 
         def write(path: str):
-            from workbench.core.deploy.bundle import write_bundle
-            from workbench.core.deploy.web import write_web_demo
+            from workbench.core.api import write_bundle, write_web_demo
 
             return write_web_demo(path) if web else write_bundle(path)
 

@@ -27,18 +27,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.errors import WorkbenchError
-from workbench.core.events import Evaluation, Failed, StageStarted
-from workbench.core.progress import StageClock
-from workbench.core.search.events import (
+from workbench.core.api import (
     CandidateMeasured,
     ReferencesMeasured,
     SearchFinished,
+    StageClock,
     StudyOpened,
     TrialDone,
     TrialProgress,
+    TrialRow,
+    WorkbenchError,
+    mark,
 )
-from workbench.core.search.frontier import TrialRow, mark
+from workbench.core.events import Evaluation, Failed, StageStarted
 from workbench.gui.fields import ComboField, LineField, ParseProblem, SpinField, add_row
 from workbench.gui.message_label import message_label, show_message
 from workbench.gui.panels.runs import percent
@@ -237,8 +238,7 @@ class SearchPanel(QWidget):
         self._redraw()
 
     def open_study(self, study_dir: str) -> None:
-        from workbench.core.search.folder import StudyFolder
-        from workbench.core.search.runner import open_finished
+        from workbench.core.api import StudyFolder, open_finished
 
         try:
             folder, summary = open_finished(study_dir)
@@ -255,7 +255,7 @@ class SearchPanel(QWidget):
 
     def use_selected(self) -> None:
         """Load the selected trial's recipe (a full job of its student) into the editor."""
-        from workbench.core.search.runner import trial_recipe
+        from workbench.core.api import trial_recipe
 
         number = self.selected_trial()
         if number is None or not self.study_dir:
@@ -299,7 +299,7 @@ class SearchPanel(QWidget):
                                 f"{percent(inner.metrics['accuracy'])}")
 
     def _redraw(self) -> None:
-        from workbench.core.recipe_search import SearchBudget
+        from workbench.core.api import SearchBudget
 
         budget = self.editor.recipe.search.budget if self.editor.valid else SearchBudget()
         rows = mark([TrialRow.from_dict(row) for row in self.rows.values()], budget)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.api import JobProgress, StageClock, run_flags
 from workbench.core.events import (
     OUTSIDE_TRAINING,
     ArtifactWritten,
@@ -35,9 +36,7 @@ from workbench.core.events import (
     Step,
     describe,
 )
-from workbench.core.progress import JobProgress, StageClock
-from workbench.core.run_folder import RunFolder
-from workbench.core.run_summary import run_flags
+from workbench.core.run_folder import RunFolder, find_run_folder
 from workbench.gui.charts import ChartCard
 from workbench.gui.curves import ACCURACY, LOSS, LR, THROUGHPUT, Curves
 from workbench.gui.flags import AMBER, flag_lines
@@ -60,9 +59,8 @@ def run_dir_of(event: Event) -> str | None:
     if isinstance(event, Finished | Failed | StageStarted):
         return event.run_dir or None
     if isinstance(event, CheckpointSaved | ArtifactWritten):
-        for folder in Path(event.path).parents:
-            if (folder / "recipe.yaml").is_file():
-                return str(folder)
+        run = find_run_folder(Path(event.path))
+        return str(run.path) if run is not None else None
     return None
 
 
@@ -299,7 +297,7 @@ class TrainingPanel(QWidget):
     def _show_finish(self, last: Finished) -> None:
         """A plain summary (the report's headline: size, speed, accuracy kept with its interval) and every flag,
         in amber: what a user repeats to others, not the raw figures."""
-        from workbench.core.report.headline import run_headline  # scipy: when a job ends, not at launch
+        from workbench.core.api import run_headline  # scipy: when a job ends, not at launch
 
         flags = run_flags(RunFolder(Path(last.run_dir)))
         text = f"Finished: {run_headline(Path(last.run_dir)).text}."

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.api import run_flags
 from workbench.core.run_folder import RunFolder
-from workbench.core.run_summary import run_flags
 from workbench.gui.background import Latest
 from workbench.gui.bench_figures import BENCH_NAMES, GREY, STUDENT, STUDENT_INT8, cell_lines, run_figures
 from workbench.gui.charts import BarCard
@@ -41,7 +41,7 @@ from workbench.gui.panels.tryit_work import classify, load_predictors, test_exam
 from workbench.gui.probability_bars import ProbabilityBars
 
 if TYPE_CHECKING:  # the runner imports numpy: loaded in the background, not on the launch path
-    from workbench.core.measure.inference import Predictor
+    from workbench.core.api import Predictor
 
 SAMPLE_TEXTS = "I love this new phone, the battery lasts forever!\nthe flight was delayed again, awful service\n" \
                "meeting moved to 3pm tomorrow"

@@ -53,8 +53,7 @@ class FileBatch:
 
 def text_file_encoding(path: str | Path) -> str:
     """The encoding of a text file to classify, as the core reads data files; one line when it is no text file."""
-    from workbench.core.errors import DataSourceError
-    from workbench.core.sources.text_encoding import detect_encoding
+    from workbench.core.api import DataSourceError, detect_encoding
 
     path = Path(path)
     if not path.is_file():
@@ -75,7 +74,7 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[str]:
 
 def classify_file(load: Callable[[], dict], path: str, threads: int | None) -> Iterator[FileStarted | FileBatch]:
     """Background: load the run's models, then every line of the file through them, one batch per yield."""
-    from workbench.core.measure.inference import predict_batches
+    from workbench.core.api import predict_batches
 
     encoding = text_file_encoding(path)
     predictors = load()

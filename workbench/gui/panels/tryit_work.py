@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the runner imports numpy: loaded in the background, not on the launch path
-    from workbench.core.measure.inference import Predictor
+    from workbench.core.api import Predictor
 
 _cache_lock = threading.Lock()
 _loaded: dict[str, tuple[tuple, dict]] = {}  # run folder -> (its model files' stamp, its loaded predictors)
@@ -16,22 +16,22 @@ _loaded: dict[str, tuple[tuple, dict]] = {}  # run folder -> (its model files' s
 
 def load_predictors(run_dir: str) -> dict[str, Predictor | str]:
     """Background (loading takes seconds): the run's models, loaded again only when its model files change."""
-    from workbench.core.measure import inference
+    from workbench.core.api import model_files_stamp, run_predictors
 
-    stamp = inference.model_files_stamp(run_dir)
+    stamp = model_files_stamp(run_dir)
     with _cache_lock:
         cached = _loaded.get(run_dir)
         if cached is None or cached[0] != stamp:
             _loaded.clear()  # one run's models in memory at a time: three models can be gigabytes
-            _loaded[run_dir] = (stamp, inference.run_predictors(run_dir))
+            _loaded[run_dir] = (stamp, run_predictors(run_dir))
         return _loaded[run_dir][1]
 
 
 def test_examples(run_dir: str, count: int = 3) -> list[str]:
     """Background: texts from the run's own test split, taking each class in turn (reading the data as the
     job read it, so the examples are the user's data, never texts the models were trained on)."""
+    from workbench.core.api import load_task_data
     from workbench.core.run_folder import RunFolder
-    from workbench.core.sources.data import load_task_data
 
     test = load_task_data(RunFolder(Path(run_dir)).recipe().data).splits["test"]
     by_class: dict[int, list[str]] = {}
@@ -44,6 +44,6 @@ def test_examples(run_dir: str, count: int = 3) -> list[str]:
 def classify(predictors: dict[str, Predictor | str], run_dir: str, texts: list[str], repeats: int,
              threads: int | None = 1):
     """Background: every model of the run on the texts, and the test accuracies the run recorded."""
-    from workbench.core.measure.inference import compare, recorded_accuracies
+    from workbench.core.api import compare, recorded_accuracies
 
     return compare(predictors, texts, repeats, threads), recorded_accuracies(run_dir)
