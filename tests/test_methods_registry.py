@@ -88,7 +88,7 @@ def test_a_registered_method_is_run_by_the_pruning_stage(toy):
 
 
 def test_a_registered_method_is_described_on_the_card_in_the_estimate_and_the_summary(toy, tmp_path):
-    from workbench.gui.model_info import pruning_text
+    from workbench.core.methods.registry import pruning_estimate as pruning_text
     from workbench.gui.steps import compression_summary
 
     recipe = Recipe(pruning={"enabled": True, "ffn_ratio": 0.25, "recovery": {"epochs": 2}})

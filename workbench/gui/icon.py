@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QIcon
 
-from workbench.core.sources.resources import resources_dir
+from workbench.core.api import resources_dir
 
 
 def app_icon() -> QIcon:
