@@ -46,8 +46,8 @@ def test_new_compression_fields_edit_the_recipe_within_its_bounds(qtbot, recipe_
 
 
 def test_the_student_estimate_says_what_threshold_and_sparsity_will_do():
-    from workbench.core.recipe import PruningConfig
     from workbench.core.methods.registry import pruning_estimate as pruning_text
+    from workbench.core.recipe import PruningConfig
 
     text = pruning_text(PruningConfig(enabled=True, threshold=0.2, threshold_units="ffn",
                                       unstructured_sparsity=0.5), heads=12, ffn_size=1536)

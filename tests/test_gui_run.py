@@ -8,17 +8,20 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.gui_support import open_tiny_window, pause_at, settings  # noqa: F401 (fixtures)
 from tests.tiny_onnx import write_int8_onnx
+from workbench.core import preflight
 from workbench.core.distill.checkpoints import load_checkpoint
 from workbench.core.events import Finished, StageStarted, Step
 from workbench.core.measure.inference import STUDENT, STUDENT_INT8, TEACHER
 from workbench.core.run_folder import RunFolder
+from workbench.core.stages import inputs
 from workbench.gui import bench_figures
 from workbench.gui.bench_figures import run_figures
 from workbench.gui.curves import LOSS, UNTRAINED_HEAD, curve_name
 from workbench.gui.panels.runs import COLUMNS
 
 
-def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, request):  # noqa: F811
+def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, request, monkeypatch):  # noqa: F811
+    reads = count_data_reads(monkeypatch)
     window = open_tiny_window(qtbot, recipe_path, settings, request)
     assert window.models.teacher_card.values["layers"].text() == "2"
     assert window.models.student_card.values["shape"].text().startswith("1 layers")
@@ -45,6 +48,7 @@ def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, reque
         window.training.worker.event.connect(on_event)
     last = finished.args[0]
     assert isinstance(last, Finished) and last.status == "finished", last
+    assert len(reads) == 1, reads  # Start's check read the data; the job took it
     assert shown_at_first_stage == [f"run: {last.run_dir}"]  # the status bar names the run from its first stage
     run = RunFolder.open(last.run_dir)
     assert run.recipe().mapping.layers == [1]
@@ -103,6 +107,21 @@ def test_click_through_a_whole_job(qtbot, recipe_path, settings, tmp_path, reque
     assert latency[bench_figures.TEACHER] and latency[bench_figures.STUDENT]
     evaluation = json.loads((run.path / "evaluation.json").read_text())
     assert tryit.charts["accuracy"].values[bench_figures.TEACHER] == evaluation["teacher"]["accuracy"]
+
+
+def count_data_reads(monkeypatch) -> list[str]:
+    """Every read of a recipe's data by the Start check (preflight) and by the job (its inputs)."""
+    reads: list[str] = []
+
+    def counted(read):
+        def read_and_count(config, *args, **kwargs):
+            reads.append(str(config.source))
+            return read(config, *args, **kwargs)
+        return read_and_count
+
+    for module in (preflight, inputs):
+        monkeypatch.setattr(module, "load_task_data", counted(module.load_task_data))
+    return reads
 
 
 def test_pause_then_cancel_leaves_a_resumable_checkpoint(qtbot, recipe_path, settings, request):  # noqa: F811

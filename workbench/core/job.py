@@ -15,6 +15,7 @@ from workbench.core.errors import WorkbenchError, shell_command
 from workbench.core.events import Event, Failed, Finished, JobCancelled, JobControl, JobPlanned, PhaseStarted
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
+from workbench.core.sources.data import TaskData
 from workbench.core.stages import finishing, quantization_aware, training
 from workbench.core.stages.context import PRUNING, JobContext
 from workbench.core.stages.inputs import FINETUNE, read_inputs
@@ -62,10 +63,11 @@ class Job:
     """One job's run: `events()` drives it; failures end in a `Failed` event, not an exception."""
 
     def __init__(self, recipe: Recipe | None, control: JobControl | None = None,
-                 resume_dir: str | Path | None = None) -> None:
+                 resume_dir: str | Path | None = None, data: TaskData | None = None) -> None:
         self.recipe = recipe
         self.control = control or JobControl()
         self.resume_dir = resume_dir
+        self.data = data  # the recipe's data, when the caller has just read it (the window's checked Start)
         self.context: JobContext | None = None
 
     def events(self) -> Iterator[Event]:
@@ -89,7 +91,7 @@ class Job:
         context = self.context = JobContext.open(self.recipe, self.control, self.resume_dir)
         yield from context.pending_notices()
         with context.phase("reading data and models"):
-            context.inputs = read_inputs(context)
+            context.inputs = read_inputs(context, self.data)
         yield from context.timed_phases()
         yield from context.pending_notices()  # e.g. how many rows had undecodable bytes replaced
         stages = [stage for stage in PIPELINE if (stage.everywhere or context.writes_files) and stage.wanted(context)]
@@ -124,6 +126,8 @@ class Job:
         return f"`{shell_command('workbench', 'run', '--resume', self._run_dir())}`"
 
 
-def run_job(recipe: Recipe | None, control: JobControl | None = None, resume_dir: str | Path | None = None
-            ) -> Iterator[Event]:
-    return Job(recipe, control, resume_dir).events()
+def run_job(recipe: Recipe | None, control: JobControl | None = None, resume_dir: str | Path | None = None,
+            data: TaskData | None = None) -> Iterator[Event]:
+    """The job's events. `data` is the recipe's data read by the caller's check just before (Checked.data), so
+    that it is not read twice; the job reads it itself when it is None."""
+    return Job(recipe, control, resume_dir, data).events()

@@ -19,7 +19,7 @@ from workbench.core.distill.distillation import check_attention_compatible
 from workbench.core.distill.mapping import recipe_mapping
 from workbench.core.errors import ModelSourceError, RecipeError
 from workbench.core.recipe import Recipe
-from workbench.core.sources.data import load_task_data, read_source
+from workbench.core.sources.data import TaskData, load_task_data, read_source
 from workbench.core.sources.families import EncoderFamily, family_of
 from workbench.core.sources.family_support import check_supported
 from workbench.core.sources.models import (
@@ -43,6 +43,7 @@ class Checked:
 
     lines: list[str]
     notes: list[str] = field(default_factory=list)
+    data: TaskData | None = None  # the data the checks read: a job started right after takes it, not a re-read
 
 
 def check_recipe(recipe: Recipe) -> Checked:
@@ -54,7 +55,7 @@ def check_recipe(recipe: Recipe) -> Checked:
     if general.enabled and general.source:
         read_source(general.source, general.text_column, None)
     models = check_models(recipe, data.label_names)
-    return Checked(lines + models.lines, models.notes)
+    return Checked(lines + models.lines, models.notes, data)
 
 
 def check_models(recipe: Recipe, label_names: list[str] | None = None) -> Checked:

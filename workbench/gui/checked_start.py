@@ -39,7 +39,11 @@ class CheckedStart(QObject):
             self.training.stage_label.setText("Not started: the model's own code was not confirmed")
             return
         self.training.stage_label.setText("Checking the recipe before starting…")
-        self._check.run(lambda: check_recipe(recipe), lambda _: self.training.start(), self._refused)
+        self._check.run(lambda: check_recipe(recipe), lambda checked: self._checked(recipe, checked), self._refused)
+
+    def _checked(self, recipe, checked) -> None:
+        """Start, with the data the check read unless the recipe was edited while it ran."""
+        self.training.start_with(checked.data if self.editor.recipe == recipe else None)
 
     def _confirmed(self, warning: str) -> bool:
         answer = QMessageBox.warning(self.window, "This recipe runs the model's own code",

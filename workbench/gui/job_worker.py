@@ -11,6 +11,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
@@ -101,9 +102,14 @@ class EventWorker(QObject):
 
 
 class JobWorker(EventWorker):
-    """One job run (the core's `run_job`)."""
+    """One job run (the core's `run_job`), with the data its Start check read when it has it."""
+
+    def __init__(self, recipe: Recipe | None, resume_dir: str | Path | None = None, parent: QObject | None = None,
+                 data: Any = None) -> None:
+        super().__init__(recipe, resume_dir, parent)
+        self.data = data
 
     def _source(self) -> Iterator[Event]:
         from workbench.core.api import run_job  # torch and transformers load here, off the GUI thread
 
-        yield from run_job(self.recipe, self.control, self.resume_dir)
+        yield from run_job(self.recipe, self.control, self.resume_dir, self.data)

@@ -27,11 +27,11 @@ from workbench.core.stages.teacher_reuse import cached_teacher, copy_teacher, te
 FINETUNE = "teacher_finetune"
 
 
-def read_inputs(context: JobContext) -> JobInputs:
-    """The job's data, the teacher's tokenizer, the loaders and the task teacher (with the key it is cached
-    under, when it is)."""
+def read_inputs(context: JobContext, data: TaskData | None = None) -> JobInputs:
+    """The job's data (read here unless given), the teacher's tokenizer, the loaders and the task teacher (with
+    the key it is cached under, when it is)."""
     recipe = context.recipe
-    data = load_task_data(recipe.data)
+    data = data if data is not None else load_task_data(recipe.data)
     if data.cleaning.bytes_replaced_rows:
         context.notices.append(f"{recipe.data.source}: {data.cleaning.line()}")
     _check_same_data(context, data)

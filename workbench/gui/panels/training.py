@@ -5,7 +5,7 @@ plots redraw from a 10 Hz timer, never per event, so drawing cannot slow trainin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
@@ -144,6 +144,11 @@ class TrainingPanel(QWidget):
         return self.worker is not None and self.worker.running
 
     def start(self) -> None:
+        self.start_with(None)
+
+    def start_with(self, data: Any) -> None:
+        """Start the edited recipe; `data` is its data when the Start check has just read it (None: the job
+        reads it)."""
         if self.running:
             return
         if not self.editor.valid:
@@ -153,7 +158,7 @@ class TrainingPanel(QWidget):
         self._reset()
         from workbench.gui.job_worker import JobWorker
 
-        self._launch(JobWorker(self.editor.recipe, parent=self), f"Starting {self.editor.recipe.name}…")
+        self._launch(JobWorker(self.editor.recipe, parent=self, data=data), f"Starting {self.editor.recipe.name}…")
 
     def resume_run(self, run_dir: str | Path) -> None:
         """Continue a cancelled or failed run from its last checkpoint (its own recipe, not the edited one)."""
