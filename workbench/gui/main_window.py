@@ -88,12 +88,7 @@ class MainWindow(QMainWindow):
         row.addWidget(self.nav)
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-
-        self.problems_label = QLabel()
-        self.run_label = QLabel("no run")
-        self.device_label = QLabel("device: …")
-        for label in (self.problems_label, self.run_label, self.device_label):
-            self.statusBar().addPermanentWidget(label)
+        self._build_status_bar()
         self._build_menus()
         self._wire()
         self.nav.setCurrentRow(0)
@@ -101,6 +96,13 @@ class MainWindow(QMainWindow):
         if not self.restoreGeometry(QByteArray(self.settings.value(GEOMETRY_KEY, QByteArray()))):
             self.resize(1280, 800)
         self._show_recipe()
+
+    def _build_status_bar(self) -> None:
+        self.problems_label = QLabel()
+        self.run_label = QLabel("no run")
+        self.device_label = QLabel("device: …")
+        for label in (self.problems_label, self.run_label, self.device_label):
+            self.statusBar().addPermanentWidget(label)
 
     # -- menus -----------------------------------------------------------------------------------------------
 

@@ -45,28 +45,43 @@ class DataSection(QGroupBox):
         self._previewed: tuple[str, str, str] | None = None
 
         form = QFormLayout()
-        bind = editor.bind
+        self._build_source_row(form)
+        self._build_column_rows(form)
+        self._build_split_rows(form)
+        self._build_length_row(form)
+        self._build_previews()
+        self._build_layout(form)
+        editor.recipe_changed.connect(self._on_recipe_changed)
+        self._show_source(editor.recipe.data.source)
+
+    def _build_source_row(self, form: QFormLayout) -> None:
         source_row = QWidget()
         row = QHBoxLayout(source_row)
         row.setContentsMargins(0, 0, 0, 0)
-        self.source_field = bind(LineField("data.source", "str", "bundled:tweets, a CSV / JSONL / parquet file, "
-                                                                 "or a hub dataset id"))
+        self.source_field = self.editor.bind(LineField("data.source", "str", "bundled:tweets, a CSV / JSONL / "
+                                                                             "parquet file, or a hub dataset id"))
         row.addWidget(self.source_field.container, 1)
         self.presets = guard_wheel(QComboBox())
         self.presets.addItem("Bundled tweets", BUNDLED_TWEETS)
         self.presets.addItem("", "")  # the chosen file or other source, named by _show_source
-        self.presets.activated.connect(lambda: editor.set("data.source", self.presets.currentData()))
+        self.presets.activated.connect(lambda: self.editor.set("data.source", self.presets.currentData()))
         row.addWidget(self.presets)
         browse = QPushButton("File…")
         browse.clicked.connect(self._browse)
         row.addWidget(browse)
         form.addRow("Source", source_row)
         labelled(self.source_field, "Source")
+
+    def _build_column_rows(self, form: QFormLayout) -> None:
+        bind = self.editor.bind
         add_row(form, "Text column", bind(LineField("data.text_column")))
         add_row(form, "Label column", bind(LineField("data.label_column")))
         self.names_field = add_row(form, "Class names", bind(LineField(
             "data.label_names", "str_list", "optional: one name per class, separated by commas",
             recipe_field("data.label_names").description or "")))
+
+    def _build_split_rows(self, form: QFormLayout) -> None:
+        bind = self.editor.bind
         splits = QWidget()
         split_row = QHBoxLayout(splits)
         split_row.setContentsMargins(0, 0, 0, 0)
@@ -76,17 +91,20 @@ class DataSection(QGroupBox):
                                                         "(below 1) or a row count")), f"{name} size").container, 1)
         form.addRow("Split sizes", splits)
         add_row(form, "Split seed", bind(SpinField("data.seed")))
-        add_row(form, "Max length (tokens)", bind(SpinField("data.max_length")))
+
+    def _build_length_row(self, form: QFormLayout) -> None:
+        add_row(form, "Max length (tokens)", self.editor.bind(SpinField("data.max_length")))
         self.lengths = QLabel(wordWrap=True)
         self.suggest_button = QPushButton()
         self.suggest_button.clicked.connect(
-            lambda: self.preview and editor.set("data.max_length", self.preview.suggested_max_length))
+            lambda: self.preview and self.editor.set("data.max_length", self.preview.suggested_max_length))
         self.suggest_button.hide()
         length_row = QHBoxLayout()
         length_row.addWidget(self.lengths, 1)
         length_row.addWidget(self.suggest_button)
         form.addRow("", length_row)
 
+    def _build_previews(self) -> None:
         self.status = message_label()
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["label", "text"])
@@ -98,6 +116,7 @@ class DataSection(QGroupBox):
         self.balance = BarCard("Class balance", "rows")
         self.balance.setMinimumHeight(240)
 
+    def _build_layout(self, form: QFormLayout) -> None:
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.status)
@@ -105,8 +124,6 @@ class DataSection(QGroupBox):
         previews.addWidget(self.table, 3)
         previews.addWidget(self.balance, 2)
         layout.addLayout(previews)
-        editor.recipe_changed.connect(self._on_recipe_changed)
-        self._show_source(editor.recipe.data.source)
 
     def _browse(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Data file", "",

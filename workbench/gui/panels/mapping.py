@@ -56,6 +56,13 @@ class MappingPanel(QWidget):
         self._attention_switched_off = False  # by this panel, because head counts differ (not by the user)
 
         layout = QVBoxLayout(self)
+        self._build_controls(layout)
+        self._build_diagram(layout)
+        editor.recipe_changed.connect(self._on_recipe_changed)
+        self._show_mode(editor.recipe.mapping.mode)
+        self.redraw()
+
+    def _build_controls(self, layout: QVBoxLayout) -> None:
         controls = QHBoxLayout()
         self.mode_group = QButtonGroup(self)
         self.mode_buttons: dict[str, QRadioButton] = {}
@@ -66,11 +73,11 @@ class MappingPanel(QWidget):
             button.toggled.connect(lambda checked, m=mode: checked and self.set_mode(m))
             controls.addWidget(button)
         controls.addSpacing(24)
-        self.hidden_field = editor.bind(CheckField("mapping.hidden", "Hidden-state loss",
-                                                   tip="MSE between projected student and teacher hidden states"))
-        self.attention_field = editor.bind(CheckField("mapping.attention", "Attention loss",
-                                                      tip="attention scores (equal head counts) or relations"))
-        self.attention_kind_field = editor.bind(ComboField(
+        self.hidden_field = self.editor.bind(CheckField("mapping.hidden", "Hidden-state loss",
+                                                        tip="MSE between projected student and teacher hidden states"))
+        self.attention_field = self.editor.bind(CheckField("mapping.attention", "Attention loss",
+                                                           tip="attention scores (equal head counts) or relations"))
+        self.attention_kind_field = self.editor.bind(ComboField(
             "distillation.attention_loss", [("scores (TinyBERT)", "scores"), ("relations (MiniLM)", "relation")],
             tip="scores: MSE of attention scores, needs equal head counts; relations: Q-Q, K-K, V-V relation "
                 "KL, any head counts and families"))
@@ -79,6 +86,8 @@ class MappingPanel(QWidget):
         controls.addWidget(self.attention_kind_field.container)
         controls.addStretch(1)
         layout.addLayout(controls)
+
+    def _build_diagram(self, layout: QVBoxLayout) -> None:
         self.notes = QLabel(wordWrap=True)
         self.notes.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.notes)
@@ -94,9 +103,6 @@ class MappingPanel(QWidget):
             "<span style='color:#9e9e9e'>┄┄</span> no intermediate loss &nbsp; "
             "<span style='color:#8e24aa'>━━</span> embedding / prediction-layer loss")
         layout.addWidget(self.legend)
-        editor.recipe_changed.connect(self._on_recipe_changed)
-        self._show_mode(editor.recipe.mapping.mode)
-        self.redraw()
 
     # -- editing ---------------------------------------------------------------------------------------------
 

@@ -82,7 +82,11 @@ class RunsPanel(QWidget):
             self.table.setColumnWidth(column, width)  # elided, the whole name as the tooltip
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda: self._emit_selected(self.show_requested))
+        bars = self._build_action_bars()
+        self._build_charts_and_layout(bars)
+        self._selection_changed()
 
+    def _build_action_bars(self) -> tuple[QHBoxLayout, QHBoxLayout]:
         self.buttons: dict[str, QPushButton] = {}
         bars = QHBoxLayout(), QHBoxLayout()  # looking at a run / making from it: one row is wider than 1280 px
         for key, text, slot in (
@@ -105,7 +109,9 @@ class RunsPanel(QWidget):
         self.deploy_format.addItem("as a Python bundle", "bundle")
         self.deploy_format.addItem("as a web demo", "web")
         bars[1].insertWidget(bars[1].indexOf(self.buttons["deploy"]) + 1, self.deploy_format)
+        return bars
 
+    def _build_charts_and_layout(self, bars: tuple[QHBoxLayout, QHBoxLayout]) -> None:
         self.loss_chart = ChartCard("Compare: student total loss", "loss (log scale)", log_y=True)
         self.accuracy_chart = ChartCard("Compare: student dev accuracy", "accuracy", fraction_y=True)
         charts = QWidget()
@@ -120,23 +126,19 @@ class RunsPanel(QWidget):
         for bar in bars:
             bar.addStretch(1)
             top_layout.addLayout(bar)
-        top_layout.addLayout(self._table_and_pareto())
+        # The runs table with the trade-off chart of every listed run beside it (not below: three charts in a
+        # row would make the panel wider than a 1280-pixel screen).
+        self.pareto_chart = ParetoCard()
+        row = QHBoxLayout()
+        row.addWidget(self.table, 3)
+        row.addWidget(self.pareto_chart, 2)
+        top_layout.addLayout(row)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(charts)
         splitter.setSizes([330, 330])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
-        self._selection_changed()
-
-    def _table_and_pareto(self) -> QHBoxLayout:
-        """The runs table with the trade-off chart of every listed run beside it (not below: three charts in
-        a row would make the panel wider than a 1280-pixel screen)."""
-        self.pareto_chart = ParetoCard()
-        row = QHBoxLayout()
-        row.addWidget(self.table, 3)
-        row.addWidget(self.pareto_chart, 2)
-        return row
 
     # -- listing ---------------------------------------------------------------------------------------------
 

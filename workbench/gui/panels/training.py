@@ -81,7 +81,19 @@ class TrainingPanel(QWidget):
         self.stage_clock = StageClock()
         self.job_progress = JobProgress()
         self._last_step: Step | None = None
+        buttons = self._build_controls()
+        splitter = self._build_charts_and_log()
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(splitter, 1)
+        self.redraw_timer = QTimer(self, interval=REDRAW_MS)
+        self.redraw_timer.timeout.connect(self.redraw)
+        self.redraw_timer.start()
+        editor.problems_changed.connect(lambda _: self._update_buttons())
+        self._update_buttons()
 
+    def _build_controls(self) -> QHBoxLayout:
         self.start_button = QPushButton("▶ Start")
         self.pause_button = QPushButton("❚❚ Pause")
         self.resume_button = QPushButton("▶ Resume")
@@ -96,7 +108,6 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.resume_button, self.cancel_button):
             buttons.addWidget(button)
@@ -106,7 +117,9 @@ class TrainingPanel(QWidget):
         self.job_bar.setFormat("job")
         self.job_bar.setToolTip("The whole job: every stage, export and benchmark; the ETA is at the pace so far")
         buttons.addWidget(self.job_bar)
+        return buttons
 
+    def _build_charts_and_log(self) -> QSplitter:
         self.charts = {
             LOSS: ChartCard("Loss by component", "loss (log scale)", log_y=True),
             LR: ChartCard("Learning rate", "learning rate"),
@@ -125,17 +138,7 @@ class TrainingPanel(QWidget):
         splitter.addWidget(grid_widget)
         splitter.addWidget(self.log)
         splitter.setSizes([520, 120])
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(splitter, 1)
-
-        self.redraw_timer = QTimer(self, interval=REDRAW_MS)
-        self.redraw_timer.timeout.connect(self.redraw)
-        self.redraw_timer.start()
-        editor.problems_changed.connect(lambda _: self._update_buttons())
-        self._update_buttons()
+        return splitter
 
     # -- control ---------------------------------------------------------------------------------------------
 

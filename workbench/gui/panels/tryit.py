@@ -62,7 +62,15 @@ class TryItPanel(QWidget):
         self._measured_while_training = False
         self._examples_text = SAMPLE_TEXTS  # the examples last put in the box: replaced only while untouched
         self._examples = Latest(self)
+        top = self._build_input_row()
+        status_row = self._build_text_and_status()
+        self._build_results_tables()
+        charts = self._build_charts()
+        self._build_tabs(charts)
+        self._build_layout(top, status_row)
+        self.run_combo.currentIndexChanged.connect(lambda _: self._run_switched())
 
+    def _build_input_row(self) -> QHBoxLayout:
         self.run_combo = guard_wheel(QComboBox())
         self.run_combo.setMinimumWidth(320)
         self.repeats = guard_wheel(QSpinBox(minimum=1, maximum=100, value=5))
@@ -80,7 +88,9 @@ class TryItPanel(QWidget):
             top.addWidget(widget)
         top.addStretch(1)
         top.addWidget(present)
+        return top
 
+    def _build_text_and_status(self) -> QHBoxLayout:
         self.text = QPlainTextEdit(SAMPLE_TEXTS)
         self.text.setPlaceholderText("One text per line")
         self.text.setMaximumHeight(90)
@@ -91,6 +101,9 @@ class TryItPanel(QWidget):
         status_row = QHBoxLayout()
         status_row.addWidget(self.status, 1)
         status_row.addWidget(self.busy_bar)
+        return status_row
+
+    def _build_results_tables(self) -> None:
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.verticalHeader().hide()
@@ -106,6 +119,8 @@ class TryItPanel(QWidget):
         self.texts_table.itemSelectionChanged.connect(self._show_selected_text)
         self.texts_table.hide()  # shown with results for more than one text
         self.file_run = FileRun()
+
+    def _build_charts(self) -> QHBoxLayout:
         self.charts = {"size_mib": BarCard("Size on disk", "MiB"),
                        "latency_ms": BarCard("Latency, batch 1 (the run's benchmark)", "ms"),
                        "accuracy": BarCard("Test accuracy", "accuracy")}
@@ -117,7 +132,9 @@ class TryItPanel(QWidget):
             column.addWidget(chart, 1)
             column.addWidget(self.ratios[key])
             charts.addLayout(column)
+        return charts
 
+    def _build_tabs(self, charts: QHBoxLayout) -> None:
         # The texts (or a file's lines) and the run's benchmark charts each get the whole lower part, in tabs:
         # stacked, a file's table left two rows at 1280×800 and squashed the charts.
         self.lines = QWidget()
@@ -136,6 +153,8 @@ class TryItPanel(QWidget):
         self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([150, 450])
+
+    def _build_layout(self, top: QHBoxLayout, status_row: QHBoxLayout) -> None:
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.text)
@@ -143,7 +162,6 @@ class TryItPanel(QWidget):
         self.flags = flag_label()  # the chosen run's flags, above its answers and figures
         layout.addWidget(self.flags)
         layout.addWidget(self.splitter, 1)
-        self.run_combo.currentIndexChanged.connect(lambda _: self._run_switched())
 
     # -- runs and texts --------------------------------------------------------------------------------------
 
