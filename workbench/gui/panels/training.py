@@ -150,8 +150,7 @@ class TrainingPanel(QWidget):
         self.start_with(None)
 
     def start_with(self, data: Any) -> None:
-        """Start the edited recipe; `data` is its data when the Start check has just read it (None: the job
-        reads it)."""
+        """Start the edited recipe; `data`: its data, when the Start check has just read it."""
         if self.running:
             return
         if not self.editor.valid:
