@@ -42,6 +42,7 @@ SECTION_ROWS: dict[Section, tuple[tuple[FormRow, ...], tuple[FormRow, ...]]] = {
                               tip="share of predictions int8 must keep")), ()),
 }
 
+
 def section_methods(section: Section) -> tuple[CompressionMethod, ...]:
     return tuple(method for method in METHODS if method.section == section)
 
