@@ -20,6 +20,8 @@ def test_the_header_follows_the_whole_job_through_export_and_benchmark(qtbot, re
     def on_event(event) -> None:  # connected after the panel's slot: sees what the panel shows
         if isinstance(event, PhaseStarted):
             seen.append((event.phase, training.stage_label.text(), training.job_bar.format()))
+        if isinstance(event, Finished):  # the redraw timer ticking between the job's last event and the worker's end
+            training.redraw()
 
     training.start()
     training.worker.event.connect(on_event)

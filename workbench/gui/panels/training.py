@@ -239,9 +239,6 @@ class TrainingPanel(QWidget):
         self.job_progress.add(event)
         if isinstance(event, JobPlanned | PhaseStarted | Step):
             self._show_job()
-        elif isinstance(event, Finished) and event.status == "finished":
-            self.job_bar.setValue(self.job_bar.maximum())
-            self.job_bar.setFormat("job finished")
         if isinstance(event, PhaseStarted) and event.phase in OUTSIDE_TRAINING:
             self._last_step = None
             self.progress.setRange(0, 0)  # no steps to count: busy
@@ -291,6 +288,9 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setFormat("%p%")
         if isinstance(last, Finished) and last.status == "finished":
+            # here, not at the Finished event: till the worker ends, the redraw timer still shows the job's pace
+            self.job_bar.setValue(self.job_bar.maximum())
+            self.job_bar.setFormat("job finished")
             self.progress.setValue(1)
             self._show_finish(last)
         elif isinstance(last, Finished):
