@@ -3,9 +3,12 @@ then the job; a recipe that cannot work is refused with the preflight's one line
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from workbench.core.recipe import Recipe
 from workbench.gui.background import Latest
 from workbench.gui.fields import on_screen
 from workbench.gui.panels.training import TrainingPanel
@@ -41,9 +44,9 @@ class CheckedStart(QObject):
         self.training.stage_label.setText("Checking the recipe before starting…")
         self._check.run(lambda: check_recipe(recipe), lambda checked: self._checked(recipe, checked), self._refused)
 
-    def _checked(self, recipe, checked) -> None:
-        """Start, with the data the check read unless the recipe was edited while it ran."""
-        self.training.start_with(checked.data if self.editor.recipe == recipe else None)
+    def _checked(self, recipe: Recipe, checked: Any) -> None:
+        """Start, with the data the check read unless the recipe's data section was edited while it ran."""
+        self.training.start_with(checked.data if self.editor.recipe.data == recipe.data else None)
 
     def _confirmed(self, warning: str) -> bool:
         answer = QMessageBox.warning(self.window, "This recipe runs the model's own code",
