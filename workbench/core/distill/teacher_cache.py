@@ -110,19 +110,30 @@ class TeacherCache:
         return all(key in self._entries and names <= self._entries[key].keys() for key in keys)
 
     def _store(self, keys: list[int], lengths: list[int], targets: Targets) -> bool:
-        """Keep each example's targets; False once the budget is spent."""
+        """Keep each example's targets; False once the budget is spent. Past it, an example's targets without a
+        sequence dimension (its logits: a few bytes) are still kept while they fit, so that the stages reading
+        only logits (prediction, recovery, QAT) never run the teacher again after the first full pass."""
+        complete = True
         for row, (key, length) in enumerate(zip(keys, lengths, strict=True)):
             entry = self._entries.setdefault(key, {})
             new = {name: _trim(value[row], sequence_dims(name), length).to("cpu", copy=True)
                    for name, value in targets.items() if name not in entry}
-            size = sum(t.numel() * t.element_size() for t in new.values())
-            if self.used_bytes + size > self.budget_bytes:
-                if not entry:
-                    del self._entries[key]
-                return False
-            entry.update(new)
-            self.used_bytes += size
-        return True
+            if complete and self._fits(new):
+                self._keep(entry, new)
+                continue
+            complete = False
+            self._keep(entry, {name: value for name, value in new.items() if not sequence_dims(name)})
+            if not entry:
+                del self._entries[key]
+        return complete
+
+    def _fits(self, targets: Targets) -> bool:
+        return self.used_bytes + sum(t.numel() * t.element_size() for t in targets.values()) <= self.budget_bytes
+
+    def _keep(self, entry: Targets, targets: Targets) -> None:
+        if targets and self._fits(targets):
+            entry.update(targets)
+            self.used_bytes += sum(t.numel() * t.element_size() for t in targets.values())
 
     def _assemble(self, keys: list[int], seq_len: int, names: set[str]) -> Targets:
         first = self._entries[keys[0]]
