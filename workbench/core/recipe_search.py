@@ -45,10 +45,13 @@ class SearchSpace(Section):
     heads_ratios: list[Ratio] = Field(default_factory=lambda: [0.0])
     vocabulary: list[bool] = Field(default_factory=lambda: [False, True])
     int8: list[Literal["dynamic", "static"]] = Field(default_factory=lambda: ["dynamic"])
+    int8_accuracy_drops: list[Annotated[float, Field(ge=0, lt=1)] | None] = Field(
+        default_factory=lambda: [None], description="the int8 guard's dev accuracy tolerance (null: every layer "
+        "int8): the layers int8 hurts most stay fp32, so this draws the precision of each layer")
 
     @model_validator(mode="after")
     def _every_choice_has_an_option(self) -> SearchSpace:
-        for name in ("ffn_ratios", "heads_ratios", "vocabulary", "int8"):
+        for name in ("ffn_ratios", "heads_ratios", "vocabulary", "int8", "int8_accuracy_drops"):
             if not getattr(self, name):
                 raise ValueError(f"{name} needs at least one option")
         if not (self.layer_counts or self.kept_layers):

@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from workbench.core.methods.html import size_text, table
-from workbench.core.methods.method import CompressionMethod, FormRow, description
+from workbench.core.methods.method import CompressionMethod, FormRow, SearchKnob, description
 from workbench.core.methods.qat import qat_part
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder, read_json
@@ -56,5 +56,9 @@ def guard_part(guard: dict[str, Any] | None, qat: dict[str, Any] | None) -> str:
 INT8_GUARD = CompressionMethod(
     name="accuracy-guarded int8", section="quantization", stage="export", keys=("max_accuracy_drop",),
     applies=applies, files=("int8_guard_path",), report=report, report_title=GUARD_REPORT,
+    # Per-layer precision: the guard keeps in fp32 the nodes whose int8 costs dev accuracy, and the search's
+    # latency measurement sees what that costs, so drawing the tolerance searches precision per layer.
+    search=(SearchKnob("max_accuracy_drop", "max_accuracy_drop", "int8_accuracy_drops",
+                       lambda drop: f"int8 guard {drop:.1%}" if drop is not None else ""),),
     form=(FormRow("quantization.max_accuracy_drop", "Max accuracy drop", "line", "optional_float",
                   "off: quantize every layer", description(QuantizationConfig, "max_accuracy_drop")),))
