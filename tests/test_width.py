@@ -234,3 +234,19 @@ def test_a_student_narrower_than_its_teacher_keeps_projecting_after_width_prunin
     batch = {k: v for k, v in _batches(1)[0].items() if k != "labels"}
     outputs = wrapper(**batch)
     assert outputs["logits"].shape == (4, 3) and all(h.shape[-1] == 48 for h in outputs["projected"])
+
+
+def test_the_search_measures_a_width_candidate_at_its_pruned_width(tmp_path):
+    """A candidate's cost is timed on its shape before it trains: the shape width pruning leaves."""
+    from tests.tiny_search import tiny_search_recipe
+    from workbench.core.search.costs import CostMeter
+    from workbench.core.search.folder import StudyFolder
+    from workbench.core.sources.student import build_student
+
+    base = tiny_search_recipe(tmp_path)
+    meter = CostMeter(base, StudyFolder.create(base))
+    candidate = base.model_copy(deep=True)
+    candidate.pruning.enabled, candidate.pruning.hidden_ratio = True, 0.25
+    student = build_student(candidate.student, meter.teacher, meter.data.label_names)
+    meter._shrink_and_save(student, candidate, tmp_path / "candidate")
+    assert json.loads((tmp_path / "candidate" / "config.json").read_text())["hidden_size"] == 24
