@@ -250,3 +250,17 @@ def test_the_search_measures_a_width_candidate_at_its_pruned_width(tmp_path):
     student = build_student(candidate.student, meter.teacher, meter.data.label_names)
     meter._shrink_and_save(student, candidate, tmp_path / "candidate")
     assert json.loads((tmp_path / "candidate" / "config.json").read_text())["hidden_size"] == 24
+
+
+def test_a_roberta_classifier_is_width_pruned_through_its_two_layer_head(tmp_path):
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    torch.manual_seed(0)
+    model = RobertaForSequenceClassification(RobertaConfig(
+        vocab_size=60, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+        max_position_embeddings=40, num_labels=3)).eval()
+    batches = [{k: v for k, v in b.items() if k != "token_type_ids"} for b in _batches()]
+    assert prune_width(model, 0.25, "gradient", batches)["hidden_after"] == 24
+    assert model.classifier.dense.weight.shape == (24, 24) and model.classifier.out_proj.in_features == 24
+    model.save_pretrained(tmp_path)
+    assert torch.allclose(_logits(load_pruned(tmp_path), batches), _logits(model, batches), atol=1e-6)
