@@ -134,8 +134,8 @@ def test_a_registered_method_is_drawn_by_the_search(toy):
     space = base.search.space.model_copy(update={"layer_counts": [2, 3], "ffn_ratios": [0.0], "heads_ratios": [0.0],
                                                  "vocabulary": [False], "int8": ["dynamic"]})
     assert space_size(space, teacher) == 2 * 2  # two shapes, times the toy's two margins
-    params = {"shape": "keep:2,4", "ffn_ratio": 0.0, "heads_ratio": 0.0, "vocabulary": False, "toy_margin": 3,
-              "max_accuracy_drop": None, "int8": "dynamic"}
+    params = {"shape": "keep:2,4", "ffn_ratio": 0.0, "heads_ratio": 0.0, "hidden_ratio": 0.0, "vocabulary": False,
+              "toy_margin": 3, "max_accuracy_drop": None, "int8": "dynamic"}
     candidate = suggest(FixedTrial(params), space, teacher)
     assert candidate.to_dict() == params and Candidate.from_dict(params) == candidate
     assert candidate.describe() == "keeps layers 2,4, margin 3, dynamic int8"

@@ -3,6 +3,7 @@
 
 from optuna.trial import FixedTrial
 
+from workbench.core.methods.registry import search_knobs
 from workbench.core.recipe import Recipe
 from workbench.core.search.space import TeacherShape, candidate_recipe, space_size, suggest
 
@@ -16,9 +17,10 @@ def _space(drops):
 
 
 def _params(drop) -> dict:
-    values = {"shape": "keep:2,4", "ffn_ratio": 0.0, "heads_ratio": 0.0, "vocabulary": False,
-              "max_accuracy_drop": drop, "int8": "dynamic"}
-    return {name: values.get(name, 0) for name in values}
+    """Every knob at its space's first option (other methods' knobs too), the guard's tolerance at `drop`."""
+    space = _space([drop])
+    knobs = {knob.name: getattr(space, knob.space)[0] for _, knob in search_knobs()}
+    return {"shape": "keep:2,4", **knobs, "max_accuracy_drop": drop, "int8": "dynamic"}
 
 
 def test_a_drawn_tolerance_turns_the_guard_on_in_the_candidates_recipe():

@@ -26,6 +26,8 @@ class PruningConfig(Section):
     threshold: float | None = Field(default=None, gt=0, lt=1, description="instead of ratios: remove every unit "
                                     "whose importance divided by its layer's highest is below this")
     threshold_units: Literal["both", "heads", "ffn"] = "both"
+    hidden_ratio: float = Field(default=0.0, ge=0, lt=1, description="share of hidden channels removed, rounded "
+                                "so every kept head keeps its size (the heads shrink with the width)")
     unstructured_sparsity: float = Field(default=0.0, ge=0, lt=1, description="share of encoder weights zeroed")
     unstructured_scope: Literal["layer", "global"] = "layer"  # the share per weight matrix or over all of them
     vocabulary: bool = False
@@ -46,6 +48,10 @@ class PruningConfig(Section):
     def _threshold_or_ratios(self) -> PruningConfig:
         if self.threshold is not None and (self.heads_ratio or self.ffn_ratio):
             raise ValueError("give either threshold or heads_ratio / ffn_ratio, not both")
+        # Width pruning sets the head count from the kept width itself (compress/width.py).
+        if self.hidden_ratio and (self.heads_ratio or (self.threshold is not None and self.threshold_units != "ffn")):
+            raise ValueError("hidden_ratio removes heads with the width: set heads_ratio to 0 (or threshold_units: "
+                             "ffn)")
         return self
 
     @property

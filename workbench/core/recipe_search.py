@@ -43,6 +43,8 @@ class SearchSpace(Section):
         default_factory=list, description="random-init students of these hidden sizes, with layer_counts layers")
     ffn_ratios: list[Ratio] = Field(default_factory=lambda: [0.0, 0.25, 0.5])
     heads_ratios: list[Ratio] = Field(default_factory=lambda: [0.0])
+    hidden_ratios: list[Ratio] = Field(default_factory=lambda: [0.0], description="shares of hidden channels "
+                                       "removed (width pruning)")
     vocabulary: list[bool] = Field(default_factory=lambda: [False, True])
     int8: list[Literal["dynamic", "static"]] = Field(default_factory=lambda: ["dynamic"])
     int8_accuracy_drops: list[Annotated[float, Field(ge=0, lt=1)] | None] = Field(
@@ -51,9 +53,11 @@ class SearchSpace(Section):
 
     @model_validator(mode="after")
     def _every_choice_has_an_option(self) -> SearchSpace:
-        for name in ("ffn_ratios", "heads_ratios", "vocabulary", "int8", "int8_accuracy_drops"):
+        for name in ("ffn_ratios", "heads_ratios", "hidden_ratios", "vocabulary", "int8", "int8_accuracy_drops"):
             if not getattr(self, name):
                 raise ValueError(f"{name} needs at least one option")
+        if any(self.heads_ratios) and any(self.hidden_ratios):  # the pruning section rejects the pair
+            raise ValueError("hidden_ratios sets the heads with the width: keep heads_ratios at [0.0] to search it")
         if not (self.layer_counts or self.kept_layers):
             raise ValueError("give layer_counts or kept_layers: the student shapes to try")
         return self

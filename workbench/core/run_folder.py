@@ -129,6 +129,7 @@ class RunFolder:
     sanity_path = property(lambda self: self.path / "sanity.json")
     teacher_reuse_path = property(lambda self: self.path / "teacher-reuse.json")
     pruning_path = property(lambda self: self.path / "pruning.json")
+    width_path = property(lambda self: self.path / "width.json")
     sparsity_path = property(lambda self: self.path / "sparsity.json")
     qat_path = property(lambda self: self.path / "qat.json")
     vocabulary_path = property(lambda self: self.path / "vocabulary.json")

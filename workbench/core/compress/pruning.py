@@ -28,7 +28,13 @@ from workbench.core.compress.importance import (
     current_heads,
 )
 from workbench.core.sources.families import PRUNING_CONFIG_KEY, family_of
-from workbench.core.sources.pruned_models import attention_head_size, config_heads, layer_ffn_sizes, shrink_layer
+from workbench.core.sources.pruned_models import (
+    attention_head_size,
+    config_heads,
+    head_columns,
+    layer_ffn_sizes,
+    shrink_layer,
+)
 
 # Importance, PruningError and compute_importance are part of pruning's interface; they live in importance.py.
 __all__ = ["Importance", "PruningError", "PruningReport", "compute_importance", "normalised", "prune",
@@ -104,7 +110,7 @@ def prune(
         removed_neurons = [_lowest(scores.neurons[i], drop) if drop else [] for i, drop in enumerate(drop_neurons)]
     head_size = attention_head_size(model.config)
     for layer, gone_heads, gone_neurons, width in zip(layers, removed_heads, removed_neurons, ffn_before, strict=True):
-        shrink_layer(family, layer, _head_columns(_kept(heads, gone_heads), head_size), _kept(width, gone_neurons))
+        shrink_layer(family, layer, head_columns(_kept(heads, gone_heads), head_size), _kept(width, gone_neurons))
     heads_after, ffn_after = heads - len(removed_heads[0]), layer_ffn_sizes(model)
     _record_shapes(model, heads_after, ffn_after)
     report = PruningReport(
@@ -140,11 +146,6 @@ def _kept(total: int, removed: list[int]) -> torch.Tensor:
     """Indices kept, in their original order, so that surviving heads keep their relative layout."""
     gone = set(removed)
     return torch.tensor([i for i in range(total) if i not in gone], dtype=torch.long)
-
-
-def _head_columns(heads: torch.Tensor, head_size: int) -> torch.Tensor:
-    """Projection rows / columns of the given heads: head h owns [h * head_size, (h + 1) * head_size)."""
-    return (heads[:, None] * head_size + torch.arange(head_size)).flatten()
 
 
 def _record_shapes(model: PreTrainedModel, heads: int, ffn: list[int]) -> None:

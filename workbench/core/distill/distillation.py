@@ -41,8 +41,20 @@ class StudentWithProjections(nn.Module):
 
     def __init__(self, student: nn.Module, teacher_width: int) -> None:
         super().__init__()
-        self.student = student
-        self.projections = Projections(family_of(student.config).hidden_size(student.config), teacher_width)
+        self.student, self.teacher_width = student, teacher_width
+        self.projections = Projections(self.student_width(), teacher_width)
+        self._projected_from = self.student_width()
+
+    def student_width(self) -> int:
+        return family_of(self.student.config).hidden_size(self.student.config)
+
+    def match_width(self) -> None:
+        """After width pruning, maps from the student's new width, so that forward runs. The recovery stage
+        distils predictions only and never trains them; a resumed run builds the same from the saved model."""
+        if self.student_width() != self._projected_from:
+            device = next(self.student.parameters()).device
+            self.projections = Projections(self.student_width(), self.teacher_width).to(device)
+            self._projected_from = self.student_width()
 
     def forward(self, **batch: torch.Tensor) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         """Logits plus every hidden state mapped into teacher width (index 0: embeddings), as a plain dict.

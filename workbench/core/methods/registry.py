@@ -6,6 +6,7 @@ one line in METHODS."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -16,11 +17,13 @@ from workbench.core.methods.qat import QUANTIZATION_AWARE
 from workbench.core.methods.sparsity import SPARSITY
 from workbench.core.methods.structured import STRUCTURED
 from workbench.core.methods.vocabulary import VOCABULARY
+from workbench.core.methods.width import WIDTH
 from workbench.core.recipe import PruningConfig
 from workbench.core.run_folder import RunFolder
 
 METHODS: tuple[CompressionMethod, ...] = (
     STRUCTURED,
+    WIDTH,  # after structured pruning (which may take the heads: the recipe forbids both), before sparsity
     SPARSITY,
     VOCABULARY,
     INT8_GUARD,
@@ -73,9 +76,11 @@ def prunes_weights(pruning: PruningConfig) -> bool:
 
 def prune_as_recipe(student: Any, pruning: PruningConfig, batches: Iterable[Any] = ()) -> dict[str, dict[str, Any]]:
     """The pruning stage: each applying method's `prune` on the student in place, in order; their reports by the
-    RunFolder property of the file each is written to."""
-    return {method.files[0]: method.prune(student, pruning, batches)
-            for method in applying(pruning, "pruning") if method.prune}
+    RunFolder property of the file each is written to. Each method reads every batch (`tee`: they are drawn from
+    the loader once, and not at all when no method reads them)."""
+    methods = [method for method in applying(pruning, "pruning") if method.prune]
+    return {method.files[0]: method.prune(student, pruning, own)
+            for method, own in zip(methods, itertools.tee(batches, len(methods)), strict=True)}
 
 
 @contextlib.contextmanager

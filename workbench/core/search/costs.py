@@ -141,6 +141,14 @@ class CostMeter:
         if pruning.heads_ratio or pruning.ffn_ratio:
             prune(student, pruning.heads_ratio, pruning.ffn_ratio, "magnitude")  # the shape, not the choice
         tokenizer = self._tokenizer()
+        if pruning.hidden_ratio:  # as the pruning stage does it after the above; ranked on the study's texts
+            import torch
+
+            from workbench.core.compress.width import prune_width
+
+            batches = [{name: torch.from_numpy(value) for name, value in batch.items()}
+                       for batch in encode_batches(self.texts[:64], tokenizer, self.base.data.max_length, 32)]
+            prune_width(student, pruning.hidden_ratio, "magnitude", batches)
         if pruning.vocabulary:
             texts = [*self.data.splits["train"]["text"], *self.data.splits["dev"]["text"]]
             selection = select_vocabulary(student, tokenizer, texts, pruning.vocabulary_margin)

@@ -46,6 +46,12 @@ class EncoderFamily:
     ffn_out_path: str = "output.dense"
     # A gated FFN's input layer gives [input | gate], 2 x ffn rows (GeGLU); a neuron owns one row of each.
     ffn_gated: bool = False
+    # The LayerNorms that write the residual stream (hidden width): the embeddings' (relative to the embeddings
+    # module) and each layer's (relative to the layer); width pruning ranks and slices hidden channels at them.
+    embeddings_norm_path: str = "LayerNorm"
+    layer_norm_paths: tuple[str, ...] = ("attention.output.LayerNorm", "output.LayerNorm")
+    # The pooler's hidden-to-hidden linear layer, relative to the base model (absent in some classifiers).
+    pooler_path: str | None = "pooler.dense"
     # Config field names; DistilBERT uses its own (n_layers, dim, n_heads, hidden_dim).
     layers_field: str = "num_hidden_layers"
     hidden_field: str = "hidden_size"
@@ -54,6 +60,7 @@ class EncoderFamily:
     # What the architecture allows; None: supported, else why not (shown to the user).
     scores_unsupported: str | None = None  # pre-softmax scores rebuilt as Q K^T / sqrt(d) from projections
     fusion_unsupported: str | None = None  # ONNX Runtime's transformer optimizer fusing attention
+    width_unsupported: str | None = None  # hidden-width pruning (compress/width.py)
 
     def base(self, model: nn.Module) -> nn.Module:
         """The encoder base module of a base model or of a model with a task head."""
@@ -72,6 +79,15 @@ class EncoderFamily:
     def head(self, classifier: nn.Module) -> list[nn.Module]:
         """The modules of a sequence classifier's task head (pooler, dense layers, output layer)."""
         return [attrgetter(path)(classifier) for path in self.head_paths]
+
+    def layer_norms(self, model: nn.Module) -> list[nn.LayerNorm]:
+        """Every LayerNorm over the hidden width: the embeddings', then each layer's in order."""
+        return [attrgetter(self.embeddings_norm_path)(self.embeddings(model))] + [
+            attrgetter(path)(layer) for layer in self.layers(model) for path in self.layer_norm_paths]
+
+    def pooler(self, model: nn.Module) -> nn.Linear | None:
+        base = self.base(model)
+        return attrgetter(self.pooler_path)(base) if self.pooler_path and _has_path(base, self.pooler_path) else None
 
     def linear(self, layer: nn.Module, path: str) -> nn.Linear:
         """One of the layer's linear layers by its path field, e.g. `family.linear(layer, family.ffn_out_path)`."""
@@ -166,7 +182,9 @@ def _has_path(module: nn.Module, path: str) -> bool:
 
 BERT = EncoderFamily("BERT", ("bert",))
 ROBERTA = EncoderFamily("RoBERTa", ("roberta", "xlm-roberta", "camembert"))
-ELECTRA = EncoderFamily("ELECTRA", ("electra",))
+_WIDTH_LATER = "; set pruning.hidden_ratio: 0 (width pruning supports BERT and RoBERTa)"
+ELECTRA = EncoderFamily("ELECTRA", ("electra",), width_unsupported="ELECTRA's embeddings may have their own "
+                        "width (embedding_size, then a projection)" + _WIDTH_LATER)
 DISTILBERT = EncoderFamily(
     "DistilBERT",
     ("distilbert",),
@@ -182,6 +200,7 @@ DISTILBERT = EncoderFamily(
     hidden_field="dim",
     heads_field="n_heads",
     ffn_field="hidden_dim",
+    width_unsupported="DistilBERT's layer norms and head are laid out apart from BERT's" + _WIDTH_LATER,
 )
 DEBERTA = EncoderFamily(
     "DeBERTa-v2/v3",
@@ -194,6 +213,7 @@ DEBERTA = EncoderFamily(
     head_count_path="attention.self",
     scores_unsupported="DeBERTa's disentangled attention adds position terms that its projections do not show",
     fusion_unsupported="ONNX Runtime's transformer optimizer does not fuse DeBERTa's disentangled attention",
+    width_unsupported="DeBERTa's relative-position embeddings are as wide as the hidden states" + _WIDTH_LATER,
 )
 MODERNBERT = EncoderFamily(
     "ModernBERT",
@@ -208,6 +228,7 @@ MODERNBERT = EncoderFamily(
     ffn_gated=True,
     scores_unsupported="ModernBERT rotates queries and keys (rotary positions) after projecting them",
     fusion_unsupported="ONNX Runtime's transformer optimizer does not fuse ModernBERT's rotary attention",
+    width_unsupported="ModernBERT's norms have no bias and its head has one more norm" + _WIDTH_LATER,
 )
 FAMILIES = (BERT, ROBERTA, ELECTRA, DISTILBERT, DEBERTA, MODERNBERT)
 

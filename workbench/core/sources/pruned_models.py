@@ -74,6 +74,11 @@ def shrink_layer(family: EncoderFamily, layer: nn.Module, head_columns: torch.Te
     keep_linear(family.linear(layer, family.ffn_out_path), neurons, dim=1)
 
 
+def head_columns(heads: torch.Tensor, head_size: int) -> torch.Tensor:
+    """Projection rows / columns of the given heads: head h owns [h * head_size, (h + 1) * head_size)."""
+    return (heads[:, None] * head_size + torch.arange(head_size)).flatten()
+
+
 def keep_linear(linear: nn.Linear, index: torch.Tensor, dim: int) -> None:
     """Keep only output rows (dim 0) or input columns (dim 1) `index` of a linear layer, in place."""
     index = index.to(linear.weight.device)

@@ -72,6 +72,7 @@ def pruning_and_recovery(context: JobContext) -> Iterator[Event]:
     if not context.resume.done(PRUNING):
         batches = itertools.islice(context.loaders.train, PRUNING_BATCHES)
         reports = prune_as_recipe(student, context.recipe.pruning, batches)
+        context.student.match_width()  # width pruning narrows the student under its projections
         context.resume.finish(PRUNING)
         if context.writes_files:
             student.save_pretrained(run.pruned_student_dir)

@@ -133,6 +133,7 @@ class SearchPanel(QWidget):
                                                       "e.g. 2, 3, 4 (layers kept from the teacher)")),
             ("FFN pruning ratios", FloatListField("search.space.ffn_ratios")),
             ("head pruning ratios", FloatListField("search.space.heads_ratios")),
+            ("hidden-width pruning ratios", FloatListField("search.space.hidden_ratios")),
             ("trials", SpinField("search.trials", special="no limit")),
             ("time limit (minutes)", OptionalFloatField("search.time_limit_minutes")),
             ("pruner", ComboField("search.pruner", [("successive halving", "successive-halving"),
