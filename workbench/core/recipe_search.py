@@ -45,10 +45,12 @@ class SearchSpace(Section):
     heads_ratios: list[Ratio] = Field(default_factory=lambda: [0.0])
     vocabulary: list[bool] = Field(default_factory=lambda: [False, True])
     int8: list[Literal["dynamic", "static"]] = Field(default_factory=lambda: ["dynamic"])
+    transfer_copies: list[Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=lambda: [0], description="teacher-labelled word-replaced copies of each training text")
 
     @model_validator(mode="after")
     def _every_choice_has_an_option(self) -> SearchSpace:
-        for name in ("ffn_ratios", "heads_ratios", "vocabulary", "int8"):
+        for name in ("ffn_ratios", "heads_ratios", "vocabulary", "int8", "transfer_copies"):
             if not getattr(self, name):
                 raise ValueError(f"{name} needs at least one option")
         if not (self.layer_counts or self.kept_layers):
