@@ -21,9 +21,14 @@ read the labelled training split only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from workbench.core.sources.data import LABEL, TEXT
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 TRANSFER_LABEL = -100  # a transfer row: the teacher labels it (torch's cross_entropy ignores this index)
 
@@ -33,7 +38,7 @@ def hard_labels(labels: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Ten
     return torch.where(labels == TRANSFER_LABEL, teacher_logits.argmax(-1).to(labels.device), labels)
 
 
-def with_transfer_rows(train, texts: list[str]):
+def with_transfer_rows(train: Dataset, texts: list[str]) -> Dataset:
     """The distillation set: the training split's rows with their true labels, then `texts` marked as
     transfer rows (labelled by the teacher when a loss reads them)."""
     from datasets import Dataset

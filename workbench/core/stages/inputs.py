@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.distill.transfer import with_transfer_rows
 from workbench.core.errors import WorkbenchError
@@ -24,6 +24,9 @@ from workbench.core.sources.models import (
 from workbench.core.sources.student import fast_attention
 from workbench.core.stages.context import JobContext, JobInputs, Loaders, seed_everything
 from workbench.core.stages.teacher_reuse import cached_teacher, copy_teacher, teacher_key
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 FINETUNE = "teacher_finetune"
 
@@ -55,7 +58,7 @@ def general_loader(recipe: Recipe, tokenizer):
     return train_loader(dataset, tokenizer, training.batch_size, training.seed, training.group_by_length)
 
 
-def unlabelled_texts(source: str, text_column: str, max_rows: int | None):
+def unlabelled_texts(source: str, text_column: str, max_rows: int | None) -> Dataset:
     """Unlabelled text (general distillation's, a transfer set's): a text file (one text a line) or a dataset
     column, cleaned like the task data, its first max_rows rows."""
     from workbench.core.sources.data import clean, read_source
