@@ -46,6 +46,16 @@ def toy(monkeypatch):
     return calls
 
 
+def _has_key(section, key: str) -> bool:
+    """A key of the section, dotted inside its nested sections ("transfer.copies")."""
+    *nested, name = key.split(".")
+    for part in nested:
+        if part not in type(section).model_fields:
+            return False
+        section = getattr(section, part)
+    return name in type(section).model_fields
+
+
 def test_every_method_declares_keys_rows_files_and_stages_that_exist():
     from workbench.core.job import PIPELINE
 
@@ -54,7 +64,7 @@ def test_every_method_declares_keys_rows_files_and_stages_that_exist():
     recipe, run = Recipe(), RunFolder("run")
     for method in registry.METHODS:
         section = method.config(recipe)
-        assert set(method.keys) <= set(type(section).model_fields), method.name
+        assert all(_has_key(section, key) for key in method.keys), method.name
         assert method.stage in {stage.name for stage in PIPELINE}, method.name
         assert all(knob.key in method.keys and hasattr(recipe.search.space, knob.space) for knob in method.search)
         assert all(row.key.startswith(f"{method.section}.") for row in method.form), method.name
@@ -135,7 +145,7 @@ def test_a_registered_method_is_drawn_by_the_search(toy):
                                                  "vocabulary": [False], "int8": ["dynamic"]})
     assert space_size(space, teacher) == 2 * 2  # two shapes, times the toy's two margins
     params = {"shape": "keep:2,4", "ffn_ratio": 0.0, "heads_ratio": 0.0, "hidden_ratio": 0.0, "vocabulary": False,
-              "toy_margin": 3, "max_accuracy_drop": None, "int8": "dynamic"}
+              "transfer_copies": 0, "toy_margin": 3, "max_accuracy_drop": None, "int8": "dynamic"}
     candidate = suggest(FixedTrial(params), space, teacher)
     assert candidate.to_dict() == params and Candidate.from_dict(params) == candidate
     assert candidate.describe() == "keeps layers 2,4, margin 3, dynamic int8"

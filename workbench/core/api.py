@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the same names as _OWNERS below, for readers: type checkers
         run_predictors,
     )
     from workbench.core.methods.method import FormRow
-    from workbench.core.methods.registry import form_rows, pruning_estimate, pruning_tags
+    from workbench.core.methods.registry import form_rows, pruning_estimate, pruning_tags, section_tags
     from workbench.core.palette import COMPONENT_COLOURS, PALETTE, TEACHER_GREY
     from workbench.core.preflight import check_recipe
     from workbench.core.progress import JobProgress, StageClock
@@ -73,7 +73,7 @@ _OWNERS: dict[str, tuple[str, ...]] = {  # owning module -> the names the window
     "workbench.core.measure.inference": ("Predictor", "compare", "model_files_stamp", "predict_batches",
                                          "recorded_accuracies", "run_predictors"),
     "workbench.core.methods.method": ("FormRow",),
-    "workbench.core.methods.registry": ("form_rows", "pruning_estimate", "pruning_tags"),
+    "workbench.core.methods.registry": ("form_rows", "pruning_estimate", "pruning_tags", "section_tags"),
     "workbench.core.palette": ("COMPONENT_COLOURS", "PALETTE", "TEACHER_GREY"),
     "workbench.core.preflight": ("check_recipe",),
     "workbench.core.progress": ("JobProgress", "StageClock"),

@@ -54,6 +54,8 @@ def check_recipe(recipe: Recipe) -> Checked:
     general = recipe.distillation.general
     if general.enabled and general.source:
         read_source(general.source, general.text_column, None)
+    if (transfer := recipe.distillation.transfer).source:
+        read_source(transfer.source, transfer.text_column, None)
     models = check_models(recipe, data.label_names)
     return Checked(lines + models.lines, models.notes, data)
 

@@ -146,6 +146,18 @@ class AugmentationConfig(Section):
                               "(default: the teacher's own MLM head, else its embedding neighbours)")
 
 
+class TransferConfig(Section):
+    """A transfer set: more text for task distillation, every row labelled by the fine-tuned teacher
+    (distill/transfer.py). Off by default: the distillation data is the training split."""
+
+    copies: int = Field(default=0, ge=0, le=100, description="word-replaced copies of each training text "
+                        "(augmentation's replace_prob, candidates and model), labelled by the teacher; 0 = none")
+    source: str | None = Field(default=None, description="unlabelled text labelled by the teacher: a text "
+                               "file (one text a line) or a dataset with a text column")
+    text_column: str = "text"
+    max_rows: int | None = Field(default=None, ge=1, description="the most rows read from source")
+
+
 class GeneralDistillationConfig(StageConfig):
     """A training stage like the others (epochs, lr, warm-up, max_steps) over unlabelled text."""
 
@@ -175,7 +187,14 @@ class DistillationConfig(Section):
     relation_heads: int | None = Field(default=None, ge=1, le=256, description="relation heads; default: the "
                                        "student's head count, or the largest divisor of both widths below it")
     augmentation: AugmentationConfig = AugmentationConfig()
+    transfer: TransferConfig = TransferConfig()
     teacher_cache_mb: int = Field(default=2048, ge=0, description="memory budget for cached teacher outputs")
+
+    @model_validator(mode="after")
+    def _one_kind_of_copies(self) -> DistillationConfig:
+        if self.augmentation.enabled and self.transfer.copies:
+            raise ValueError("augmentation.enabled and transfer.copies both add word-replaced copies: give one")
+        return self
 
 
 class TrainingConfig(Section):

@@ -50,10 +50,13 @@ class SearchSpace(Section):
     int8_accuracy_drops: list[Annotated[float, Field(ge=0, lt=1)] | None] = Field(
         default_factory=lambda: [None], description="the int8 guard's dev accuracy tolerance (null: every layer "
         "int8): the layers int8 hurts most stay fp32, so this draws the precision of each layer")
+    transfer_copies: list[Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=lambda: [0], description="teacher-labelled word-replaced copies of each training text")
 
     @model_validator(mode="after")
     def _every_choice_has_an_option(self) -> SearchSpace:
-        for name in ("ffn_ratios", "heads_ratios", "hidden_ratios", "vocabulary", "int8", "int8_accuracy_drops"):
+        for name in ("ffn_ratios", "heads_ratios", "hidden_ratios", "vocabulary", "int8", "int8_accuracy_drops",
+                     "transfer_copies"):
             if not getattr(self, name):
                 raise ValueError(f"{name} needs at least one option")
         if any(self.heads_ratios) and any(self.hidden_ratios):  # the pruning section rejects the pair

@@ -134,6 +134,7 @@ class RunFolder:
     qat_path = property(lambda self: self.path / "qat.json")
     vocabulary_path = property(lambda self: self.path / "vocabulary.json")
     augmented_path = property(lambda self: self.path / "augmented.jsonl")
+    transfer_path = property(lambda self: self.path / "transfer.json")
     onnx_dir = property(lambda self: self.path / "onnx")
     export_path = property(lambda self: self.onnx_dir / "export.json")
     parity_path = property(lambda self: self.onnx_dir / "parity.json")

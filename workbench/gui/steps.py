@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workbench.core.api import WorkbenchError, pruning_tags, recipe_mapping
+from workbench.core.api import WorkbenchError, pruning_tags, recipe_mapping, section_tags
 from workbench.core.recipe import Recipe
 from workbench.gui.fields import on_screen
 
@@ -73,6 +73,7 @@ def compression_summary(recipe: Recipe) -> str:
         parts.append("prune " + ", ".join(pruning_tags(pruning)))
     if recipe.distillation.augmentation.enabled:
         parts.append(f"augment ×{recipe.distillation.augmentation.copies}")
+    parts += section_tags(recipe.distillation, "distillation")
     quantization = recipe.quantization
     parts.append(f"int8 {quantization.mode}" if quantization.enabled else "no int8")
     return " · ".join(parts)

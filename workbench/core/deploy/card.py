@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.core.deploy.self_check import BundleCheck
 from workbench.core.methods.html import size_text
-from workbench.core.methods.registry import pruning_sentence
+from workbench.core.methods.registry import distillation_sentences, pruning_sentence
 from workbench.core.report.headline import latency_shape, median_ms
 from workbench.core.run_folder import RunFolder, read_json
 
@@ -106,7 +106,8 @@ def _origin(run: RunFolder, facts: CardFacts, files: dict[str, Any]) -> str:
              f"- **Student:** {_shape(files['student'])}, initialised {_init(recipe.student)}.",
              f"- **Distillation (TinyBERT, Jiao et al. 2020):** {'; then '.join(stages)}."
              + (f" Training data augmented with {distillation.augmentation.copies} word-replaced copies per "
-                "example." if distillation.augmentation.enabled else ""),
+                "example, labelled by the teacher." if distillation.augmentation.enabled else "")
+             + "".join(f" Trained on {sentence}." for sentence in distillation_sentences(distillation, run)),
              f"- **Pruning:** {pruning_sentence(recipe.pruning, run)}.",
              f"- **Quantization:** {export.get('quantization', 'not recorded')}; `{facts.artifact}` of the run, "
              f"ONNX opset {export.get('opset', '?')}, attention fused by ONNX Runtime's transformer optimizer"

@@ -25,6 +25,7 @@ from workbench.core.distill.losses import (
 )
 from workbench.core.distill.mapping import LayerMapping
 from workbench.core.distill.teacher_cache import TeacherCache, narrowed, sequence_dims
+from workbench.core.distill.transfer import hard_labels
 from workbench.core.recipe import LossWeights
 from workbench.core.sources.batches import model_inputs, padded_to
 from workbench.core.sources.families import ROLES, family_of
@@ -233,7 +234,9 @@ def prediction_losses(teacher: nn.Module, weights: LossWeights, temperature: flo
             components["prediction"] = weights.prediction * soft_cross_entropy(
                 student_logits, targets["logits"], temperature)
         if weights.hard_label > 0:
-            components["hard_label"] = weights.hard_label * hard_label_cross_entropy(student_logits, batch["labels"])
+            # Transfer rows have no true label: the teacher's, from the logits the soft loss reads anyway.
+            labels = hard_labels(batch["labels"], targets["logits"])
+            components["hard_label"] = weights.hard_label * hard_label_cross_entropy(student_logits, labels)
         return components
 
     return TeacherStudentLoss(teacher_logits, {"logits"}, compare, cache, teacher_length,

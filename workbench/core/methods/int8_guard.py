@@ -59,6 +59,6 @@ INT8_GUARD = CompressionMethod(
     # Per-layer precision: the guard keeps in fp32 the nodes whose int8 costs dev accuracy, and the search's
     # latency measurement sees what that costs, so drawing the tolerance searches precision per layer.
     search=(SearchKnob("max_accuracy_drop", "max_accuracy_drop", "int8_accuracy_drops",
-                       lambda drop: f"int8 guard {drop:.1%}" if drop is not None else ""),),
+                       lambda drop: f"int8 guard {drop:.1%}" if drop is not None else "", absent=None),),
     form=(FormRow("quantization.max_accuracy_drop", "Max accuracy drop", "line", "optional_float",
                   "off: quantize every layer", description(QuantizationConfig, "max_accuracy_drop")),))

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from workbench.core.run_folder import RunFolder
 
-Section = Literal["pruning", "quantization"]
+Section = Literal["pruning", "quantization", "distillation"]
 Widget = Literal["check", "line", "spin", "combo"]
 PRUNING_REPORT = "Pruning"
 
@@ -38,16 +38,22 @@ class FormRow:
     choices: Mapping[str, str] = field(default_factory=dict)
 
 
+REQUIRED = object()  # a SearchKnob's `absent` when no value can stand for a trial drawn before the knob existed
+
+
 @dataclass(frozen=True)
 class SearchKnob:
     """A setting of the method that a search draws: the trial's parameter (and the candidate's key), the recipe
-    key it sets in the method's section, the `search.space` list it draws from, and its words in a candidate's
-    description ("" where the value turns the method off)."""
+    key it sets in the method's section (dotted inside a nested section: "transfer.copies"), the `search.space`
+    list it draws from, its words in a candidate's description ("" where the value turns the method off), and
+    `absent`: the value a trial drawn before this knob existed stands for (REQUIRED: such a trial cannot be
+    read)."""
 
     name: str
     key: str
     space: str
     words: Callable[[Any], str]
+    absent: Any = REQUIRED
 
 
 def description(model: type[BaseModel], key: str) -> str:
@@ -69,7 +75,7 @@ class CompressionMethod:
 
     name: str
     section: Section
-    keys: tuple[str, ...]  # the recipe keys it owns in its section
+    keys: tuple[str, ...]  # the recipe keys it owns in its section (dotted inside a nested section)
     stage: str  # the pipeline stage (job.PIPELINE) in which it acts
     applies: Callable[[Any], bool]
     describe: Callable[[Any, RunFolder], str | None] = _nothing  # the model card's sentence, from the run

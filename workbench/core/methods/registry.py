@@ -16,6 +16,7 @@ from workbench.core.methods.method import PRUNING_REPORT, CompressionMethod, For
 from workbench.core.methods.qat import QUANTIZATION_AWARE
 from workbench.core.methods.sparsity import SPARSITY
 from workbench.core.methods.structured import STRUCTURED
+from workbench.core.methods.transfer_set import TRANSFER_SET
 from workbench.core.methods.vocabulary import VOCABULARY
 from workbench.core.methods.width import WIDTH
 from workbench.core.recipe import PruningConfig
@@ -29,6 +30,7 @@ METHODS: tuple[CompressionMethod, ...] = (
     INT8_GUARD,
     QUANTIZATION_AWARE,
     INT4,
+    TRANSFER_SET,
 )
 
 # The rows of a recipe section that belong to no method: the section's own switch and settings before the
@@ -43,6 +45,7 @@ SECTION_ROWS: dict[Section, tuple[tuple[FormRow, ...], tuple[FormRow, ...]]] = {
                       FormRow("quantization.calibration_batches", "Calibration batches", "spin"),
                       FormRow("quantization.min_agreement", "Min agreement", "line",
                               tip="share of predictions int8 must keep")), ()),
+    "distillation": ((), ()),
 }
 
 
@@ -120,7 +123,17 @@ def pruning_estimate(pruning: PruningConfig, heads: int, ffn_size: int) -> str:
 
 def pruning_tags(pruning: PruningConfig) -> list[str]:
     """A few words a method, for the window's step summary."""
-    return [tag for method in applying(pruning, "pruning") if (tag := method.tag(pruning))]
+    return section_tags(pruning, "pruning")
+
+
+def section_tags(config: Any, section: Section) -> list[str]:
+    """A few words for each of a recipe section's methods that apply, for the window's step summary."""
+    return [tag for method in applying(config, section) if (tag := method.tag(config))]
+
+
+def distillation_sentences(distillation: Any, run: RunFolder) -> list[str]:
+    """The model card's words for the distillation section's methods that apply (the transfer set)."""
+    return [part for method in applying(distillation, "distillation") if (part := method.describe(distillation, run))]
 
 
 def report_sections(run: RunFolder) -> list[tuple[str, str]]:

@@ -58,6 +58,6 @@ WIDTH = CompressionMethod(
     applies=applies, describe=describe, estimate=estimate, tag=tag, files=("width_path",), report=report,
     prune=prune,
     search=(SearchKnob("hidden_ratio", "hidden_ratio", "hidden_ratios",
-                       lambda ratio: f"width -{ratio:.0%}" if ratio else ""),),
+                       lambda ratio: f"width -{ratio:.0%}" if ratio else "", absent=0.0),),
     form=(FormRow("pruning.hidden_ratio", "Hidden channels to remove", "line", tip="fraction, 0 ≤ x < 1; "
                   + description(PruningConfig, "hidden_ratio")),))

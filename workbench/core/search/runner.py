@@ -14,6 +14,7 @@ from pathlib import Path
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import Event, JobCancelled, JobControl
 from workbench.core.methods.registry import search_knobs
+from workbench.core.methods.method import REQUIRED
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.search.costs import CostMeter
@@ -120,8 +121,10 @@ def trial_recipe(study_dir: str | Path, number: int) -> Recipe:
     base = folder.recipe()
     study = load_study(folder, base.search, open_storage(folder.info["storage"]), seed=None)
     matches = [t for t in study.get_trials(deepcopy=False) if t.number == number]
-    drawn = {"shape", *(knob.name for _, knob in search_knobs()), "int8"}  # what every method's knobs draw
-    if not matches or set(matches[0].params) != drawn:
+    knobs = [knob for _, knob in search_knobs()]
+    drawn = {"shape", "int8", *(knob.name for knob in knobs)}
+    needed = drawn - {knob.name for knob in knobs if knob.absent is not REQUIRED}  # a knob added later may be absent
+    if not matches or not needed <= set(matches[0].params) <= drawn:
         known = ", ".join(str(t.number) for t in study.get_trials(deepcopy=False) if t.params) or "none"
         raise StudyError(f"{study_dir}: has no trial {number} with a drawn candidate (trials: {known})")
     candidate = Candidate.from_dict(matches[0].params)

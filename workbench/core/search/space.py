@@ -42,7 +42,9 @@ class Candidate:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Candidate:
-        return cls(data["shape"], tuple((knob.name, data[knob.name]) for _, knob in search_knobs()), data["int8"])
+        # A knob added after the study drew this trial: the value that stands for the method off.
+        return cls(data["shape"], tuple((knob.name, data.get(knob.name, knob.absent)) for _, knob in search_knobs()),
+                   data["int8"])
 
     def describe(self) -> str:
         kind, _, spec = self.shape.partition(":")
@@ -107,7 +109,11 @@ def candidate_recipe(base: Recipe, candidate: Candidate, teacher: TeacherShape, 
     values, knobs = dict(candidate.settings), search_knobs()
     data["pruning"]["enabled"] = any(values[knob.name] for method, knob in knobs if method.section == "pruning")
     for method, knob in knobs:
-        data[method.section][knob.key] = values[knob.name]
+        *nested, key = knob.key.split(".")  # "transfer.copies" sets a key of a section inside the method's
+        section = data[method.section]
+        for name in nested:
+            section = section[name]
+        section[key] = values[knob.name]
     data["quantization"] = {**data["quantization"], "enabled": True, "mode": candidate.int8}
     return Recipe.from_dict(data, origin=f"candidate {name}")
 

@@ -24,6 +24,7 @@ from workbench.core.distill.teacher_cache import TeacherCache
 from workbench.core.distill.training_loop import StageRunner
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import Event, JobControl, Notice, PhaseTimed, StageStarted
+from workbench.core.methods.transfer_set import TRANSFER_SET
 from workbench.core.preflight import check_models
 from workbench.core.recipe import Recipe
 from workbench.core.run_folder import RunFolder, write_json
@@ -60,7 +61,7 @@ def make_accelerator(recipe: Recipe):
 @dataclass(frozen=True)
 class Loaders:
     """The batch loaders of the job's splits; `distill` is what the distillation stages train on: the training
-    split, or its augmented copy when the recipe asks for augmentation."""
+    split, followed by its transfer set (rows the teacher labels: distill/transfer.py) when the recipe has one."""
 
     train: Any
     dev: Any
@@ -199,9 +200,10 @@ class JobContext:
 
     def _target_store(self) -> TargetStore | None:
         """The cached teacher's targets on disk, when the job distils on its plain training split (augmented
-        copies differ from job to job) in one process (ranks would race on the files)."""
+        copies and transfer sets differ from job to job) in one process (ranks would race on the files)."""
         recipe = self.recipe
-        if self.teacher_key is None or recipe.distillation.augmentation.enabled or self.accelerator.num_processes > 1:
+        extended = recipe.distillation.augmentation.enabled or TRANSFER_SET.applies_to(recipe)
+        if self.teacher_key is None or extended or self.accelerator.num_processes > 1:
             return None
         folder = kept_targets_folder(recipe, self.teacher_key)
         return TargetStore(folder) if folder else None

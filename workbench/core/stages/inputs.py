@@ -1,17 +1,18 @@
 """A job's inputs, read once at its start: the task data, the teacher's tokenizer, the batch loaders of every
-split (the augmented training set for distillation when asked) and the task teacher."""
+split (for distillation, the training set with its transfer set when asked) and the task teacher."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from workbench.core.distill.transfer import with_transfer_rows
 from workbench.core.errors import WorkbenchError
-from workbench.core.recipe import Recipe
+from workbench.core.recipe import AugmentationConfig, Recipe
 from workbench.core.run_folder import write_json
 from workbench.core.sources.batches import eval_loader, tokenize, train_loader
-from workbench.core.sources.data import TaskData, load_task_data
+from workbench.core.sources.data import LABEL, TEXT, TaskData, load_task_data
 from workbench.core.sources.family_support import fallbacks
 from workbench.core.sources.models import (
     head_labels,
@@ -23,6 +24,9 @@ from workbench.core.sources.models import (
 from workbench.core.sources.student import fast_attention
 from workbench.core.stages.context import JobContext, JobInputs, Loaders, seed_everything
 from workbench.core.stages.teacher_reuse import cached_teacher, copy_teacher, teacher_key
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 FINETUNE = "teacher_finetune"
 
@@ -46,17 +50,24 @@ def read_inputs(context: JobContext, data: TaskData | None = None) -> JobInputs:
 
 
 def general_loader(recipe: Recipe, tokenizer):
-    """Unlabelled text for general distillation: a text file (one text a line) or a dataset column."""
-    from workbench.core.sources.data import clean, read_source
-
+    """Unlabelled text for general distillation, in batches."""
     config = recipe.distillation.general
-    raw, _ = read_source(config.source, config.text_column, None)
-    texts, _ = clean(raw, with_labels=False)
-    if config.max_rows:
-        texts = texts.select(range(min(config.max_rows, len(texts))))
-    dataset = tokenize(texts, tokenizer, recipe.data.max_length)
+    dataset = tokenize(unlabelled_texts(config.source, config.text_column, config.max_rows), tokenizer,
+                       recipe.data.max_length)
     training = recipe.training
     return train_loader(dataset, tokenizer, training.batch_size, training.seed, training.group_by_length)
+
+
+def unlabelled_texts(source: str, text_column: str, max_rows: int | None) -> Dataset:
+    """Unlabelled text (general distillation's, a transfer set's): a text file (one text a line) or a dataset
+    column, cleaned like the task data, its first max_rows rows."""
+    from workbench.core.sources.data import clean, read_source
+
+    raw, _ = read_source(source, text_column, None)
+    texts, _ = clean(raw, with_labels=False)
+    if max_rows:
+        texts = texts.select(range(min(max_rows, len(texts))))
+    return texts
 
 
 def _loaders(context: JobContext, data: TaskData, tokenizer, teacher_folder: Path) -> Loaders:
@@ -68,21 +79,37 @@ def _loaders(context: JobContext, data: TaskData, tokenizer, teacher_folder: Pat
     dev = eval_loader(splits["dev"], tokenizer, recipe.training.eval_batch_size)
     test = eval_loader(splits["test"], tokenizer, recipe.training.eval_batch_size)
     distill = train
-    if recipe.distillation.augmentation.enabled:
-        augmented = tokenize(_augmented(context, data, tokenizer, teacher_folder), tokenizer, max_length)
-        distill = train_loader(augmented, tokenizer, batch, seed, grouped)
+    transfer = _transfer_texts(context, data, tokenizer, teacher_folder)
+    if transfer:  # the training split, then the rows the teacher labels (distill/transfer.py)
+        distill_set = tokenize(with_transfer_rows(data.splits["train"], transfer), tokenizer, max_length)
+        distill = train_loader(distill_set, tokenizer, batch, seed, grouped)
     return Loaders(train, dev, test, distill)
 
 
-def _augmented(context: JobContext, data: TaskData, tokenizer, teacher_folder: Path):
-    """The training split with TinyBERT's word-replaced copies, cached in the run folder."""
-    from datasets import Dataset
+def _transfer_texts(context: JobContext, data: TaskData, tokenizer, teacher_folder: Path) -> list[str]:
+    """The transfer set's texts: word-replaced copies of the training texts, then the unlabelled source's."""
+    distillation = context.recipe.distillation
+    augmentation, transfer = distillation.augmentation, distillation.transfer
+    copies, unlabelled = [], []
+    if augmentation.enabled or transfer.copies:
+        config = augmentation if augmentation.enabled else augmentation.model_copy(update={"copies": transfer.copies})
+        copies = _copies(context, data, tokenizer, teacher_folder, config)
+    if transfer.source:
+        unlabelled = list(unlabelled_texts(transfer.source, transfer.text_column, transfer.max_rows)[TEXT])
+    if (copies or unlabelled) and context.writes_files:  # the card and the report say what the student saw
+        write_json(context.run.transfer_path, {"training_rows": len(data.splits["train"]), "copies": len(copies),
+                                               "source_rows": len(unlabelled),
+                                               "transfer_rows": len(copies) + len(unlabelled)})
+    return copies + unlabelled
 
+
+def _copies(context: JobContext, data: TaskData, tokenizer, teacher_folder: Path,
+            config: AugmentationConfig) -> list[str]:
+    """TinyBERT's word-replaced copies of the training texts, cached in the run folder."""
     from workbench.core.distill.augment import augment, cached_augmentation, make_augmenter
     from workbench.core.distill.precision import training_precision
 
-    recipe = context.recipe
-    config, seed = recipe.distillation.augmentation, recipe.training.seed
+    recipe, seed = context.recipe, context.recipe.training.seed
     train = data.splits["train"]
     bf16 = training_precision(recipe.training) == "bf16"  # the masked LM predicts in bf16 too: other copies
     key = {"data": data.content_hash, "teacher": recipe.teacher.source, "config": config.model_dump(), "seed": seed,
@@ -90,11 +117,11 @@ def _augmented(context: JobContext, data: TaskData, tokenizer, teacher_folder: P
 
     def compute() -> tuple[list[str], list[int]]:
         augmenter = make_augmenter(teacher_folder, tokenizer, config.model, recipe.teacher.trust_remote_code, bf16)
-        return augment(list(train["text"]), list(train["label"]), augmenter, config, seed)
+        return augment(list(train[TEXT]), list(train[LABEL]), augmenter, config, seed)
 
     with context.accelerator.main_process_first():  # rank 0 computes, the others read its cache
-        texts, labels = cached_augmentation(context.run.augmented_path, key, compute)
-    return Dataset.from_dict({"text": texts, "label": labels})
+        texts, _ = cached_augmentation(context.run.augmented_path, key, compute)
+    return texts[len(train):]  # the originals come first; the copies' labels are the teacher's
 
 
 def _teacher(context: JobContext, folder: Path, data: TaskData) -> tuple[Any, dict[str, Any] | None]:

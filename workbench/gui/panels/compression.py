@@ -35,6 +35,7 @@ class CompressionPanel(QScrollArea):
         left.addWidget(self._stages())
         left.addWidget(self._weights())
         left.addWidget(self._augmentation())
+        left.addWidget(self._method_rows("Transfer set (labelled by the teacher)", "distillation"))
         left.addWidget(self._general())
         left.addStretch(1)
         right.addWidget(self._pruning())
