@@ -165,8 +165,8 @@ def test_the_registry_gives_it_a_card_sentence_a_form_row_and_a_search_knob(qtbo
     base, teacher = Recipe(), TeacherShape(4, 32, 4, 64)
     assert base.search.space.transfer_copies == [0]  # existing studies draw nothing new
     space = base.search.space.model_copy(update={"layer_counts": [2], "transfer_copies": [0, 4]})
-    params = {"shape": "keep:2,4", "ffn_ratio": 0.0, "heads_ratio": 0.0, "vocabulary": False, "transfer_copies": 4,
-              "int8": "dynamic"}
+    params = {"shape": "keep:2,4", "ffn_ratio": 0.0, "heads_ratio": 0.0, "hidden_ratio": 0.0, "vocabulary": False,
+              "max_accuracy_drop": None, "transfer_copies": 4, "int8": "dynamic"}
     candidate = suggest(FixedTrial(params), space, teacher)
     assert candidate.describe() == "keeps layers 2,4, transfer ×4, dynamic int8"
     assert candidate_recipe(base, candidate, teacher, "t", "runs").distillation.transfer.copies == 4

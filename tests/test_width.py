@@ -202,7 +202,7 @@ def test_the_method_is_declared_to_the_card_estimate_form_report_and_search(tmp_
     base, teacher = Recipe(), TeacherShape(4, 32, 4, 64)
     space = base.search.space.model_copy(update={"hidden_ratios": [0.0, 0.25]})
     params = {"shape": "keep:2,4", "ffn_ratio": 0.0, "heads_ratio": 0.0, "hidden_ratio": 0.25, "vocabulary": False,
-              "max_accuracy_drop": None, "int8": "dynamic"}
+              "max_accuracy_drop": None, "transfer_copies": 0, "int8": "dynamic"}
     candidate = suggest(FixedTrial(params), space, teacher)
     assert candidate.describe() == "keeps layers 2,4, width -25%, dynamic int8"
     drawn = candidate_recipe(base, candidate, teacher, "w", tmp_path)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.events import Event, JobCancelled, JobControl
-from workbench.core.methods.registry import search_knobs
 from workbench.core.methods.method import REQUIRED
+from workbench.core.methods.registry import search_knobs
 from workbench.core.quiet import quiet_libraries
 from workbench.core.recipe import Recipe
 from workbench.core.search.costs import CostMeter
