@@ -1,0 +1,109 @@
+"""benchmarks/distillation_gain.py on a tiny finished job: every figure of its tables checked against what the
+run's own files say (evaluation.json, bench.json, timings.json, the ONNX files' sizes), and the ablation's
+lever rows against the jobs they ran."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.distillation_gain import main
+from benchmarks.gain_ablation import LEVERS, Lever
+from benchmarks.gain_measure import TEACHER_INT8, TEACHER_TORCH
+from tests.tiny import save_tiny_bert, tiny_recipe, write_tiny_csv
+from tests.tiny_job import run_to_end
+from workbench.core.run_folder import RunFolder
+from workbench.core.sources.models import folder_size_bytes
+
+FAST = ["--threads", "1", "--repeats", "3", "--warmup", "1"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A finished tiny job with int8 export, reference teachers and the int8 guard (a lever to switch off)."""
+    folder = tmp_path_factory.mktemp("gain")
+    recipe = tiny_recipe(save_tiny_bert(folder / "base"), write_tiny_csv(folder / "tiny.csv"), folder / "runs")
+    recipe.quantization.enabled = True
+    recipe.quantization.max_accuracy_drop = 0.5
+    return RunFolder.open(run_to_end(recipe)[-1].run_dir)
+
+
+def _table(args: list[str], tmp_path) -> dict:
+    out = tmp_path / "gain.json"
+    assert main([*args, *FAST, "--output", str(tmp_path / "runs"), "--json", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_each_figure_is_the_ratio_of_the_runs_own_figures(tiny_run, tmp_path, capsys):
+    (row,) = _table(["--run", str(tiny_run.path)], tmp_path)["gain"]
+    evaluation = json.loads(tiny_run.evaluation_path.read_text())
+    bench = json.loads(tiny_run.bench_path.read_text())["models"]
+    student = evaluation["student_int8"]["accuracy"]
+    references = {TEACHER_INT8: bench[TEACHER_INT8]["test"]["accuracy"],
+                  TEACHER_TORCH: evaluation["teacher"]["accuracy"]}
+    sizes = {TEACHER_INT8: tiny_run.onnx_path("teacher-int8.onnx").stat().st_size,
+             TEACHER_TORCH: folder_size_bytes(tiny_run.teacher_dir)}
+    student_size = tiny_run.onnx_path("student-int8.onnx").stat().st_size
+    assert row["student_accuracy"] == student
+    for name, accuracy in references.items():
+        versus = row["against"][name]
+        assert versus["accuracy"] == accuracy
+        kept = versus["kept"]
+        assert kept["ratio"] == pytest.approx(student / accuracy)
+        assert kept["low"] <= kept["ratio"] <= kept["high"] and kept["high"] - kept["low"] > 0
+        assert versus["size_ratio"] == pytest.approx(sizes[name] / student_size)
+        for batch in ("b1", "b32"):
+            latency = versus["latency"][batch]
+            assert latency["ratio"] == pytest.approx(latency["reference_ms"] / latency["student_ms"])
+            assert latency["rounds"] == 3 and latency["spread"] >= 0
+    assert row["seq_len"] == tiny_run.recipe().data.max_length and row["threads"] == 1
+    timings = json.loads(tiny_run.timings_path.read_text())
+    assert row["job"] == {"wall_s": timings["total"], "marks": []}  # its own teacher, one process: cold
+    printed = capsys.readouterr().out
+    assert f"{row['against'][TEACHER_INT8]['kept']['ratio']:.3f} (" in printed and "int8 teacher" in printed
+
+
+def test_the_interval_is_the_paired_difference_over_the_reference_accuracy(tiny_run, tmp_path):
+    from benchmarks.gain_measure import kept_share
+    from workbench.core.paired import paired_difference
+
+    reference = [True] * 8 + [False] * 2
+    student = [True] * 6 + [False, False, True, False]
+    kept, difference = kept_share(reference, student), paired_difference(reference, student)
+    assert kept["ratio"] == pytest.approx(0.7 / 0.8)
+    assert (kept["low"], kept["high"]) == pytest.approx((1 + difference.low / 0.8, 1 + difference.high / 0.8))
+
+
+def test_ablation_switches_each_lever_off_and_compares_with_the_full_run(tiny_run, tmp_path, capsys):
+    levers = "per-layer precision,relation loss,transfer set"
+    table = _table(["--ablate-from", str(tiny_run.path), "--levers", levers], tmp_path)["ablation"]
+    full, (row,) = table["full"], table["levers"]
+    assert full["run_dir"] == str(tiny_run.path) and row["lever"] == "per-layer precision"
+    lever_run = RunFolder.open(row["run_dir"])
+    assert lever_run.recipe().quantization.max_accuracy_drop is None
+    assert lever_run.recipe().distillation == tiny_run.recipe().distillation  # only the lever changed
+    assert row["job"]["marks"] == ["warm"]  # the full run's fine-tuned teacher, from the shared cache
+    assert row["student_accuracy"] == json.loads(lever_run.evaluation_path.read_text())["student_int8"]["accuracy"]
+    versus = row["vs_full"]
+    assert versus["accuracy"]["paired"]
+    assert versus["accuracy"]["points"] == pytest.approx(100 * (row["student_accuracy"] - full["student_accuracy"]))
+    for batch in ("b1", "b32"):
+        assert versus["latency_ratio"][batch] == pytest.approx(
+            row["against"][TEACHER_INT8]["latency"][batch]["ratio"] - full["against"][TEACHER_INT8]["latency"][batch]
+            ["ratio"])
+    skipped = {entry["lever"]: entry["reason"] for entry in table["skipped"]}
+    assert skipped["relation loss"] == "the preset does not use it" and "transfer set" in skipped
+    assert "per-layer precision" in capsys.readouterr().out
+
+
+def test_a_lever_is_skipped_where_the_recipe_lacks_its_key_or_does_not_use_it(tiny_run):
+    recipe = tiny_run.recipe()
+    assert "has no distillation.nothing_here" in Lever("new", (("distillation.nothing_here", "0"),)).skip_reason(recipe)
+    levers = {lever.name: lever for lever in LEVERS}
+    assert levers["whole corpus"].skip_reason(recipe) == ""  # 60 training rows, not 3000
+    assert levers["per-layer precision"].skip_reason(recipe) == ""
+    assert levers["FFN pruning"].skip_reason(recipe) == "the preset does not use it"
+    assert levers["2 layers"].skip_reason(recipe) == "the preset does not use it"  # a 1-layer student
+    recipe.student.teacher_layers = [1, 2]
+    assert levers["2 layers"].skip_reason(recipe) == ""
