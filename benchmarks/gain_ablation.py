@@ -79,8 +79,11 @@ def lever_recipe(base: Recipe, lever: Lever) -> Recipe:
 
 def for_output(recipe: Recipe, output: Path, cache: Path | None) -> Recipe:
     """The recipe writing its run under `output`, its teacher cache in `cache` (None: the recipe's own)."""
-    changes = [f"output_dir={output}"] + ([f"teacher.cache_dir={cache}"] if cache is not None else [])
-    return recipe.with_overrides(changes)
+    recipe = recipe.model_copy(deep=True)  # set directly: a path is no YAML to parse (`#`, `: ` in a name)
+    recipe.output_dir = str(output)
+    if cache is not None:
+        recipe.teacher.cache_dir = str(cache)
+    return recipe
 
 
 def same_job(first: Recipe, second: Recipe) -> bool:

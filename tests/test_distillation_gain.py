@@ -4,6 +4,8 @@ lever rows against the jobs they ran."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pytest
@@ -16,6 +18,7 @@ from tests.tiny_job import run_to_end
 from workbench.core.run_folder import RunFolder
 from workbench.core.sources.models import folder_size_bytes
 
+LEVER_NAMES = "per-layer precision,relation loss,transfer set"
 FAST = ["--threads", "1", "--repeats", "3", "--warmup", "1"]
 
 
@@ -29,14 +32,20 @@ def tiny_run(tmp_path_factory):
     return RunFolder.open(run_to_end(recipe)[-1].run_dir)
 
 
-def _table(args: list[str], tmp_path) -> dict:
-    out = tmp_path / "gain.json"
-    assert main([*args, *FAST, "--output", str(tmp_path / "runs"), "--json", str(out)]) == 0
-    return json.loads(out.read_text())
+@pytest.fixture(scope="module")
+def tables(tiny_run, tmp_path_factory) -> tuple[dict, str]:
+    """One run of the script: the tiny run measured, then its ablation with it as the full row (the same run
+    is measured once, so this also checks that the full row is the measured row)."""
+    folder = tmp_path_factory.mktemp("tables")
+    out, printed = folder / "gain.json", io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["--run", str(tiny_run.path), "--ablate-from", str(tiny_run.path), "--levers", LEVER_NAMES,
+                     *FAST, "--output", str(folder / "runs"), "--json", str(out)]) == 0
+    return json.loads(out.read_text()), printed.getvalue()
 
 
-def test_each_figure_is_the_ratio_of_the_runs_own_figures(tiny_run, tmp_path, capsys):
-    (row,) = _table(["--run", str(tiny_run.path)], tmp_path)["gain"]
+def test_each_figure_is_the_ratio_of_the_runs_own_figures(tiny_run, tables):
+    (row,), printed = tables[0]["gain"], tables[1]
     evaluation = json.loads(tiny_run.evaluation_path.read_text())
     bench = json.loads(tiny_run.bench_path.read_text())["models"]
     student = evaluation["student_int8"]["accuracy"]
@@ -60,11 +69,10 @@ def test_each_figure_is_the_ratio_of_the_runs_own_figures(tiny_run, tmp_path, ca
     assert row["seq_len"] == tiny_run.recipe().data.max_length and row["threads"] == 1
     timings = json.loads(tiny_run.timings_path.read_text())
     assert row["job"] == {"wall_s": timings["total"], "marks": []}  # its own teacher, one process: cold
-    printed = capsys.readouterr().out
     assert f"{row['against'][TEACHER_INT8]['kept']['ratio']:.3f} (" in printed and "int8 teacher" in printed
 
 
-def test_the_interval_is_the_paired_difference_over_the_reference_accuracy(tiny_run, tmp_path):
+def test_the_interval_is_the_paired_difference_over_the_reference_accuracy():
     from benchmarks.gain_measure import kept_share
     from workbench.core.paired import paired_difference
 
@@ -75,11 +83,10 @@ def test_the_interval_is_the_paired_difference_over_the_reference_accuracy(tiny_
     assert (kept["low"], kept["high"]) == pytest.approx((1 + difference.low / 0.8, 1 + difference.high / 0.8))
 
 
-def test_ablation_switches_each_lever_off_and_compares_with_the_full_run(tiny_run, tmp_path, capsys):
-    levers = "per-layer precision,relation loss,transfer set"
-    table = _table(["--ablate-from", str(tiny_run.path), "--levers", levers], tmp_path)["ablation"]
+def test_ablation_switches_each_lever_off_and_compares_with_the_full_run(tiny_run, tables):
+    table, printed = tables[0]["ablation"], tables[1]
     full, (row,) = table["full"], table["levers"]
-    assert full["run_dir"] == str(tiny_run.path) and row["lever"] == "per-layer precision"
+    assert full == {**tables[0]["gain"][0], "label": "full preset"} and row["lever"] == "per-layer precision"
     lever_run = RunFolder.open(row["run_dir"])
     assert lever_run.recipe().quantization.max_accuracy_drop is None
     assert lever_run.recipe().distillation == tiny_run.recipe().distillation  # only the lever changed
@@ -94,7 +101,9 @@ def test_ablation_switches_each_lever_off_and_compares_with_the_full_run(tiny_ru
             ["ratio"])
     skipped = {entry["lever"]: entry["reason"] for entry in table["skipped"]}
     assert skipped["relation loss"] == "the preset does not use it" and "transfer set" in skipped
-    assert "per-layer precision" in capsys.readouterr().out
+    line = next(line for line in printed.splitlines() if line.startswith("per-layer precision"))
+    assert "quantization.max_accuracy_drop=null" in line and f" {row['student_accuracy']:.4f} " in line
+    assert f"{row['against'][TEACHER_INT8]['kept']['ratio']:.3f} (" in line and "warm" in line
 
 
 def test_a_lever_is_skipped_where_the_recipe_lacks_its_key_or_does_not_use_it(tiny_run):
