@@ -116,3 +116,30 @@ def test_a_lever_is_skipped_where_the_recipe_lacks_its_key_or_does_not_use_it(ti
     assert levers["2 layers"].skip_reason(recipe) == "the preset does not use it"  # a 1-layer student
     recipe.student.teacher_layers = [1, 2]
     assert levers["2 layers"].skip_reason(recipe) == ""
+
+
+def test_the_difference_against_the_full_row_is_paired_on_the_same_test_examples():
+    import numpy as np
+
+    from benchmarks.distillation_gain import versus_full
+    from workbench.core.paired import paired_difference
+
+    correct = {"full": np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0], bool),
+               "lever": np.array([1, 1, 1, 1, 0, 0, 1, 0, 0, 1], bool)}
+
+    class Measured:  # what Gain.measured gives: (row, which test examples the int8 student got right)
+        def measured(self, run_dir):
+            return {}, correct[run_dir]
+
+    def row(accuracy: float, b1: float, b32: float, split: str) -> dict:
+        latency = {"b1": {"ratio": b1}, "b32": {"ratio": b32}}
+        return {"student_accuracy": accuracy, "test_split": split, "against": {TEACHER_INT8: {"latency": latency}}}
+
+    paired = versus_full(Measured(), "full", "lever", row(0.7, 2.0, 2.5, "s"), row(0.6, 2.4, 2.4, "s"))
+    difference = paired_difference(correct["full"], correct["lever"])
+    assert paired["accuracy"] == pytest.approx({"points": -10.0, "low": 100 * difference.low,
+                                                "high": 100 * difference.high, "p_value": difference.p_value,
+                                                "paired": True})
+    assert paired["latency_ratio"] == pytest.approx({"b1": 0.4, "b32": -0.1})
+    other_split = versus_full(Measured(), "full", "lever", row(0.7, 2.0, 2.5, "s"), row(0.65, 2.0, 2.5, "t"))
+    assert other_split["accuracy"] == pytest.approx({"points": -5.0, "paired": False})
