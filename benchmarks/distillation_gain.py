@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,7 @@ from benchmarks.gain_measure import TEACHER_INT8, TEACHER_TORCH, measure_run, qu
 from workbench.core.errors import WorkbenchError  # noqa: E402
 from workbench.core.paired import paired_difference  # noqa: E402
 from workbench.core.recipe import BUNDLED_TEACHER, Recipe  # noqa: E402
-from workbench.core.run_folder import RunFolder  # noqa: E402
+from workbench.core.run_folder import RunFolder, stamped_folder  # noqa: E402
 from workbench.core.sources.resources import preset_path, presets_dir  # noqa: E402
 
 DEFAULT_LEFT_OUT = ("smoke", "tinybert-4l-312d")  # see the module's note
@@ -121,19 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     gain = Gain(args)
     if note := quiet_check():
         print(f"⚠ before timing: {note}", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="gain-teacher-cache-") as scratch:
-        caches: dict[str, Path | None] = {}  # the teacher cache each preset's run used: its ablation shares it
-        ran: dict[str, Path | str] = {}
-        table = [gain.row(run, RunFolder.open(run).recipe().name) for run in args.run]
-        for preset in presets:
-            recipe = load_preset(preset)
-            caches[recipe.name] = Path(scratch) / recipe.name if args.cold else None
-            ran[recipe.name] = run_recipe(for_output(recipe, args.output, caches[recipe.name]))
-            table.append(gain.row(ran[recipe.name], recipe.name))
-        result: dict[str, Any] = {"gain": table}
-        if args.ablate or args.ablate_from:
-            base, full_dir, cache = ablation_base(args, ran, caches, Path(scratch))
-            result["ablation"] = ablation(gain, base, full_dir, levers, args.output, cache)
+    caches: dict[str, Path | None] = {}  # the teacher cache each preset's run used: its ablation shares it
+    ran: dict[str, Path | str] = {}
+    table = [gain.row(run, RunFolder.open(run).recipe().name) for run in args.run]
+    for preset in presets:
+        recipe = load_preset(preset)
+        caches[recipe.name] = cold_cache(args, recipe.name)
+        ran[recipe.name] = run_recipe(for_output(recipe, args.output, caches[recipe.name]))
+        table.append(gain.row(ran[recipe.name], recipe.name))
+    result: dict[str, Any] = {"gain": table}
+    if args.ablate or args.ablate_from:
+        base, full_dir, cache = ablation_base(args, ran, caches)
+        result["ablation"] = ablation(gain, base, full_dir, levers, args.output, cache)
     print(format_gain(table))
     if "ablation" in result:
         print("\n" + format_ablation(result["ablation"]))
@@ -142,8 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def ablation_base(args: argparse.Namespace, ran: dict[str, Path | str], caches: dict[str, Path | None],
-                  scratch: Path) -> tuple[Recipe, Path | str, Path]:
+def cold_cache(args: argparse.Namespace, name: str) -> Path | None:
+    """With --cold, a new empty teacher cache for the preset's job. Kept, not temporary: the run's recipe names
+    it, so that a later `--ablate-from` that run shares its fine-tuned teacher instead of fine-tuning again."""
+    return stamped_folder(args.output, f"teacher-cache-{name}", "a teacher cache") if args.cold else None
+
+
+def ablation_base(args: argparse.Namespace, ran: dict[str, Path | str], caches: dict[str, Path | None]
+                  ) -> tuple[Recipe, Path | str, Path]:
     """The recipe the levers change, the full row's run (given, run above, or run now: cold with --cold) and the
     teacher cache the lever jobs share with it."""
     preset = load_preset(args.ablate) if args.ablate else None
@@ -154,8 +158,8 @@ def ablation_base(args: argparse.Namespace, ran: dict[str, Path | str], caches: 
                              f"{args.ablate}'s; give a run of that preset, or leave one of the two out")
         cache = args.teacher_cache or base.teacher_cache_dir()
         return base, args.ablate_from, cache if cache.is_dir() else args.output / ".teacher-cache"
-    cache = (args.teacher_cache or caches.get(preset.name)
-             or (scratch / preset.name if args.cold else args.output / ".teacher-cache"))
+    cache = (args.teacher_cache or caches.get(preset.name) or cold_cache(args, preset.name)
+             or args.output / ".teacher-cache")
     full = ran.get(preset.name) or run_recipe(for_output(preset, args.output, cache))
     return preset, full, cache
 
@@ -164,7 +168,8 @@ def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", action="append", default=[], help="a preset name or recipe file to run")
     parser.add_argument("--run", action="append", default=[], type=Path, help="a finished run folder to measure")
-    parser.add_argument("--cold", action="store_true", help="each preset's job with a fresh, empty teacher cache")
+    parser.add_argument("--cold", action="store_true",
+                        help="each preset's job with a new, empty teacher cache (OUTPUT/teacher-cache-NAME-STAMP)")
     parser.add_argument("--ablate", help="the preset (name or file) whose levers are switched off one by one")
     parser.add_argument("--ablate-from", type=Path, help="a finished run of that preset: the ablation's full row")
     parser.add_argument("--levers", help="comma-separated lever names (default: all the preset uses)")

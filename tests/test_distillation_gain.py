@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,6 @@ from benchmarks.distillation_gain import main
 from benchmarks.gain_ablation import LEVERS, Lever
 from benchmarks.gain_measure import TEACHER_INT8, TEACHER_TORCH
 from tests.tiny import save_tiny_bert, tiny_recipe, write_tiny_csv
-from tests.tiny_job import run_to_end
 from workbench.core.run_folder import RunFolder
 from workbench.core.sources.models import folder_size_bytes
 
@@ -22,26 +22,47 @@ LEVER_NAMES = "per-layer precision,relation loss,transfer set"
 FAST = ["--threads", "1", "--repeats", "3", "--warmup", "1"]
 
 
+def _script(args: list[str], out: Path) -> tuple[dict, str]:
+    """The script's JSON tables and what it printed."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main([*args, *FAST, "--json", str(out)]) == 0
+    return json.loads(out.read_text()), printed.getvalue()
+
+
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """A finished tiny job with int8 export, reference teachers and the int8 guard (a lever to switch off)."""
+def cold(tmp_path_factory) -> tuple[dict, str]:
+    """The script running a tiny recipe file as a preset, cold: a job with int8 export, reference teachers and
+    the int8 guard (a lever to switch off), then its row."""
     folder = tmp_path_factory.mktemp("gain")
-    recipe = tiny_recipe(save_tiny_bert(folder / "base"), write_tiny_csv(folder / "tiny.csv"), folder / "runs")
+    recipe = tiny_recipe(save_tiny_bert(folder / "base"), write_tiny_csv(folder / "tiny.csv"), folder / "elsewhere")
     recipe.quantization.enabled = True
     recipe.quantization.max_accuracy_drop = 0.5
-    return RunFolder.open(run_to_end(recipe)[-1].run_dir)
+    preset = recipe.save(folder / "tiny.yaml")
+    return _script(["--preset", str(preset), "--cold", "--output", str(folder / "runs")], folder / "cold.json")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(cold) -> RunFolder:
+    return RunFolder.open(cold[0]["gain"][0]["run_dir"])
 
 
 @pytest.fixture(scope="module")
 def tables(tiny_run, tmp_path_factory) -> tuple[dict, str]:
-    """One run of the script: the tiny run measured, then its ablation with it as the full row (the same run
-    is measured once, so this also checks that the full row is the measured row)."""
+    """The finished tiny run measured, then its ablation with it as the full row (the same run is measured
+    once, so this also checks that the full row is the measured row)."""
     folder = tmp_path_factory.mktemp("tables")
-    out, printed = folder / "gain.json", io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        assert main(["--run", str(tiny_run.path), "--ablate-from", str(tiny_run.path), "--levers", LEVER_NAMES,
-                     *FAST, "--output", str(folder / "runs"), "--json", str(out)]) == 0
-    return json.loads(out.read_text()), printed.getvalue()
+    return _script(["--run", str(tiny_run.path), "--ablate-from", str(tiny_run.path), "--levers", LEVER_NAMES,
+                    "--output", str(folder / "runs")], folder / "gain.json")
+
+
+def test_a_cold_job_gets_a_new_teacher_cache_which_its_ablation_then_shares(cold, tiny_run, tables):
+    cache = Path(tiny_run.recipe().teacher.cache_dir)
+    assert cache.parent == tiny_run.path.parent and cache.name.startswith("teacher-cache-smoke-")
+    (row,) = cold[0]["gain"]
+    assert row["label"] == "smoke" and row["job"]["marks"] == []  # it fine-tuned its teacher
+    lever_run = RunFolder.open(tables[0]["ablation"]["levers"][0]["run_dir"])
+    assert lever_run.recipe().teacher.cache_dir == str(cache)
 
 
 def test_each_figure_is_the_ratio_of_the_runs_own_figures(tiny_run, tables):
