@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,6 @@ BATCHES = (1, 32)
 def quiet_check(seconds: float = 3.0) -> str:
     """'' or why the machine is not quiet right now: sampled before timing, so a busy machine is said at
     once rather than after minutes of noisy rounds."""
-    import time
-
     first = machine_load.sample()
     time.sleep(seconds)
     load = machine_load.load_between(first, machine_load.sample(), [])
