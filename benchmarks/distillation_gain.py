@@ -40,7 +40,7 @@ from benchmarks.gain_ablation import (  # noqa: E402
     run_recipe,
     same_job,
 )
-from benchmarks.gain_measure import TEACHER_INT8, TEACHER_TORCH, measure_run, quiet_check  # noqa: E402
+from benchmarks.gain_measure import TEACHER_INT8, TEACHER_TORCH, measure_run  # noqa: E402
 from workbench.core.errors import WorkbenchError  # noqa: E402
 from workbench.core.paired import paired_difference  # noqa: E402
 from workbench.core.recipe import BUNDLED_TEACHER, Recipe  # noqa: E402
@@ -118,8 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     presets = args.preset or ([] if (args.run or args.ablate or args.ablate_from) else default_presets())
     args.output.mkdir(parents=True, exist_ok=True)
     gain = Gain(args)
-    if note := quiet_check():
-        print(f"⚠ before timing: {note}", file=sys.stderr)
     caches: dict[str, Path | None] = {}  # the teacher cache each preset's run used: its ablation shares it
     ran: dict[str, Path | str] = {}
     table = [gain.row(run, RunFolder.open(run).recipe().name) for run in args.run]
@@ -195,7 +193,7 @@ def format_gain(rows: list[dict[str, Any]]) -> str:
                          f"{_ratio(versus['latency']['b1']):>12} {_ratio(versus['latency']['b32']):>12} "
                          f"{versus['size_ratio']:>7.2f} {_kept(versus['kept']):>22} "
                          f"{row['student_accuracy']:>7.4f}/{versus['accuracy']:.4f} {_job(row) if i == 0 else '':>12}")
-        lines += [f"{'':<28} ⚠ {row['noisy']}"] if row["noisy"] else []
+        lines += _warnings(row, 28)
     timed = next((row for row in rows if "error" not in row), None)
     if timed:
         rounds = timed["against"][TEACHER_INT8]["latency"]["b1"]["rounds"]
@@ -218,9 +216,15 @@ def format_ablation(table: dict[str, Any]) -> str:
         lines.append(f"{name:<24} {row.get('override', '-')[:40]:<40} {row['student_accuracy']:>8.4f} "
                      f"{_kept(versus['kept']):>22} {_ratio(versus['latency']['b1']):>12} "
                      f"{_ratio(versus['latency']['b32']):>12} {_job(row):>12}  {_versus(row.get('vs_full'))}")
-        lines += [f"{'':<24} ⚠ {row['noisy']}"] if row["noisy"] else []
+        lines += _warnings(row, 24)
     lines += [f"{entry['lever']:<24} skipped: {entry['reason']}" for entry in table["skipped"]]
     return "\n".join(lines)
+
+
+def _warnings(row: dict[str, Any], indent: int) -> list[str]:
+    """The table's lines on a busy machine: just before timing, and while timing (measure's own verdict)."""
+    notes = [f"before timing: {row['busy_before_timing']}" if row["busy_before_timing"] else "", row["noisy"]]
+    return [f"{'':<{indent}} ⚠ {note}" for note in notes if note]
 
 
 def _ratio(latency: dict[str, float]) -> str:

@@ -47,7 +47,8 @@ class Lever:
 
 LEVERS = (
     Lever("whole corpus", (("data.train_size", "3000"),)),
-    Lever("transfer set", (("distillation.transfer.copies", "0"),)),
+    # Both kinds of transfer rows: word-replaced copies and unlabelled text (the transfer branch's keys).
+    Lever("transfer set", (("distillation.transfer.copies", "0"), ("distillation.transfer.source", "null"))),
     Lever("augmentation", (("distillation.augmentation.enabled", "false"),)),
     Lever("relation loss", (("distillation.attention_loss", "scores"),)),
     Lever("hidden-width reduction", (("pruning.hidden_ratio", "0"),)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,13 @@ def measure_run(run_dir: Path, threads: int, seq_len: int | None, repeats: int, 
     scored = {name: classification_metrics(test.labels, predicted, test.label_names)
               for name, predicted in predictions.items()}  # so that `measure` does not score them again
     length = seq_len or run.recipe().data.max_length
+    if busy := quiet_check():
+        print(f"⚠ {run.path.name}, before timing: {busy}", file=sys.stderr)
     result = measure(variants, test, threads, BATCHES, (length,), repeats, warmup, scored=scored)
     correct = {name: predicted == test.labels for name, predicted in predictions.items()}
     split = hashlib.sha256(json.dumps([test.texts, test.labels.tolist()]).encode()).hexdigest()[:16]
-    return ({"run_dir": str(run.path), "test_split": split, **gain_row(result, correct), "job": job_time(run)},
+    return ({"run_dir": str(run.path), "test_split": split, "busy_before_timing": busy, **gain_row(result, correct),
+             "job": job_time(run)},
             correct[STUDENT])
 
 

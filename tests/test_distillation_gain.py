@@ -164,3 +164,15 @@ def test_the_difference_against_the_full_row_is_paired_on_the_same_test_examples
     assert paired["latency_ratio"] == pytest.approx({"b1": 0.4, "b32": -0.1})
     other_split = versus_full(Measured(), "full", "lever", row(0.7, 2.0, 2.5, "s"), row(0.65, 2.0, 2.5, "t"))
     assert other_split["accuracy"] == pytest.approx({"points": -5.0, "paired": False})
+
+
+def test_a_busy_machine_is_said_in_the_table_before_and_while_timing(cold):
+    from benchmarks.distillation_gain import format_gain
+
+    (row,) = cold[0]["gain"]
+    busy = {**row, "busy_before_timing": "noisy: the machine was busy (A)", "noisy": "noisy: the machine was busy (B)"}
+    lines = format_gain([busy]).splitlines()
+    assert lines[3].strip() == "⚠ before timing: noisy: the machine was busy (A)"
+    assert lines[4].strip() == "⚠ noisy: the machine was busy (B)"
+    quiet = {**row, "busy_before_timing": "", "noisy": ""}
+    assert "⚠" not in format_gain([quiet])
