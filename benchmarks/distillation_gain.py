@@ -213,7 +213,7 @@ def format_ablation(table: dict[str, Any]) -> str:
             lines.append(f"{name:<24} failed: {row['error']}")
             continue
         versus = row["against"][TEACHER_INT8]
-        lines.append(f"{name:<24} {row.get('override', '-')[:40]:<40} {row['student_accuracy']:>8.4f} "
+        lines.append(f"{name:<24} {row.get('override', '-'):<40} {row['student_accuracy']:>8.4f} "
                      f"{_kept(versus['kept']):>22} {_ratio(versus['latency']['b1']):>12} "
                      f"{_ratio(versus['latency']['b32']):>12} {_job(row):>12}  {_versus(row.get('vs_full'))}")
         lines += _warnings(row, 24)
