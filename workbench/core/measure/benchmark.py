@@ -196,10 +196,19 @@ def score_variant(variant: Variant, test: Split, threads: int = 2) -> dict[str, 
     return _classify(load_runner(variant, threads), load_tokenizer_from(variant.tokenizer), test)
 
 
+def predict_variant(variant: Variant, test: Split, threads: int = 2) -> np.ndarray:
+    """The class one model predicts for each example of `test`, scored as `score_variant` scores it (for paired
+    comparisons, which need the examples, not the totals)."""
+    return _predict(load_runner(variant, threads), load_tokenizer_from(variant.tokenizer), test)
+
+
 def _classify(runner: Runner, tokenizer, test: Split) -> dict[str, Any]:
+    return classification_metrics(test.labels, _predict(runner, tokenizer, test), test.label_names)
+
+
+def _predict(runner: Runner, tokenizer, test: Split) -> np.ndarray:
     encoded = encode_batches(test.texts, tokenizer, test.max_length, 64)
-    predictions = np.concatenate([runner(batch).argmax(-1) for batch in encoded])
-    return classification_metrics(test.labels, predictions, test.label_names)
+    return np.concatenate([runner(batch).argmax(-1) for batch in encoded])
 
 
 def _latency_entry(batch: int, seq_len: int, seconds: list[float]) -> dict[str, Any]:

@@ -1,0 +1,114 @@
+"""Each lever's share of distillation's gain: the preset's job again with one lever switched off per row.
+
+A lever is a name and recipe overrides written as `workbench run --set key=value` takes them (applied by the
+same code, Recipe.with_overrides). A lever the preset does not use (the override is what the preset already
+says) or whose key this recipe does not have (a lever another branch adds) is skipped with a note, not run.
+Every job of an ablation shares one teacher cache (teacher.cache_dir), so the levers that keep the preset's
+data reuse its fine-tuned teacher; only the 'whole corpus' row fine-tunes one again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.events import Failed, Finished
+from workbench.core.job import run_job
+from workbench.core.progress import follow
+from workbench.core.recipe import Recipe
+from workbench.core.safe_yaml import parse_yaml
+
+MISSING = object()
+
+
+@dataclass(frozen=True)
+class Lever:
+    name: str
+    overrides: tuple[tuple[str, str], ...]  # (dotted key, value as YAML text), as `--set key=value` writes them
+    # Whether the preset uses the lever; None: some override differs from what the preset says.
+    used: Callable[[Recipe], bool] | None = None
+
+    @property
+    def assignments(self) -> list[str]:
+        return [f"{key}={value}" for key, value in self.overrides]
+
+    def skip_reason(self, recipe: Recipe) -> str:
+        """'' when the lever can be switched off in this recipe, else why it is not run."""
+        data = recipe.model_dump(mode="json")
+        absent = [key for key, _ in self.overrides if _lookup(data, key) is MISSING]
+        if absent:
+            return f"the recipe has no {', '.join(absent)} (the lever is not in this version)"
+        used = self.used(recipe) if self.used else any(
+            _lookup(data, key) != parse_yaml(value, key) for key, value in self.overrides)
+        return "" if used else "the preset does not use it"
+
+
+LEVERS = (
+    Lever("whole corpus", (("data.train_size", "3000"),)),
+    # Both kinds of transfer rows: word-replaced copies and unlabelled text (the transfer branch's keys).
+    Lever("transfer set", (("distillation.transfer.copies", "0"), ("distillation.transfer.source", "null"))),
+    Lever("augmentation", (("distillation.augmentation.enabled", "false"),)),
+    Lever("relation loss", (("distillation.attention_loss", "scores"),)),
+    Lever("hidden-width reduction", (("pruning.hidden_ratio", "0"),)),
+    Lever("2 layers", (("student.teacher_layers", "[2, 4, 6]"),),
+          lambda recipe: len(recipe.student.teacher_layers or ()) == 2),
+    Lever("per-layer precision", (("quantization.max_accuracy_drop", "null"),)),
+    Lever("FFN pruning", (("pruning.ffn_ratio", "0"),)),
+)
+
+
+def chosen_levers(names: str | None) -> list[Lever]:
+    """The levers named in a comma-separated list (all when None); an unknown name ends the script."""
+    if names is None:
+        return list(LEVERS)
+    by_name = {lever.name: lever for lever in LEVERS}
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in by_name]
+    if unknown:
+        raise SystemExit(f"--levers: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(by_name)}")
+    return [by_name[name] for name in wanted]
+
+
+def lever_recipe(base: Recipe, lever: Lever) -> Recipe:
+    """The base job with the lever switched off, under a name that says so."""
+    recipe = base.with_overrides(lever.assignments)
+    recipe.name = f"{base.name}-without-{lever.name.replace(' ', '-')}"[:100]
+    return recipe
+
+
+def for_output(recipe: Recipe, output: Path, cache: Path | None) -> Recipe:
+    """The recipe writing its run under `output`, its teacher cache in `cache` (None: the recipe's own)."""
+    recipe = recipe.model_copy(deep=True)  # set directly: a path is no YAML to parse (`#`, `: ` in a name)
+    recipe.output_dir = str(output)
+    if cache is not None:
+        recipe.teacher.cache_dir = str(cache)
+    return recipe
+
+
+def same_job(first: Recipe, second: Recipe) -> bool:
+    """Whether two recipes run the same job, wherever they write their runs and keep their teachers."""
+    def core(recipe: Recipe) -> dict[str, Any]:
+        data = recipe.model_dump(mode="json")
+        data.pop("name"), data.pop("output_dir"), data["teacher"].pop("cache_dir")
+        return data
+
+    return core(first) == core(second)
+
+
+def run_recipe(recipe: Recipe) -> Path | str:
+    """The finished run's folder, or why the job did not finish (one line)."""
+    last = follow(run_job(recipe))
+    if isinstance(last, Finished) and last.status == "finished":
+        return Path(last.run_dir)
+    return last.message if isinstance(last, Failed) else f"{recipe.name}: the job ended as {last}"
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
