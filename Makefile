@@ -52,8 +52,11 @@ upgrade-test:
 run: $(STAMP) $(WEB_ASSETS)
 	$(BIN)/workbench-gui resources/presets/quick-demo.yaml
 
+# Two pytest-xdist workers, one a core on the 2-core machines it is timed on (tests/conftest.py gives each worker
+# one torch thread and starts the slowest files first); --dist loadfile keeps a file's tests on one worker, so a
+# module fixture is built once.
 test: $(STAMP) $(WEB_ASSETS)
-	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 demo: $(STAMP)
 	$(BIN)/workbench run resources/presets/quick-demo.yaml

@@ -3,12 +3,27 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs one pytest-xdist worker a core: one thread each, set
+    for threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before torch loads, so the workers share no core
+        os.environ.setdefault(threads, "1")
 
 import sys  # noqa: E402
 
 import pytest  # noqa: E402
 
 from tests.tiny import save_tiny_bert, tiny_recipe, write_tiny_csv  # noqa: E402
+
+# The files that take longest, slowest first (measured with --durations). Under `make test` (--dist loadfile
+# --no-loadscope-reorder) they start first, so that no worker is left running one of them alone at the end.
+SLOWEST_FILES = ("test_job.py", "test_hostile_concurrency.py", "test_families_end_to_end.py", "test_search_workers.py",
+                 "test_search_hostile.py", "test_teacher_reuse.py", "test_gui_import_race.py", "test_cli_run.py",
+                 "test_resume_property.py", "test_web_demo.py", "test_gui_panels.py", "test_benchmark.py")
+
+
+def pytest_collection_modifyitems(items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker collects alike; a plain run keeps the file order
+        first = {name: rank for rank, name in enumerate(SLOWEST_FILES)}
+        items.sort(key=lambda item: first.get(item.path.name, len(first)))  # stable: the rest keep their order
 
 
 @pytest.fixture(autouse=True)

@@ -170,16 +170,29 @@ def test_pause_holds_the_loop_between_steps_until_resumed(recipe):
 
     control = JobControl()
     control.pause()
-    events = []
-    worker = threading.Thread(target=lambda: events.extend(run_job(recipe, control)))
+    events, held, resumed, woke_resumed = [], threading.Event(), threading.Event(), []
+    wait_while_paused = control.wait_while_paused
+
+    def wait_and_tell() -> float:  # the job at a point where it waits while paused; was it held there?
+        held.set()
+        waited = wait_while_paused()
+        woke_resumed.append(resumed.is_set())
+        return waited
+
+    def run() -> None:  # each event seen as it comes (events.extend(run_job(...)) saw none before the end)
+        for event in run_job(recipe, control):
+            events.append(event)
+
+    control.wait_while_paused = wait_and_tell
+    worker = threading.Thread(target=run)
     worker.start()
-    deadline = time.monotonic() + 60
-    while not any(isinstance(e, StageStarted) for e in list(events)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert held.wait(60), "the job never reached a pause point"
     time.sleep(0.5)
     assert not any(isinstance(e, Step) for e in list(events)), "a paused job took a step"
+    resumed.set()
     control.resume()
     worker.join(timeout=120)
+    assert woke_resumed[0], "the job went on past a pause point before it was resumed"
     assert isinstance(events[-1], Finished) and events[-1].status == "finished"
 
 
