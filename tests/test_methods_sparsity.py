@@ -29,7 +29,9 @@ def test_sparsity_is_described_on_the_card_in_the_estimate_the_form_and_the_repo
                                                        "recovery epoch(s)")
     assert registry.pruning_estimate(pruning, 4, 64).startswith("30% of encoder weights zeroed (same file size")
     keys = [row.key for row in registry.form_rows("pruning")]
-    assert keys.index("pruning.threshold_units") + 1 == keys.index("pruning.unstructured_sparsity")
+    # In the registry's order: structured pruning's rows, hidden width's, then sparsity's, then vocabulary's.
+    assert keys.index("pruning.threshold_units") + 1 == keys.index("pruning.hidden_ratio")
+    assert keys.index("pruning.hidden_ratio") + 1 == keys.index("pruning.unstructured_sparsity")
     assert keys.index("pruning.unstructured_scope") + 1 == keys.index("pruning.vocabulary")
     assert registry.report_sections(run) == []
     write_json(run.sparsity_path, {"requested": 0.3, "scope": "global", "sparsity": 0.3, "weights": 100, "zeros": 30,
