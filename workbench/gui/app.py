@@ -22,6 +22,8 @@ from workbench.gui.icon import app_icon
 from workbench.gui.main_window import MainWindow, recent_recipes_in
 from workbench.gui.xcb_check import check_xcb
 
+GC_INTERVAL_S = 0.5
+
 
 class _FirstPaint(QObject):
     """Reports the first paint of the window on stdout, once."""
@@ -47,6 +49,16 @@ def first_recipe_path(args: Sequence[str], settings: QSettings) -> Path:
     return next((Path(p) for p in recent_recipes_in(settings) if Path(p).is_file()), preset_path("quick-demo"))
 
 
+def collect_garbage_in_gui_thread():
+    """Python's cycle collector, run only by a timer of the GUI thread (pyqtgraph's GarbageCollector), never
+    in the job's thread. A collection in the job's thread frees Qt objects of the window there: Qt then holds
+    its connection lock while PySide waits for the GIL, which the GUI thread holds while it waits for that
+    lock (a full-corpus job hung this way at the start of its intermediate stage). Keep the returned object."""
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=GC_INTERVAL_S)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     quiet_environment()
     args = list(sys.argv[1:] if argv is None else argv)
@@ -62,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("TinyBERT Workbench")
     app.setWindowIcon(app_icon())
     app.setDesktopFileName("tinybert-workbench")  # ties the window to the installed .desktop entry
+    collector = collect_garbage_in_gui_thread()  # noqa: F841 (its timer lives as long as the app)
     settings = QSettings()
     path = first_recipe_path(args, settings)
     try:
