@@ -12,7 +12,8 @@ older name of L2.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -86,37 +87,44 @@ def _gradient_importance(model: PreTrainedModel, batches: Iterable[dict[str, tor
             _gate(gates, "heads", index, head_size)))
         hooks.append(family.linear(layer, family.ffn_out_path).register_forward_pre_hook(
             _gate(gates, "neurons", index, 1)))
-    was_training, device = model.training, next(model.parameters()).device
-    model.eval()  # dropout would add noise to the gradients
     seen = 0
+    with measuring(model, hooks) as device, torch.enable_grad():
+        for batch in batches:
+            inputs = {name: value.to(device) for name, value in model_inputs(batch).items()}
+            size = len(inputs["input_ids"])
+            # One gate per example (batch, units): its gradient is that example's own, so the absolute
+            # value is taken per example as in Michel et al., not after examples cancel each other out.
+            gates["heads"] = [torch.ones(size, heads, device=device, requires_grad=True) for _ in layers]
+            gates["neurons"] = [torch.ones(size, width, device=device, requires_grad=True) for width in ffn]
+            logits = getattr(model(**inputs), "logits", None)
+            if logits is None:
+                raise PruningError("gradient importance needs a model with a classification head; "
+                                   "use importance 'l1' or 'l2'")
+            # Unlabelled batches: the model's own predictions stand in for labels.
+            labels = batch["labels"].to(device) if "labels" in batch else logits.argmax(-1)
+            loss = F.cross_entropy(logits, labels, reduction="sum")
+            grads = torch.autograd.grad(loss, gates["heads"] + gates["neurons"])
+            for index in range(len(layers)):
+                head_scores[index] += grads[index].abs().sum(0).cpu()
+                neuron_scores[index] += grads[len(layers) + index].abs().sum(0).cpu()
+            seen += size
+    if not seen:
+        raise PruningError("gradient importance needs at least one batch of dev examples")
+    return Importance([s / seen for s in head_scores], [s / seen for s in neuron_scores])
+
+
+@contextlib.contextmanager
+def measuring(model: nn.Module, hooks: list[torch.utils.hooks.RemovableHandle]) -> Iterator[torch.device]:
+    """A pass that ranks units: the model in eval mode (dropout would add noise to what is measured) with the
+    recording `hooks` on; afterwards the hooks are removed and the model's mode restored. Yields its device."""
+    was_training = model.training
+    model.eval()
     try:
-        with torch.enable_grad():
-            for batch in batches:
-                inputs = {name: value.to(device) for name, value in model_inputs(batch).items()}
-                size = len(inputs["input_ids"])
-                # One gate per example (batch, units): its gradient is that example's own, so the absolute
-                # value is taken per example as in Michel et al., not after examples cancel each other out.
-                gates["heads"] = [torch.ones(size, heads, device=device, requires_grad=True) for _ in layers]
-                gates["neurons"] = [torch.ones(size, width, device=device, requires_grad=True) for width in ffn]
-                logits = getattr(model(**inputs), "logits", None)
-                if logits is None:
-                    raise PruningError("gradient importance needs a model with a classification head; "
-                                       "use importance 'l1' or 'l2'")
-                # Unlabelled batches: the model's own predictions stand in for labels.
-                labels = batch["labels"].to(device) if "labels" in batch else logits.argmax(-1)
-                loss = F.cross_entropy(logits, labels, reduction="sum")
-                grads = torch.autograd.grad(loss, gates["heads"] + gates["neurons"])
-                for index in range(len(layers)):
-                    head_scores[index] += grads[index].abs().sum(0).cpu()
-                    neuron_scores[index] += grads[len(layers) + index].abs().sum(0).cpu()
-                seen += size
+        yield next(model.parameters()).device
     finally:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
-    if not seen:
-        raise PruningError("gradient importance needs at least one batch of dev examples")
-    return Importance([s / seen for s in head_scores], [s / seen for s in neuron_scores])
 
 
 def _gate(gates: dict[str, list[torch.Tensor]], kind: str, index: int, width: int) -> Callable:

@@ -22,7 +22,13 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from workbench.core.compress.importance import ImportanceMethod, PruningError, compute_importance, current_heads
+from workbench.core.compress.importance import (
+    ImportanceMethod,
+    PruningError,
+    compute_importance,
+    current_heads,
+    measuring,
+)
 from workbench.core.compress.pruning import removed_count
 from workbench.core.sources.batches import model_inputs
 from workbench.core.sources.families import EncoderFamily, family_of
@@ -56,21 +62,14 @@ def hidden_importance(model: PreTrainedModel, batches: Iterable[dict[str, torch.
         return record
 
     hooks = [norm.register_forward_hook(recorder(i)) for i, norm in enumerate(norms)]
-    was_training, device = model.training, next(model.parameters()).device
-    model.eval()  # dropout would add noise to the activations
     tokens = 0.0
-    try:
-        with torch.no_grad():
-            for batch in batches:
-                inputs = {name: value.to(device) for name, value in model_inputs(batch).items()}
-                real = inputs.get("attention_mask", torch.ones_like(inputs["input_ids"]))
-                mask[:] = [real.unsqueeze(-1).float()]  # padding is no activation of the text
-                tokens += float(real.sum())
-                model(**inputs)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
+    with measuring(model, hooks) as device, torch.no_grad():
+        for batch in batches:
+            inputs = {name: value.to(device) for name, value in model_inputs(batch).items()}
+            real = inputs.get("attention_mask", torch.ones_like(inputs["input_ids"]))
+            mask[:] = [real.unsqueeze(-1).float()]  # padding is no activation of the text
+            tokens += float(real.sum())
+            model(**inputs)
     if not tokens:
         raise PruningError("hidden-width pruning ranks channels on dev batches, and none were given")
     return (totals / tokens).sum(0)

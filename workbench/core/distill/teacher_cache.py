@@ -118,22 +118,21 @@ class TeacherCache:
             entry = self._entries.setdefault(key, {})
             new = {name: _trim(value[row], sequence_dims(name), length).to("cpu", copy=True)
                    for name, value in targets.items() if name not in entry}
-            if complete and self._fits(new):
-                self._keep(entry, new)
-                continue
-            complete = False
-            self._keep(entry, {name: value for name, value in new.items() if not sequence_dims(name)})
+            complete = complete and self._keep(entry, new)
+            if not complete:
+                self._keep(entry, {name: value for name, value in new.items() if not sequence_dims(name)})
             if not entry:
                 del self._entries[key]
         return complete
 
-    def _fits(self, targets: Targets) -> bool:
-        return self.used_bytes + sum(t.numel() * t.element_size() for t in targets.values()) <= self.budget_bytes
-
-    def _keep(self, entry: Targets, targets: Targets) -> None:
-        if targets and self._fits(targets):
-            entry.update(targets)
-            self.used_bytes += sum(t.numel() * t.element_size() for t in targets.values())
+    def _keep(self, entry: Targets, targets: Targets) -> bool:
+        """Add the targets to the example's entry if they fit in what is left of the budget."""
+        size = sum(t.numel() * t.element_size() for t in targets.values())
+        if self.used_bytes + size > self.budget_bytes:
+            return False
+        entry.update(targets)
+        self.used_bytes += size
+        return True
 
     def _assemble(self, keys: list[int], seq_len: int, names: set[str]) -> Targets:
         first = self._entries[keys[0]]
