@@ -164,9 +164,9 @@ def test_later_stages_on_the_same_cache_write_nothing_the_store_already_holds(tm
 
 
 def test_past_the_budget_logits_are_still_kept_so_logit_stages_never_run_the_teacher_again():
-    # Room for one example's hidden states and scores (and logits), not for two.
+    # Room for one example's hidden states, scores and logits to the byte: none left for a second's logits.
     one = sum(v[0].numel() * v.element_size() for v in _targets(5).values())
-    cache = TeacherCache(budget_bytes=one + 3 * 4)  # and for a second set of logits (3 floats)
+    cache = TeacherCache(budget_bytes=one)
     cache.targets(torch.tensor([7, 9]), torch.tensor([5, 5]), 5, NAMES, lambda: _targets(5))
     assert not cache._holds([9], NAMES)  # example 9's hidden states and scores did not fit
     logits = cache.targets(torch.tensor([7, 9]), torch.tensor([5, 5]), 5, {"logits"}, _never)

@@ -111,8 +111,10 @@ class TeacherCache:
 
     def _store(self, keys: list[int], lengths: list[int], targets: Targets) -> bool:
         """Keep each example's targets; False once the budget is spent. Past it, an example's targets without a
-        sequence dimension (its logits: a few bytes) are still kept while they fit, so that the stages reading
-        only logits (prediction, recovery, QAT) never run the teacher again after the first full pass."""
+        sequence dimension (its logits: a few bytes) are kept all the same, so that the stages reading only
+        logits (prediction, recovery, QAT) never run the teacher again after the first full pass: they overrun
+        the budget by at most examples x classes x 4 bytes, where a budget spent to its last bytes had left
+        most examples without logits and those stages running the teacher on nearly every batch."""
         complete = True
         for row, (key, length) in enumerate(zip(keys, lengths, strict=True)):
             entry = self._entries.setdefault(key, {})
@@ -120,19 +122,21 @@ class TeacherCache:
                    for name, value in targets.items() if name not in entry}
             complete = complete and self._keep(entry, new)
             if not complete:
-                self._keep(entry, {name: value for name, value in new.items() if not sequence_dims(name)})
+                self._add(entry, {name: value for name, value in new.items() if not sequence_dims(name)})
             if not entry:
                 del self._entries[key]
         return complete
 
     def _keep(self, entry: Targets, targets: Targets) -> bool:
         """Add the targets to the example's entry if they fit in what is left of the budget."""
-        size = sum(t.numel() * t.element_size() for t in targets.values())
-        if self.used_bytes + size > self.budget_bytes:
+        if self.used_bytes + _size(targets) > self.budget_bytes:
             return False
-        entry.update(targets)
-        self.used_bytes += size
+        self._add(entry, targets)
         return True
+
+    def _add(self, entry: Targets, targets: Targets) -> None:
+        entry.update(targets)
+        self.used_bytes += _size(targets)
 
     def _assemble(self, keys: list[int], seq_len: int, names: set[str]) -> Targets:
         first = self._entries[keys[0]]
@@ -146,6 +150,10 @@ class TeacherCache:
                 out[(row, *[slice(0, s) for s in value.shape])] = value
             batch[name] = out
         return batch
+
+
+def _size(targets: Targets) -> int:
+    return sum(t.numel() * t.element_size() for t in targets.values())
 
 
 def narrowed(targets: Targets, length: int) -> Targets:
