@@ -1,6 +1,12 @@
 import random
+from types import SimpleNamespace
 
-from workbench.core.sources.batches import EpochOrder
+import numpy as np
+import torch
+
+from tests.tiny import WORDS, tiny_tokenizer
+from workbench.core.measure.prediction import predict
+from workbench.core.sources.batches import EpochOrder, eval_loader
 
 
 def padded_tokens(order: list[int], lengths: list[int], batch_size: int) -> int:
@@ -26,3 +32,26 @@ def test_grouping_by_length_pads_far_less_than_random_batches():
     random_batches = padded_tokens(list(EpochOrder(3200, 1)), lengths, 32)
     grouped = padded_tokens(list(EpochOrder(3200, 1, lengths, 32)), lengths, 32)
     assert grouped < 0.65 * random_batches
+
+
+class _LengthParity(torch.nn.Module):
+    """Predicts each text's token count modulo 3: a class that depends on the text alone, not on its batch."""
+
+    def forward(self, input_ids, attention_mask):
+        return SimpleNamespace(logits=torch.nn.functional.one_hot(attention_mask.sum(1) % 3, 3).float())
+
+
+def test_evaluation_reads_shortest_first_and_predictions_come_back_in_the_splits_order(tmp_path):
+    from datasets import Dataset
+
+    tokenizer = tiny_tokenizer(tmp_path)
+    rng = random.Random(0)
+    texts = [" ".join(rng.choices(WORDS, k=rng.randint(1, 30))) for _ in range(50)]
+    dataset = Dataset.from_dict(dict(tokenizer(texts)))
+    loader = eval_loader(dataset, tokenizer, batch_size=8)
+    read = [int(n) for batch in loader for n in batch["attention_mask"].sum(1)]
+    padded = [batch["input_ids"].shape[1] for batch in loader]
+    assert sum(padded) < sum(max(len(ids) for ids in dataset["input_ids"][i:i + 8]) for i in range(0, 50, 8))
+    expected = np.array([len(ids) % 3 for ids in dataset["input_ids"]])
+    assert read == sorted(read) != [len(ids) for ids in dataset["input_ids"]]  # not the split's order
+    assert np.array_equal(predict(_LengthParity(), loader, "cpu"), expected)

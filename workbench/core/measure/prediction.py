@@ -10,6 +10,7 @@ from workbench.core.sources.model_runner import model_feeds, torch_input_names
 
 
 def predict(model: torch.nn.Module, loader, device: torch.device | str) -> np.ndarray:
+    """The predicted class of every example, in the dataset's order whatever order the loader reads it in."""
     model.eval()
     predictions = []
     with torch.inference_mode():
@@ -17,4 +18,7 @@ def predict(model: torch.nn.Module, loader, device: torch.device | str) -> np.nd
             # The model's declared inputs only (the core's one runner decides that for every model).
             inputs = model_feeds(torch_input_names(model), {k: v.to(device) for k, v in model_inputs(batch).items()})
             predictions.append(model(**inputs).logits.argmax(-1).cpu())
-    return torch.cat(predictions).numpy()
+    read = torch.cat(predictions).numpy()
+    in_order = np.empty_like(read)
+    in_order[np.fromiter(iter(loader.sampler), dtype=np.int64, count=len(read))] = read
+    return in_order
