@@ -198,3 +198,11 @@ def test_a_damaged_int8_model_fails_the_gate_naming_what_broke(decisive_int8, tm
     damaged = change_initializer(int8, tmp_path / "student-int8.onnx", name, change)
     result = check_parity(damaged, folder, batches, QuantizationConfig())
     assert result.verdict == "broken" and not result.ok and names in result.message, result.message
+
+
+def test_the_parity_pass_reads_shortest_first_with_each_text_keeping_its_label():
+    from workbench.core.sources.split_inputs import Split
+
+    texts = ["a much longer text than the others", "short", "mid length", ""]
+    split = Split(texts, np.array([0, 1, 2, 0]), ["a", "b", "c"], 16).shortest_first()
+    assert split.texts == ["", "short", "mid length", texts[0]] and split.labels.tolist() == [0, 1, 2, 0]
