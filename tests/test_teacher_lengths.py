@@ -45,3 +45,23 @@ def test_an_examples_targets_do_not_depend_on_the_batch_it_is_in():
     assert torch.equal(mixed["logits"][1], alone["logits"][0])
     assert torch.equal(mixed["hidden1"][1, :5], alone["hidden1"][0, :5])
     assert mixed["hidden1"].shape[1] == 30  # the batch's own width, as the student reads it
+
+
+class LinearTeacher(nn.Module):
+    """A matrix product, which bf16 autocast computes in bf16."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = nn.Linear(1, 3)
+
+    def targets(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"logits": self.linear(inputs["input_ids"].float().sum(1, keepdim=True) / 7)}
+
+
+def test_a_bf16_job_computes_the_teachers_targets_in_bf16_and_hands_them_on_in_fp32():
+    teacher, batch = LinearTeacher(), _batch([3, 20])
+    fp32 = TeacherStudentLoss(teacher.targets, {"logits"}, lambda *_: {}, None, 64, 0)._targets(batch)["logits"]
+    bf16 = TeacherStudentLoss(teacher.targets, {"logits"}, lambda *_: {}, None, 64, 0, bf16=True)._targets(batch)
+    assert bf16["logits"].dtype == torch.float32
+    assert not torch.equal(bf16["logits"], fp32) and torch.allclose(bf16["logits"], fp32, rtol=2e-2, atol=2e-2)

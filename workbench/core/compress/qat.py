@@ -74,12 +74,12 @@ def fake_quantized(model: nn.Module, per_channel: bool = True) -> Iterator[int]:
 
 def qat_stage(trainable: nn.Module, teacher: nn.Module, loader, quantization: QuantizationConfig,
               distillation: DistillationConfig, evaluate=None, cache=None,
-              teacher_length: int | None = None) -> Stage:
+              teacher_length: int | None = None, bf16: bool = False) -> Stage:
     """The QAT stage for the job's StageRunner: prediction-layer distillation on the teacher's soft labels
     only (no hard labels: the target is the teacher's answer, which int8 should keep), best dev accuracy kept,
     measured through the fake-quant."""
     soft_only = distillation.weights.model_copy(update={"prediction": 1.0, "hard_label": 0.0})
-    losses = prediction_losses(teacher, soft_only, distillation.temperature, cache, teacher_length)
+    losses = prediction_losses(teacher, soft_only, distillation.temperature, cache, teacher_length, bf16)
     return Stage(QAT, trainable, losses, loader, StageConfig(epochs=quantization.qat_epochs, lr=quantization.qat_lr),
                  evaluate, keep_best=True)
 

@@ -3,9 +3,10 @@ that supports it, a CPU with AVX512-BF16 or AMX), fp32 elsewhere: bf16 matrix pr
 fast there (benchmarks/distill_throughput.py) while the weights and optimizer stay fp32, and an emulated
 bf16 would be slower than fp32.
 
-bf16 is applied here, around the trainable model's forward only (`Bf16Forward`), not through Accelerate:
-the teacher's targets, the losses and every evaluation stay fp32, and jobs of different precisions can run
-one after another in one process (Accelerate's state is process-wide and refuses a second precision)."""
+bf16 is applied here, around the trainable model's forward (`Bf16Forward`) and the teacher's pass for its
+targets (distillation.TeacherStudentLoss), both handed on in fp32, not through Accelerate: the losses and every
+evaluation stay fp32, and jobs of different precisions can run one after another in one process (Accelerate's
+state is process-wide and refuses a second precision)."""
 
 from __future__ import annotations
 
