@@ -123,3 +123,26 @@ def test_the_pruner_cancels_a_candidate_that_trails_after_its_first_epoch(tmp_pa
     assert row["state"] == "pruned" and row["reason"].startswith("pruned by the successive-halving pruner at dev")
     run = RunFolder(Path(row["run_dir"]))
     assert run.status()["status"] == "cancelled" and not run.student_dir.exists()  # stopped before pruning
+
+
+def test_a_new_study_tries_the_base_recipes_own_student_first(tmp_path):
+    recipe = tiny_search_recipe(tmp_path, trials=1, max_latency_ms=1e-6)  # measured, never trained: fast
+    recipe.student.teacher_layers = [2]
+    recipe.pruning.enabled, recipe.pruning.ffn_ratio = True, 0.5
+    events = list(run_search(recipe))
+    first = next(e for e in events if isinstance(e, CandidateMeasured))
+    assert first.candidate["shape"] == "keep:2" and first.candidate["ffn_ratio"] == 0.5
+
+
+def test_the_base_student_is_not_tried_when_the_space_lacks_it():
+    from workbench.core.recipe import Recipe
+    from workbench.core.search.space import TeacherShape, base_candidate
+
+    recipe, teacher = Recipe(), TeacherShape(4, 32, 4, 64)
+    recipe.student.teacher_layers = [2, 4]
+    recipe.pruning.enabled, recipe.pruning.ffn_ratio = True, 0.25
+    space = recipe.search.space.model_copy(update={"layer_counts": [2], "ffn_ratios": [0.0, 0.25]})
+    assert base_candidate(recipe, space, teacher)["shape"] == "keep:2,4"
+    assert base_candidate(recipe, space.model_copy(update={"ffn_ratios": [0.0, 0.5]}), teacher) is None
+    recipe.pruning.enabled = False  # pruning off: its knobs stand at their off values, which the space holds
+    assert base_candidate(recipe, space, teacher)["ffn_ratio"] == 0.0

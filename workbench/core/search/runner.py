@@ -21,7 +21,7 @@ from workbench.core.search.costs import CostMeter
 from workbench.core.search.events import ReferencesMeasured, SearchFinished, StudyOpened
 from workbench.core.search.folder import StudyError, StudyFolder
 from workbench.core.search.frontier import best_under_budget, describe_budget, mark, no_candidate_message
-from workbench.core.search.space import candidate_recipe, space_size, teacher_shape
+from workbench.core.search.space import base_candidate, candidate_recipe, space_size, teacher_shape
 from workbench.core.search.study import (
     distinct_finished,
     finished_trials,
@@ -47,6 +47,8 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         storage = open_storage(folder.info["storage"])
         study = load_study(folder, base.search, storage, seed=None if join else base.search.seed)
         yield StudyOpened(str(folder.path), study.study_name, folder.info["storage"], finished_trials(study))
+        if recipe is not None and (first := base_candidate(base, base.search.space, teacher_shape(base))):
+            study.enqueue_trial(first)
         meter = CostMeter(base, folder)
         yield ReferencesMeasured(meter.measure_references())
         setting = TrialSetting(base, teacher_shape(base), folder, meter, control)

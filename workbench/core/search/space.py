@@ -96,6 +96,26 @@ def suggest(trial, space: SearchSpace, teacher: TeacherShape) -> Candidate:
     return Candidate(shape, settings, trial.suggest_categorical("int8", list(dict.fromkeys(space.int8))))
 
 
+def base_candidate(base: Recipe, space: SearchSpace, teacher: TeacherShape) -> dict[str, Any] | None:
+    """The base recipe's own student as a trial's parameters, when the space holds it (else None). A new study
+    tries it first, the known-good start Optuna's `enqueue_trial` is for: a study from a preset measures that
+    preset's student against the budget before it explores."""
+    student, data = base.student, base.model_dump(mode="json")
+    if student.init != "teacher" or student.preset != "drop-layers" or not student.teacher_layers:
+        return None
+    params: dict[str, Any] = {"shape": f"{KEEP}:{','.join(map(str, sorted(student.teacher_layers)))}"}
+    options: dict[str, list[Any]] = {"shape": shape_choices(space, teacher), "int8": list(space.int8)}
+    for method, knob in search_knobs():
+        value = data[method.section]
+        for key in knob.key.split("."):
+            value = value[key]
+        if method.section == "pruning" and not base.pruning.enabled:
+            value = type(value)()  # pruning off: each pruning knob at its off value (0.0, False)
+        params[knob.name], options[knob.name] = value, list(getattr(space, knob.space))
+    params["int8"] = base.quantization.mode
+    return params if all(params[name] in choices for name, choices in options.items()) else None
+
+
 def candidate_recipe(base: Recipe, candidate: Candidate, teacher: TeacherShape, name: str,
                      output_dir: str | Path) -> Recipe:
     """The recipe of the full job that trains this candidate; everything but the student's shape, pruning and
