@@ -6,7 +6,7 @@ process with the same threads, at the recipe's max_length unless --seq-len; the 
 spread, see gain_measure.py), size ratio (file sizes), accuracy kept on the test split with its 95 % interval
 (paired on the test examples), and the job's wall time (RUN/timings.json; 'warm' when its teacher came from
 the reuse cache, 'resumed' when it ran in more than one process). Then, with --ablate, one row per lever
-switched off (gain_ablation.py).
+switched off, or on where the preset leaves it off (gain_ablation.py).
 
     # measure finished runs only (a cold job is not repeated to time it again):
     python benchmarks/distillation_gain.py --run runs/quick-demo-XXXX --run runs/best-XXXX --json gain.json
@@ -66,24 +66,24 @@ class Gain:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.rows: dict[Path, tuple[dict[str, Any], Any]] = {}
+        self.rows: dict[tuple[Path, bool], tuple[dict[str, Any], Any]] = {}
 
-    def measured(self, run_dir: Path) -> tuple[dict[str, Any], Any]:
-        key = Path(run_dir).resolve()
+    def measured(self, run_dir: Path, ort_defaults: bool = False) -> tuple[dict[str, Any], Any]:
+        key = (Path(run_dir).resolve(), ort_defaults)
         if key not in self.rows:
             args = self.args
-            self.rows[key] = measure_run(key, args.threads, args.seq_len, args.repeats, args.warmup)
+            self.rows[key] = measure_run(key[0], args.threads, args.seq_len, args.repeats, args.warmup, ort_defaults)
         return self.rows[key]
 
-    def row(self, run_dir: Path | str, label: str) -> dict[str, Any]:
+    def row(self, run_dir: Path | str, label: str, ort_defaults: bool = False) -> dict[str, Any]:
         if isinstance(run_dir, str):  # the job failed: its one-line reason
             return {"label": label, "error": run_dir}
-        return {"label": label, **self.measured(run_dir)[0]}
+        return {"label": label, **self.measured(run_dir, ort_defaults)[0]}
 
 
 def ablation(gain: Gain, base: Recipe, full_dir: Path | str, levers: list[Lever], output: Path, cache: Path
              ) -> dict[str, Any]:
-    """The full row and one row per lever switched off, each with its difference against the full row."""
+    """The full row and one row per lever switched off (or on), each with its difference against the full row."""
     full = gain.row(full_dir, "full preset")
     rows, skipped = [], []
     for lever in levers:
@@ -91,8 +91,12 @@ def ablation(gain: Gain, base: Recipe, full_dir: Path | str, levers: list[Lever]
             print(f"note: lever '{lever.name}' skipped: {reason}", file=sys.stderr)
             skipped.append({"lever": lever.name, "reason": reason})
             continue
-        run_dir = run_recipe(for_output(lever_recipe(base, lever), output, cache))
-        row = {"lever": lever.name, "override": ", ".join(lever.assignments), **gain.row(run_dir, lever.name)}
+        if lever.ort_defaults:
+            run_dir, override = full_dir, "ONNX Runtime's own session settings"
+        else:
+            run_dir = run_recipe(for_output(lever_recipe(base, lever), output, cache))
+            override = ", ".join(lever.assignments(base))
+        row = {"lever": lever.label(base), "override": override, **gain.row(run_dir, lever.name, lever.ort_defaults)}
         if "error" not in row and "error" not in full:
             row["vs_full"] = versus_full(gain, full_dir, run_dir, full, row)
         rows.append(row)
@@ -168,7 +172,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--run", action="append", default=[], type=Path, help="a finished run folder to measure")
     parser.add_argument("--cold", action="store_true",
                         help="each preset's job with a new, empty teacher cache (OUTPUT/teacher-cache-NAME-STAMP)")
-    parser.add_argument("--ablate", help="the preset (name or file) whose levers are switched off one by one")
+    parser.add_argument("--ablate", help="the preset (name or file) whose levers are switched off (or on) one by one")
     parser.add_argument("--ablate-from", type=Path, help="a finished run of that preset: the ablation's full row")
     parser.add_argument("--levers", help="comma-separated lever names (default: all the preset uses)")
     parser.add_argument("--teacher-cache", type=Path, help="the ablation jobs' shared teacher cache")
@@ -204,7 +208,8 @@ def format_gain(rows: list[dict[str, Any]]) -> str:
 
 
 def format_ablation(table: dict[str, Any]) -> str:
-    lines = [f"ablation of {table['recipe']}: each lever switched off; × and kept against the fused int8 teacher",
+    lines = [f"ablation of {table['recipe']}: each lever switched off (−) or, where the preset leaves it off, on (+); "
+             "× and kept against the fused int8 teacher",
              f"{'lever':<24} {'override':<40} {'int8 acc':>8} {'kept (95 % CI)':>22} {'b1 ×':>12} {'b32 ×':>12} "
              f"{'job':>12}  vs full: accuracy points, b1 ×, b32 ×"]
     for row in [table["full"], *table["levers"]]:

@@ -1,8 +1,9 @@
-"""Each lever's share of distillation's gain: the preset's job again with one lever switched off per row.
+"""Each lever's share of distillation's gain: the preset's job again with one lever changed per row, switched off
+where the preset uses it (−), switched on where it does not and the lever has an "on" setting (+).
 
 A lever is a name and recipe overrides written as `workbench run --set key=value` takes them (applied by the
-same code, Recipe.with_overrides). A lever the preset does not use (the override is what the preset already
-says) or whose key this recipe does not have (a lever another branch adds) is skipped with a note, not run.
+same code, Recipe.with_overrides). A lever the preset does not use and that has no "on" setting, or whose key
+this recipe does not have (a lever another branch adds), is skipped with a note, not run.
 Every job of an ablation shares one teacher cache (teacher.cache_dir), so the levers that keep the preset's
 data reuse its fine-tuned teacher; only the 'whole corpus' row fine-tunes one again.
 """
@@ -23,39 +24,63 @@ from workbench.core.safe_yaml import parse_yaml
 MISSING = object()
 
 
+Overrides = tuple[tuple[str, str], ...]  # (dotted key, value as YAML text), as `--set key=value` writes them
+
+
 @dataclass(frozen=True)
 class Lever:
     name: str
-    overrides: tuple[tuple[str, str], ...]  # (dotted key, value as YAML text), as `--set key=value` writes them
+    overrides: Overrides  # switch the lever off
     # Whether the preset uses the lever; None: some override differs from what the preset says.
     used: Callable[[Recipe], bool] | None = None
+    on: Overrides = ()  # switch it on in a preset that does not use it (none: such a preset skips it)
+    # No job: the full run's models timed again with ONNX Runtime's own session settings (the lever's off).
+    ort_defaults: bool = False
 
-    @property
-    def assignments(self) -> list[str]:
-        return [f"{key}={value}" for key, value in self.overrides]
+    def uses(self, recipe: Recipe) -> bool:
+        if self.ort_defaults:  # every run's ONNX models are timed in the tuned sessions
+            return True
+        data = recipe.model_dump(mode="json")
+        return self.used(recipe) if self.used else any(
+            _lookup(data, key) != parse_yaml(value, key) for key, value in self.overrides)
+
+    def change(self, recipe: Recipe) -> Overrides:
+        """What the ablation changes in this recipe: the lever off where it is used, else on (maybe nothing)."""
+        return self.overrides if self.uses(recipe) else self.on
+
+    def assignments(self, recipe: Recipe) -> list[str]:
+        return [f"{key}={value}" for key, value in self.change(recipe)]
+
+    def label(self, recipe: Recipe) -> str:
+        return f"{'−' if self.uses(recipe) else '+'} {self.name}"
 
     def skip_reason(self, recipe: Recipe) -> str:
-        """'' when the lever can be switched off in this recipe, else why it is not run."""
+        """'' when the lever can be switched off (or on) in this recipe, else why it is not run."""
         data = recipe.model_dump(mode="json")
-        absent = [key for key, _ in self.overrides if _lookup(data, key) is MISSING]
+        absent = [key for key, _ in (*self.overrides, *self.on) if _lookup(data, key) is MISSING]
         if absent:
             return f"the recipe has no {', '.join(absent)} (the lever is not in this version)"
-        used = self.used(recipe) if self.used else any(
-            _lookup(data, key) != parse_yaml(value, key) for key, value in self.overrides)
-        return "" if used else "the preset does not use it"
+        return "" if self.change(recipe) or self.ort_defaults else "the preset does not use it"
 
 
 LEVERS = (
     Lever("whole corpus", (("data.train_size", "3000"),)),
-    # Both kinds of transfer rows: word-replaced copies and unlabelled text (the transfer branch's keys).
-    Lever("transfer set", (("distillation.transfer.copies", "0"), ("distillation.transfer.source", "null"))),
-    Lever("augmentation", (("distillation.augmentation.enabled", "false"),)),
-    Lever("relation loss", (("distillation.attention_loss", "scores"),)),
-    Lever("hidden-width reduction", (("pruning.hidden_ratio", "0"),)),
+    # Both kinds of transfer rows: word-replaced copies and unlabelled text. On: one teacher-labelled copy of
+    # each training text (a job about twice as long).
+    Lever("transfer set", (("distillation.transfer.copies", "0"), ("distillation.transfer.source", "null")),
+          on=(("distillation.transfer.copies", "1"),)),
+    Lever("augmentation", (("distillation.augmentation.enabled", "false"),)),  # on: hours on a full corpus
+    Lever("relation loss", (("distillation.attention_loss", "scores"),),
+          on=(("distillation.attention_loss", "relation"),)),
+    Lever("hidden-width reduction", (("pruning.hidden_ratio", "0"),),
+          on=(("pruning.enabled", "true"), ("pruning.hidden_ratio", "0.125"))),
     Lever("2 layers", (("student.teacher_layers", "[2, 4, 6]"),),
           lambda recipe: len(recipe.student.teacher_layers or ()) == 2),
-    Lever("per-layer precision", (("quantization.max_accuracy_drop", "null"),)),
-    Lever("FFN pruning", (("pruning.ffn_ratio", "0"),)),
+    Lever("per-layer precision", (("quantization.max_accuracy_drop", "null"),),
+          on=(("quantization.max_accuracy_drop", "0.01"),)),
+    Lever("FFN pruning", (("pruning.ffn_ratio", "0"),),
+          on=(("pruning.enabled", "true"), ("pruning.ffn_ratio", "0.33"))),
+    Lever("tuned ONNX Runtime session", (), ort_defaults=True),
 )
 
 
@@ -72,9 +97,9 @@ def chosen_levers(names: str | None) -> list[Lever]:
 
 
 def lever_recipe(base: Recipe, lever: Lever) -> Recipe:
-    """The base job with the lever switched off, under a name that says so."""
-    recipe = base.with_overrides(lever.assignments)
-    recipe.name = f"{base.name}-without-{lever.name.replace(' ', '-')}"[:100]
+    """The base job with the lever switched off (or on), under a name that says so."""
+    recipe = base.with_overrides(lever.assignments(base))
+    recipe.name = f"{base.name}-{'without' if lever.uses(base) else 'with'}-{lever.name.replace(' ', '-')}"[:100]
     return recipe
 
 

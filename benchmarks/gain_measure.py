@@ -17,6 +17,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,24 +44,28 @@ def quiet_check(seconds: float = 3.0) -> str:
     return machine_load.noisy_note({"load": load})
 
 
-def gain_variants(run: RunFolder) -> list[Variant]:
-    """The PyTorch teacher, the fused int8 teacher and the int8 student of the run."""
+def gain_variants(run: RunFolder, ort_defaults: bool = False) -> list[Variant]:
+    """The PyTorch teacher, the fused int8 teacher and the int8 student of the run; with `ort_defaults` the ONNX
+    models load with ONNX Runtime's own load-time optimizers instead of the sessions the project tunes
+    (model_runner.ort_session), the ONNX Runtime lever's off position."""
     found = {variant.name: variant for variant in default_variants(run.path)}
     missing = [name for name in (*REFERENCES, STUDENT) if name not in found]
     if missing:
         raise SystemExit(f"{run.path}: no {', '.join(missing)}; run it with quantization on and reference "
                          "models kept (quantization.reference_models), or export it with `workbench export`")
-    return [found[name] for name in (TEACHER_TORCH, TEACHER_INT8, STUDENT)]
+    chosen = [found[name] for name in (TEACHER_TORCH, TEACHER_INT8, STUDENT)]
+    return [replace(v, kind="onnx-ort-defaults") if ort_defaults and v.runtime == "onnxruntime" else v
+            for v in chosen]
 
 
-def measure_run(run_dir: Path, threads: int, seq_len: int | None, repeats: int, warmup: int
-                ) -> tuple[dict[str, Any], np.ndarray]:
+def measure_run(run_dir: Path, threads: int, seq_len: int | None, repeats: int, warmup: int,
+                ort_defaults: bool = False) -> tuple[dict[str, Any], np.ndarray]:
     """The run's gain row (JSON-ready) and which test examples its int8 student got right (for paired
     comparisons between runs); `seq_len` None: the recipe's max_length, as the job's own benchmark."""
     run = RunFolder.open(run_dir)
     dev, test = load_splits(run.path, "dev", "test")
     export_if_missing(run, dev)
-    variants = gain_variants(run)
+    variants = gain_variants(run, ort_defaults)
     predictions = {v.name: predict_variant(v, test, threads) for v in variants}
     scored = {name: classification_metrics(test.labels, predicted, test.label_names)
               for name, predicted in predictions.items()}  # so that `measure` does not score them again

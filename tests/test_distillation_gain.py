@@ -18,7 +18,7 @@ from tests.tiny import save_tiny_bert, tiny_recipe, write_tiny_csv
 from workbench.core.run_folder import RunFolder
 from workbench.core.sources.models import folder_size_bytes
 
-LEVER_NAMES = "per-layer precision,relation loss,transfer set"
+LEVER_NAMES = "per-layer precision,relation loss,augmentation,tuned ONNX Runtime session"
 FAST = ["--threads", "1", "--repeats", "3", "--warmup", "1"]
 
 
@@ -106,8 +106,8 @@ def test_the_interval_is_the_paired_difference_over_the_reference_accuracy():
 
 def test_ablation_switches_each_lever_off_and_compares_with_the_full_run(tiny_run, tables):
     table, printed = tables[0]["ablation"], tables[1]
-    full, (row,) = table["full"], table["levers"]
-    assert full == {**tables[0]["gain"][0], "label": "full preset"} and row["lever"] == "per-layer precision"
+    full, (row, added, session) = table["full"], table["levers"]
+    assert full == {**tables[0]["gain"][0], "label": "full preset"} and row["lever"] == "− per-layer precision"
     lever_run = RunFolder.open(row["run_dir"])
     assert lever_run.recipe().quantization.max_accuracy_drop is None
     assert lever_run.recipe().distillation == tiny_run.recipe().distillation  # only the lever changed
@@ -120,9 +120,15 @@ def test_ablation_switches_each_lever_off_and_compares_with_the_full_run(tiny_ru
         assert versus["latency_ratio"][batch] == pytest.approx(
             row["against"][TEACHER_INT8]["latency"][batch]["ratio"] - full["against"][TEACHER_INT8]["latency"][batch]
             ["ratio"])
-    skipped = {entry["lever"]: entry["reason"] for entry in table["skipped"]}
-    assert skipped["relation loss"] == "the preset does not use it" and "transfer set" in skipped
-    line = next(line for line in printed.splitlines() if line.startswith("per-layer precision"))
+    # A lever the preset leaves off is switched on where it has an "on" setting, else skipped.
+    assert added["lever"] == "+ relation loss" and added["override"] == "distillation.attention_loss=relation"
+    assert RunFolder.open(added["run_dir"]).recipe().distillation.attention_loss == "relation"
+    # The ONNX Runtime lever runs no job: the full run's models, timed in ONNX Runtime's own sessions.
+    assert session["lever"] == "− tuned ONNX Runtime session" and session["run_dir"] == full["run_dir"]
+    assert session["against"][TEACHER_INT8]["latency"]["b1"] != full["against"][TEACHER_INT8]["latency"]["b1"]
+    assert {entry["lever"]: entry["reason"] for entry in table["skipped"]} == {
+        "augmentation": "the preset does not use it"}
+    line = next(line for line in printed.splitlines() if line.startswith("− per-layer precision"))
     assert "quantization.max_accuracy_drop=null" in line and f" {row['student_accuracy']:.4f} " in line
     assert f"{row['against'][TEACHER_INT8]['kept']['ratio']:.3f} (" in line and "warm" in line
 
@@ -133,7 +139,10 @@ def test_a_lever_is_skipped_where_the_recipe_lacks_its_key_or_does_not_use_it(ti
     levers = {lever.name: lever for lever in LEVERS}
     assert levers["whole corpus"].skip_reason(recipe) == ""  # 60 training rows, not 3000
     assert levers["per-layer precision"].skip_reason(recipe) == ""
-    assert levers["FFN pruning"].skip_reason(recipe) == "the preset does not use it"
+    assert levers["augmentation"].skip_reason(recipe) == "the preset does not use it"  # and has no "on"
+    assert levers["FFN pruning"].skip_reason(recipe) == ""  # unused, so switched on
+    assert levers["FFN pruning"].assignments(recipe) == ["pruning.enabled=true", "pruning.ffn_ratio=0.33"]
+    assert levers["FFN pruning"].label(recipe) == "+ FFN pruning"
     assert levers["2 layers"].skip_reason(recipe) == "the preset does not use it"  # a 1-layer student
     recipe.student.teacher_layers = [1, 2]
     assert levers["2 layers"].skip_reason(recipe) == ""
