@@ -51,6 +51,10 @@ class Bf16Forward:
         return convert_to_fp32(outputs)
 
 
+def trains_in_bf16(training: TrainingConfig) -> bool:
+    return training_precision(training) == "bf16"
+
+
 def trainable_forward(module: torch.nn.Module, device: torch.device, training: TrainingConfig):
     """What a training step calls: the module itself, or its bf16 forward when the job trains in bf16."""
-    return Bf16Forward(module, device) if training_precision(training) == "bf16" else module
+    return Bf16Forward(module, device) if trains_in_bf16(training) else module

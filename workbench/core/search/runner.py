@@ -47,11 +47,12 @@ def run_search(recipe: Recipe | None = None, control: JobControl | None = None, 
         storage = open_storage(folder.info["storage"])
         study = load_study(folder, base.search, storage, seed=None if join else base.search.seed)
         yield StudyOpened(str(folder.path), study.study_name, folder.info["storage"], finished_trials(study))
-        if recipe is not None and (first := base_candidate(base, base.search.space, teacher_shape(base))):
+        teacher = teacher_shape(base)
+        if recipe is not None and (first := base_candidate(base, base.search.space, teacher)):
             study.enqueue_trial(first)
         meter = CostMeter(base, folder)
         yield ReferencesMeasured(meter.measure_references())
-        setting = TrialSetting(base, teacher_shape(base), folder, meter, control)
+        setting = TrialSetting(base, teacher, folder, meter, control)
         status = "finished"
         started = time.monotonic()
         try:

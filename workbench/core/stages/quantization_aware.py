@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from workbench.core.compress.qat import QAT, fake_quantized, int8_accuracy_drop, qat_decision, qat_stage
-from workbench.core.distill.precision import training_precision
+from workbench.core.distill.precision import trains_in_bf16
 from workbench.core.events import ArtifactWritten, Event
 from workbench.core.methods.qat import QUANTIZATION_AWARE
 from workbench.core.methods.registry import while_training
@@ -28,7 +28,7 @@ def quantization_aware_training(context: JobContext) -> Iterator[Event]:
     if decision["run"]:
         stage = qat_stage(context.student, context.teacher, context.loaders.distill, quantization,
                           recipe.distillation, dev_evaluator(context, student), context.teacher_cache(),
-                          recipe.data.max_length, training_precision(recipe.training) == "bf16")
+                          recipe.data.max_length, trains_in_bf16(recipe.training))
         with fake_quantized(student, quantization.per_channel), while_training(student):
             yield from train(context, stage)
         decision["dev_fp32_accuracy_after"], decision["dev_int8_accuracy_after"] = int8_accuracy_drop(

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core.distill.distillation import finetune_losses, intermediate_losses, prediction_losses
-from workbench.core.distill.precision import training_precision
+from workbench.core.distill.precision import trains_in_bf16
 from workbench.core.distill.training_loop import Stage
 from workbench.core.events import ArtifactWritten, Event, StageFinished
 from workbench.core.measure.evaluation import classification_metrics
@@ -120,7 +120,7 @@ def _prediction_stage(context: JobContext, name: str, config: StageConfig) -> St
     distillation = context.recipe.distillation
     losses = prediction_losses(context.teacher, distillation.weights, distillation.temperature,
                                context.teacher_cache(), context.recipe.data.max_length,
-                               training_precision(context.recipe.training) == "bf16")
+                               trains_in_bf16(context.recipe.training))
     return Stage(name, context.student, losses, context.loaders.distill, config,
                  dev_evaluator(context, context.student.student), keep_best=True)
 
@@ -137,7 +137,7 @@ def _intermediate_losses(context: JobContext, cached: bool):
                                recipe.mapping.hidden, recipe.mapping.attention,
                                context.teacher_cache() if cached else None, recipe.distillation.attention_loss,
                                recipe.distillation.relation_heads, recipe.data.max_length,
-                               training_precision(recipe.training) == "bf16")
+                               trains_in_bf16(recipe.training))
 
 
 def _has_work(config: StageConfig) -> bool:
