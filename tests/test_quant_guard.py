@@ -18,6 +18,7 @@ from workbench.core.compress.export import (
     quantize_static_int8,
 )
 from workbench.core.compress.int8_guard import dev_logits, guard_int8, quantizable_nodes
+from workbench.core.paired import paired_difference
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder
 from workbench.core.sources.split_inputs import load_split
@@ -94,6 +95,23 @@ def test_the_guard_works_for_static_int8(sensitive_model, tmp_path):
                         threads=1)
     assert report.fp32_accuracy - report.int8_accuracy > 0.02
     assert report.met and report.guarded_drop <= 0.02 and report.kept_fp32 == [SENSITIVE]
+
+
+def test_a_drop_within_the_tolerance_that_the_parity_gate_would_call_real_is_not_accepted(sensitive_model, tmp_path):
+    _, _, fused, _ = sensitive_model
+    dev = _batches(count=8)
+    labels = dev_logits(fused, dev, 1).argmax(-1)
+
+    def quantize(out, exclude, only):
+        return quantize_dynamic_int8(fused, out, per_channel=False, exclude=exclude, only=only)
+
+    plain = dev_logits(quantize(tmp_path / "plain.onnx", (), None), dev, 1).argmax(-1) == labels
+    assert paired_difference(np.ones_like(plain), plain).significantly_worse  # plain int8: a real loss
+    report = guard_int8(fused, tmp_path / "guarded.onnx", quantize, dev, labels, max_drop=0.9, mode="dynamic",
+                        threads=1)  # a tolerance every outcome here meets
+    assert report.met and report.kept_fp32[0] == SENSITIVE
+    guarded = dev_logits(tmp_path / "guarded.onnx", dev, 1).argmax(-1) == labels
+    assert not paired_difference(np.ones_like(guarded), guarded).significantly_worse
 
 
 def test_nothing_stays_fp32_when_int8_is_within_the_tolerance(sensitive_model, tmp_path):

@@ -36,6 +36,17 @@ class PairedDifference:
         return self.p_value < ALPHA
 
     @property
+    def significantly_worse(self) -> bool:
+        """Whether this model is worse than the reference beyond the noise of the split: the verdict the parity
+        gate gives an artifact and the int8 guard works to avoid."""
+        return significantly_worse(self.difference, self.p_value)
+
+
+def significantly_worse(difference: float | None, p_value: float | None) -> bool:
+    """A negative accuracy difference that McNemar's test says is real."""
+    return difference is not None and p_value is not None and p_value < ALPHA and difference < 0
+
+    @property
     def interval_text(self) -> str:
         """'+1.5 points (95 % CI -0.3..+3.3)'."""
         return f"{100 * self.difference:+.1f} points (95 % CI {100 * self.low:+.1f}..{100 * self.high:+.1f})"

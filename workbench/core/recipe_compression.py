@@ -72,7 +72,8 @@ class QuantizationConfig(Section):
     min_agreement: float = Field(default=0.98, ge=0, le=1, description="label agreement with PyTorch over dev "
                                  "examples whose margin exceeds the numeric noise")
     max_accuracy_drop: float | None = Field(default=None, ge=0, lt=1, description="dev accuracy int8 may lose "
-                                            "against fp32; the most sensitive layers stay fp32 until it holds")
+                                            "against fp32; the most sensitive layers stay fp32 until it holds and "
+                                            "int8 is not significantly worse there (the parity gate's test)")
     int4: bool = Field(default=False, description="also write a weight-only int4 student (MatMulNBits)")
     # Quick-demo student: block 32 gave 4.70 MiB (test accuracy 0.755), 64 4.24 MiB (0.759), 128 4.01 (0.754).
     int4_block_size: int = Field(default=64, ge=16, le=256, description="weights sharing one int4 scale")

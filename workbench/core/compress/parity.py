@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core.compress.export import ARTIFACTS
-from workbench.core.paired import ALPHA, paired_difference
+from workbench.core.paired import paired_difference, significantly_worse
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import INT4_STUDENT, RunFolder, write_json
 from workbench.core.sources.model_runner import OnnxRunner, TorchRunner
@@ -125,7 +125,7 @@ def judged(measured: Measured, config: QuantizationConfig) -> ParityResult:
     if not problems and m.agreement < min_agreement:
         problems.append(f"labels differ on {m.decisive - round(m.agreement * m.decisive)} of {m.decisive} examples "
                         f"with a clear margin (agreement {m.agreement:.4f} < {min_agreement})")
-    worse = not problems and m.p_value is not None and m.p_value < ALPHA and m.accuracy_difference < 0
+    worse = not problems and significantly_worse(m.accuracy_difference, m.p_value)
     verdict = BROKEN if problems else WORSE if worse else EQUIVALENT
     figures = (f"{m.examples} dev examples: agreement {m.agreement:.4f} over {m.decisive} with a clear margin, "
                f"{m.near_tie_flips} of {m.near_ties} near-ties flipped; |Δlogit| p95 {m.noise:.3g}, max "

@@ -34,13 +34,14 @@ def guard_part(guard: dict[str, Any] | None, qat: dict[str, Any] | None) -> str:
         return qat_part(qat)
     summary = (f"{guard['mode'].capitalize()} int8 on the {guard['split']} split ({guard['examples']} texts): "
                f"fp32 {guard['fp32_accuracy']:.1%}, every node in int8 {guard['int8_accuracy']:.1%}, guarded "
-               f"{guard['guarded_accuracy']:.1%} (tolerance {guard['max_accuracy_drop']:.1%}).")
+               f"{guard['guarded_accuracy']:.1%} (tolerance: at most {guard['max_accuracy_drop']:.1%} below fp32 "
+               "and not significantly worse, McNemar p ≥ 0.05).")
     if not guard["kept_fp32"]:
-        verdict = " int8 was already within the tolerance: nothing stayed fp32."
+        verdict = " int8 was already within it: nothing stayed fp32."
     elif guard["met"]:
         verdict = f" {len(guard['kept_fp32'])} node(s) stayed fp32 to meet it."
     else:
-        verdict = ' <span class="flag">The tolerance was not met.</span>'
+        verdict = ' <span class="flag">It was not met.</span>'
     rows = [[html.escape(n["node"]), html.escape(n["op_type"]), f"{n['logit_mse']:.2e}", f"{n['accuracy_alone']:.1%}",
              "fp32" if n["kept_fp32"] else "int8",
              f"{n['accuracy_recovered'] * 100:+.1f} points" if n["accuracy_recovered"] is not None else "–",
