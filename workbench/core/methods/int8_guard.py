@@ -49,7 +49,7 @@ def guard_part(guard: dict[str, Any] | None, qat: dict[str, Any] | None) -> str:
     node_table = table(["node", "type", "logit MSE alone", "dev accuracy alone", "kept", "accuracy bought back",
                         "size cost"], rows) if rows else ""
     note = ("Sensitivity: only that node quantized, its logits against fp32. Nodes were kept fp32 most "
-            "sensitive first; size cost is what fp32 weights add over int8.") if rows else ""
+            "sensitive per weight byte first; size cost is what fp32 weights add over int8.") if rows else ""
     return (f"{qat_part(qat)}<p>{html.escape(summary)}{verdict}</p>"
             f'{node_table}<p class="muted">{html.escape(note)}</p>')
 
