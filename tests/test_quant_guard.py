@@ -17,7 +17,13 @@ from workbench.core.compress.export import (
     quantize_dynamic_int8,
     quantize_static_int8,
 )
-from workbench.core.compress.int8_guard import dev_logits, guard_int8, quantizable_nodes
+from workbench.core.compress.int8_guard import (
+    NodeSensitivity,
+    dev_logits,
+    exclusion_order,
+    guard_int8,
+    quantizable_nodes,
+)
 from workbench.core.paired import paired_difference
 from workbench.core.recipe import QuantizationConfig
 from workbench.core.run_folder import RunFolder
@@ -112,6 +118,14 @@ def test_a_drop_within_the_tolerance_that_the_parity_gate_would_call_real_is_not
     assert report.met and report.kept_fp32[0] == SENSITIVE
     guarded = dev_logits(tmp_path / "guarded.onnx", dev, 1).argmax(-1) == labels
     assert not paired_difference(np.ones_like(guarded), guarded).significantly_worse
+
+
+def test_a_small_node_almost_as_sensitive_as_the_embedding_is_kept_fp32_before_it():
+    # The pruned 3-layer student's figures: the embedding moved the logits most, 40 times the bytes of a FFN matrix.
+    embedding = NodeSensitivity("EmbedLayerNormalization_0", "EmbedLayerNormalization", 6.5e-4, 0.795, 23_000_000)
+    ffn = NodeSensitivity("/bert/encoder/layer.0/intermediate/dense/MatMul", "MatMul", 5.7e-4, 0.791, 589_824)
+    outlier = NodeSensitivity(SENSITIVE, "MatMul", 1.0, 0.5, 589_824)
+    assert exclusion_order([embedding, ffn, outlier]) == [outlier, ffn, embedding]
 
 
 def test_nothing_stays_fp32_when_int8_is_within_the_tolerance(sensitive_model, tmp_path):

@@ -97,9 +97,8 @@ def guard_int8(fp32_path: str | Path, out_path: str | Path, quantize: Quantize, 
         return report
     with tempfile.TemporaryDirectory() as scratch:
         trial = Path(scratch) / "trial.onnx"
-        report.nodes = sorted((_sensitivity(name, op, size, quantize, trial, reference, dev, labels, threads)
-                               for name, op, size in quantizable_nodes(fp32_path)),
-                              key=lambda n: n.logit_mse / max(n.weight_bytes, 1), reverse=True)
+        report.nodes = exclusion_order([_sensitivity(name, op, size, quantize, trial, reference, dev, labels, threads)
+                                        for name, op, size in quantizable_nodes(fp32_path)])
         current = int8_accuracy
         for node in report.nodes:
             node.kept_fp32 = True
@@ -113,6 +112,11 @@ def guard_int8(fp32_path: str | Path, out_path: str | Path, quantize: Quantize, 
         shutil.copyfile(trial, out_path)  # the last trial is the guarded model
     report.guarded_accuracy = current
     return report
+
+
+def exclusion_order(nodes: list[NodeSensitivity]) -> list[NodeSensitivity]:
+    """The order the guard keeps nodes fp32 in: most sensitive per weight byte first."""
+    return sorted(nodes, key=lambda n: n.logit_mse / max(n.weight_bytes, 1), reverse=True)
 
 
 def acceptable(reference: np.ndarray, logits: np.ndarray, labels: np.ndarray, max_drop: float) -> bool:
