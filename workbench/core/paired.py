@@ -41,15 +41,15 @@ class PairedDifference:
         gate gives an artifact and the int8 guard works to avoid."""
         return significantly_worse(self.difference, self.p_value)
 
-
-def significantly_worse(difference: float | None, p_value: float | None) -> bool:
-    """A negative accuracy difference that McNemar's test says is real."""
-    return difference is not None and p_value is not None and p_value < ALPHA and difference < 0
-
     @property
     def interval_text(self) -> str:
         """'+1.5 points (95 % CI -0.3..+3.3)'."""
         return f"{100 * self.difference:+.1f} points (95 % CI {100 * self.low:+.1f}..{100 * self.high:+.1f})"
+
+
+def significantly_worse(difference: float | None, p_value: float | None) -> bool:
+    """A negative accuracy difference that McNemar's test says is real."""
+    return difference is not None and p_value is not None and p_value < ALPHA and difference < 0
 
 
 def paired_difference(reference_correct: np.ndarray, correct: np.ndarray) -> PairedDifference:
