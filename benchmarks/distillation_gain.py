@@ -13,7 +13,7 @@ switched off, or on where the preset leaves it off (gain_ablation.py).
     # run the presets cold (a fresh teacher cache each), then measure them:
     python benchmarks/distillation_gain.py --preset quick-demo --preset best-student --cold --output runs/gain
     # the ablation of a preset, reusing a finished run of it as the full row:
-    python benchmarks/distillation_gain.py --ablate-from runs/best-XXXX [--levers "FFN pruning,2 layers"]
+    python benchmarks/distillation_gain.py --ablate-from runs/best-XXXX [--levers "FFN pruning,a third layer"]
 
 With no --preset, --run, --ablate or --ablate-from it runs every preset in resources/presets that uses the
 bundled teacher, except smoke (a test fixture) and the paper's TinyBERT-4 shape (a random-init student on 80 %
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))  # the benchmarks' helper modules, and this checko
 from benchmarks.gain_ablation import (  # noqa: E402
     Lever,
     chosen_levers,
+    finished_run,
     for_output,
     lever_recipe,
     run_recipe,
@@ -94,7 +95,8 @@ def ablation(gain: Gain, base: Recipe, full_dir: Path | str, levers: list[Lever]
         if lever.ort_defaults:
             run_dir, override = full_dir, "ONNX Runtime's own session settings"
         else:
-            run_dir = run_recipe(for_output(lever_recipe(base, lever), output, cache))
+            recipe = for_output(lever_recipe(base, lever), output, cache)
+            run_dir = finished_run(recipe) or run_recipe(recipe)
             override = ", ".join(lever.assignments(base))
         row = {"lever": lever.label(base), "override": override, **gain.row(run_dir, lever.name, lever.ort_defaults)}
         if "error" not in row and "error" not in full:

@@ -19,6 +19,7 @@ from workbench.core.events import Failed, Finished
 from workbench.core.job import run_job
 from workbench.core.progress import follow
 from workbench.core.recipe import Recipe
+from workbench.core.run_folder import RunFolder
 from workbench.core.safe_yaml import parse_yaml
 
 MISSING = object()
@@ -72,10 +73,14 @@ LEVERS = (
     Lever("augmentation", (("distillation.augmentation.enabled", "false"),)),  # on: hours on a full corpus
     Lever("relation loss", (("distillation.attention_loss", "scores"),),
           on=(("distillation.attention_loss", "relation"),)),
+    # Width pruning sets the head count from the kept width, so switching it on switches head pruning off.
     Lever("hidden-width reduction", (("pruning.hidden_ratio", "0"),),
-          on=(("pruning.enabled", "true"), ("pruning.hidden_ratio", "0.125"))),
-    Lever("2 layers", (("student.teacher_layers", "[2, 4, 6]"),),
-          lambda recipe: len(recipe.student.teacher_layers or ()) == 2),
+          on=(("pruning.enabled", "true"), ("pruning.hidden_ratio", "0.125"), ("pruning.heads_ratio", "0"))),
+    # Depth: a student of three of the teacher's layers against one of two, every other setting the same.
+    Lever("a third layer", (("student.teacher_layers", "[3, 6]"),),
+          lambda recipe: len(recipe.student.teacher_layers or ()) == 3, on=(("student.teacher_layers", "[2, 4, 6]"),)),
+    Lever("head pruning", (("pruning.heads_ratio", "0"),),
+          on=(("pruning.enabled", "true"), ("pruning.heads_ratio", "0.5"), ("pruning.hidden_ratio", "0"))),
     Lever("per-layer precision", (("quantization.max_accuracy_drop", "null"),),
           on=(("quantization.max_accuracy_drop", "0.01"),)),
     Lever("FFN pruning", (("pruning.ffn_ratio", "0"),),
@@ -120,6 +125,18 @@ def same_job(first: Recipe, second: Recipe) -> bool:
         return data
 
     return core(first) == core(second)
+
+
+def finished_run(recipe: Recipe) -> Path | None:
+    """A finished run of this job already in the recipe's output folder (an interrupted ablation goes on where it
+    stopped; lever jobs may also be run beforehand with `workbench run`, several at once), else None."""
+    output = Path(recipe.output_dir)
+    for folder in sorted(output.iterdir()) if output.is_dir() else ():
+        if (folder / "recipe.yaml").is_file():
+            run = RunFolder.open(folder)
+            if run.status().get("status") == "finished" and same_job(run.recipe(), recipe):
+                return folder
+    return None
 
 
 def run_recipe(recipe: Recipe) -> Path | str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.distillation_gain import main
-from benchmarks.gain_ablation import LEVERS, Lever
+from benchmarks.gain_ablation import LEVERS, Lever, finished_run, lever_recipe
 from benchmarks.gain_measure import TEACHER_INT8, TEACHER_TORCH
 from tests.tiny import save_tiny_bert, tiny_recipe, write_tiny_csv
 from workbench.core.run_folder import RunFolder
@@ -143,9 +143,33 @@ def test_a_lever_is_skipped_where_the_recipe_lacks_its_key_or_does_not_use_it(ti
     assert levers["FFN pruning"].skip_reason(recipe) == ""  # unused, so switched on
     assert levers["FFN pruning"].assignments(recipe) == ["pruning.enabled=true", "pruning.ffn_ratio=0.33"]
     assert levers["FFN pruning"].label(recipe) == "+ FFN pruning"
-    assert levers["2 layers"].skip_reason(recipe) == "the preset does not use it"  # a 1-layer student
+    depth = levers["a third layer"]
     recipe.student.teacher_layers = [1, 2]
-    assert levers["2 layers"].skip_reason(recipe) == ""
+    assert (depth.label(recipe), depth.assignments(recipe)) == ("+ a third layer", ["student.teacher_layers=[2, 4, 6]"])
+    recipe.student.teacher_layers = [2, 4, 6]
+    assert (depth.label(recipe), depth.assignments(recipe)) == ("− a third layer", ["student.teacher_layers=[3, 6]"])
+    heads = levers["head pruning"]
+    assert heads.label(recipe) == "+ head pruning" and "pruning.heads_ratio=0.5" in heads.assignments(recipe)
+    recipe.pruning.heads_ratio = 0.5
+    assert (heads.label(recipe), heads.assignments(recipe)) == ("− head pruning", ["pruning.heads_ratio=0"])
+    # Width pruning sets the heads itself: switched on, it takes head pruning off (the recipe would refuse both).
+    width = levers["hidden-width reduction"]
+    assert width.label(recipe) == "+ hidden-width reduction"
+    recipe.with_overrides(width.assignments(recipe))
+
+
+def test_a_levers_finished_run_in_the_output_folder_is_measured_not_run_again(tiny_run):
+    recipe = tiny_run.recipe().model_copy(deep=True)
+    recipe.output_dir, recipe.name = str(tiny_run.path.parent), "another name, the same job"
+    assert finished_run(recipe) == tiny_run.path
+    relation = {lever.name: lever for lever in LEVERS}["relation loss"]
+    assert finished_run(lever_recipe(recipe, relation)) is None  # another job
+    status = tiny_run.status()
+    tiny_run.set_status("failed", "stopped")
+    try:
+        assert finished_run(recipe) is None  # only a finished run stands for the job
+    finally:
+        tiny_run.set_status(status["status"], status.get("message", ""), summary=status.get("summary"))
 
 
 def test_the_difference_against_the_full_row_is_paired_on_the_same_test_examples():
