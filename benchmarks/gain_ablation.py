@@ -131,11 +131,10 @@ def finished_run(recipe: Recipe) -> Path | None:
     """A finished run of this job already in the recipe's output folder (an interrupted ablation goes on where it
     stopped; lever jobs may also be run beforehand with `workbench run`, several at once), else None."""
     output = Path(recipe.output_dir)
-    for folder in sorted(output.iterdir()) if output.is_dir() else ():
-        if (folder / "recipe.yaml").is_file():
-            run = RunFolder.open(folder)
-            if run.status().get("status") == "finished" and same_job(run.recipe(), recipe):
-                return folder
+    runs = [RunFolder(folder) for folder in sorted(output.iterdir())] if output.is_dir() else []
+    for run in runs:  # the output folder also holds teacher caches, which are no runs
+        if run.recipe_path.is_file() and run.status().get("status") == "finished" and same_job(run.recipe(), recipe):
+            return run.path
     return None
 
 
