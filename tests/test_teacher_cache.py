@@ -171,3 +171,28 @@ def test_past_the_budget_logits_are_still_kept_so_logit_stages_never_run_the_tea
     assert not cache._holds([9], NAMES)  # example 9's hidden states and scores did not fit
     logits = cache.targets(torch.tensor([7, 9]), torch.tensor([5, 5]), 5, {"logits"}, _never)
     assert torch.equal(logits["logits"], _targets(5)["logits"])
+
+
+def test_a_logits_fill_past_the_budget_covers_every_batch_so_its_stage_never_runs_the_teacher():
+    # The budget is spent by one example's hidden states and scores: a later logits-only fill (the prediction
+    # stage after the intermediate one on a full corpus) must still compute every batch's logits in its pass.
+    one = sum(v[0].numel() * v.element_size() for v in _targets(5).values())
+    cache = TeacherCache(budget_bytes=one)
+    cache.fill([_batch([7, 9], [5, 5], 5)], NAMES, lambda batch: _targets(5))
+    batches = [_batch([1, 2], [5, 5], 5), _batch([3, 4], [5, 5], 5)]
+    calls = []
+    cache.fill(batches, {"logits"}, lambda batch: calls.append(batch) or {"logits": _targets(5)["logits"]})
+    assert len(calls) == 2
+    for ids in ([1, 2], [3, 4]):
+        logits = cache.targets(torch.tensor(ids), torch.tensor([5, 5]), 5, {"logits"}, _never)
+        assert torch.equal(logits["logits"], _targets(5)["logits"])
+
+
+def test_a_fill_runs_the_teacher_on_the_examples_that_lack_targets_only():
+    cache = TeacherCache(2**20)
+    cache.fill([_batch([0, 1], [5, 3], 5)], NAMES, _counting([]))  # examples 0 and 1 hold their logits now
+    calls = []
+    cache.fill([_batch([1, 2, 0, 3], [3, 4, 5, 2], 5)], {"logits"}, _counting(calls))
+    assert calls == [[2, 3]]
+    logits = cache.targets(torch.tensor([3, 2]), torch.tensor([2, 4]), 5, {"logits"}, _never)
+    assert torch.equal(logits["logits"], _example_targets(_batch([3, 2], [2, 4], 5))["logits"])

@@ -47,8 +47,12 @@ class TeacherCache:
     def fill(self, batches: Iterable[dict[str, torch.Tensor]], names: set[str],
              compute: Callable[[dict[str, torch.Tensor]], Targets],
              between_batches: Callable[[], None] = lambda: None) -> None:
-        """Compute and store the targets `names` of every example the batches hold that lacks them, until
-        the budget is spent; the examples beyond it are computed batch by batch, as without a cache."""
+        """Compute and store the targets `names` of every example the batches hold that lacks them (the teacher
+        reads only those rows of a batch: a logits pass after a stage that stored some recomputes none). Targets
+        along the sequence are stored until the budget is spent, the examples beyond it computed batch by batch
+        as without a cache; targets without a sequence dimension (logits) are stored for every example, since
+        `_store` keeps them past the budget: a logits-only stage after a full one then runs the teacher once, in
+        this pass's large batches, never again in its steps."""
         batches = list(batches)  # token ids and masks only
         lengths = {key: length for batch in batches
                    for key, length in zip(batch["idx"].tolist(), batch["attention_mask"].sum(1).tolist(), strict=True)}
@@ -56,9 +60,12 @@ class TeacherCache:
         for batch in batches:
             between_batches()
             ids = batch["idx"].tolist()
-            if self._holds(ids, names):
+            rows = [row for row, key in enumerate(ids) if not self._holds([key], names)]
+            if not rows:
                 continue
-            if not self._store(ids, [lengths[key] for key in ids], compute(batch)):
+            keys = [ids[row] for row in rows]
+            lacking = batch if len(rows) == len(ids) else {name: value[rows] for name, value in batch.items()}
+            if not self._store(keys, [lengths[key] for key in keys], compute(lacking)) and not self._holds(keys, names):
                 return
         if self.store:
             self._keep_in_store(names - self._in_store, list(lengths))
