@@ -6,7 +6,7 @@ import torch
 
 from tests.tiny import WORDS, tiny_tokenizer
 from workbench.core.measure.prediction import predict
-from workbench.core.sources.batches import EpochOrder, eval_loader
+from workbench.core.sources.batches import EpochOrder, eval_loader, one_pass_loader
 
 
 def padded_tokens(order: list[int], lengths: list[int], batch_size: int) -> int:
@@ -55,3 +55,19 @@ def test_evaluation_reads_shortest_first_and_predictions_come_back_in_the_splits
     expected = np.array([len(ids) % 3 for ids in dataset["input_ids"]])
     assert read == sorted(read) != [len(ids) for ids in dataset["input_ids"]]  # not the split's order
     assert np.array_equal(predict(_LengthParity(), loader, "cpu"), expected)
+
+
+def test_the_teachers_one_pass_reads_every_example_once_shortest_first(tmp_path):
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding
+
+    tokenizer = tiny_tokenizer(tmp_path)
+    rng = random.Random(1)
+    texts = [" ".join(rng.choices(WORDS, k=rng.randint(1, 30))) for _ in range(50)]
+    dataset = Dataset.from_dict({**tokenizer(texts), "idx": list(range(50))})
+    state = torch.random.get_rng_state()
+    batches = list(one_pass_loader(dataset, DataCollatorWithPadding(tokenizer), batch_size=8))
+    read = [int(n) for batch in batches for n in batch["attention_mask"].sum(1)]
+    assert read == sorted(read) != [len(ids) for ids in dataset["input_ids"]]
+    assert sorted(int(i) for batch in batches for i in batch["idx"]) == list(range(50))
+    assert torch.equal(torch.random.get_rng_state(), state)  # the job's RNG has not moved
