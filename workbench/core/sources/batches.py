@@ -65,21 +65,24 @@ def eval_loader(dataset, tokenizer, batch_size: int) -> DataLoader:
     about half of one in the split's order). measure/prediction.predict hands results back in the split's order."""
     from transformers import DataCollatorWithPadding
 
-    lengths = [len(ids) for ids in dataset["input_ids"]]
-    shortest_first = sorted(range(len(lengths)), key=lengths.__getitem__)
-    return DataLoader(dataset, batch_size=batch_size, sampler=shortest_first,
+    return DataLoader(dataset, batch_size=batch_size, sampler=shortest_first(dataset),
                       collate_fn=DataCollatorWithPadding(tokenizer))
+
+
+def shortest_first(dataset) -> list[int]:
+    """The dataset's indices by token count, shortest first (ties in the dataset's order)."""
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    return sorted(range(len(lengths)), key=lengths.__getitem__)
 
 
 def one_pass_loader(dataset, collate_fn, batch_size: int = 128) -> DataLoader:
     """Every example once, shortest first, in large batches: for passes that only read (the teacher's targets).
     The teacher reads each example at its length rounded up to a bucket, one pass per bucket in a batch: batches
     of like lengths make those passes few and large (in dataset order a batch of 128 split into four or more)."""
-    lengths = [len(ids) for ids in dataset["input_ids"]]
     # A generator of its own: iterating a loader draws a seed, which must not move the job's global RNG
     # (dropout and batch order would then depend on whether this pass ran).
-    return DataLoader(dataset, batch_size=batch_size, sampler=sorted(range(len(lengths)), key=lengths.__getitem__),
-                      collate_fn=collate_fn, generator=torch.Generator())
+    return DataLoader(dataset, batch_size=batch_size, sampler=shortest_first(dataset), collate_fn=collate_fn,
+                      generator=torch.Generator())
 
 
 def padded_to(inputs: dict[str, torch.Tensor], length: int, pad_id: int) -> dict[str, torch.Tensor]:
